@@ -1,0 +1,185 @@
+// Layers with per-channel or matrix parameters: var.batch_norm, var.linear,
+// var.lstm. Parameter layouts are PyTorch's, so state_dicts load unchanged.
+#include "dialects/Var/IR/VarOps.h"
+
+using namespace mlir;
+
+namespace var {
+
+/// A 1-D parameter of `size` entries (dynamic `size` accepts any).
+static LogicalResult checkVector(std::optional<Location> loc, StringRef name,
+                                 StringRef what, Value value, int64_t size,
+                                 Type elementType) {
+  FailureOr<RankedTensorType> type = rankedOperand(loc, name, what, value);
+  if (failed(type))
+    return failure();
+  if (type->getRank() != 1 || !dimsCompatible(type->getDimSize(0), size))
+    return opError(loc, name, what, " must be (", formatShape(size), "), got (",
+                   formatShape(type->getShape()), ")");
+  if (type->getElementType() != elementType)
+    return opError(loc, name, what, " element type ", type->getElementType(),
+                   " differs from input's ", elementType);
+  return success();
+}
+
+/// A 2-D weight with a static shape and the input's element type.
+static FailureOr<RankedTensorType> matrix(std::optional<Location> loc,
+                                          StringRef name, StringRef what,
+                                          Value value, Type elementType) {
+  FailureOr<RankedTensorType> type = rankedOperand(loc, name, what, value);
+  if (failed(type))
+    return failure();
+  if (type->getRank() != 2 || !type->hasStaticShape() ||
+      type->getDimSize(0) < 1 || type->getDimSize(1) < 1)
+    return opError(loc, name, what, " must be a static, non-empty matrix, got ",
+                   *type);
+  if (type->getElementType() != elementType)
+    return opError(loc, name, what, " element type ", type->getElementType(),
+                   " differs from input's ", elementType);
+  return type;
+}
+
+//===----------------------------------------------------------------------===//
+// BatchNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  FailureOr<RankedTensorType> input =
+      rankedOperand(loc, name, "input", adaptor.getInput());
+  if (failed(input))
+    return failure();
+  if (input->getRank() < 2)
+    return opError(loc, name, "input must be (N, C, ...), got rank ",
+                   input->getRank());
+  int64_t channels = input->getDimSize(1);
+  Type elementType = input->getElementType();
+  if (failed(checkVector(loc, name, "weight", adaptor.getWeight(), channels,
+                         elementType)) ||
+      failed(checkVector(loc, name, "bias", adaptor.getBias(), channels,
+                         elementType)) ||
+      failed(checkVector(loc, name, "running_mean", adaptor.getRunningMean(),
+                         channels, elementType)) ||
+      failed(checkVector(loc, name, "running_var", adaptor.getRunningVar(),
+                         channels, elementType)))
+    return failure();
+  double eps = valueOr(adaptor.getEpsAttr(), 1e-5);
+  if (!(eps > 0.0))
+    return opError(loc, name, "eps must be positive, got ", eps);
+  double momentum = valueOr(adaptor.getMomentumAttr(), 0.1);
+  if (!(momentum >= 0.0 && momentum <= 1.0))
+    return opError(loc, name, "momentum must be in [0, 1], got ", momentum);
+  types.push_back(*input);
+  return success();
+}
+
+std::optional<int64_t> BatchNormOp::getForwardFlops() {
+  return mulFlops({2, numElements(getType())});
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  FailureOr<RankedTensorType> input =
+      rankedOperand(loc, name, "input", adaptor.getInput());
+  if (failed(input))
+    return failure();
+  if (input->getRank() < 1)
+    return opError(loc, name, "input must have at least one dimension");
+  Type elementType = input->getElementType();
+  FailureOr<RankedTensorType> weight =
+      matrix(loc, name, "weight", adaptor.getWeight(), elementType);
+  if (failed(weight))
+    return failure();
+  int64_t in = weight->getDimSize(1), out = weight->getDimSize(0);
+  if (!dimsCompatible(input->getShape().back(), in))
+    return opError(loc, name, "input has ", input->getShape().back(),
+                   " features but the weight (out, in) = (", out, ", ", in,
+                   ") expects ", in);
+  if (Value bias = adaptor.getBias())
+    if (failed(checkVector(loc, name, "bias", bias, out, elementType)))
+      return failure();
+  SmallVector<int64_t> shape(input->getShape());
+  shape.back() = out;
+  types.push_back(RankedTensorType::get(shape, elementType));
+  return success();
+}
+
+std::optional<int64_t> LinearOp::getForwardFlops() {
+  auto weight = llvm::cast<RankedTensorType>(getWeight().getType());
+  std::optional<int64_t> outputs = numElements(getType());
+  return addFlops(
+      {mulFlops({2, numElements(getInput().getType()), weight.getDimSize(0)}),
+       getBias() ? outputs : 0});
+}
+
+//===----------------------------------------------------------------------===//
+// LSTMOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  FailureOr<RankedTensorType> input =
+      rankedOperand(loc, name, "input", adaptor.getInput());
+  if (failed(input))
+    return failure();
+  if (input->getRank() != 3)
+    return opError(loc, name, "input must be (B, T, I), got rank ",
+                   input->getRank());
+  Type elementType = input->getElementType();
+  FailureOr<RankedTensorType> wIh =
+      matrix(loc, name, "w_ih", adaptor.getWIh(), elementType);
+  FailureOr<RankedTensorType> wHh =
+      matrix(loc, name, "w_hh", adaptor.getWHh(), elementType);
+  if (failed(wIh) || failed(wHh))
+    return failure();
+  int64_t gates = wIh->getDimSize(0);
+  if (gates % 4 != 0)
+    return opError(loc, name, "w_ih must be (4 * hidden, input), but ", gates,
+                   " rows are not a multiple of 4");
+  int64_t hidden = gates / 4;
+  if (!dimsCompatible(input->getDimSize(2), wIh->getDimSize(1)))
+    return opError(loc, name, "input has ", input->getDimSize(2),
+                   " features but w_ih expects ", wIh->getDimSize(1));
+  if (wHh->getDimSize(0) != gates || wHh->getDimSize(1) != hidden)
+    return opError(loc, name, "w_hh must be (", gates, ", ", hidden,
+                   ") for hidden size ", hidden, ", got (",
+                   formatShape(wHh->getShape()), ")");
+  if (failed(checkVector(loc, name, "b_ih", adaptor.getBIh(), gates,
+                         elementType)) ||
+      failed(checkVector(loc, name, "b_hh", adaptor.getBHh(), gates,
+                         elementType)))
+    return failure();
+  int64_t batch = input->getDimSize(0), steps = input->getDimSize(1);
+  types.push_back(RankedTensorType::get({batch, steps, hidden}, elementType));
+  types.push_back(RankedTensorType::get({batch, hidden}, elementType));
+  return success();
+}
+
+std::optional<int64_t> LSTMOp::getForwardFlops() {
+  auto input = llvm::cast<RankedTensorType>(getInput().getType());
+  auto wIh = llvm::cast<RankedTensorType>(getWIh().getType());
+  if (!input.hasStaticShape())
+    return std::nullopt;
+  int64_t batch = input.getDimSize(0), steps = input.getDimSize(1);
+  int64_t gates = wIh.getDimSize(0), hidden = gates / 4;
+  int64_t features = wIh.getDimSize(1);
+  std::optional<int64_t> perStep =
+      addFlops({mulFlops({2, batch, gates, features + hidden}),
+                mulFlops({2, batch, gates}), mulFlops({9, batch, hidden})});
+  return mulFlops({steps, perStep});
+}
+
+} // namespace var
