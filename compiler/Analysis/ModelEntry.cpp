@@ -23,8 +23,9 @@ FailureOr<func::FuncOp> verifyModelEntry(ModuleOp module,
     return entry.emitError("entry function @")
            << entryName << " must take one or more ranked tensors (the clips)";
   ArrayRef<Type> results = entry.getResultTypes();
-  auto logits =
-      results.size() == 1 ? llvm::dyn_cast<RankedTensorType>(results[0]) : nullptr;
+  auto logits = results.size() == 1
+                    ? llvm::dyn_cast<RankedTensorType>(results[0])
+                    : nullptr;
   if (!logits || logits.getRank() != 2)
     return entry.emitError("entry function @")
            << entryName << " must return one (batch, classes) logits tensor";

@@ -29,9 +29,8 @@ FailureOr<ModelSummary> summarizeModel(ModuleOp module, func::FuncOp entry,
   ModelSummary summary;
   summary.batch = batch;
   for (auto param : module.getOps<ParamOp>())
-    if (failed(addState(param.isTrainable() ? summary.trainable
-                                            : summary.buffers,
-                        param)))
+    if (failed(addState(
+            param.isTrainable() ? summary.trainable : summary.buffers, param)))
       return failure();
   llvm::append_range(summary.inputTypes, entry.getArgumentTypes());
   llvm::append_range(summary.resultTypes, entry.getResultTypes());
@@ -44,8 +43,9 @@ FailureOr<ModelSummary> summarizeModel(ModuleOp module, func::FuncOp entry,
       return WalkResult::interrupt();
     }
     StringRef kind = op->getName().getStringRef();
-    auto it = llvm::find_if(summary.flopsByKind,
-                            [&](const OpKindFlops &k) { return k.kind == kind; });
+    auto it = llvm::find_if(summary.flopsByKind, [&](const OpKindFlops &k) {
+      return k.kind == kind;
+    });
     if (it == summary.flopsByKind.end())
       it = summary.flopsByKind.insert(summary.flopsByKind.end(),
                                       OpKindFlops{kind.str(), 0, 0});

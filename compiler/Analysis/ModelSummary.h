@@ -36,9 +36,8 @@ struct ModelSummary {
 
 /// Summarizes `entry`, whose shapes must be static (specialize the batch
 /// first). Emits a diagnostic at the op whose FLOPs cannot be counted.
-mlir::FailureOr<ModelSummary> summarizeModel(mlir::ModuleOp module,
-                                             mlir::func::FuncOp entry,
-                                             int64_t batch);
+mlir::FailureOr<ModelSummary>
+summarizeModel(mlir::ModuleOp module, mlir::func::FuncOp entry, int64_t batch);
 
 void printModelSummary(const ModelSummary &summary, llvm::StringRef source,
                        llvm::StringRef entryName, llvm::raw_ostream &os);

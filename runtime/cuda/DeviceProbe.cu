@@ -7,7 +7,9 @@ namespace var::cuda {
 
 // One block of 32 threads; thread i writes i * i, so a wrong or missing
 // kernel image shows up as a launch error or a wrong sum.
-__global__ void probeKernel(int *out) { out[threadIdx.x] = threadIdx.x * threadIdx.x; }
+__global__ void probeKernel(int *out) {
+  out[threadIdx.x] = threadIdx.x * threadIdx.x;
+}
 
 static std::string runProbeKernel() {
   constexpr int kThreads = 32;
@@ -36,7 +38,8 @@ ProbeResult probeDevices() {
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
-    result.error = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(err);
+    result.error =
+        std::string("cudaGetDeviceCount: ") + cudaGetErrorString(err);
     return result;
   }
   for (int i = 0; i < count; ++i) {
@@ -54,10 +57,9 @@ ProbeResult probeDevices() {
       report.multiprocessors = prop.multiProcessorCount;
       report.totalMemory = prop.totalGlobalMem;
       err = cudaSetDevice(i);
-      report.kernelError = err == cudaSuccess
-                               ? runProbeKernel()
-                               : std::string("cudaSetDevice: ") +
-                                     cudaGetErrorString(err);
+      report.kernelError = err == cudaSuccess ? runProbeKernel()
+                                              : std::string("cudaSetDevice: ") +
+                                                    cudaGetErrorString(err);
       report.kernelRan = report.kernelError.empty();
     }
     result.devices.push_back(report);

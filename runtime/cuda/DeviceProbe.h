@@ -15,8 +15,8 @@ struct DeviceReport {
   int major = 0, minor = 0;
   int multiprocessors = 0;
   uint64_t totalMemory = 0;
-  bool kernelRan = false;   // our probe kernel launched and wrote its answer
-  std::string kernelError;  // why not, when it did not
+  bool kernelRan = false;  // our probe kernel launched and wrote its answer
+  std::string kernelError; // why not, when it did not
 };
 
 struct ProbeResult {

@@ -82,7 +82,8 @@ int main(int argc, char **argv) {
       "varc: compiles a VAR model (the `var` MLIR dialect).\n\n"
       "  varc MODEL.mlir             parse and verify the model\n"
       "  varc MODEL.mlir --summary   also print sizes and FLOPs\n\n"
-      "Errors are printed as FILE:LINE:COL: error: ... and exit with code 1.\n");
+      "Errors are printed as FILE:LINE:COL: error: ... and exit with code "
+      "1.\n");
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> buffer =

@@ -27,11 +27,13 @@ static FailureOr<RankedTensorType> spatialInput(std::optional<Location> loc,
 // ConvOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
   StringRef name = getOperationName();
-  FailureOr<RankedTensorType> input = spatialInput(loc, name, adaptor.getInput());
+  FailureOr<RankedTensorType> input =
+      spatialInput(loc, name, adaptor.getInput());
   FailureOr<RankedTensorType> weight =
       rankedOperand(loc, name, "weight", adaptor.getWeight());
   if (failed(input) || failed(weight))
@@ -44,13 +46,12 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
                    " (weight is (C_out, C_in / groups, kernel...))");
   if (!weight->hasStaticShape() ||
       llvm::any_of(weight->getShape(), [](int64_t d) { return d < 1; }))
-    return opError(loc, name, "weight must have a static, non-empty shape, got ",
-                   *weight);
+    return opError(loc, name,
+                   "weight must have a static, non-empty shape, got ", *weight);
   Type elementType = input->getElementType();
   if (weight->getElementType() != elementType)
-    return opError(loc, name, "weight element type ",
-                   weight->getElementType(), " differs from input's ",
-                   elementType);
+    return opError(loc, name, "weight element type ", weight->getElementType(),
+                   " differs from input's ", elementType);
 
   int64_t groups = valueOr(adaptor.getGroupsAttr(), 1);
   if (groups < 1)
@@ -69,7 +70,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
                    " per group x ", groups, " groups");
 
   if (Value bias = adaptor.getBias()) {
-    FailureOr<RankedTensorType> biasType = rankedOperand(loc, name, "bias", bias);
+    FailureOr<RankedTensorType> biasType =
+        rankedOperand(loc, name, "bias", bias);
     if (failed(biasType))
       return failure();
     if (biasType->getRank() != 1 || biasType->getDimSize(0) != outChannels)
@@ -81,8 +83,10 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
                      elementType);
   }
 
-  auto stride = spatialAttr(loc, name, "stride", adaptor.getStride(), spatial, 1, 1);
-  auto padding = spatialAttr(loc, name, "padding", adaptor.getPadding(), spatial, 0, 0);
+  auto stride =
+      spatialAttr(loc, name, "stride", adaptor.getStride(), spatial, 1, 1);
+  auto padding =
+      spatialAttr(loc, name, "padding", adaptor.getPadding(), spatial, 0, 0);
   auto dilation =
       spatialAttr(loc, name, "dilation", adaptor.getDilation(), spatial, 1, 1);
   if (failed(stride) || failed(padding) || failed(dilation))
@@ -120,20 +124,23 @@ std::optional<int64_t> ConvOp::getForwardFlops() {
 template <typename Adaptor>
 static LogicalResult inferPool(std::optional<Location> loc, StringRef name,
                                Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  FailureOr<RankedTensorType> input = spatialInput(loc, name, adaptor.getInput());
+  FailureOr<RankedTensorType> input =
+      spatialInput(loc, name, adaptor.getInput());
   if (failed(input))
     return failure();
   size_t spatial = input->getRank() - 2;
   if (!adaptor.getKernelAttr())
     return opError(loc, name, "needs a 'kernel'");
-  auto kernel = spatialAttr(loc, name, "kernel", adaptor.getKernel(), spatial, 1, 1);
+  auto kernel =
+      spatialAttr(loc, name, "kernel", adaptor.getKernel(), spatial, 1, 1);
   if (failed(kernel))
     return failure();
   std::optional<ArrayRef<int64_t>> strideValues = adaptor.getStride();
   auto stride = spatialAttr(loc, name, "stride",
                             strideValues ? strideValues : ArrayRef(*kernel),
                             spatial, 1, 1);
-  auto padding = spatialAttr(loc, name, "padding", adaptor.getPadding(), spatial, 0, 0);
+  auto padding =
+      spatialAttr(loc, name, "padding", adaptor.getPadding(), spatial, 0, 0);
   if (failed(stride) || failed(padding))
     return failure();
 
@@ -143,8 +150,8 @@ static LogicalResult inferPool(std::optional<Location> loc, StringRef name,
       return opError(loc, name, "padding ", (*padding)[i],
                      " must be at most half the kernel ", (*kernel)[i]);
     int64_t in = input->getDimSize(2 + i);
-    int64_t out = windowOutputSize(in, (*kernel)[i], (*stride)[i],
-                                   (*padding)[i], 1);
+    int64_t out =
+        windowOutputSize(in, (*kernel)[i], (*stride)[i], (*padding)[i], 1);
     if (!ShapedType::isDynamic(out) && out < 1)
       return opError(loc, name, "kernel ", (*kernel)[i],
                      " does not fit spatial dimension ", i, " of size ", in);

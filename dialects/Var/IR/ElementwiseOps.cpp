@@ -12,8 +12,10 @@ template <typename Adaptor>
 static LogicalResult inferBroadcast(std::optional<Location> loc, StringRef name,
                                     Adaptor adaptor,
                                     SmallVectorImpl<Type> &types) {
-  FailureOr<RankedTensorType> lhs = rankedOperand(loc, name, "lhs", adaptor.getLhs());
-  FailureOr<RankedTensorType> rhs = rankedOperand(loc, name, "rhs", adaptor.getRhs());
+  FailureOr<RankedTensorType> lhs =
+      rankedOperand(loc, name, "lhs", adaptor.getLhs());
+  FailureOr<RankedTensorType> rhs =
+      rankedOperand(loc, name, "rhs", adaptor.getRhs());
   if (failed(lhs) || failed(rhs))
     return failure();
   if (lhs->getElementType() != rhs->getElementType())
@@ -29,13 +31,15 @@ static LogicalResult inferBroadcast(std::optional<Location> loc, StringRef name,
   return success();
 }
 
-LogicalResult AddOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult AddOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &types) {
   return inferBroadcast(loc, getOperationName(), adaptor, types);
 }
 
-LogicalResult MulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult MulOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &types) {
   return inferBroadcast(loc, getOperationName(), adaptor, types);

@@ -159,8 +159,8 @@ LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
                    formatShape(wHh->getShape()), ")");
   if (failed(checkVector(loc, name, "b_ih", adaptor.getBIh(), gates,
                          elementType)) ||
-      failed(checkVector(loc, name, "b_hh", adaptor.getBHh(), gates,
-                         elementType)))
+      failed(
+          checkVector(loc, name, "b_hh", adaptor.getBHh(), gates, elementType)))
     return failure();
   int64_t batch = input->getDimSize(0), steps = input->getDimSize(1);
   types.push_back(RankedTensorType::get({batch, steps, hidden}, elementType));

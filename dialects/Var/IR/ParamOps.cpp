@@ -15,9 +15,8 @@ static bool isStateDictKey(llvm::StringRef name) {
   llvm::SmallVector<llvm::StringRef> segments;
   name.split(segments, '.');
   return llvm::all_of(segments, [](llvm::StringRef s) {
-    return !s.empty() && llvm::all_of(s, [](char c) {
-      return llvm::isAlnum(c) || c == '_';
-    });
+    return !s.empty() &&
+           llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
   });
 }
 
@@ -29,8 +28,7 @@ LogicalResult ParamOp::verify() {
               "letters, digits and '_')";
   RankedTensorType type = getTensorType();
   if (!type.hasStaticShape())
-    return emitOpError("parameter shape must be static, got ")
-           << type;
+    return emitOpError("parameter shape must be static, got ") << type;
   if (!llvm::isa<FloatType>(type.getElementType()) && !getBuffer())
     return emitOpError("integer parameters must be marked 'buffer' (they "
                        "cannot be trained)");

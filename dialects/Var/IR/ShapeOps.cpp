@@ -114,7 +114,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return opError(loc, name, "needs at least one input");
   if (!adaptor.getAxisAttr())
     return opError(loc, name, "needs an 'axis'");
-  FailureOr<RankedTensorType> first = rankedOperand(loc, name, "input", inputs[0]);
+  FailureOr<RankedTensorType> first =
+      rankedOperand(loc, name, "input", inputs[0]);
   if (failed(first))
     return failure();
   int64_t rank = first->getRank();
@@ -128,7 +129,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     FailureOr<RankedTensorType> type = rankedOperand(loc, name, "input", value);
     if (failed(type))
       return failure();
-    if (type->getRank() != rank || type->getElementType() != first->getElementType())
+    if (type->getRank() != rank ||
+        type->getElementType() != first->getElementType())
       return opError(loc, name, "input ", i + 1, " is ", *type,
                      " but input 0 is ", *first);
     for (int64_t d = 0; d < rank; ++d) {
@@ -197,8 +199,10 @@ LogicalResult UnfoldTimeOp::inferReturnTypes(MLIRContext *,
   if (failed(input))
     return failure();
   if (input->getRank() < 2)
-    return opError(loc, name, "input must be (B*T, ...) with rank at least 2, "
-                   "got rank ", input->getRank());
+    return opError(loc, name,
+                   "input must be (B*T, ...) with rank at least 2, "
+                   "got rank ",
+                   input->getRank());
   if (!adaptor.getFramesAttr())
     return opError(loc, name, "needs 'frames'");
   int64_t frames = adaptor.getFramesAttr().getInt();

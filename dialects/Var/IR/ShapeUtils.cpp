@@ -63,8 +63,8 @@ std::string formatShape(llvm::ArrayRef<int64_t> shape) {
 }
 
 FailureOr<RankedTensorType> rankedOperand(std::optional<Location> loc,
-                                         llvm::StringRef opName,
-                                         llvm::StringRef what, Value value) {
+                                          llvm::StringRef opName,
+                                          llvm::StringRef what, Value value) {
   if (!value)
     return opError(loc, opName, "is missing its ", what, " operand");
   auto type = llvm::dyn_cast<RankedTensorType>(value.getType());

@@ -3,8 +3,8 @@
 #ifndef VAR_DIALECTS_VAR_IR_SHAPEUTILS_H
 #define VAR_DIALECTS_VAR_IR_SHAPEUTILS_H
 
-#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -23,10 +23,12 @@ std::optional<int64_t> numElements(mlir::Type type);
 std::optional<int64_t> mulDims(llvm::ArrayRef<int64_t> dims);
 
 /// Multiplies FLOP factors, nullopt on a dynamic factor or on overflow.
-std::optional<int64_t> mulFlops(std::initializer_list<std::optional<int64_t>> factors);
+std::optional<int64_t>
+mulFlops(std::initializer_list<std::optional<int64_t>> factors);
 
 /// Adds FLOP terms, nullopt if any is nullopt.
-std::optional<int64_t> addFlops(std::initializer_list<std::optional<int64_t>> terms);
+std::optional<int64_t>
+addFlops(std::initializer_list<std::optional<int64_t>> terms);
 
 /// "4x?x3" for diagnostics.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
