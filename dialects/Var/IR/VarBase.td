@@ -23,7 +23,6 @@ def Var_Dialect : Dialect {
     a diagnostic; every op reports its forward FLOPs through
     `FlopCountOpInterface` (a multiply-add counts as 2 FLOPs).
   }];
-  let useDefaultAttributePrinterParser = 1;
 }
 
 class Var_Op<string mnemonic, list<Trait> traits = []>
@@ -45,11 +44,6 @@ def Var_InitKind : I32EnumAttr<"InitKind", "how a parameter is initialized", [
   I32EnumAttrCase<"xavier_uniform", 7>,
 ]> {
   let cppNamespace = "::var";
-  let genSpecializedAttr = 0;
-}
-
-def Var_InitKindAttr : EnumAttr<Var_Dialect, Var_InitKind, "init"> {
-  let assemblyFormat = "$value";
 }
 
 #endif // VAR_BASE_TD

@@ -12,9 +12,6 @@ using namespace var;
 #include "dialects/Var/IR/VarEnums.cpp.inc"
 #include "dialects/Var/IR/VarInterfaces.cpp.inc"
 
-#define GET_ATTRDEF_CLASSES
-#include "dialects/Var/IR/VarAttrs.cpp.inc"
-
 #define GET_OP_CLASSES
 #include "dialects/Var/IR/VarOps.cpp.inc"
 
@@ -22,9 +19,5 @@ void VarDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "dialects/Var/IR/VarOps.cpp.inc"
-      >();
-  addAttributes<
-#define GET_ATTRDEF_LIST
-#include "dialects/Var/IR/VarAttrs.cpp.inc"
       >();
 }

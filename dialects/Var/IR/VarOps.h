@@ -15,9 +15,6 @@
 
 #include "dialects/Var/IR/VarEnums.h.inc"
 
-#define GET_ATTRDEF_CLASSES
-#include "dialects/Var/IR/VarAttrs.h.inc"
-
 #include "dialects/Var/IR/VarInterfaces.h.inc"
 
 #define GET_OP_CLASSES

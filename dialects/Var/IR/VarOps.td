@@ -43,7 +43,7 @@ def Var_ParamOp : Var_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<Var_ParamTensor>:$type,
-                       Var_InitKindAttr:$init,
+                       Var_InitKind:$init,
                        OptionalAttr<F64Attr>:$init_arg,
                        UnitAttr:$buffer);
   let assemblyFormat = [{
