@@ -14,3 +14,6 @@ path = os.pathsep.join([config.var_tools_dir, config.llvm_tools_dir,
 config.environment["PATH"] = path
 config.substitutions.append(("%var_src_root", config.var_src_root))
 config.substitutions.append(("%models", os.path.join(config.var_src_root, "models")))
+config.substitutions.append(("%var_tools_dir", config.var_tools_dir))
+if os.path.exists(os.path.join(config.var_tools_dir, "var-devices")):
+    config.available_features.add("cuda")

@@ -19,6 +19,7 @@ int main(int argc, char **argv) {
   var::cuda::ProbeResult probe = var::cuda::probeDevices();
   std::printf("CUDA driver %d, runtime %d\n", probe.driverVersion,
               probe.runtimeVersion);
+  std::fflush(stdout); // keep the report in order when both go to one file
   if (!probe.error.empty() || probe.devices.empty()) {
     std::fprintf(stderr, "var-devices: no usable CUDA device (%s)\n",
                  probe.error.empty() ? "none visible" : probe.error.c_str());
