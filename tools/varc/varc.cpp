@@ -10,6 +10,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -73,6 +74,9 @@ int run(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  llvm::setBugReportMsg("varc crashed: this is a bug in VAR, not in your "
+                        "model. Please file an issue with the model file and "
+                        "the trace below.\n");
   llvm::cl::HideUnrelatedOptions(varcCategory);
   llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "varc (VAR compiler) built with MLIR " << LLVM_VERSION_STRING << "\n";
