@@ -177,7 +177,7 @@ std::optional<int64_t> LSTMOp::getForwardFlops() {
   int64_t gates = wIh.getDimSize(0), hidden = gates / 4;
   int64_t features = wIh.getDimSize(1);
   std::optional<int64_t> perStep =
-      addFlops({mulFlops({2, batch, gates, features + hidden}),
+      addFlops({mulFlops({2, batch, gates, addFlops({features, hidden})}),
                 mulFlops({2, batch, gates}), mulFlops({9, batch, hidden})});
   return mulFlops({steps, perStep});
 }

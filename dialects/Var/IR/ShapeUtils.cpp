@@ -96,13 +96,15 @@ int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
   if (ShapedType::isDynamic(in))
     return ShapedType::kDynamic;
   // Attributes are bounded by the verifier only after inference, so guard
-  // the arithmetic against absurd values from a hostile file.
-  int64_t span, padded;
-  if (llvm::MulOverflow(dilation, kernel - 1, span) ||
-      llvm::AddOverflow(in, 2 * std::min<int64_t>(padding, INT32_MAX), padded))
+  // the arithmetic against absurd values from a hostile file. in - span - 1
+  // cannot overflow (in >= 0, span >= 0); adding the padding twice can, and
+  // such a window is rejected rather than sized wrong.
+  int64_t span;
+  if (llvm::MulOverflow(dilation, kernel - 1, span))
     return 0;
-  int64_t reach = padded - span - 1;
-  if (reach < 0)
+  int64_t reach = in - span - 1;
+  if (llvm::AddOverflow(reach, padding, reach) ||
+      llvm::AddOverflow(reach, padding, reach) || reach < 0)
     return 0;
   return reach / stride + 1;
 }
