@@ -1,5 +1,6 @@
 // varc: the VAR compiler driver. Today it parses and verifies a model and
 // reports its size and FLOPs; the training-plan pipeline grows from here.
+#include "compiler/Analysis/InputGuard.h"
 #include "compiler/Analysis/ModelEntry.h"
 #include "compiler/Analysis/ModelSummary.h"
 #include "compiler/Transforms/Passes.h"
@@ -10,9 +11,9 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -49,6 +50,15 @@ llvm::cl::opt<std::string>
 /// Exit codes: 0 success, 1 the input is not a valid model (the diagnostic
 /// says where), 2 bad command line (from llvm::cl, which exits itself).
 int run(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
+  llvm::StringRef text =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
+  if (std::optional<size_t> deep = var::findTooDeepNesting(text)) {
+    auto [line, column] = sourceMgr.getLineAndColumn(
+        llvm::SMLoc::getFromPointer(text.data() + *deep));
+    emitError(FileLineColLoc::get(&context, inputFile, line, column))
+        << "brackets nest more than " << var::kMaxNesting << " deep";
+    return 1;
+  }
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
   if (!module)
@@ -106,6 +116,9 @@ int main(int argc, char **argv) {
   registry.insert<var::VarDialect, func::FuncDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic names the problem; dumping the whole offending op (which can
+  // be the entire function) buries it.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
