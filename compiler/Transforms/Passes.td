@@ -23,4 +23,15 @@ def SpecializeBatch : Pass<"var-specialize-batch", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def PrintFlops : Pass<"var-print-flops", "::mlir::ModuleOp"> {
+  let summary = "Report each op's forward FLOPs as a remark";
+  let description = [{
+    Emits a remark at every op that implements `FlopCountOpInterface` with
+    the FLOPs of one forward execution (multiply-add = 2 FLOPs), or says that
+    the count is unknown because a dimension is still dynamic (run
+    `--var-specialize-batch` first). The same numbers feed `varc --summary`
+    and, later, the profiler's MFU.
+  }];
+}
+
 #endif // VAR_COMPILER_TRANSFORMS_PASSES_TD
