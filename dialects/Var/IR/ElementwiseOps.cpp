@@ -1,5 +1,6 @@
 // Elementwise ops with more than one input or an attribute: var.add, var.mul
 // (NumPy broadcasting) and var.dropout. Activations are generated from ODS.
+#include "dialects/Var/IR/ShapeRules.h"
 #include "dialects/Var/IR/VarOps.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -53,6 +54,16 @@ std::optional<int64_t> MulOp::getForwardFlops() {
   return numElements(getType());
 }
 
+LogicalResult checkDropProbability(std::optional<Location> loc, StringRef name,
+                                   FloatAttr pAttr) {
+  if (!pAttr)
+    return opError(loc, name, "needs a drop probability 'p'");
+  double p = pAttr.getValueAsDouble();
+  if (!(p >= 0.0 && p < 1.0))
+    return opError(loc, name, "drop probability p must be in [0, 1), got ", p);
+  return success();
+}
+
 LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
@@ -62,11 +73,8 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
       rankedOperand(loc, name, "input", adaptor.getInput());
   if (failed(input))
     return failure();
-  if (!adaptor.getPAttr())
-    return opError(loc, name, "needs a drop probability 'p'");
-  double p = adaptor.getPAttr().getValueAsDouble();
-  if (!(p >= 0.0 && p < 1.0))
-    return opError(loc, name, "drop probability p must be in [0, 1), got ", p);
+  if (failed(checkDropProbability(loc, name, adaptor.getPAttr())))
+    return failure();
   types.push_back(*input);
   return success();
 }

@@ -1,18 +1,19 @@
 // var.softmax_cross_entropy: the training loss, always reduced in FP32.
+#include "dialects/Var/IR/ShapeRules.h"
 #include "dialects/Var/IR/VarOps.h"
 
 using namespace mlir;
 
 namespace var {
 
-LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  StringRef name = getOperationName();
+FailureOr<RankedTensorType>
+checkSoftmaxCrossEntropy(std::optional<Location> loc, StringRef name,
+                         Value logitsValue, Value labelsValue,
+                         FloatAttr labelSmoothing) {
   FailureOr<RankedTensorType> logits =
-      rankedOperand(loc, name, "logits", adaptor.getLogits());
+      rankedOperand(loc, name, "logits", logitsValue);
   FailureOr<RankedTensorType> labels =
-      rankedOperand(loc, name, "labels", adaptor.getLabels());
+      rankedOperand(loc, name, "labels", labelsValue);
   if (failed(logits) || failed(labels))
     return failure();
   if (logits->getRank() != 2)
@@ -27,10 +28,20 @@ LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
   if (!dimsCompatible(logits->getDimSize(0), labels->getDimSize(0)))
     return opError(loc, name, "batch of logits (", logits->getDimSize(0),
                    ") and labels (", labels->getDimSize(0), ") differ");
-  double smoothing = valueOr(adaptor.getLabelSmoothingAttr(), 0.0);
+  double smoothing = valueOr(labelSmoothing, 0.0);
   if (!(smoothing >= 0.0 && smoothing < 1.0))
     return opError(loc, name, "label_smoothing must be in [0, 1), got ",
                    smoothing);
+  return logits;
+}
+
+LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(checkSoftmaxCrossEntropy(loc, getOperationName(),
+                                      adaptor.getLogits(), adaptor.getLabels(),
+                                      adaptor.getLabelSmoothingAttr())))
+    return failure();
   types.push_back(RankedTensorType::get({}, Float32Type::get(context)));
   return success();
 }

@@ -1,15 +1,15 @@
 // Layers with per-channel or matrix parameters: var.batch_norm, var.linear,
 // var.lstm. Parameter layouts are PyTorch's, so state_dicts load unchanged.
+#include "dialects/Var/IR/ShapeRules.h"
 #include "dialects/Var/IR/VarOps.h"
 
 using namespace mlir;
 
 namespace var {
 
-/// A 1-D parameter of `size` entries (dynamic `size` accepts any).
-static LogicalResult checkVector(std::optional<Location> loc, StringRef name,
-                                 StringRef what, Value value, int64_t size,
-                                 Type elementType) {
+LogicalResult checkVector(std::optional<Location> loc, StringRef name,
+                          StringRef what, Value value, int64_t size,
+                          Type elementType) {
   FailureOr<RankedTensorType> type = rankedOperand(loc, name, what, value);
   if (failed(type))
     return failure();
@@ -22,10 +22,9 @@ static LogicalResult checkVector(std::optional<Location> loc, StringRef name,
   return success();
 }
 
-/// A 2-D weight with a static shape and the input's element type.
-static FailureOr<RankedTensorType> matrix(std::optional<Location> loc,
-                                          StringRef name, StringRef what,
-                                          Value value, Type elementType) {
+FailureOr<RankedTensorType> checkMatrix(std::optional<Location> loc,
+                                        StringRef name, StringRef what,
+                                        Value value, Type elementType) {
   FailureOr<RankedTensorType> type = rankedOperand(loc, name, what, value);
   if (failed(type))
     return failure();
@@ -43,35 +42,53 @@ static FailureOr<RankedTensorType> matrix(std::optional<Location> loc,
 // BatchNormOp
 //===----------------------------------------------------------------------===//
 
+FailureOr<RankedTensorType> checkBatchNormInput(std::optional<Location> loc,
+                                                StringRef name, Value input) {
+  FailureOr<RankedTensorType> type = rankedOperand(loc, name, "input", input);
+  if (failed(type))
+    return failure();
+  if (type->getRank() < 2)
+    return opError(loc, name, "input must be (N, C, ...), got rank ",
+                   type->getRank());
+  return type;
+}
+
+FailureOr<RankedTensorType>
+checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
+               Value weight, Value bias, Value runningMean, Value runningVar,
+               FloatAttr epsAttr, FloatAttr momentumAttr) {
+  FailureOr<RankedTensorType> input =
+      checkBatchNormInput(loc, name, inputValue);
+  if (failed(input))
+    return failure();
+  int64_t channels = input->getDimSize(1);
+  Type elementType = input->getElementType();
+  if (failed(checkVector(loc, name, "weight", weight, channels, elementType)) ||
+      failed(checkVector(loc, name, "bias", bias, channels, elementType)) ||
+      failed(checkVector(loc, name, "running_mean", runningMean, channels,
+                         elementType)) ||
+      failed(checkVector(loc, name, "running_var", runningVar, channels,
+                         elementType)))
+    return failure();
+  double eps = valueOr(epsAttr, 1e-5);
+  if (!(eps > 0.0))
+    return opError(loc, name, "eps must be positive, got ", eps);
+  double momentum = valueOr(momentumAttr, 0.1);
+  if (!(momentum >= 0.0 && momentum <= 1.0))
+    return opError(loc, name, "momentum must be in [0, 1], got ", momentum);
+  return input;
+}
+
 LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
-  StringRef name = getOperationName();
-  FailureOr<RankedTensorType> input =
-      rankedOperand(loc, name, "input", adaptor.getInput());
+  FailureOr<RankedTensorType> input = checkBatchNorm(
+      loc, getOperationName(), adaptor.getInput(), adaptor.getWeight(),
+      adaptor.getBias(), adaptor.getRunningMean(), adaptor.getRunningVar(),
+      adaptor.getEpsAttr(), adaptor.getMomentumAttr());
   if (failed(input))
     return failure();
-  if (input->getRank() < 2)
-    return opError(loc, name, "input must be (N, C, ...), got rank ",
-                   input->getRank());
-  int64_t channels = input->getDimSize(1);
-  Type elementType = input->getElementType();
-  if (failed(checkVector(loc, name, "weight", adaptor.getWeight(), channels,
-                         elementType)) ||
-      failed(checkVector(loc, name, "bias", adaptor.getBias(), channels,
-                         elementType)) ||
-      failed(checkVector(loc, name, "running_mean", adaptor.getRunningMean(),
-                         channels, elementType)) ||
-      failed(checkVector(loc, name, "running_var", adaptor.getRunningVar(),
-                         channels, elementType)))
-    return failure();
-  double eps = valueOr(adaptor.getEpsAttr(), 1e-5);
-  if (!(eps > 0.0))
-    return opError(loc, name, "eps must be positive, got ", eps);
-  double momentum = valueOr(adaptor.getMomentumAttr(), 0.1);
-  if (!(momentum >= 0.0 && momentum <= 1.0))
-    return opError(loc, name, "momentum must be in [0, 1], got ", momentum);
   types.push_back(*input);
   return success();
 }
@@ -97,7 +114,7 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
     return opError(loc, name, "input must have at least one dimension");
   Type elementType = input->getElementType();
   FailureOr<RankedTensorType> weight =
-      matrix(loc, name, "weight", adaptor.getWeight(), elementType);
+      checkMatrix(loc, name, "weight", adaptor.getWeight(), elementType);
   if (failed(weight))
     return failure();
   int64_t in = weight->getDimSize(1), out = weight->getDimSize(0);
@@ -126,13 +143,12 @@ std::optional<int64_t> LinearOp::getForwardFlops() {
 // LSTMOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
-                                       std::optional<Location> loc,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &types) {
-  StringRef name = getOperationName();
+LogicalResult inferLSTMTypes(std::optional<Location> loc, StringRef name,
+                             Value inputValue, Value wIhValue, Value wHhValue,
+                             Value bIh, Value bHh,
+                             SmallVectorImpl<Type> &types) {
   FailureOr<RankedTensorType> input =
-      rankedOperand(loc, name, "input", adaptor.getInput());
+      rankedOperand(loc, name, "input", inputValue);
   if (failed(input))
     return failure();
   if (input->getRank() != 3)
@@ -140,9 +156,9 @@ LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
                    input->getRank());
   Type elementType = input->getElementType();
   FailureOr<RankedTensorType> wIh =
-      matrix(loc, name, "w_ih", adaptor.getWIh(), elementType);
+      checkMatrix(loc, name, "w_ih", wIhValue, elementType);
   FailureOr<RankedTensorType> wHh =
-      matrix(loc, name, "w_hh", adaptor.getWHh(), elementType);
+      checkMatrix(loc, name, "w_hh", wHhValue, elementType);
   if (failed(wIh) || failed(wHh))
     return failure();
   int64_t gates = wIh->getDimSize(0);
@@ -157,10 +173,8 @@ LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
     return opError(loc, name, "w_hh must be (", gates, ", ", hidden,
                    ") for hidden size ", hidden, ", got (",
                    formatShape(wHh->getShape()), ")");
-  if (failed(checkVector(loc, name, "b_ih", adaptor.getBIh(), gates,
-                         elementType)) ||
-      failed(
-          checkVector(loc, name, "b_hh", adaptor.getBHh(), gates, elementType)))
+  if (failed(checkVector(loc, name, "b_ih", bIh, gates, elementType)) ||
+      failed(checkVector(loc, name, "b_hh", bHh, gates, elementType)))
     return failure();
   int64_t batch = input->getDimSize(0), steps = input->getDimSize(1);
   types.push_back(RankedTensorType::get({batch, steps, hidden}, elementType));
@@ -168,18 +182,32 @@ LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-std::optional<int64_t> LSTMOp::getForwardFlops() {
-  auto input = llvm::cast<RankedTensorType>(getInput().getType());
-  auto wIh = llvm::cast<RankedTensorType>(getWIh().getType());
+LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  return inferLSTMTypes(loc, getOperationName(), adaptor.getInput(),
+                        adaptor.getWIh(), adaptor.getWHh(), adaptor.getBIh(),
+                        adaptor.getBHh(), types);
+}
+
+LSTMFlops lstmFlops(RankedTensorType input, RankedTensorType wIh) {
   if (!input.hasStaticShape())
-    return std::nullopt;
+    return {};
   int64_t batch = input.getDimSize(0), steps = input.getDimSize(1);
   int64_t gates = wIh.getDimSize(0), hidden = gates / 4;
   int64_t features = wIh.getDimSize(1);
-  std::optional<int64_t> perStep =
-      addFlops({mulFlops({2, batch, gates, addFlops({features, hidden})}),
-                mulFlops({2, batch, gates}), mulFlops({9, batch, hidden})});
-  return mulFlops({steps, perStep});
+  std::optional<int64_t> products =
+      mulFlops({2, batch, gates, addFlops({features, hidden})});
+  std::optional<int64_t> perStep = addFlops(
+      {products, mulFlops({2, batch, gates}), mulFlops({9, batch, hidden})});
+  return {mulFlops({steps, perStep}), mulFlops({steps, products})};
+}
+
+std::optional<int64_t> LSTMOp::getForwardFlops() {
+  return lstmFlops(llvm::cast<RankedTensorType>(getInput().getType()),
+                   llvm::cast<RankedTensorType>(getWIh().getType()))
+      .total;
 }
 
 } // namespace var

@@ -32,6 +32,11 @@ class Var_Op<string mnemonic, list<Trait> traits = []>
 def Var_FloatTensor : RankedTensorOf<[F32, BF16, F16]>;
 def Var_LabelTensor : RankedTensorOf<[AnySignlessInteger]>;
 def Var_ParamTensor : RankedTensorOf<[F32, BF16, F16, AnySignlessInteger]>;
+// Losses and their gradients are f32 scalars whatever the compute type.
+def Var_LossTensor : 0DTensorOf<[F32]> {
+  let builderCall =
+      "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
+}
 
 def Var_InitKind : I32EnumAttr<"InitKind", "how a parameter is initialized", [
   I32EnumAttrCase<"zeros", 0>,

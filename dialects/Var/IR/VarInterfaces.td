@@ -20,4 +20,30 @@ def Var_FlopCountOpInterface : OpInterface<"FlopCountOpInterface"> {
   ];
 }
 
+def Var_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
+  let cppNamespace = "::var";
+  let description = [{
+    Reverse-mode differentiation of one op: given the gradients of its
+    results, build the ops that compute the gradients of its operands. The
+    autodiff pass calls it on every op of a training step in reverse order
+    and sums the contributions of values with several uses.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, the gradients of the
+        operands for which `needed` is true (one entry per operand) into
+        `operandGrads` (resized to the operand count; entries not needed stay
+        null). `resultGrads` has one entry per result; an entry is null where
+        that result does not reach the loss, and at least one is not. Emits
+        a diagnostic and fails where no gradient exists (an integer operand
+        that is needed).
+      }],
+      "::llvm::LogicalResult", "buildGradients",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::llvm::ArrayRef<::mlir::Value>":$resultGrads,
+           "::llvm::ArrayRef<bool>":$needed,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+  ];
+}
+
 #endif // VAR_INTERFACES_TD

@@ -17,6 +17,11 @@ class Var_ComputeOp<string mnemonic, list<Trait> traits = []>
         InferTypeOpAdaptor,
         DeclareOpInterfaceMethods<Var_FlopCountOpInterface>])>;
 
+// A forward op that a training step can differentiate through.
+class Var_DifferentiableOp<string mnemonic, list<Trait> traits = []>
+    : Var_ComputeOp<mnemonic, !listconcat(traits, [
+        DeclareOpInterfaceMethods<Var_DifferentiableOpInterface>])>;
+
 //===----------------------------------------------------------------------===//
 // Parameters
 //===----------------------------------------------------------------------===//
@@ -77,7 +82,7 @@ def Var_GetParamOp : Var_Op<"get_param", [
 // Convolution, pooling, normalization, linear
 //===----------------------------------------------------------------------===//
 
-def Var_ConvOp : Var_ComputeOp<"conv", [Pure]> {
+def Var_ConvOp : Var_DifferentiableOp<"conv", [Pure]> {
   let summary = "N-d convolution (1-D, 2-D or 3-D) with groups";
   let description = [{
     `input` is (N, C_in, spatial...), `weight` is (C_out, C_in / groups,
@@ -107,7 +112,7 @@ def Var_ConvOp : Var_ComputeOp<"conv", [Pure]> {
   }];
 }
 
-class Var_PoolOp<string mnemonic, string what> : Var_ComputeOp<mnemonic, [Pure]> {
+class Var_PoolOp<string mnemonic, string what> : Var_DifferentiableOp<mnemonic, [Pure]> {
   let summary = what # " pooling over the spatial dimensions (1-D to 3-D)";
   let arguments = (ins Var_FloatTensor:$input,
                        DenseI64ArrayAttr:$kernel,
@@ -137,7 +142,7 @@ def Var_AvgPoolOp : Var_PoolOp<"avg_pool", "average"> {
   }];
 }
 
-def Var_GlobalAvgPoolOp : Var_ComputeOp<"global_avg_pool", [Pure]> {
+def Var_GlobalAvgPoolOp : Var_DifferentiableOp<"global_avg_pool", [Pure]> {
   let summary = "average over all spatial dimensions";
   let description = [{
     (N, C, spatial...) -> (N, C), or (N, C, 1, ...) with `keep_dims`.
@@ -170,7 +175,7 @@ def Var_BatchNormOp : Var_ComputeOp<"batch_norm", [Pure]> {
   }];
 }
 
-def Var_LinearOp : Var_ComputeOp<"linear", [Pure]> {
+def Var_LinearOp : Var_DifferentiableOp<"linear", [Pure]> {
   let summary = "fully connected layer, y = x W^T + b";
   let description = [{
     `input` is (..., in), `weight` is (out, in) as in PyTorch, `bias`
@@ -183,7 +188,7 @@ def Var_LinearOp : Var_ComputeOp<"linear", [Pure]> {
   let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` type(operands)";
 }
 
-def Var_LSTMOp : Var_ComputeOp<"lstm", [Pure]> {
+def Var_LSTMOp : Var_DifferentiableOp<"lstm", [Pure]> {
   let summary = "one unidirectional LSTM layer over a batch-first sequence";
   let description = [{
     `input` is (B, T, I); `w_ih` is (4H, I), `w_hh` is (4H, H), `b_ih` and
@@ -207,7 +212,7 @@ def Var_LSTMOp : Var_ComputeOp<"lstm", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Var_ActivationOp<string mnemonic, string formula>
-    : Var_ComputeOp<mnemonic, [Pure]> {
+    : Var_DifferentiableOp<mnemonic, [Pure]> {
   let summary = "elementwise " # formula;
   let description = "FLOPs: 1 per element.";
   let arguments = (ins Var_FloatTensor:$input);
@@ -233,7 +238,7 @@ def Var_SiluOp : Var_ActivationOp<"silu", "x * sigmoid(x)">;
 def Var_HardSwishOp : Var_ActivationOp<"hardswish", "x * relu6(x + 3) / 6">;
 
 class Var_BinaryOp<string mnemonic, string what>
-    : Var_ComputeOp<mnemonic, [Pure, Commutative]> {
+    : Var_DifferentiableOp<mnemonic, [Pure, Commutative]> {
   let summary = "elementwise " # what # " with NumPy broadcasting";
   let description = [{
     Shapes broadcast as in NumPy and PyTorch (trailing dimensions aligned;
@@ -263,7 +268,7 @@ def Var_DropoutOp : Var_ComputeOp<"dropout"> {
 // Shape and time
 //===----------------------------------------------------------------------===//
 
-def Var_ReshapeOp : Var_ComputeOp<"reshape", [Pure]> {
+def Var_ReshapeOp : Var_DifferentiableOp<"reshape", [Pure]> {
   let summary = "reshape to a given shape, one entry of which may be -1";
   let description = [{
     The -1 entry takes whatever size keeps the element count; it is dynamic
@@ -279,7 +284,7 @@ def Var_ReshapeOp : Var_ComputeOp<"reshape", [Pure]> {
   let assemblyFormat = "$input $shape attr-dict `:` type($input)";
 }
 
-def Var_FlattenOp : Var_ComputeOp<"flatten", [Pure]> {
+def Var_FlattenOp : Var_DifferentiableOp<"flatten", [Pure]> {
   let summary = "merge dimensions start_dim..end_dim into one";
   let description = [{
     Like `torch.flatten`: `start_dim` defaults to 1 and `end_dim` to -1
@@ -294,7 +299,7 @@ def Var_FlattenOp : Var_ComputeOp<"flatten", [Pure]> {
   }];
 }
 
-def Var_ConcatOp : Var_ComputeOp<"concat", [Pure]> {
+def Var_ConcatOp : Var_DifferentiableOp<"concat", [Pure]> {
   let summary = "concatenate tensors along one dimension";
   let description = [{
     All inputs have the same rank, element type and sizes outside `axis`
@@ -305,7 +310,7 @@ def Var_ConcatOp : Var_ComputeOp<"concat", [Pure]> {
   let assemblyFormat = "$inputs `axis` $axis attr-dict `:` type($inputs)";
 }
 
-def Var_FoldTimeOp : Var_ComputeOp<"fold_time", [Pure]> {
+def Var_FoldTimeOp : Var_DifferentiableOp<"fold_time", [Pure]> {
   let summary = "merge batch and time: (B, T, ...) -> (B*T, ...)";
   let description = [{
     Lets per-frame 2-D layers run on every frame of every clip.
@@ -316,7 +321,7 @@ def Var_FoldTimeOp : Var_ComputeOp<"fold_time", [Pure]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Var_UnfoldTimeOp : Var_ComputeOp<"unfold_time", [Pure]> {
+def Var_UnfoldTimeOp : Var_DifferentiableOp<"unfold_time", [Pure]> {
   let summary = "split batch and time: (B*T, ...) -> (B, T, ...)";
   let description = "`frames` is T. FLOPs: 0.";
   let arguments = (ins Var_FloatTensor:$input, I64Attr:$frames);
@@ -324,7 +329,7 @@ def Var_UnfoldTimeOp : Var_ComputeOp<"unfold_time", [Pure]> {
   let assemblyFormat = "$input `frames` $frames attr-dict `:` type($input)";
 }
 
-def Var_MeanTimeOp : Var_ComputeOp<"mean_time", [Pure]> {
+def Var_MeanTimeOp : Var_DifferentiableOp<"mean_time", [Pure]> {
   let summary = "average over time: (B, T, ...) -> (B, ...)";
   let description = "FLOPs: 1 per input element.";
   let arguments = (ins Var_FloatTensor:$input);
@@ -336,7 +341,7 @@ def Var_MeanTimeOp : Var_ComputeOp<"mean_time", [Pure]> {
 // Loss
 //===----------------------------------------------------------------------===//
 
-def Var_SoftmaxCrossEntropyOp : Var_ComputeOp<"softmax_cross_entropy", [Pure]> {
+def Var_SoftmaxCrossEntropyOp : Var_DifferentiableOp<"softmax_cross_entropy", [Pure]> {
   let summary = "mean softmax cross-entropy of logits against class labels";
   let description = [{
     `logits` is (N, classes), `labels` is (N) integer class indices; the
@@ -352,5 +357,8 @@ def Var_SoftmaxCrossEntropyOp : Var_ComputeOp<"softmax_cross_entropy", [Pure]> {
     `:` type(operands)
   }];
 }
+
+include "dialects/Var/IR/VarTrainOps.td"
+include "dialects/Var/IR/VarOptimizerOps.td"
 
 #endif // VAR_OPS_TD

@@ -1,0 +1,342 @@
+// Ops of a training step: the training forms of batch norm and dropout, the
+// backward op of every forward op, gradient and buffer outputs. The autodiff
+// pass (--var-autodiff) writes them; people do not.
+#ifndef VAR_TRAIN_OPS_TD
+#define VAR_TRAIN_OPS_TD
+
+// A backward op whose result shape cannot be computed from its operands (a
+// strided window forgets the input's size): the result type is written out,
+// and the verifier checks it against the forward shape rule.
+class Var_ExplicitGradOp<string mnemonic, list<Trait> traits = []>
+    : Var_Op<mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<Var_FlopCountOpInterface>])> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Step outputs and constants
+//===----------------------------------------------------------------------===//
+
+def Var_ParamGradOp : Var_Op<"param_grad", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the complete gradient of a trainable parameter";
+  let description = [{
+    Marks `grad` as the gradient of the loss with respect to parameter `name`
+    for this step; the optimizer passes consume it. The autodiff pass emits it
+    as soon as the last contribution is summed, so that later passes can
+    start communicating it while the rest of the backward runs. The gradient
+    has the parameter's shape; its element type is the compute precision,
+    which may differ from the parameter's (bf16 gradients of an f32 master
+    weight under mixed precision).
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name, Var_FloatTensor:$grad);
+  let assemblyFormat = "$name `,` $grad attr-dict `:` type($grad)";
+}
+
+def Var_UpdateBufferOp : Var_Op<"update_buffer", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "new value of a buffer (batch norm running statistics)";
+  let description = [{
+    Writes `value` into non-trainable parameter `name` at the end of the
+    step. The autodiff pass emits it for the running mean and variance that
+    a training-mode batch norm computes; the value has the buffer's type.
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name, Var_FloatTensor:$value);
+  let assemblyFormat = "$name `,` $value attr-dict `:` type($value)";
+}
+
+def Var_FillOp : Var_Op<"fill", [Pure, ConstantLike]> {
+  let summary = "a tensor with every element equal to `value`";
+  let arguments = (ins F64Attr:$value);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+  // ConstantLike ops must fold to their value (m_Constant, the folder and
+  // CSE of constants call fold on them).
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Training forms of forward ops
+//===----------------------------------------------------------------------===//
+
+def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
+  let summary = "batch normalization with batch statistics";
+  let description = [{
+    Normalizes with the mean and (biased) variance of the batch over every
+    dimension but 1, and returns, besides the result, the batch mean and
+    1 / sqrt(var + eps) that the backward reuses, and the running statistics
+    moved by `momentum`: (1 - m) * running + m * batch, with the unbiased
+    batch variance, as PyTorch does.
+    FLOPs: 7 per element (two reductions, normalize, scale and shift) plus
+    8 per channel.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
+                       Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
+                       Var_FloatTensor:$running_var,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+  let results = (outs Var_FloatTensor:$result, Var_FloatTensor:$saved_mean,
+                      Var_FloatTensor:$saved_invstd,
+                      Var_FloatTensor:$new_running_mean,
+                      Var_FloatTensor:$new_running_var);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
+    (`eps` $eps^)? (`momentum` $momentum^)? attr-dict `:` type(operands)
+  }];
+}
+
+def Var_DropoutTrainOp : Var_DifferentiableOp<"dropout_train", [Pure]> {
+  let summary = "dropout with a mask drawn from a counter-based generator";
+  let description = [{
+    The mask of element i is a pure function of (run seed, step, `key`, i),
+    so the backward regenerates it instead of storing it, and a run is
+    bit-reproducible. Every dropout in a step has its own `key`.
+    FLOPs: 1 per element.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, F64Attr:$p, I64Attr:$key);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$input `p` $p `key` $key attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Backward ops
+//===----------------------------------------------------------------------===//
+
+def Var_ConvGradInputOp : Var_ExplicitGradOp<"conv_grad_input"> {
+  let summary = "gradient of var.conv with respect to its input";
+  let description = [{
+    `grad` is the gradient of the convolution's result; the attributes are
+    the forward's. FLOPs: those of the forward convolution without bias.
+  }];
+  let arguments = (ins Var_FloatTensor:$grad, Var_FloatTensor:$weight,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       OptionalAttr<DenseI64ArrayAttr>:$dilation,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $weight (`stride` $stride^)? (`padding` $padding^)?
+    (`dilation` $dilation^)? (`groups` $groups^)? attr-dict
+    `:` type($grad) `,` type($weight) `->` type($result)
+  }];
+}
+
+def Var_ConvGradWeightOp : Var_ExplicitGradOp<"conv_grad_weight"> {
+  let summary = "gradient of var.conv with respect to its weight";
+  let description = [{
+    FLOPs: those of the forward convolution without bias.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       OptionalAttr<DenseI64ArrayAttr>:$dilation,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $grad (`stride` $stride^)? (`padding` $padding^)?
+    (`dilation` $dilation^)? (`groups` $groups^)? attr-dict
+    `:` type($input) `,` type($grad) `->` type($result)
+  }];
+}
+
+def Var_MaxPoolGradOp : Var_ComputeOp<"max_pool_grad", [Pure,
+    AllTypesMatch<["output", "grad"]>]> {
+  let summary = "gradient of var.max_pool: routes each gradient to its max";
+  let description = [{
+    `input` and `output` are the forward's; ties go to the first maximum in
+    window order, as in PyTorch. FLOPs: 1 per input element.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$output,
+                       Var_FloatTensor:$grad, DenseI64ArrayAttr:$kernel,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $output `,` $grad `kernel` $kernel (`stride` $stride^)?
+    (`padding` $padding^)? attr-dict `:` type($input) `,` type($grad)
+  }];
+}
+
+def Var_AvgPoolGradOp : Var_ExplicitGradOp<"avg_pool_grad"> {
+  let summary = "gradient of var.avg_pool";
+  let description = [{
+    Spreads each gradient evenly over its window (padding counted, as
+    PyTorch's default count_include_pad). FLOPs: 1 per input element.
+  }];
+  let arguments = (ins Var_FloatTensor:$grad, DenseI64ArrayAttr:$kernel,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `kernel` $kernel (`stride` $stride^)? (`padding` $padding^)?
+    attr-dict `:` type($grad) `->` type($result)
+  }];
+}
+
+def Var_GlobalAvgPoolGradOp : Var_ExplicitGradOp<"global_avg_pool_grad"> {
+  let summary = "gradient of var.global_avg_pool";
+  let description = [{
+    Broadcasts each (N, C) gradient over the spatial dimensions, divided by
+    their size. `grad` is (N, C) or (N, C, 1, ...). FLOPs: 1 per result
+    element.
+  }];
+  let arguments = (ins Var_FloatTensor:$grad);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$grad attr-dict `:` type($grad) `->` type($result)";
+}
+
+def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
+    AllTypesMatch<["input", "grad"]>,
+    AllTypesMatch<["weight", "saved_mean", "saved_invstd"]>]> {
+  let summary = "gradient of var.batch_norm_train";
+  let description = [{
+    From the forward's input, weight, saved mean and saved 1/std, and the
+    result's gradient: the gradients of input, weight and bias.
+    FLOPs: 8 per input element.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
+                       Var_FloatTensor:$weight, Var_FloatTensor:$saved_mean,
+                       Var_FloatTensor:$saved_invstd);
+  let results = (outs Var_FloatTensor:$input_grad,
+                      Var_FloatTensor:$weight_grad,
+                      Var_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $grad `,` $weight `,` $saved_mean `,` $saved_invstd attr-dict
+    `:` type($input) `,` type($weight)
+  }];
+}
+
+def Var_LinearGradInputOp : Var_ComputeOp<"linear_grad_input", [Pure]> {
+  let summary = "gradient of var.linear with respect to its input: dY W";
+  let description = [{
+    `grad` is (..., out), `weight` (out, in); the result is (..., in).
+    FLOPs: 2 * rows * in * out.
+  }];
+  let arguments = (ins Var_FloatTensor:$grad, Var_FloatTensor:$weight);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $weight attr-dict `:` type(operands)";
+}
+
+def Var_LinearGradWeightOp : Var_ComputeOp<"linear_grad_weight", [Pure]> {
+  let summary = "gradient of var.linear with respect to its weight: dY^T X";
+  let description = [{
+    `input` is (..., in), `grad` (..., out) with the same leading
+    dimensions; the result is (out, in). FLOPs: 2 * rows * in * out.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` type(operands)";
+}
+
+def Var_LSTMGradOp : Var_ComputeOp<"lstm_grad", [Pure]> {
+  let summary = "gradient of var.lstm (backpropagation through time)";
+  let description = [{
+    Operands: the forward's input and weights, and the gradients of both of
+    its results (a zero `var.fill` where a result is unused). The gates are
+    recomputed rather than stored, so the forward keeps no per-step state.
+    Results: gradients of input, w_ih, w_hh, b_ih and b_hh.
+    FLOPs: the forward's (recomputation) plus twice its matrix products.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$w_ih,
+                       Var_FloatTensor:$w_hh, Var_FloatTensor:$b_ih,
+                       Var_FloatTensor:$b_hh, Var_FloatTensor:$sequence_grad,
+                       Var_FloatTensor:$last_grad);
+  let results = (outs Var_FloatTensor:$input_grad, Var_FloatTensor:$w_ih_grad,
+                      Var_FloatTensor:$w_hh_grad, Var_FloatTensor:$b_ih_grad,
+                      Var_FloatTensor:$b_hh_grad);
+  let assemblyFormat = [{
+    $input `,` $w_ih `,` $w_hh `,` $b_ih `,` $b_hh `,` $sequence_grad `,`
+    $last_grad attr-dict `:` type(operands)
+  }];
+}
+
+// The gradient of an activation from the forward value it needs (its input
+// or its output) and the result's gradient.
+class Var_ActivationGradOp<string mnemonic, string from, string formula>
+    : Var_ComputeOp<mnemonic, [Pure, AllTypesMatch<["value", "grad"]>]> {
+  let summary = "activation gradient: " # formula;
+  let description = "`value` is the forward's " # from # [{. FLOPs: 1 per
+    element for ReLU and ReLU6, 2 for sigmoid, 4 for SiLU and hard-swish.
+  }];
+  let arguments = (ins Var_FloatTensor:$value, Var_FloatTensor:$grad);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$value `,` $grad attr-dict `:` type($value)";
+}
+
+def Var_ReluGradOp
+    : Var_ActivationGradOp<"relu_grad", "output", "dy * (y > 0)">;
+def Var_Relu6GradOp
+    : Var_ActivationGradOp<"relu6_grad", "output", "dy * (0 < y < 6)">;
+def Var_SigmoidGradOp
+    : Var_ActivationGradOp<"sigmoid_grad", "output", "dy * y * (1 - y)">;
+def Var_SiluGradOp : Var_ActivationGradOp<"silu_grad", "input",
+    "dy * s * (1 + x * (1 - s)), s = sigmoid(x)">;
+def Var_HardSwishGradOp : Var_ActivationGradOp<"hardswish_grad", "input",
+    "dy * (x < -3 ? 0 : x > 3 ? 1 : (2x + 3) / 6)">;
+
+def Var_DropoutGradOp : Var_ComputeOp<"dropout_grad", [Pure]> {
+  let summary = "gradient of var.dropout_train: the same mask, regenerated";
+  let description = "FLOPs: 1 per element.";
+  let arguments = (ins Var_FloatTensor:$grad, F64Attr:$p, I64Attr:$key);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$grad `p` $p `key` $key attr-dict `:` type($grad)";
+}
+
+def Var_ReduceSumOp : Var_ComputeOp<"reduce_sum", [Pure]> {
+  let summary = "sum over the listed dimensions";
+  let description = [{
+    Sums over `dims` (strictly increasing, each in range); with `keep_dims`
+    they stay as size 1, otherwise they are dropped. The gradient of a
+    broadcast and of a bias. FLOPs: 1 per input element.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, DenseI64ArrayAttr:$dims,
+                       UnitAttr:$keep_dims);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `dims` $dims (`keep_dims` $keep_dims^)? attr-dict `:` type($input)
+  }];
+}
+
+def Var_SliceOp : Var_ComputeOp<"slice", [Pure]> {
+  let summary = "`size` entries along `axis` starting at `offset`";
+  let description = [{
+    `axis` may be negative (counted from the end), as in var.concat, whose
+    gradient this is. FLOPs: 0 (a copy).
+  }];
+  let arguments = (ins Var_FloatTensor:$input, I64Attr:$axis, I64Attr:$offset,
+                       I64Attr:$size);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `axis` $axis `offset` $offset `size` $size attr-dict `:` type($input)
+  }];
+}
+
+def Var_MeanTimeGradOp : Var_ComputeOp<"mean_time_grad", [Pure]> {
+  let summary = "gradient of var.mean_time: (B, ...) to (B, frames, ...) / frames";
+  let description = "FLOPs: 1 per result element.";
+  let arguments = (ins Var_FloatTensor:$grad, I64Attr:$frames);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$grad `frames` $frames attr-dict `:` type($grad)";
+}
+
+def Var_SoftmaxCrossEntropyGradOp
+    : Var_ComputeOp<"softmax_cross_entropy_grad", [Pure]> {
+  let summary = "gradient of var.softmax_cross_entropy with respect to logits";
+  let description = [{
+    `loss_grad` is the f32 scalar gradient of the loss; the result is
+    loss_grad * (softmax(logits) - smoothed one-hot(labels)) / N, in the
+    logits' type. FLOPs: 5 per logit.
+  }];
+  let arguments = (ins Var_FloatTensor:$logits, Var_LabelTensor:$labels,
+                       Var_LossTensor:$loss_grad,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $loss_grad
+    (`label_smoothing` $label_smoothing^)? attr-dict `:` type($logits) `,`
+    type($labels)
+  }];
+}
+
+#endif // VAR_TRAIN_OPS_TD
