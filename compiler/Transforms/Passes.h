@@ -7,6 +7,7 @@
 #include "mlir/Pass/Pass.h"
 
 #include <memory>
+#include <string>
 
 namespace var {
 
@@ -16,6 +17,39 @@ namespace var {
 /// Sets the dynamic leading dimension of `func`'s tensor arguments to `batch`
 /// and re-infers every result type; the core of --var-specialize-batch.
 mlir::LogicalResult specializeBatch(mlir::func::FuncOp func, int64_t batch);
+
+/// What --var-autodiff builds; see its description in Passes.td.
+struct TrainStepOptions {
+  std::string trainEntry = "train_step";
+  double labelSmoothing = 0.0;
+  double lossScale = 1.0;
+};
+
+/// Adds the training step of `forward` (static shapes) to `module`: forward
+/// in training form, loss, backward and var.param_grad per parameter. The
+/// core of --var-autodiff.
+mlir::FailureOr<mlir::func::FuncOp>
+buildTrainStep(mlir::ModuleOp module, mlir::func::FuncOp forward,
+               const TrainStepOptions &options);
+
+/// Hyperparameters of --var-optimizer; see its description in Passes.td.
+struct OptimizerConfig {
+  enum class Kind { AdamW, SGD };
+  Kind kind = Kind::AdamW;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weightDecay = 0.01;
+  double momentum = 0.9, dampening = 0.0;
+  bool nesterov = false;
+};
+
+/// Replaces the var.param_grad ops of `step` by optimizer updates on new
+/// optimizer state; the core of --var-optimizer.
+mlir::LogicalResult addOptimizer(mlir::ModuleOp module, mlir::func::FuncOp step,
+                                 const OptimizerConfig &options);
+
+/// The `var.role` argument attribute: what the runtime feeds an argument of
+/// a step ("input", "labels", "lr", "step").
+inline constexpr llvm::StringLiteral kRoleAttr = "var.role";
 
 #define GEN_PASS_REGISTRATION
 #include "compiler/Transforms/Passes.h.inc"
