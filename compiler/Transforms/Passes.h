@@ -2,6 +2,8 @@
 #ifndef VAR_COMPILER_TRANSFORMS_PASSES_H
 #define VAR_COMPILER_TRANSFORMS_PASSES_H
 
+#include "compiler/Driver/CompileOptions.h"
+#include "dialects/Dist/IR/DistDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -17,6 +19,13 @@ namespace var {
 /// Sets the dynamic leading dimension of `func`'s tensor arguments to `batch`
 /// and re-infers every result type; the core of --var-specialize-batch.
 mlir::LogicalResult specializeBatch(mlir::func::FuncOp func, int64_t batch);
+
+/// Makes `forward` compute in `precision`: for BF16, casts the float inputs to
+/// bf16, reads the trainable weights as bf16 compute copies (batch norm's
+/// stay f32), re-infers every result type and casts the results back to f32.
+/// FP32 leaves it as it is. The core of --var-mixed-precision.
+mlir::LogicalResult applyMixedPrecision(mlir::func::FuncOp forward,
+                                        Precision precision);
 
 /// What --var-autodiff builds; see its description in Passes.td.
 struct TrainStepOptions {
@@ -46,6 +55,22 @@ struct OptimizerConfig {
 /// optimizer state; the core of --var-optimizer.
 mlir::LogicalResult addOptimizer(mlir::ModuleOp module, mlir::func::FuncOp step,
                                  const OptimizerConfig &options);
+
+/// What --var-zero builds; see its description in Passes.td.
+struct ZeroConfig {
+  int64_t stage = 0;
+  double bucketMB = 25.0;
+  int64_t prefetchBuckets = 1;
+  bool offloadOptimizer = false;
+  bool offloadParams = false;
+  int64_t gradAccum = 1;
+};
+
+/// Partitions the training step `step` (after the optimizer pass) into
+/// buckets, collectives and per-bucket updates; the core of --var-zero.
+mlir::LogicalResult partitionZero(mlir::ModuleOp module,
+                                  mlir::func::FuncOp step,
+                                  const ZeroConfig &config);
 
 /// The `var.role` argument attribute: what the runtime feeds an argument of
 /// a step ("input", "labels", "lr", "step").

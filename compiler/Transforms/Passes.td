@@ -98,4 +98,90 @@ def Optimizer : Pass<"var-optimizer", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
 }
 
+def MixedPrecision : Pass<"var-mixed-precision", "::mlir::ModuleOp"> {
+  let summary = "BF16 compute copies of the forward, FP32 master weights and loss";
+  let description = [{
+    Runs on the forward function before `--var-autodiff`. With
+    `precision=bf16`, the forward reads BF16 compute copies of its trainable
+    weights (`var.get_param` of an f32 parameter with a bf16 result type),
+    casts its inputs to BF16 with an explicit `var.cast`, computes in BF16,
+    keeps batch-norm scale, shift and running statistics in FP32, and casts
+    its results back to FP32 so that the loss is computed in FP32. The
+    parameters themselves (the master weights) and therefore the optimizer
+    state stay FP32. With `precision=fp32` the module is left as it is.
+
+    Every result type is then re-inferred in program order, as
+    `--var-specialize-batch` does, so the pass may run before or after it.
+    A batch-norm parameter read that also feeds other ops stays f32 and
+    reaches them through a `var.cast`; buffers are cast the same way where
+    they compute. The function type does not change. A forward that already
+    holds a bf16 tensor is refused (the pass applies once).
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"bf16\"",
+           "bf16 or fp32">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
+}
+
+def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
+  let summary = "ZeRO partitioning: buckets, collectives, sharded updates";
+  let description = [{
+    Runs on the training step after `--var-optimizer`. Trainable parameters
+    are grouped into flat `dist.bucket`s in forward execution order (one
+    sequence of buckets per compute element type), at most `bucket-mb` MiB
+    each; the per-parameter `var.*_update` ops and `var.optimizer_state`
+    become one flat update per bucket on the rank's shard:
+
+    - stage 0: each bucket's gradients are packed as soon as the last one is
+      complete and all-reduced; every rank updates the whole bucket.
+    - stage 1 and 2: packed gradients are reduce-scattered; each rank updates
+      its shard of the FP32 master and optimizer state, casts it to the
+      compute type and all-gathers the bucket's new parameters. (Stage 2
+      differs from stage 1 in memory only: the full gradient bucket is
+      staging, freed after the reduce-scatter, not a persistent buffer.)
+    - stage 3: parameters are sharded too; each bucket is all-gathered
+      before its first use in the forward and again in the backward
+      (`prefetch-buckets` buckets ahead) and released after its last use;
+      the updated shard is stored without a gather.
+
+    `offload-optimizer` (stages 1-3) copies the gradient shard to pinned host
+    memory, updates there and copies the new parameters back;
+    `offload-params` (stage 3) keeps the parameter shard in host memory and
+    copies it to the device before each gather.
+
+    With `grad-accum` K > 1 the pass also builds `@accumulate_step`, which
+    the runtime runs for the first K - 1 micro-batches of every optimizer
+    step: forward and backward, gradients added to the bucket's persistent
+    gradient buffer (`dist.pack ... accumulate`, stages 0 and 1, no
+    communication) or reduce-scattered and added to the rank's gradient
+    shard (`dist.reduce_scatter ... accumulate`, stages 2 and 3), and no
+    update. `@train_step` is the last micro-step: it accumulates the same
+    way, then communicates (stages 0 and 1) and updates. Seed the loss with
+    1/K (`--var-autodiff=loss-scale=...`) to average the micro-batches. The
+    options are recorded on the module (`dist.zero_stage`, ...) for the
+    planner.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"train_step\"",
+           "Name of the training-step function">,
+    Option<"stage", "stage", "int64_t", /*default=*/"0", "ZeRO stage, 0 to 3">,
+    Option<"bucketMB", "bucket-mb", "double", /*default=*/"25.0",
+           "Bucket capacity in MiB of the compute type">,
+    Option<"prefetchBuckets", "prefetch-buckets", "int64_t", /*default=*/"1",
+           "Stage 3: buckets gathered ahead of their use">,
+    Option<"offloadOptimizer", "offload-optimizer", "bool",
+           /*default=*/"false",
+           "Optimizer state and master shard in pinned host memory">,
+    Option<"offloadParams", "offload-params", "bool", /*default=*/"false",
+           "Stage 3: parameter shards in pinned host memory">,
+    Option<"gradAccum", "grad-accum", "int64_t", /*default=*/"1",
+           "Micro-batches per optimizer step">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect",
+                           "::dist::DistDialect"];
+}
+
 #endif // VAR_COMPILER_TRANSFORMS_PASSES_TD

@@ -1,5 +1,6 @@
 // var-opt: mlir-opt with the VAR dialects and passes, the driver of lit tests.
 #include "compiler/Transforms/Passes.h"
+#include "dialects/Dist/IR/DistDialect.h"
 #include "dialects/Var/IR/VarDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -8,7 +9,7 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<var::VarDialect, mlir::func::FuncDialect>();
+  registry.insert<var::VarDialect, dist::DistDialect, mlir::func::FuncDialect>();
   var::registerVarPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

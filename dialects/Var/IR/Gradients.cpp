@@ -298,6 +298,21 @@ DropoutTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+LogicalResult CastOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  prepare(*this, operandGrads);
+  if (!needed[0])
+    return success();
+  // The gradient of a bf16 compute copy flows back in f32, and vice versa.
+  Value grad = onlyGrad(resultGrads);
+  Type elementType = tensorType(getInput()).getElementType();
+  if (tensorType(grad).getElementType() != elementType)
+    grad = b.create<CastOp>(getLoc(), grad, elementType);
+  operandGrads[0] = grad;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Shape and time
 //===----------------------------------------------------------------------===//

@@ -63,13 +63,32 @@ checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
     return failure();
   int64_t channels = input->getDimSize(1);
   Type elementType = input->getElementType();
-  if (failed(checkVector(loc, name, "weight", weight, channels, elementType)) ||
-      failed(checkVector(loc, name, "bias", bias, channels, elementType)) ||
-      failed(checkVector(loc, name, "running_mean", runningMean, channels,
-                         elementType)) ||
-      failed(checkVector(loc, name, "running_var", runningVar, channels,
-                         elementType)))
-    return failure();
+  // cuDNN normalizes a bf16 or f16 input with f32 scale, shift and
+  // statistics, which is how mixed precision keeps batch norm in FP32: an f32
+  // weight makes the bias and running statistics f32 too.
+  auto weightType = llvm::dyn_cast<RankedTensorType>(weight.getType());
+  bool fp32Params =
+      !elementType.isF32() && weightType && weightType.getElementType().isF32();
+  std::pair<StringRef, Value> vectors[] = {{"weight", weight},
+                                           {"bias", bias},
+                                           {"running_mean", runningMean},
+                                           {"running_var", runningVar}};
+  Type paramType = fp32Params ? weightType.getElementType() : elementType;
+  for (auto [what, value] : vectors) {
+    // checkVector compares with the input's type; here the weight sets it.
+    if (fp32Params) {
+      FailureOr<RankedTensorType> type = rankedOperand(loc, name, what, value);
+      if (failed(type))
+        return failure();
+      if (type->getElementType() != paramType)
+        return opError(loc, name, what, " element type ",
+                       type->getElementType(), " differs from weight's ",
+                       paramType, " (an f32 weight under a ", elementType,
+                       " input needs f32 bias and statistics)");
+    }
+    if (failed(checkVector(loc, name, what, value, channels, paramType)))
+      return failure();
+  }
   double eps = valueOr(epsAttr, 1e-5);
   if (!(eps > 0.0))
     return opError(loc, name, "eps must be positive, got ", eps);

@@ -61,7 +61,13 @@ LogicalResult GetParamOp::verifySymbolUses(SymbolTableCollection &symbols) {
   auto param = symbols.lookupNearestSymbolFrom<ParamOp>(*this, getNameAttr());
   if (!param)
     return emitOpError("references undefined parameter ") << getNameAttr();
-  if (param.getType() != getType())
+  // A float parameter may be read in another float type: the compute copy
+  // (bf16) of an f32 master weight. The shape is always the parameter's.
+  RankedTensorType declared = param.getTensorType();
+  bool computeCopy = llvm::isa<FloatType>(declared.getElementType()) &&
+                     llvm::isa<FloatType>(getType().getElementType()) &&
+                     declared.getShape() == getType().getShape();
+  if (declared != getType() && !computeCopy)
     return emitOpError("type ")
            << getType() << " does not match parameter " << getNameAttr()
            << " of type " << param.getType();

@@ -289,9 +289,17 @@ LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
   StringRef name = getOperationName();
   FailureOr<RankedTensorType> input =
       checkBatchNormInput(loc, name, adaptor.getInput());
-  if (failed(input) ||
-      failed(checkVector(loc, name, "weight", adaptor.getWeight(),
-                         input->getDimSize(1), input->getElementType())))
+  if (failed(input))
+    return failure();
+  // As in var.batch_norm_train: the weight has the input's element type, or
+  // is f32 under a bf16 or f16 input.
+  Type weightElementType = input->getElementType();
+  auto weightType =
+      llvm::dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (weightType && weightType.getElementType().isF32())
+    weightElementType = weightType.getElementType();
+  if (failed(checkVector(loc, name, "weight", adaptor.getWeight(),
+                         input->getDimSize(1), weightElementType)))
     return failure();
   Type weight = adaptor.getWeight().getType();
   types.append({*input, weight, weight});

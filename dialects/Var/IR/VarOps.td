@@ -70,8 +70,13 @@ def Var_GetParamOp : Var_Op<"get_param", [
   let description = [{
     ```mlir
     %w = var.get_param @conv1.weight : tensor<32x3x3x3xf32>
+    %c = var.get_param @conv1.weight : tensor<32x3x3x3xbf16>
     ```
-    The parameter must exist in the enclosing module and have this type.
+    The parameter must exist in the enclosing module and have this type, or,
+    for a float parameter, its shape with another float element type: that
+    reads the compute copy (the bf16 copy of an f32 master weight under
+    mixed precision, see `--var-mixed-precision`), and the gradient that
+    flows back to it has the compute type too.
   }];
   let arguments = (ins FlatSymbolRefAttr:$name);
   let results = (outs Var_ParamTensor:$result);
@@ -161,6 +166,9 @@ def Var_BatchNormOp : Var_ComputeOp<"batch_norm", [Pure]> {
     and the running statistics move by `momentum` (PyTorch's convention); in
     an evaluation step the running statistics normalize. Which one a step
     does is decided by the compiler, not written in the model.
+    The four per-channel operands have the input's element type, or, under
+    a bf16 or f16 input, are all f32 (cuDNN's mixed precision: scale, shift
+    and statistics stay FP32, the result has the input's type).
     FLOPs: 2 per element (the folded scale and shift).
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
@@ -262,6 +270,94 @@ def Var_DropoutOp : Var_ComputeOp<"dropout"> {
   let arguments = (ins Var_FloatTensor:$input, F64Attr:$p);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = "$input `p` $p attr-dict `:` type($input)";
+}
+
+def Var_CastOp : Var_DifferentiableOp<"cast", [Pure]> {
+  let summary = "elementwise conversion to another float element type";
+  let description = [{
+    Converts every element to the result's element type (rounding to
+    nearest even when narrowing) and keeps the shape, dynamic dimensions
+    included. Mixed precision (`--var-mixed-precision`) casts the forward's
+    inputs to bf16 and its results back to f32. A cast must change the
+    element type. The gradient is the result's gradient cast back to the
+    input's type.
+
+    `to`, the result's element type, is stored so that type inference (batch
+    specialization) can rebuild the result type from a new input shape; the
+    custom form shows it only as the result type.
+    FLOPs: 1 per element. A conversion does no arithmetic, but it reads and
+    writes every element, and a profile that counts it as free would hide
+    the casts that a mixed-precision graph adds.
+
+    ```mlir
+    %y = var.cast %x : tensor<?x3x112x112xf32> to tensor<?x3x112x112xbf16>
+    ```
+  }];
+  let arguments = (ins Var_FloatTensor:$input, TypeAttr:$to);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `to` custom<CastResult>(type($result), $to)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    // The custom directive: parses the result type and derives `to` from it.
+    static ::mlir::ParseResult parseCastResult(::mlir::OpAsmParser &parser,
+                                               ::mlir::Type &result,
+                                               ::mlir::TypeAttr &to);
+    static void printCastResult(::mlir::OpAsmPrinter &printer, CastOp,
+                                ::mlir::Type result, ::mlir::TypeAttr);
+  }];
+  let extraClassDefinition = [{
+    ::mlir::ParseResult $cppClass::parseCastResult(::mlir::OpAsmParser &parser,
+                                                   ::mlir::Type &result,
+                                                   ::mlir::TypeAttr &to) {
+      if (parser.parseType(result))
+        return ::mlir::failure();
+      // A non-tensor result fails the result constraint in the verifier.
+      auto shaped = ::llvm::dyn_cast<::mlir::ShapedType>(result);
+      to = ::mlir::TypeAttr::get(shaped ? shaped.getElementType() : result);
+      return ::mlir::success();
+    }
+    void $cppClass::printCastResult(::mlir::OpAsmPrinter &printer, CastOp,
+                                    ::mlir::Type result, ::mlir::TypeAttr) {
+      printer << result;
+    }
+    ::mlir::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      ::llvm::StringRef name = getOperationName();
+      ::mlir::FailureOr<::mlir::RankedTensorType> input =
+          ::var::rankedOperand(loc, name, "input", adaptor.getInput());
+      if (::mlir::failed(input))
+        return ::mlir::failure();
+      if (!adaptor.getToAttr())
+        return ::var::opError(loc, name, "needs a target element type 'to'");
+      if (adaptor.getTo() == input->getElementType())
+        return ::var::opError(loc, name, "input already has type ", *input,
+                              "; a cast must change the element type");
+      types.push_back(input->clone(adaptor.getTo()));
+      return ::mlir::success();
+    }
+    ::mlir::LogicalResult $cppClass::verify() {
+      ::mlir::RankedTensorType input = getInput().getType();
+      ::mlir::RankedTensorType result = getType();
+      if (input.getShape() != result.getShape())
+        return emitOpError("result shape (")
+               << ::var::formatShape(result.getShape())
+               << ") differs from input shape ("
+               << ::var::formatShape(input.getShape()) << ")";
+      if (result.getElementType() != getTo())
+        return emitOpError("result element type ")
+               << result.getElementType() << " differs from 'to' " << getTo();
+      if (input.getElementType() == result.getElementType())
+        return emitOpError("input already has type ")
+               << input << "; a cast must change the element type";
+      return ::mlir::success();
+    }
+    std::optional<int64_t> $cppClass::getForwardFlops() {
+      return ::var::numElements(getType());
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

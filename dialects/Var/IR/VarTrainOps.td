@@ -67,7 +67,9 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
     dimension but 1, and returns, besides the result, the batch mean and
     1 / sqrt(var + eps) that the backward reuses, and the running statistics
     moved by `momentum`: (1 - m) * running + m * batch, with the unbiased
-    batch variance, as PyTorch does.
+    batch variance, as PyTorch does. Element types follow var.batch_norm;
+    the four per-channel results have the weight's type (f32 under a bf16
+    input with f32 weight).
     FLOPs: 7 per element (two reductions, normalize, scale and shift) plus
     8 per channel.
   }];
@@ -192,7 +194,9 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
   let summary = "gradient of var.batch_norm_train";
   let description = [{
     From the forward's input, weight, saved mean and saved 1/std, and the
-    result's gradient: the gradients of input, weight and bias.
+    result's gradient: the gradients of input, weight and bias. The weight
+    and the statistics have the input's element type, or are f32 under a
+    bf16 or f16 input; the weight and bias gradients have the weight's type.
     FLOPs: 8 per input element.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,

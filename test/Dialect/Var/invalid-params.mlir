@@ -201,12 +201,34 @@ func.func @shape_mismatch() -> tensor<5xf32> {
 
 // -----
 
+// A float parameter may be read in another float type (its compute copy),
+// but not with another shape in that type, and not as integers.
 var.param @fc.bias : tensor<4xf32> init zeros
 
-func.func @element_type_mismatch() -> tensor<4xbf16> {
-  // expected-error @+1 {{'var.get_param' op type 'tensor<4xbf16>' does not match parameter @fc.bias of type 'tensor<4xf32>'}}
-  %0 = var.get_param @fc.bias : tensor<4xbf16>
-  return %0 : tensor<4xbf16>
+func.func @compute_copy_shape_mismatch() -> tensor<5xbf16> {
+  // expected-error @+1 {{'var.get_param' op type 'tensor<5xbf16>' does not match parameter @fc.bias of type 'tensor<4xf32>'}}
+  %0 = var.get_param @fc.bias : tensor<5xbf16>
+  return %0 : tensor<5xbf16>
+}
+
+// -----
+
+var.param @fc.bias : tensor<4xf32> init zeros
+
+func.func @float_read_as_integer() -> tensor<4xi32> {
+  // expected-error @+1 {{'var.get_param' op type 'tensor<4xi32>' does not match parameter @fc.bias of type 'tensor<4xf32>'}}
+  %0 = var.get_param @fc.bias : tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+
+// -----
+
+var.param @bn.num_batches_tracked : tensor<i64> init zeros buffer
+
+func.func @integer_read_as_float() -> tensor<f32> {
+  // expected-error @+1 {{'var.get_param' op type 'tensor<f32>' does not match parameter @bn.num_batches_tracked of type 'tensor<i64>'}}
+  %0 = var.get_param @bn.num_batches_tracked : tensor<f32>
+  return %0 : tensor<f32>
 }
 
 // -----
