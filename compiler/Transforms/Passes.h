@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <memory>
 #include <string>
@@ -71,6 +72,13 @@ struct ZeroConfig {
 mlir::LogicalResult partitionZero(mlir::ModuleOp module,
                                   mlir::func::FuncOp step,
                                   const ZeroConfig &config);
+
+/// varc's pipeline: batch specialization to the micro batch, mixed
+/// precision, autodiff (loss seeded with 1/grad-accum), optimizer and ZeRO
+/// partitioning, as `options` say. `entry` names the forward function.
+void buildTrainingPipeline(mlir::OpPassManager &pm,
+                           const CompileOptions &options,
+                           llvm::StringRef entry);
 
 /// The `var.role` argument attribute: what the runtime feeds an argument of
 /// a step ("input", "labels", "lr", "step").

@@ -1,15 +1,22 @@
-// varc: the VAR compiler driver. Today it parses and verifies a model and
-// reports its size and FLOPs; the training-plan pipeline grows from here.
+// varc: the VAR compiler driver. It verifies a model, summarizes it, and
+// compiles it into a partitioned training plan: flags and DeepSpeed JSON in;
+// the final IR, a per-rank memory report or the plan file out.
 #include "compiler/Analysis/InputGuard.h"
+#include "compiler/Analysis/MemoryReport.h"
 #include "compiler/Analysis/ModelEntry.h"
 #include "compiler/Analysis/ModelSummary.h"
+#include "compiler/Driver/CompileOptions.h"
 #include "compiler/Transforms/Passes.h"
+#include "dialects/Dist/IR/DistDialect.h"
 #include "dialects/Var/IR/VarDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -47,8 +54,244 @@ llvm::cl::opt<std::string>
                          "'forward')"),
           llvm::cl::init("forward"), llvm::cl::cat(varcCategory));
 
-/// Exit codes: 0 success, 1 the input is not a valid model (the diagnostic
-/// says where), 2 bad command line (from llvm::cl, which exits itself).
+// Training plan options. Each one left out is taken from --config, else the
+// default; one given both ways must agree.
+llvm::cl::OptionCategory planCategory("training plan options (override or "
+                                      "complement --config)");
+
+llvm::cl::opt<std::string> configFile(
+    "config",
+    llvm::cl::desc("DeepSpeed JSON config (train_micro_batch_size_per_gpu, "
+                   "gradient_accumulation_steps, zero_optimization, bf16, "
+                   "optimizer, gradient_clipping); unknown keys are warned "
+                   "about, a flag that contradicts the file is an error"),
+    llvm::cl::value_desc("ds_config.json"), llvm::cl::cat(planCategory));
+
+llvm::cl::opt<int> zeroStage(
+    "zero-stage",
+    llvm::cl::desc("ZeRO stage: 0 all-reduce gradients, 1 shard optimizer "
+                   "state, 2 also gradients, 3 also parameters (default 0)"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<std::string> precisionFlag(
+    "precision",
+    llvm::cl::desc("bf16 (FP32 master weights and optimizer state, BF16 "
+                   "compute) or fp32 (default bf16)"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<int64_t>
+    microBatch("micro-batch",
+               llvm::cl::desc("Clips per GPU per micro-step (default 1)"),
+               llvm::cl::cat(planCategory));
+
+llvm::cl::opt<int64_t>
+    gradAccum("grad-accum",
+              llvm::cl::desc("Micro-steps accumulated per optimizer step "
+                             "(default 1)"),
+              llvm::cl::cat(planCategory));
+
+llvm::cl::opt<int64_t> worldSize(
+    "world-size",
+    llvm::cl::desc("Pin the plan to this many ranks (the runtime refuses "
+                   "others); without it the plan runs on any world size. "
+                   "--report needs it"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<double>
+    bucketMB("bucket-mb",
+             llvm::cl::desc("Bucket capacity in MiB of compute-type "
+                            "elements (default 25)"),
+             llvm::cl::cat(planCategory));
+
+llvm::cl::opt<int64_t> prefetchBuckets(
+    "prefetch-buckets",
+    llvm::cl::desc("Stage 3: buckets all-gathered ahead of use (default 1)"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<bool> offloadOptimizer(
+    "offload-optimizer",
+    llvm::cl::desc("Stages 1-3: optimizer state and master shard in pinned "
+                   "host memory, updated on the host"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<bool> offloadParams(
+    "offload-params",
+    llvm::cl::desc("Stage 3: parameter shards in pinned host memory"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<std::string>
+    optimizerFlag("optimizer", llvm::cl::desc("adamw or sgd (default adamw)"),
+                  llvm::cl::cat(planCategory));
+
+llvm::cl::opt<double>
+    lrFlag("lr",
+           llvm::cl::desc("Initial learning rate, stored for the runtime "
+                          "(the step takes the LR as an input; default "
+                          "1e-3)"),
+           llvm::cl::cat(planCategory));
+
+llvm::cl::opt<double> weightDecay(
+    "weight-decay",
+    llvm::cl::desc("AdamW decoupled / SGD L2 weight decay (default 0.01)"),
+    llvm::cl::cat(planCategory));
+
+llvm::cl::opt<double>
+    gradClip("grad-clip",
+             llvm::cl::desc("Global gradient-norm clipping threshold, 0 = off"),
+             llvm::cl::cat(planCategory));
+
+enum class Emit { None, MLIR };
+llvm::cl::opt<Emit>
+    emit("emit", llvm::cl::desc("Print the compiled training program"),
+         llvm::cl::values(clEnumValN(Emit::MLIR, "mlir",
+                                     "the final IR (var and dist dialects)")),
+         llvm::cl::init(Emit::None), llvm::cl::cat(planCategory));
+
+enum class Report { None, JSON };
+llvm::cl::opt<Report> report(
+    "report",
+    llvm::cl::desc("Print the bytes each rank allocates (device and host: "
+                   "parameters, gradients, optimizer state, peak "
+                   "activations, communication buffers, total)"),
+    llvm::cl::values(clEnumValN(Report::JSON, "json", "as JSON")),
+    llvm::cl::init(Report::None), llvm::cl::cat(planCategory));
+
+llvm::cl::opt<std::string>
+    outputFile("o", llvm::cl::desc("Write the training plan (FlatBuffers)"),
+               llvm::cl::value_desc("plan.fb"), llvm::cl::cat(planCategory));
+
+/// Whether any option asks for a training plan.
+bool wantsPlan() {
+  const llvm::cl::Option *options[] = {
+      &configFile,       &zeroStage,     &precisionFlag, &microBatch,
+      &gradAccum,        &worldSize,     &bucketMB,      &prefetchBuckets,
+      &offloadOptimizer, &offloadParams, &optimizerFlag, &lrFlag,
+      &weightDecay,      &gradClip,      &emit,          &report,
+      &outputFile};
+  for (const llvm::cl::Option *option : options)
+    if (option->getNumOccurrences() > 0)
+      return true;
+  return false;
+}
+
+/// The training flags given on the command line; unset ones stay unset.
+llvm::Expected<var::CompileOptions> flagOptions() {
+  var::CompileOptions flags;
+  auto given = [](const llvm::cl::Option &option) {
+    return option.getNumOccurrences() > 0;
+  };
+  if (given(zeroStage))
+    flags.zeroStage = zeroStage;
+  if (given(precisionFlag)) {
+    flags.precision = var::parsePrecision(precisionFlag);
+    if (!flags.precision)
+      return llvm::createStringError("--precision must be bf16 or fp32, got '" +
+                                     precisionFlag + "'");
+  }
+  if (given(microBatch))
+    flags.microBatch = microBatch;
+  if (given(gradAccum))
+    flags.gradAccum = gradAccum;
+  if (given(worldSize))
+    flags.worldSize = worldSize;
+  if (given(bucketMB))
+    flags.bucketMB = bucketMB;
+  if (given(prefetchBuckets))
+    flags.prefetchBuckets = prefetchBuckets;
+  if (given(offloadOptimizer))
+    flags.offloadOptimizer = offloadOptimizer;
+  if (given(offloadParams))
+    flags.offloadParams = offloadParams;
+  if (given(optimizerFlag)) {
+    flags.optimizer = var::parseOptimizerKind(optimizerFlag);
+    if (!flags.optimizer)
+      return llvm::createStringError("--optimizer must be adamw or sgd, got '" +
+                                     optimizerFlag + "'");
+  }
+  if (given(lrFlag))
+    flags.lr = lrFlag;
+  if (given(weightDecay))
+    flags.weightDecay = weightDecay;
+  if (given(gradClip))
+    flags.gradientClipping = gradClip;
+  return flags;
+}
+
+/// Flags merged with --config and validated; the config's warnings go to
+/// stderr.
+llvm::Expected<var::CompileOptions> planOptions() {
+  llvm::Expected<var::CompileOptions> flags = flagOptions();
+  if (!flags)
+    return flags.takeError();
+  if (configFile.empty()) {
+    if (llvm::Error error = var::validate(*flags))
+      return error;
+    return flags;
+  }
+  auto text = llvm::MemoryBuffer::getFile(configFile, /*IsText=*/true);
+  if (!text)
+    return llvm::createStringError(configFile + ": " +
+                                   text.getError().message());
+  var::CompileOptions fromFile;
+  std::vector<std::string> warnings;
+  llvm::Error error = var::applyDeepSpeedConfig((*text)->getBuffer(),
+                                                configFile, fromFile, warnings);
+  for (const std::string &warning : warnings)
+    llvm::errs() << "varc: warning: " << warning << "\n";
+  if (error)
+    return error;
+  return var::mergeOptions(*flags, fromFile, configFile);
+}
+
+/// Compiles the verified model into the training plan and writes what the
+/// flags ask for.
+int compilePlan(ModuleOp module) {
+  llvm::Expected<var::CompileOptions> options = planOptions();
+  if (!options) {
+    llvm::errs() << "varc: error: " << llvm::toString(options.takeError())
+                 << "\n";
+    return 2;
+  }
+  std::optional<int64_t> ranks = options->worldSize;
+  if (report != Report::None && !ranks) {
+    llvm::errs() << "varc: error: --report needs --world-size (the bytes of "
+                    "a rank depend on how many ranks share the model)\n";
+    return 2;
+  }
+  llvm::errs() << "varc: compiling " << inputFile << ": "
+               << var::describe(*options) << "\n";
+
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return 2;
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope timingScope = timing.getRootScope();
+  pm.enableTiming(timingScope);
+  var::buildTrainingPipeline(pm, *options, entry);
+  if (failed(pm.run(module)))
+    return 1;
+  Builder builder(module.getContext());
+  if (ranks)
+    module->setAttr("dist.world_size", builder.getI64IntegerAttr(*ranks));
+
+  if (emit == Emit::MLIR)
+    module.print(llvm::outs());
+  if (report == Report::JSON) {
+    FailureOr<var::MemoryReport> bytes =
+        var::computeMemoryReport(module, *ranks);
+    if (failed(bytes))
+      return 1;
+    var::printMemoryReportJson(*bytes, inputFile, llvm::outs());
+  }
+  if (emit == Emit::None && report == Report::None && outputFile.empty())
+    llvm::errs() << "varc: compiled; nothing written (ask for -o plan.fb, "
+                    "--emit=mlir or --report=json)\n";
+  return 0;
+}
+
+/// Exit codes: 0 success, 1 the input is not a valid model or cannot be
+/// compiled (the diagnostic says where), 2 bad command line or config.
 int run(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
   llvm::StringRef text =
       sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
@@ -67,6 +310,8 @@ int run(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
   if (failed(forward))
     return 1;
   if (!summary) {
+    if (wantsPlan())
+      return compilePlan(*module);
     llvm::outs() << inputFile << ": valid model, entry @" << entry << "\n";
     return 0;
   }
@@ -87,7 +332,14 @@ int main(int argc, char **argv) {
   llvm::setBugReportMsg("varc crashed: this is a bug in VAR, not in your "
                         "model. Please file an issue with the model file and "
                         "the trace below.\n");
-  llvm::cl::HideUnrelatedOptions(varcCategory);
+  // MLIR's pass-manager and printing flags (--mlir-print-ir-after-all,
+  // --mlir-timing, ...) work on the training pipeline; --help-hidden lists
+  // them.
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  llvm::cl::HideUnrelatedOptions({&varcCategory, &planCategory});
   llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "varc (VAR compiler) built with MLIR " << LLVM_VERSION_STRING << "\n";
   });
@@ -95,9 +347,16 @@ int main(int argc, char **argv) {
       argc, argv,
       "varc: compiles a VAR model (the `var` MLIR dialect).\n\n"
       "  varc MODEL.mlir             parse and verify the model\n"
-      "  varc MODEL.mlir --summary   also print sizes and FLOPs\n\n"
-      "Errors are printed as FILE:LINE:COL: error: ... and exit with code "
-      "1.\n");
+      "  varc MODEL.mlir --summary   also print sizes and FLOPs\n"
+      "  varc MODEL.mlir --zero-stage=3 --micro-batch=8 -o plan.fb\n"
+      "                              compile a ZeRO training plan\n"
+      "  varc MODEL.mlir --config ds_config.json --world-size=8 "
+      "--report=json\n"
+      "                              bytes per rank, before any job runs\n\n"
+      "Model errors are printed as FILE:LINE:COL: error: ... and exit with "
+      "code 1;\nbad flags or configs exit with code 2. MLIR's pass-manager "
+      "flags (--mlir-print-ir-after-all,\n--mlir-timing, ...) apply to the "
+      "training pipeline; --help-hidden lists them.\n");
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> buffer =
@@ -113,7 +372,7 @@ int main(int argc, char **argv) {
   }
 
   DialectRegistry registry;
-  registry.insert<var::VarDialect, func::FuncDialect>();
+  registry.insert<var::VarDialect, dist::DistDialect, func::FuncDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // A diagnostic names the problem; dumping the whole offending op (which can

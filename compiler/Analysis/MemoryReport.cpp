@@ -1,0 +1,222 @@
+// varc --report: per-rank bytes of a partitioned plan, from runtime/plan's
+// bucket layout, model-state policy and arena planner.
+#include "compiler/Analysis/MemoryReport.h"
+#include "dialects/Dist/IR/DistOps.h"
+#include "dialects/Var/IR/VarOps.h"
+#include "runtime/plan/MemoryPlanner.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+
+namespace var {
+
+namespace {
+
+plan::SpaceBytes operator+(plan::SpaceBytes a, plan::SpaceBytes b) {
+  return {a.device + b.device, a.host + b.host};
+}
+
+/// Whether the runtime gives `value` its own place in the step's arena.
+/// Everything else is a view of, or is written straight into, a buffer that
+/// the model-state policy already counts: parameters (get_param, unpack,
+/// load_params, the cast of an updated master), gradient buffers and shards
+/// (pack, all_reduce, reduce_scatter), gathered buckets (all_gather), the
+/// master (updates) and pinned state (host<->device copies).
+bool occupiesArena(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return true; // a step input
+  if (llvm::isa<GetParamOp, dist::UnpackOp, dist::LoadParamsOp, dist::PackOp,
+                dist::AllReduceOp, dist::ReduceScatterOp, dist::AllGatherOp,
+                dist::AdamWUpdateOp, dist::SGDUpdateOp, dist::ToHostOp,
+                dist::ToDeviceOp>(def))
+    return false;
+  if (auto cast = llvm::dyn_cast<CastOp>(def))
+    if (Operation *source = cast.getInput().getDefiningOp())
+      return !llvm::isa<dist::AdamWUpdateOp, dist::SGDUpdateOp>(source);
+  return true;
+}
+
+/// The arena of one step: every arena value live from its definition to its
+/// last use, in program order.
+FailureOr<int64_t> stepArenaBytes(func::FuncOp step) {
+  Block &body = step.getBody().front();
+  llvm::DenseMap<Operation *, int64_t> position;
+  int64_t index = 1; // 0 is the step's entry, where the inputs arrive
+  for (Operation &op : body)
+    position[&op] = index++;
+  std::vector<plan::BufferLifetime> buffers;
+  auto add = [&](Value value, int64_t first) -> LogicalResult {
+    if (!occupiesArena(value))
+      return success();
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    std::optional<int64_t> elements = numElements(type);
+    if (!elements)
+      return step.emitError("value of type ")
+             << type << " has no static size; specialize the batch first";
+    int64_t last = first;
+    for (Operation *user : value.getUsers())
+      last = std::max(last, position.lookup(user));
+    int64_t bytes =
+        *elements *
+        static_cast<int64_t>(
+            (type.getElementType().getIntOrFloatBitWidth() + 7) / 8);
+    buffers.push_back(
+        {static_cast<int64_t>(buffers.size()), bytes, first, last});
+    return success();
+  };
+  for (BlockArgument arg : body.getArguments())
+    if (failed(add(arg, 0)))
+      return failure();
+  for (Operation &op : body)
+    for (Value result : op.getResults())
+      if (failed(add(result, position[&op])))
+        return failure();
+  plan::Expected<plan::ArenaPlan> arena = plan::planArena(buffers);
+  if (!arena)
+    return step.emitError("cannot plan the step's arena: ") << arena.error();
+  return arena->arenaBytes;
+}
+
+/// Bytes of the non-trainable parameters (batch-norm running statistics),
+/// which every rank keeps whole in the step's memory.
+int64_t bufferBytes(ModuleOp module) {
+  int64_t bytes = 0;
+  for (ParamOp param : module.getOps<ParamOp>())
+    if (!param.isTrainable())
+      bytes += numElements(param.getTensorType()).value_or(0) *
+               param.getTensorType().getElementTypeBitWidth() / 8;
+  return bytes;
+}
+
+} // namespace
+
+FailureOr<MemoryReport> computeMemoryReport(ModuleOp module,
+                                            int64_t worldSize) {
+  auto stage = module->getAttrOfType<IntegerAttr>("dist.zero_stage");
+  auto bucketMB = module->getAttrOfType<FloatAttr>("dist.bucket_mb");
+  auto prefetch = module->getAttrOfType<IntegerAttr>("dist.prefetch_buckets");
+  auto offloadOptimizer =
+      module->getAttrOfType<BoolAttr>("dist.offload_optimizer");
+  auto offloadParams = module->getAttrOfType<BoolAttr>("dist.offload_params");
+  if (!stage || !bucketMB || !prefetch || !offloadOptimizer || !offloadParams)
+    return module.emitError("the module is not partitioned (no dist.* "
+                            "attributes); run --var-zero first");
+  if (worldSize < 1)
+    return module.emitError("world size must be at least 1, got ") << worldSize;
+
+  MemoryReport report;
+  report.worldSize = worldSize;
+  report.zeroStage = stage.getInt();
+
+  // Model states, per compute type: each sequence of buckets is one layout,
+  // rebuilt by the runtime's code and checked against the IR.
+  llvm::MapVector<Type, SmallVector<dist::BucketOp>> groups;
+  for (dist::BucketOp bucket : module.getOps<dist::BucketOp>())
+    groups[bucket.getElementType()].push_back(bucket);
+  auto capacity = static_cast<int64_t>(bucketMB.getValueAsDouble() * 1048576.0);
+  plan::ModelStatesBytes states;
+  for (auto &[type, buckets] : groups) {
+    std::vector<plan::ParamSpec> specs;
+    for (dist::BucketOp bucket : buckets)
+      for (Attribute name : bucket.getParams()) {
+        auto param = module.lookupSymbol<ParamOp>(
+            llvm::cast<FlatSymbolRefAttr>(name).getValue());
+        specs.push_back(
+            {param.getSymName().str(), *numElements(param.getTensorType())});
+      }
+    int64_t elementBytes = type.getIntOrFloatBitWidth() / 8;
+    auto layout = plan::BucketLayout::build(specs, capacity, elementBytes);
+    if (!layout)
+      return module.emitError("cannot lay out buckets: ") << layout.error();
+    auto resolved = layout->resolve(worldSize);
+    if (!resolved)
+      return module.emitError("cannot shard buckets: ") << resolved.error();
+    if (resolved->getBuckets().size() != buckets.size())
+      return module.emitError("the dist.bucket ops of ")
+             << type << " are not the runtime's layout";
+    for (auto [bucket, planned] : llvm::zip(buckets, resolved->getBuckets()))
+      if (bucket.getNumElements() != planned.numel)
+        return bucket.emitOpError("has ")
+               << bucket.getNumElements() << " elements, the runtime's layout "
+               << planned.numel;
+
+    plan::ModelStatesConfig config;
+    config.zeroStage = static_cast<int>(stage.getInt());
+    config.precision =
+        elementBytes == 2 ? plan::Precision::Bf16Mixed : plan::Precision::Fp32;
+    config.stateElementsPerParam =
+        static_cast<int64_t>(buckets.front().getState().size());
+    config.offloadOptimizer = offloadOptimizer.getValue();
+    config.offloadParams = offloadParams.getValue();
+    config.prefetchBuckets = prefetch.getInt();
+    auto bytes = plan::modelStatesBytes(*resolved, config);
+    if (!bytes)
+      return module.emitError("cannot size model states: ") << bytes.error();
+    states.parameters = states.parameters + bytes->parameters;
+    states.gradients = states.gradients + bytes->gradients;
+    states.optimizerState = states.optimizerState + bytes->optimizerState;
+    states.communicationBuffers =
+        states.communicationBuffers + bytes->communicationBuffers;
+    report.buckets += static_cast<int64_t>(buckets.size());
+    report.parameterCount += resolved->getTotalParamNumel();
+    report.paddedParameterCount += resolved->getTotalPaddedNumel();
+  }
+  if (groups.empty())
+    return module.emitError("the plan has no buckets: nothing is trained");
+
+  int64_t arena = 0;
+  for (auto step : module.getOps<func::FuncOp>()) {
+    if (step.getName() != "train_step" && step.getName() != "accumulate_step")
+      continue;
+    FailureOr<int64_t> bytes = stepArenaBytes(step);
+    if (failed(bytes))
+      return failure();
+    arena = std::max(arena, *bytes);
+  }
+  report.parameters = states.parameters;
+  report.gradients = states.gradients;
+  report.optimizerState = states.optimizerState;
+  report.communicationBuffers = states.communicationBuffers;
+  report.peakActivations = {arena + bufferBytes(module), 0};
+  report.total = report.parameters + report.gradients + report.optimizerState +
+                 report.peakActivations + report.communicationBuffers;
+  return report;
+}
+
+void printMemoryReportJson(const MemoryReport &report, llvm::StringRef source,
+                           llvm::raw_ostream &os) {
+  auto space = [&](int64_t plan::SpaceBytes::*field) {
+    return llvm::json::Object{
+        {"parameters", report.parameters.*field},
+        {"gradients", report.gradients.*field},
+        {"optimizer_state", report.optimizerState.*field},
+        {"peak_activations", report.peakActivations.*field},
+        {"communication_buffers", report.communicationBuffers.*field},
+        {"total", report.total.*field},
+    };
+  };
+  llvm::json::Array ranks;
+  for (int64_t rank = 0; rank < report.worldSize; ++rank)
+    ranks.push_back(llvm::json::Object{
+        {"rank", rank},
+        {"device", space(&plan::SpaceBytes::device)},
+        {"host", space(&plan::SpaceBytes::host)},
+    });
+  llvm::json::Object root{
+      {"model", source},
+      {"world_size", report.worldSize},
+      {"zero_stage", report.zeroStage},
+      {"buckets", report.buckets},
+      {"parameter_count", report.parameterCount},
+      {"padded_parameter_count", report.paddedParameterCount},
+      {"unit", "bytes"},
+      {"ranks", std::move(ranks)},
+  };
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+}
+
+} // namespace var

@@ -1,0 +1,49 @@
+// The pass pipeline varc runs: from a forward model to a partitioned
+// training step, configured by CompileOptions (flags and DeepSpeed JSON).
+#include "compiler/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
+using namespace mlir;
+
+namespace var {
+
+void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
+                           StringRef entry) {
+  SpecializeBatchOptions batch;
+  batch.batch = options.getMicroBatch();
+  batch.entry = entry.str();
+  pm.addPass(createSpecializeBatch(batch));
+
+  MixedPrecisionOptions precision;
+  precision.precision = getPrecisionName(options.getPrecision()).str();
+  precision.entry = entry.str();
+  pm.addPass(createMixedPrecision(precision));
+
+  // Each micro-batch's loss is seeded with 1/K, so K accumulated gradients
+  // average to the gradient of the mean loss.
+  AutodiffOptions autodiff;
+  autodiff.entry = entry.str();
+  autodiff.lossScale = 1.0 / static_cast<double>(options.getGradAccum());
+  pm.addPass(createAutodiff(autodiff));
+
+  OptimizerOptions optimizer;
+  optimizer.optimizer = getOptimizerName(options.getOptimizer()).str();
+  optimizer.beta1 = options.getBetas()[0];
+  optimizer.beta2 = options.getBetas()[1];
+  optimizer.eps = options.getEps();
+  optimizer.weightDecay = options.getWeightDecay();
+  optimizer.momentum = options.getMomentum();
+  pm.addPass(createOptimizer(optimizer));
+
+  ZeroOptions zero;
+  zero.stage = options.getZeroStage();
+  zero.bucketMB = options.getBucketMB();
+  zero.prefetchBuckets = options.getPrefetchBuckets();
+  zero.offloadOptimizer = options.getOffloadOptimizer();
+  zero.offloadParams = options.getOffloadParams();
+  zero.gradAccum = options.getGradAccum();
+  pm.addPass(createZero(zero));
+}
+
+} // namespace var
