@@ -74,8 +74,9 @@ mlir::LogicalResult partitionZero(mlir::ModuleOp module,
                                   const ZeroConfig &config);
 
 /// varc's pipeline: batch specialization to the micro batch, mixed
-/// precision, autodiff (loss seeded with 1/grad-accum), optimizer and ZeRO
-/// partitioning, as `options` say. `entry` names the forward function.
+/// precision, autodiff (loss seeded with 1/grad-accum), optimizer, ZeRO
+/// partitioning and stream scheduling, as `options` say. `entry` names the
+/// forward function.
 void buildTrainingPipeline(mlir::OpPassManager &pm,
                            const CompileOptions &options,
                            llvm::StringRef entry);

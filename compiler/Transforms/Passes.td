@@ -184,4 +184,27 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
                            "::dist::DistDialect"];
 }
 
+def Schedule : Pass<"var-schedule", "::mlir::ModuleOp"> {
+  let summary = "Streams and events, so that communication overlaps compute";
+  let description = [{
+    Runs after `--var-zero` on every function of the module. Each op gets a
+    stream (`dist.stream`): collectives run on "comm", host<->device copies
+    on "copy", offloaded updates and the casts of their results on "host",
+    everything else on "compute" (a parameter load or store on the stream of
+    the collective or copy it feeds or follows). Where an op needs a value
+    made on another stream, the producer records an event
+    (`dist.record_event`) and the consumer's stream waits for it
+    (`dist.wait_event`) right before the op; a stream that already waited
+    for a later event of the same producer stream does not wait again. Two
+    more orderings are made explicit: a `dist.release` runs on the stream
+    of the buffer's last user, waits for every other user and records an
+    event, which whatever reuses that memory waits for; a
+    `dist.store_params` waits for every reader of that bucket's parameters,
+    so that no stream overwrites what another still reads. Within a stream,
+    ops run in program order; the runtime joins all streams at the end of a
+    step.
+  }];
+  let dependentDialects = ["::dist::DistDialect"];
+}
+
 #endif // VAR_COMPILER_TRANSFORMS_PASSES_TD

@@ -44,6 +44,7 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   zero.offloadParams = options.getOffloadParams();
   zero.gradAccum = options.getGradAccum();
   pm.addPass(createZero(zero));
+  pm.addPass(createSchedule());
 }
 
 } // namespace var

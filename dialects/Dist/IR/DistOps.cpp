@@ -248,6 +248,33 @@ LogicalResult SGDUpdateOp::verifySymbolUses(SymbolTableCollection &symbols) {
                      state);
 }
 
+//===----------------------------------------------------------------------===//
+// Streams and events
+//===----------------------------------------------------------------------===//
+
+bool isStreamName(StringRef name) {
+  return name == "compute" || name == "comm" || name == "copy" ||
+         name == "host";
+}
+
+static LogicalResult checkStream(Operation *op, StringRef stream,
+                                 int64_t event) {
+  if (!isStreamName(stream))
+    return op->emitOpError("stream \"")
+           << stream << "\" is not compute, comm, copy or host";
+  if (event < 0)
+    return op->emitOpError("event number must not be negative, got ") << event;
+  return success();
+}
+
+LogicalResult RecordEventOp::verify() {
+  return checkStream(*this, getStream(), getEventAttr().getInt());
+}
+
+LogicalResult WaitEventOp::verify() {
+  return checkStream(*this, getStream(), getEventAttr().getInt());
+}
+
 } // namespace dist
 
 #define GET_OP_CLASSES

@@ -20,6 +20,13 @@ namespace dist {
 /// runtime's layout rule.
 using var::plan::kAlignElements;
 
+/// The streams a step runs on: "compute", "comm" (collectives), "copy"
+/// (host<->device) and "host" (CPU work: offloaded updates).
+bool isStreamName(llvm::StringRef name);
+
+/// The discardable attribute naming the stream of an op (--var-schedule).
+inline constexpr llvm::StringLiteral kStreamAttr = "dist.stream";
+
 } // namespace dist
 
 #define GET_OP_CLASSES

@@ -234,4 +234,29 @@ def Dist_SGDUpdateOp : Dist_Op<"sgd_update", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Streams and events (written by --var-schedule)
+//===----------------------------------------------------------------------===//
+
+
+
+def Dist_RecordEventOp : Dist_Op<"record_event"> {
+  let summary = "mark a point on a stream that other streams can wait for";
+  let description = [{
+    Records event `event` on `stream` ("compute", "comm", "copy" or
+    "host") after everything issued to that stream before it. Events are
+    numbered per step function.
+  }];
+  let arguments = (ins I64Attr:$event, StrAttr:$stream);
+  let assemblyFormat = "$event `on` $stream attr-dict";
+  let hasVerifier = 1;
+}
+
+def Dist_WaitEventOp : Dist_Op<"wait_event"> {
+  let summary = "make a stream wait for an event recorded on another";
+  let arguments = (ins I64Attr:$event, StrAttr:$stream);
+  let assemblyFormat = "$stream `waits` $event attr-dict";
+  let hasVerifier = 1;
+}
+
 #endif // DIST_OPS_TD

@@ -276,3 +276,21 @@ func.func @f(%g: tensor<?xbf16>, %lr: tensor<f32>, %step: tensor<i64>) {
   %m = dist.adamw_update @nope, %g lr %lr step %step betas(0.9, 0.999) eps 1.0e-8 weight_decay 0.0 : tensor<?xbf16> -> tensor<?xf32>
   return
 }
+
+// -----
+
+// bad stream
+func.func @f() {
+  // expected-error @+1 {{'dist.record_event' op stream "gpu" is not compute, comm, copy or host}}
+  dist.record_event 0 on "gpu"
+  return
+}
+
+// -----
+
+// negative event
+func.func @f() {
+  // expected-error @+1 {{'dist.wait_event' op event number must not be negative, got -1}}
+  dist.wait_event "comm" waits -1
+  return
+}

@@ -35,6 +35,15 @@ func.func @collectives(%gw: tensor<4x30xbf16>, %gb: tensor<4xbf16>) -> tensor<4x
   return %b : tensor<4xbf16>
 }
 
+// CHECK-LABEL: func.func @events
+// CHECK: dist.record_event 0 on "comm"{{$}}
+// CHECK: dist.wait_event "compute" waits 0{{$}}
+func.func @events() {
+  dist.record_event 0 on "comm"
+  dist.wait_event "compute" waits 0
+  return
+}
+
 // CHECK-LABEL: func.func @updates
 // CHECK: %[[L:.*]] = dist.load_params @bucket0 : tensor<?xbf16>{{$}}
 // CHECK: %[[D:.*]] = dist.to_device %[[L]] : tensor<?xbf16>{{$}}
