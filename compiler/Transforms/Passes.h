@@ -65,6 +65,7 @@ struct ZeroConfig {
   bool offloadOptimizer = false;
   bool offloadParams = false;
   int64_t gradAccum = 1;
+  double clipGradNorm = 0.0;
 };
 
 /// Partitions the training step `step` (after the optimizer pass) into

@@ -152,6 +152,12 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
     `offload-params` (stage 3) keeps the parameter shard in host memory and
     copies it to the device before each gather.
 
+    With `clip-grad-norm` X > 0, the updates wait for the global gradient
+    norm: `dist.sum_squares` of the reduced gradients each rank holds,
+    summed over ranks by an all-reduce from stage 1 on, turned into
+    `dist.clip_coefficient` min(1, X / (norm + 1e-6)), which every update
+    multiplies its gradient by (PyTorch's clip_grad_norm_).
+
     With `grad-accum` K > 1 the pass also builds `@accumulate_step`, which
     the runtime runs for the first K - 1 micro-batches of every optimizer
     step: forward and backward, gradients added to the bucket's persistent
@@ -179,6 +185,8 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
            "Stage 3: parameter shards in pinned host memory">,
     Option<"gradAccum", "grad-accum", "int64_t", /*default=*/"1",
            "Micro-batches per optimizer step">,
+    Option<"clipGradNorm", "clip-grad-norm", "double", /*default=*/"0.0",
+           "Clip the global gradient L2 norm to this (0: off)">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect",
                            "::dist::DistDialect"];

@@ -43,6 +43,7 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   zero.offloadOptimizer = options.getOffloadOptimizer();
   zero.offloadParams = options.getOffloadParams();
   zero.gradAccum = options.getGradAccum();
+  zero.clipGradNorm = options.getGradientClipping();
   pm.addPass(createZero(zero));
   pm.addPass(createSchedule());
 }

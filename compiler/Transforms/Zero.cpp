@@ -52,6 +52,9 @@ LogicalResult checkConfig(ModuleOp module, const ZeroConfig &c) {
   if (c.prefetchBuckets < 0)
     return module.emitError("prefetch-buckets must be 0 or more, got ")
            << c.prefetchBuckets;
+  if (!std::isfinite(c.clipGradNorm) || c.clipGradNorm < 0.0)
+    return module.emitError("clip-grad-norm must be 0 (off) or positive, got ")
+           << c.clipGradNorm;
   if (c.gradAccum < 1)
     return module.emitError("grad-accum must be at least 1, got ")
            << c.gradAccum;
@@ -293,6 +296,24 @@ LogicalResult Partitioner::emitUpdates() {
 
   OpBuilder builder(module.getContext());
   builder.setInsertionPoint(step.getBody().front().getTerminator());
+  // Global-norm clipping: every rank sums the squares of the gradients it
+  // holds, the ranks' parts are added (from stage 1 on, where each holds a
+  // shard), and every update scales by the same coefficient.
+  Value clip;
+  if (config.clipGradNorm > 0.0) {
+    SmallVector<Value> reduced;
+    for (BucketInfo *info : order)
+      reduced.push_back(info->reduced);
+    Location loc = step.getLoc();
+    clip = builder.create<dist::SumSquaresOp>(loc, reduced);
+    if (config.stage >= 1)
+      clip =
+          builder.create<dist::AllReduceOp>(loc, clip, builder.getUnitAttr());
+    clip = builder.create<dist::ClipCoefficientOp>(
+        loc, clip, builder.getF64FloatAttr(config.clipGradNorm));
+    if (config.offloadOptimizer)
+      clip = builder.create<dist::ToHostOp>(loc, clip);
+  }
   for (BucketInfo *info : order) {
     Operation *first = info->params.front()->update;
     Location loc = first->getLoc();
@@ -308,13 +329,13 @@ LogicalResult Partitioner::emitUpdates() {
     Value master;
     if (auto adamw = llvm::dyn_cast<AdamWUpdateOp>(first)) {
       master = builder.create<dist::AdamWUpdateOp>(
-          loc, masterType, bucket, grad, adamw.getLr(), adamw.getStep(),
+          loc, masterType, bucket, grad, adamw.getLr(), adamw.getStep(), clip,
           adamw.getBeta1Attr(), adamw.getBeta2Attr(), adamw.getEpsAttr(),
           adamw.getWeightDecayAttr(), onHost);
     } else {
       auto sgd = llvm::cast<SGDUpdateOp>(first);
       master = builder.create<dist::SGDUpdateOp>(
-          loc, masterType, bucket, grad, sgd.getLr(), sgd.getStep(),
+          loc, masterType, bucket, grad, sgd.getLr(), sgd.getStep(), clip,
           sgd.getMomentumAttr(), sgd.getDampeningAttr(),
           sgd.getWeightDecayAttr(), sgd.getNesterovAttr(), onHost);
     }
@@ -455,8 +476,10 @@ LogicalResult Partitioner::buildAccumulateStep() {
   Block &body = micro.getBody().front();
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
     auto scatter = llvm::dyn_cast<dist::ReduceScatterOp>(op);
-    bool feedsOnlyUpdate = llvm::isa<dist::ToHostOp, dist::AllReduceOp>(op) ||
-                           (scatter && !scatter.getAccumulate());
+    bool feedsOnlyUpdate =
+        llvm::isa<dist::ToHostOp, dist::AllReduceOp, dist::SumSquaresOp,
+                  dist::ClipCoefficientOp>(op) ||
+        (scatter && !scatter.getAccumulate());
     if (feedsOnlyUpdate && op.use_empty())
       op.erase();
   }
@@ -489,6 +512,8 @@ LogicalResult Partitioner::run() {
                   builder.getBoolAttr(config.offloadOptimizer));
   module->setAttr("dist.offload_params",
                   builder.getBoolAttr(config.offloadParams));
+  module->setAttr("dist.clip_grad_norm",
+                  builder.getF64FloatAttr(config.clipGradNorm));
   module->setAttr("dist.grad_accum",
                   builder.getI64IntegerAttr(config.gradAccum));
   return success();
@@ -513,6 +538,7 @@ struct ZeroPass : impl::ZeroBase<ZeroPass> {
     config.offloadOptimizer = offloadOptimizer;
     config.offloadParams = offloadParams;
     config.gradAccum = gradAccum;
+    config.clipGradNorm = clipGradNorm;
     if (failed(partitionZero(module, step, config)))
       signalPassFailure();
   }

@@ -6,6 +6,7 @@
 // RUN: not var-opt %s -split-input-file --var-autodiff --var-optimizer --var-zero="bucket-mb=0" 2>&1 | FileCheck %s --check-prefix=BUCKET
 // RUN: not var-opt %s -split-input-file --var-autodiff --var-optimizer --var-zero="prefetch-buckets=-1" 2>&1 | FileCheck %s --check-prefix=PREFETCH
 // RUN: not var-opt %s -split-input-file --var-autodiff --var-optimizer --var-zero="grad-accum=0" 2>&1 | FileCheck %s --check-prefix=ACCUM
+// RUN: not var-opt %s -split-input-file --var-autodiff --var-optimizer --var-zero="clip-grad-norm=-1" 2>&1 | FileCheck %s --check-prefix=CLIP
 // RUN: not var-opt %s -split-input-file --var-autodiff --var-zero 2>&1 | FileCheck %s --check-prefix=NOOPT
 // RUN: not var-opt %s -split-input-file --var-zero 2>&1 | FileCheck %s --check-prefix=NOSTEP
 // RUN: not var-opt %s -split-input-file --var-autodiff --var-optimizer --var-zero --var-zero 2>&1 | FileCheck %s --check-prefix=TWICE
@@ -15,6 +16,7 @@
 // BUCKET: error: bucket size must be a positive number of MiB (at most 1e9), got 0
 // PREFETCH: error: prefetch-buckets must be 0 or more, got -1
 // ACCUM: error: grad-accum must be at least 1, got 0
+// CLIP: error: clip-grad-norm must be 0 (off) or positive, got -1
 // NOOPT: error: the training step has no optimizer updates; run --var-optimizer before --var-zero
 // NOSTEP: error: no training step @train_step to partition; run --var-autodiff and --var-optimizer first
 // TWICE: error: the module is already partitioned (it has dist.bucket ops)

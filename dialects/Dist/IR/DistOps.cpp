@@ -3,6 +3,8 @@
 #include "dialects/Dist/IR/DistOps.h"
 #include "dialects/Var/IR/VarOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 namespace dist {
@@ -233,6 +235,13 @@ LogicalResult StoreParamsOp::verifySymbolUses(SymbolTableCollection &symbols) {
     return failure();
   return checkFlat(*this, *bucket, "value", getValue().getType(),
                    bucket->getElementType());
+}
+
+LogicalResult ClipCoefficientOp::verify() {
+  double maxNorm = getMaxNorm().convertToDouble();
+  if (!std::isfinite(maxNorm) || maxNorm <= 0.0)
+    return emitOpError("max_norm must be positive and finite, got ") << maxNorm;
+  return success();
 }
 
 LogicalResult AdamWUpdateOp::verifySymbolUses(SymbolTableCollection &symbols) {

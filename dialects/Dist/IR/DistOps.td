@@ -35,6 +35,15 @@ class Dist_Op<string mnemonic, list<Trait> traits = []>
 def Dist_FloatTensor : RankedTensorOf<[F32, BF16, F16]>;
 // A full bucket (static size) or a rank's shard of one (dynamic size).
 def Dist_FlatTensor : 1DTensorOf<[F32, BF16, F16]>;
+// A clipping coefficient or a sum of squares: one f32, 1-D so that it can
+// go through the collectives like a tiny bucket.
+def Dist_ScalarTensor : Type<
+    CPred<"$_self == ::mlir::RankedTensorType::get({1}, "
+          "::mlir::Float32Type::get($_self.getContext()))">,
+    "tensor<1xf32>", "::mlir::RankedTensorType"> {
+  let builderCall =
+      "::mlir::RankedTensorType::get({1}, $_builder.getF32Type())";
+}
 def Dist_LrTensor : 0DTensorOf<[F32]> {
   let builderCall =
       "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
@@ -115,10 +124,10 @@ def Dist_UnpackOp : Dist_Op<"unpack", [Pure,
 }
 
 def Dist_AllReduceOp : Dist_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
-  let summary = "mean over ranks, every rank gets the whole result";
-  let arguments = (ins Dist_FlatTensor:$input);
+  let summary = "mean (or, with `sum`, sum) over ranks, on every rank";
+  let arguments = (ins Dist_FlatTensor:$input, UnitAttr:$sum);
   let results = (outs Dist_FlatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let assemblyFormat = "$input (`sum` $sum^)? attr-dict `:` type($input)";
 }
 
 def Dist_ReduceScatterOp : Dist_Op<"reduce_scatter", [
@@ -190,26 +199,53 @@ def Dist_ToDeviceOp : Dist_Op<"to_device", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Dist_SumSquaresOp : Dist_Op<"sum_squares", [Pure]> {
+  let summary = "sum of the squares of every element, in f32";
+  let description = [{
+    The local part of the global gradient norm: over the reduced gradients
+    this rank holds (the whole buckets at stage 0, its shards from stage 1
+    on, where an all-reduce with `sum` adds the ranks' parts).
+  }];
+  let arguments = (ins Variadic<Dist_FlatTensor>:$inputs);
+  let results = (outs Dist_ScalarTensor:$result);
+  let assemblyFormat = "`(` $inputs `)` attr-dict `:` type($inputs)";
+}
+
+def Dist_ClipCoefficientOp : Dist_Op<"clip_coefficient", [Pure]> {
+  let summary = "PyTorch's clip_grad_norm_ factor from a sum of squares";
+  let description = [{
+    min(1, max_norm / (sqrt(sum_squares) + 1e-6)): the factor every
+    gradient is scaled by before the update when the global L2 norm exceeds
+    `max_norm` (DeepSpeed's gradient_clipping).
+  }];
+  let arguments = (ins Dist_ScalarTensor:$sum_squares, F64Attr:$max_norm);
+  let results = (outs Dist_ScalarTensor:$result);
+  let assemblyFormat = "$sum_squares `max_norm` $max_norm attr-dict";
+  let hasVerifier = 1;
+}
+
 def Dist_AdamWUpdateOp : Dist_Op<"adamw_update", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "AdamW on this rank's shard of a bucket";
   let description = [{
     The rule of `var.adamw_update`, applied to the FP32 master shard of
     `bucket` and its `exp_avg`/`exp_avg_sq` state, with `grad` (the reduced
-    gradient shard, upcast); padding elements are left at zero. Returns the
+    gradient shard, upcast, times `clip` when given); padding elements are
+    left at zero. Returns the
     updated FP32 shard. `on_host` runs it on the CPU, on state in pinned
     host memory (optimizer offload). At stage 0 the "shard" is the whole
     bucket.
   }];
   let arguments = (ins FlatSymbolRefAttr:$bucket, Dist_FlatTensor:$grad,
                        Dist_LrTensor:$lr, Dist_StepTensor:$step,
+                       Optional<Dist_ScalarTensor>:$clip,
                        F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps,
                        F64Attr:$weight_decay, UnitAttr:$on_host);
   let results = (outs Dist_FlatTensor:$result);
   let assemblyFormat = [{
-    $bucket `,` $grad `lr` $lr `step` $step `betas` `(` $beta1 `,` $beta2 `)`
-    `eps` $eps `weight_decay` $weight_decay (`on_host` $on_host^)? attr-dict
-    `:` type($grad) `->` type($result)
+    $bucket `,` $grad `lr` $lr `step` $step (`clip` $clip^)? `betas` `(`
+    $beta1 `,` $beta2 `)` `eps` $eps `weight_decay` $weight_decay
+    (`on_host` $on_host^)? attr-dict `:` type($grad) `->` type($result)
   }];
 }
 
@@ -223,12 +259,14 @@ def Dist_SGDUpdateOp : Dist_Op<"sgd_update", [
   }];
   let arguments = (ins FlatSymbolRefAttr:$bucket, Dist_FlatTensor:$grad,
                        Dist_LrTensor:$lr, Dist_StepTensor:$step,
+                       Optional<Dist_ScalarTensor>:$clip,
                        F64Attr:$momentum, F64Attr:$dampening,
                        F64Attr:$weight_decay, UnitAttr:$nesterov,
                        UnitAttr:$on_host);
   let results = (outs Dist_FlatTensor:$result);
   let assemblyFormat = [{
-    $bucket `,` $grad `lr` $lr `step` $step `momentum` $momentum `dampening`
+    $bucket `,` $grad `lr` $lr `step` $step (`clip` $clip^)? `momentum`
+    $momentum `dampening`
     $dampening `weight_decay` $weight_decay (`nesterov` $nesterov^)?
     (`on_host` $on_host^)? attr-dict `:` type($grad) `->` type($result)
   }];

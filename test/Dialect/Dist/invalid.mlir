@@ -294,3 +294,12 @@ func.func @f() {
   dist.wait_event "comm" waits -1
   return
 }
+
+// -----
+
+// max_norm
+func.func @f(%s: tensor<1xf32>) {
+  // expected-error @+1 {{'dist.clip_coefficient' op max_norm must be positive and finite, got 0}}
+  %c = dist.clip_coefficient %s max_norm 0.0
+  return
+}

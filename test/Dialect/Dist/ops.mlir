@@ -35,6 +35,20 @@ func.func @collectives(%gw: tensor<4x30xbf16>, %gb: tensor<4xbf16>) -> tensor<4x
   return %b : tensor<4xbf16>
 }
 
+// CHECK-LABEL: func.func @clipping
+// CHECK: %[[SS:.*]] = dist.sum_squares(%{{.*}}, %{{.*}}) : tensor<?xbf16>, tensor<64xf32>{{$}}
+// CHECK: %[[ALL:.*]] = dist.all_reduce %[[SS]] sum : tensor<1xf32>{{$}}
+// CHECK: %[[C:.*]] = dist.clip_coefficient %[[ALL]] max_norm 1.000000e+00{{$}}
+// CHECK: dist.sgd_update @bucket1, %{{.*}} lr %{{.*}} step %{{.*}} clip %[[C]] momentum 0.000000e+00 dampening 0.000000e+00 weight_decay 0.000000e+00 : tensor<64xf32> -> tensor<64xf32>{{$}}
+func.func @clipping(%a: tensor<?xbf16>, %b: tensor<64xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  %ss = dist.sum_squares(%a, %b) : tensor<?xbf16>, tensor<64xf32>
+  %all = dist.all_reduce %ss sum : tensor<1xf32>
+  %c = dist.clip_coefficient %all max_norm 1.0
+  %m = dist.sgd_update @bucket1, %b lr %lr step %step clip %c momentum 0.0
+      dampening 0.0 weight_decay 0.0 : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @events
 // CHECK: dist.record_event 0 on "comm"{{$}}
 // CHECK: dist.wait_event "compute" waits 0{{$}}
