@@ -100,7 +100,14 @@ private:
   void packGradients();
   LogicalResult emitUpdates();
   void gatherParameters();
-  void gatherRegion(ArrayRef<BucketInfo *> order, bool forward);
+  /// Gathers each bucket of `order` before the first use, in the ops that
+  /// `inRegion` accepts, of the reads `readsOf` gives, `prefetchBuckets`
+  /// buckets ahead, and releases it after the last.
+  void gatherRegion(
+      ArrayRef<BucketInfo *> order,
+      llvm::function_ref<SmallVector<GetParamOp>(BucketInfo *)> readsOf,
+      llvm::function_ref<bool(Operation *)> inRegion,
+      const llvm::DenseMap<Operation *, int64_t> &positionOf);
   LogicalResult buildAccumulateStep();
 
   int64_t position(Operation *op) const { return positions.lookup(op); }
@@ -210,8 +217,9 @@ LogicalResult Partitioner::buildBuckets() {
     return a.params.front()->firstRead < b.params.front()->firstRead;
   });
 
+  // Buckets go with the parameters, before the first function.
   OpBuilder builder(module.getContext());
-  builder.setInsertionPoint(step);
+  builder.setInsertionPoint(*module.getOps<func::FuncOp>().begin());
   for (auto [index, info] : llvm::enumerate(buckets)) {
     Operation *first = info.params.front()->update;
     DictionaryAttr hyper = hyperparameters(first);
@@ -366,33 +374,33 @@ LogicalResult Partitioner::emitUpdates() {
   return success();
 }
 
-void Partitioner::gatherRegion(ArrayRef<BucketInfo *> order, bool forward) {
+void Partitioner::gatherRegion(
+    ArrayRef<BucketInfo *> order,
+    llvm::function_ref<SmallVector<GetParamOp>(BucketInfo *)> readsOf,
+    llvm::function_ref<bool(Operation *)> inRegion,
+    const llvm::DenseMap<Operation *, int64_t> &positionOf) {
+  auto position = [&](Operation *op) { return positionOf.lookup(op); };
   // Per bucket: the uses of its parameters in this region, first and last.
   struct Region {
     SmallVector<OpOperand *> uses;
     Operation *first = nullptr;
     Operation *last = nullptr;
   };
-  auto inRegion = [&](Operation *user) {
-    return forward ? position(user) < lossPosition
-                   : position(user) > lossPosition;
-  };
   SmallVector<BucketInfo *> active;
   SmallVector<Region> regions;
   for (BucketInfo *info : order) {
     Region region;
-    for (ParamUse *use : info->params)
-      for (GetParamOp read : use->reads)
-        for (OpOperand &operand : read->getUses()) {
-          Operation *user = operand.getOwner();
-          if (!inRegion(user))
-            continue;
-          region.uses.push_back(&operand);
-          if (!region.first || position(user) < position(region.first))
-            region.first = user;
-          if (!region.last || position(user) > position(region.last))
-            region.last = user;
-        }
+    for (GetParamOp read : readsOf(info))
+      for (OpOperand &operand : read->getUses()) {
+        Operation *user = operand.getOwner();
+        if (!inRegion(user))
+          continue;
+        region.uses.push_back(&operand);
+        if (!region.first || position(user) < position(region.first))
+          region.first = user;
+        if (!region.last || position(user) > position(region.last))
+          region.last = user;
+      }
     if (!region.uses.empty()) {
       active.push_back(info);
       regions.push_back(std::move(region));
@@ -439,12 +447,52 @@ void Partitioner::gatherParameters() {
   SmallVector<BucketInfo *> order;
   for (BucketInfo &info : buckets)
     order.push_back(&info);
-  gatherRegion(order, /*forward=*/true);
-  gatherRegion(order, /*forward=*/false);
+  auto stepReads = [](BucketInfo *info) {
+    SmallVector<GetParamOp> reads;
+    for (ParamUse *use : info->params)
+      llvm::append_range(reads, use->reads);
+    return reads;
+  };
+  gatherRegion(
+      order, stepReads,
+      [&](Operation *user) { return position(user) < lossPosition; },
+      positions);
+  gatherRegion(
+      order, stepReads,
+      [&](Operation *user) { return position(user) > lossPosition; },
+      positions);
   for (auto &[name, use] : params)
     for (GetParamOp read : use.reads)
       if (read->use_empty())
         read->erase();
+
+  // Every other function that reads parameters (the evaluation forward)
+  // gathers them the same way: no rank holds them whole any more.
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func == step || func.isExternal())
+      continue;
+    llvm::DenseMap<Operation *, int64_t> funcPositions;
+    llvm::DenseMap<BucketInfo *, SmallVector<GetParamOp>> funcReads;
+    int64_t index = 0;
+    for (Operation &op : func.getBody().front()) {
+      funcPositions[&op] = index++;
+      auto read = llvm::dyn_cast<GetParamOp>(op);
+      if (!read)
+        continue;
+      for (BucketInfo &info : buckets)
+        if (info.op.indexOf(read.getNameAttr()) >= 0)
+          funcReads[&info].push_back(read);
+    }
+    if (funcReads.empty())
+      continue;
+    gatherRegion(
+        order, [&](BucketInfo *info) { return funcReads.lookup(info); },
+        [](Operation *) { return true; }, funcPositions);
+    for (auto &[info, reads] : funcReads)
+      for (GetParamOp read : reads)
+        if (read->use_empty())
+          read->erase();
+  }
 }
 
 /// Erases `op` after everything that uses its results, recursively.

@@ -76,6 +76,12 @@ module {
 // S3: dist.bucket @bucket0 params [@fc1.weight] offsets [0] numel 128
 // S3: dist.bucket @bucket1 params [@fc1.bias] offsets [0] numel 64
 // S3: dist.bucket @bucket2 params [@fc2.weight] offsets [0] numel 64
+// The evaluation forward gathers its buckets too: no rank holds them whole.
+// S3-LABEL: func.func @forward(
+// S3-NOT: var.get_param
+// S3: %[[EF0:.*]] = dist.all_gather %{{.*}} : tensor<?xbf16> -> tensor<128xbf16>
+// S3-NEXT: dist.unpack @bucket0, @fc1.weight from %[[EF0]]
+// S3: dist.release %[[EF0]]
 // S3-LABEL: func.func @train_step(
 // S3-NOT: var.get_param
 // S3: %[[SH0:.*]] = dist.load_params @bucket0 : tensor<?xbf16>
