@@ -1,9 +1,9 @@
 // varc --report: per-rank bytes of a partitioned plan, from runtime/plan's
 // bucket layout, model-state policy and arena planner.
 #include "compiler/Analysis/MemoryReport.h"
+#include "compiler/Transforms/Passes.h"
 #include "dialects/Dist/IR/DistOps.h"
 #include "dialects/Var/IR/VarOps.h"
-#include "runtime/plan/MemoryPlanner.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/MapVector.h"
@@ -17,68 +17,6 @@ namespace {
 
 plan::SpaceBytes operator+(plan::SpaceBytes a, plan::SpaceBytes b) {
   return {a.device + b.device, a.host + b.host};
-}
-
-/// Whether the runtime gives `value` its own place in the step's arena.
-/// Everything else is a view of, or is written straight into, a buffer that
-/// the model-state policy already counts: parameters (get_param, unpack,
-/// load_params, the cast of an updated master), gradient buffers and shards
-/// (pack, all_reduce, reduce_scatter), gathered buckets (all_gather), the
-/// master (updates) and pinned state (host<->device copies).
-bool occupiesArena(Value value) {
-  Operation *def = value.getDefiningOp();
-  if (!def)
-    return true; // a step input
-  if (llvm::isa<GetParamOp, dist::UnpackOp, dist::LoadParamsOp, dist::PackOp,
-                dist::AllReduceOp, dist::ReduceScatterOp, dist::AllGatherOp,
-                dist::AdamWUpdateOp, dist::SGDUpdateOp, dist::ToHostOp,
-                dist::ToDeviceOp>(def))
-    return false;
-  if (auto cast = llvm::dyn_cast<CastOp>(def))
-    if (Operation *source = cast.getInput().getDefiningOp())
-      return !llvm::isa<dist::AdamWUpdateOp, dist::SGDUpdateOp>(source);
-  return true;
-}
-
-/// The arena of one step: every arena value live from its definition to its
-/// last use, in program order.
-FailureOr<int64_t> stepArenaBytes(func::FuncOp step) {
-  Block &body = step.getBody().front();
-  llvm::DenseMap<Operation *, int64_t> position;
-  int64_t index = 1; // 0 is the step's entry, where the inputs arrive
-  for (Operation &op : body)
-    position[&op] = index++;
-  std::vector<plan::BufferLifetime> buffers;
-  auto add = [&](Value value, int64_t first) -> LogicalResult {
-    if (!occupiesArena(value))
-      return success();
-    auto type = llvm::cast<RankedTensorType>(value.getType());
-    std::optional<int64_t> elements = numElements(type);
-    if (!elements)
-      return step.emitError("value of type ")
-             << type << " has no static size; specialize the batch first";
-    int64_t last = first;
-    for (Operation *user : value.getUsers())
-      last = std::max(last, position.lookup(user));
-    int64_t bytes =
-        *elements *
-        static_cast<int64_t>(
-            (type.getElementType().getIntOrFloatBitWidth() + 7) / 8);
-    buffers.push_back(
-        {static_cast<int64_t>(buffers.size()), bytes, first, last});
-    return success();
-  };
-  for (BlockArgument arg : body.getArguments())
-    if (failed(add(arg, 0)))
-      return failure();
-  for (Operation &op : body)
-    for (Value result : op.getResults())
-      if (failed(add(result, position[&op])))
-        return failure();
-  plan::Expected<plan::ArenaPlan> arena = plan::planArena(buffers);
-  if (!arena)
-    return step.emitError("cannot plan the step's arena: ") << arena.error();
-  return arena->arenaBytes;
 }
 
 /// Bytes of the non-trainable parameters (batch-norm running statistics),
@@ -168,14 +106,16 @@ FailureOr<MemoryReport> computeMemoryReport(ModuleOp module,
   if (groups.empty())
     return module.emitError("the plan has no buckets: nothing is trained");
 
+  // The arena of the largest step, as --var-plan-memory planned it.
   int64_t arena = 0;
   for (auto step : module.getOps<func::FuncOp>()) {
     if (step.getName() != "train_step" && step.getName() != "accumulate_step")
       continue;
-    FailureOr<int64_t> bytes = stepArenaBytes(step);
-    if (failed(bytes))
-      return failure();
-    arena = std::max(arena, *bytes);
+    auto bytes = step->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
+    if (!bytes)
+      return step.emitError("the step has no planned arena; run "
+                            "--var-plan-memory first");
+    arena = std::max(arena, bytes.getInt());
   }
   report.parameters = states.parameters;
   report.gradients = states.gradients;

@@ -76,11 +76,21 @@ mlir::LogicalResult partitionZero(mlir::ModuleOp module,
 
 /// varc's pipeline: batch specialization to the micro batch, mixed
 /// precision, autodiff (loss seeded with 1/grad-accum), optimizer, ZeRO
-/// partitioning and stream scheduling, as `options` say. `entry` names the
-/// forward function.
+/// partitioning, stream scheduling and memory planning, as `options` say.
+/// `entry` names the forward function.
 void buildTrainingPipeline(mlir::OpPassManager &pm,
                            const CompileOptions &options,
                            llvm::StringRef entry);
+
+/// Whether the runtime gives `value` its own place in a step's arena (see
+/// --var-plan-memory); everything else lives in model-state buffers.
+bool occupiesArena(mlir::Value value);
+
+/// Attributes --var-plan-memory writes: arena offsets per result (ops), per
+/// argument, and the arena size per function.
+inline constexpr llvm::StringLiteral kOffsetAttr = "dist.offsets";
+inline constexpr llvm::StringLiteral kArgOffsetAttr = "dist.offset";
+inline constexpr llvm::StringLiteral kArenaBytesAttr = "dist.arena_bytes";
 
 /// The `var.role` argument attribute: what the runtime feeds an argument of
 /// a step ("input", "labels", "lr", "step").

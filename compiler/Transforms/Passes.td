@@ -215,4 +215,25 @@ def Schedule : Pass<"var-schedule", "::mlir::ModuleOp"> {
   let dependentDialects = ["::dist::DistDialect"];
 }
 
+def PlanMemory : Pass<"var-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Liveness-based static offsets in each step's arena";
+  let description = [{
+    Runs last (after `--var-schedule`). In every function, each value the
+    step keeps in its arena (inputs, activations, their gradients,
+    per-parameter gradients before packing, scalars) gets a byte offset from
+    runtime/plan's planner: values live at the same time never overlap.
+    Values that live elsewhere get none: parameter views (`var.get_param`,
+    `dist.unpack`, `dist.load_params`, the cast of an updated master, which
+    is written into the parameters), gradient buckets and shards
+    (`dist.pack`, the collectives), gathered buckets, masters and pinned
+    copies; the model-state allocation policy (runtime/plan/ModelStates.h)
+    sizes those. A value is live from its definition to its last use in
+    program order, or to the end of the step when a different stream reads
+    it. Offsets go to `dist.offsets` on the defining op (one per result, -1
+    where there is none) and `dist.offset` on arguments; the arena size to
+    `dist.arena_bytes` on the function.
+  }];
+  let dependentDialects = ["::dist::DistDialect"];
+}
+
 #endif // VAR_COMPILER_TRANSFORMS_PASSES_TD

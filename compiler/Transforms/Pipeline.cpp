@@ -46,6 +46,7 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   zero.clipGradNorm = options.getGradientClipping();
   pm.addPass(createZero(zero));
   pm.addPass(createSchedule());
+  pm.addPass(createPlanMemory());
 }
 
 } // namespace var

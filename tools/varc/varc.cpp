@@ -6,6 +6,7 @@
 #include "compiler/Analysis/ModelEntry.h"
 #include "compiler/Analysis/ModelSummary.h"
 #include "compiler/Driver/CompileOptions.h"
+#include "compiler/Plan/PlanEmitter.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Dist/IR/DistDialect.h"
 #include "dialects/Var/IR/VarDialect.h"
@@ -283,6 +284,14 @@ int compilePlan(ModuleOp module) {
     if (failed(bytes))
       return 1;
     var::printMemoryReportJson(*bytes, inputFile, llvm::outs());
+  }
+  if (!outputFile.empty()) {
+    var::PlanEmitOptions planOptions;
+    planOptions.worldSize = ranks.value_or(0);
+    planOptions.precision = var::getPrecisionName(options->getPrecision());
+    if (failed(var::writePlanFile(module, planOptions, outputFile)))
+      return 1;
+    llvm::errs() << "varc: wrote " << outputFile << "\n";
   }
   if (emit == Emit::None && report == Report::None && outputFile.empty())
     llvm::errs() << "varc: compiled; nothing written (ask for -o plan.fb, "
