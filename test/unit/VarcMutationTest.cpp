@@ -3,8 +3,9 @@
 // either success or a located diagnostic, never a crash, hang or other exit.
 //
 // Every mutant is written to a temporary directory and run as
-// `varc MUTANT --summary [--batch=N]`. On failure the message names the
-// mutant's file and the command that reproduces it, and the directory is kept.
+// `varc MUTANT --summary [--batch=N]`, or through the training pipeline. On
+// failure the message names the mutant's file and the command that reproduces
+// it, and the directory is kept.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -357,6 +358,8 @@ struct Mutant {
   std::string text;
   std::string description;
   std::vector<std::string> extraArgs;
+  /// --summary, or else compile a training plan (extraArgs say how).
+  bool summary = true;
 };
 
 class Mutator {
@@ -672,7 +675,9 @@ protected:
     std::vector<Job> jobs(mutants.size());
     for (size_t i = 0; i < mutants.size(); ++i) {
       std::string path = (dir / names[i]).string();
-      jobs[i].args = {path, "--summary"};
+      jobs[i].args = {path};
+      if (mutants[i].summary)
+        jobs[i].args.push_back("--summary");
       jobs[i].args.insert(jobs[i].args.end(), mutants[i].extraArgs.begin(),
                           mutants[i].extraArgs.end());
       jobs[i].outPath = dir / (names[i] + ".stdout");
@@ -760,6 +765,19 @@ TEST_F(VarcMutationTest, MutatedModels) {
         break;
       case 5:
         m.extraArgs = {"--batch=4611686018427387904"};
+        break;
+      // Mutants that still verify go through the whole training pipeline:
+      // autodiff, ZeRO partitioning, scheduling and memory planning must
+      // turn every valid model into a plan or a diagnostic, never a crash.
+      case 1:
+        m.summary = false;
+        m.extraArgs = {"--zero-stage=3", "--micro-batch=2", "--grad-accum=2",
+                       "--grad-clip=1",  "--world-size=2",  "--report=json"};
+        break;
+      case 6:
+        m.summary = false;
+        m.extraArgs = {"--zero-stage=1", "--precision=fp32", "--optimizer=sgd",
+                       "--emit=mlir"};
         break;
       default:
         break;
