@@ -342,13 +342,18 @@ int main(int argc, char **argv) {
                         "model. Please file an issue with the model file and "
                         "the trace below.\n");
   // MLIR's pass-manager and printing flags (--mlir-print-ir-after-all,
-  // --mlir-timing, ...) work on the training pipeline; --help-hidden lists
-  // them.
+  // --mlir-timing, ...) work on the training pipeline; --help lists them.
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
-  llvm::cl::HideUnrelatedOptions({&varcCategory, &planCategory});
+  static llvm::cl::OptionCategory mlirCategory(
+      "MLIR pass-manager options (on the training pipeline)");
+  for (auto &[name, option] : llvm::cl::getRegisteredOptions())
+    if (name.starts_with("mlir-print-ir") || name.starts_with("mlir-timing") ||
+        name == "mlir-pass-statistics" || name == "mlir-disable-threading")
+      option->addCategory(mlirCategory);
+  llvm::cl::HideUnrelatedOptions({&varcCategory, &planCategory, &mlirCategory});
   llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "varc (VAR compiler) built with MLIR " << LLVM_VERSION_STRING << "\n";
   });
@@ -363,9 +368,7 @@ int main(int argc, char **argv) {
       "--report=json\n"
       "                              bytes per rank, before any job runs\n\n"
       "Model errors are printed as FILE:LINE:COL: error: ... and exit with "
-      "code 1;\nbad flags or configs exit with code 2. MLIR's pass-manager "
-      "flags (--mlir-print-ir-after-all,\n--mlir-timing, ...) apply to the "
-      "training pipeline; --help-hidden lists them.\n");
+      "code 1;\nbad flags or configs exit with code 2.\n");
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> buffer =
