@@ -252,7 +252,7 @@ FailureOr<Offset<fb::Config>> PlanEmitter::emitConfig() {
       builder, static_cast<int32_t>(zeroStage), precision, bucketMB,
       static_cast<int32_t>(prefetch), offloadOptimizer, offloadParams,
       static_cast<int32_t>(gradAccum), static_cast<int32_t>(options.worldSize),
-      clipGradNorm);
+      clipGradNorm, options.initialLR, options.trainBatch);
 }
 
 FailureOr<Offset<fb::Param>> PlanEmitter::emitParam(var::ParamOp param) {

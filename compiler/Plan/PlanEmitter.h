@@ -20,6 +20,10 @@ struct PlanEmitOptions {
   int64_t worldSize = 0;
   /// The compute precision, as varc names it: "bf16" or "fp32".
   std::string precision = "bf16";
+  /// The learning rate the runtime starts from.
+  double initialLR = 1e-3;
+  /// DeepSpeed's train_batch_size, 0 if not given.
+  int64_t trainBatch = 0;
 };
 
 /// Serializes `module` into `out`. Fails, with a diagnostic on the offending

@@ -341,6 +341,14 @@ bool PlanReader::readConfig(const fb::Config &raw) {
   if (config.pinnedWorldSize < 0)
     return fail("pinned world size " + std::to_string(config.pinnedWorldSize) +
                 " is negative");
+  config.initialLR = raw.initial_lr();
+  if (!std::isfinite(config.initialLR) || config.initialLR < 0)
+    return fail("initial learning rate " + std::to_string(config.initialLR) +
+                " is not a finite non-negative number");
+  config.trainBatch = raw.train_batch();
+  if (config.trainBatch < 0)
+    return fail("train batch " + std::to_string(config.trainBatch) +
+                " is negative");
   return true;
 }
 

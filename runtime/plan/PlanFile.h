@@ -76,6 +76,10 @@ struct PlanConfig {
   double clipGradNorm = 0.0;
   /// The only world size the plan runs at; 0: any.
   int64_t pinnedWorldSize = 0;
+  /// The learning rate the runtime starts from.
+  double initialLR = 1e-3;
+  /// DeepSpeed's train_batch_size to check against; 0: not given.
+  int64_t trainBatch = 0;
 };
 
 struct PlanParam {

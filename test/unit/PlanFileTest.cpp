@@ -172,12 +172,19 @@ TEST_F(PlanFileTest, HeaderAndConfig) {
   EXPECT_EQ(loaded.config.pinnedWorldSize, 0);
   EXPECT_FALSE(loaded.isResolved());
 
+  EXPECT_DOUBLE_EQ(loaded.config.initialLR, 1e-3);
+  EXPECT_EQ(loaded.config.trainBatch, 0);
+
   var::PlanEmitOptions fp32;
   fp32.precision = "fp32";
   fp32.worldSize = 8;
+  fp32.initialLR = 0.25;
+  fp32.trainBatch = 512;
   plan::Plan pinned = load(emitModule(fp32));
   EXPECT_EQ(pinned.config.computeDType, plan::DType::F32);
   EXPECT_EQ(pinned.config.pinnedWorldSize, 8);
+  EXPECT_DOUBLE_EQ(pinned.config.initialLR, 0.25);
+  EXPECT_EQ(pinned.config.trainBatch, 512);
 }
 
 TEST_F(PlanFileTest, Params) {
@@ -931,6 +938,13 @@ TEST_F(CorruptPlanTest, BadConfig) {
   object->config->clip_grad_norm = -1.0;
   expectError("gradient clipping norm -1.000000 is neither 0 (off) nor "
               "positive");
+  object->config->clip_grad_norm = 0.0;
+  object->config->initial_lr = -0.5;
+  expectError("initial learning rate -0.500000 is not a finite non-negative "
+              "number");
+  object->config->initial_lr = 0.1;
+  object->config->train_batch = -4;
+  expectError("train batch -4 is negative");
 }
 
 TEST_F(CorruptPlanTest, BadInitializer) {

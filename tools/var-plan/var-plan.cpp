@@ -39,7 +39,8 @@ void printPlan(const var::plan::Plan &plan, const std::string &path) {
             << ", grad accum " << config.gradAccum << ", offload optimizer "
             << (config.offloadOptimizer ? "yes" : "no") << ", offload params "
             << (config.offloadParams ? "yes" : "no") << ", clip "
-            << config.clipGradNorm << ", world size ";
+            << config.clipGradNorm << ", initial lr " << config.initialLR
+            << ", world size ";
   if (config.pinnedWorldSize)
     std::cout << config.pinnedWorldSize << " (pinned)\n";
   else

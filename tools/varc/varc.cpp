@@ -289,6 +289,8 @@ int compilePlan(ModuleOp module) {
     var::PlanEmitOptions planOptions;
     planOptions.worldSize = ranks.value_or(0);
     planOptions.precision = var::getPrecisionName(options->getPrecision());
+    planOptions.initialLR = options->getLR();
+    planOptions.trainBatch = options->trainBatch.value_or(0);
     if (failed(var::writePlanFile(module, planOptions, outputFile)))
       return 1;
     llvm::errs() << "varc: wrote " << outputFile << "\n";
