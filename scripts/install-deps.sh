@@ -8,6 +8,7 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev
+  libgloo-dev
 )
 
 missing=()

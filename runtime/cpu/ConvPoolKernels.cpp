@@ -1,0 +1,731 @@
+// CPU reference kernels of var.conv, the pools and var.linear, forward and
+// backward. Convolutions run as im2col + a small GEMM per (sample, group);
+// pools are direct window loops. Every spatial op runs as a 3-D one: a 1-D
+// or 2-D window gets leading spatial dimensions of size 1.
+#include "runtime/cpu/CpuOps.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace var::cpu {
+namespace {
+
+using Shape = std::vector<int64_t>;
+using Dims = std::array<int64_t, 3>;
+
+std::string formatShape(const Shape &shape) {
+  std::string out = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + ")";
+}
+
+int64_t product(const Dims &dims) { return dims[0] * dims[1] * dims[2]; }
+
+bool isFloat(plan::DType dtype) {
+  return dtype == plan::DType::F32 || dtype == plan::DType::BF16 ||
+         dtype == plan::DType::F16 || dtype == plan::DType::F64;
+}
+
+/// Operand and result counts, and float element types throughout.
+std::string checkSignature(const OpCall &call, size_t minOperands,
+                           size_t maxOperands, size_t results) {
+  if (call.operands.size() < minOperands ||
+      call.operands.size() > maxOperands || call.results.size() != results)
+    return "expected " + std::to_string(minOperands) +
+           (maxOperands != minOperands ? " or " + std::to_string(maxOperands)
+                                       : "") +
+           " operands and " + std::to_string(results) + " result(s), got " +
+           std::to_string(call.operands.size()) + " and " +
+           std::to_string(call.results.size());
+  for (const auto *list : {&call.operands, &call.results})
+    for (const TensorView &tensor : *list)
+      if (!isFloat(tensor.dtype))
+        return "unsupported element type " +
+               std::string(plan::getDTypeName(tensor.dtype)) +
+               " (float tensors only)";
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Window geometry
+//===----------------------------------------------------------------------===//
+
+/// One sliding window over up to three spatial dimensions, padded to three
+/// with leading unit dimensions (kernel 1, stride 1, no padding).
+struct Window {
+  int64_t batch = 0;
+  int64_t inChannels = 0;
+  int64_t outChannels = 0; // a pool's equal its input's
+  int64_t groups = 1;
+  Dims in{1, 1, 1}, out{1, 1, 1}, kernel{1, 1, 1};
+  Dims stride{1, 1, 1}, padding{0, 0, 0}, dilation{1, 1, 1};
+};
+
+/// PyTorch's floor-mode output size; 0 when the window does not fit.
+int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                         int64_t padding, int64_t dilation) {
+  int64_t reach = in + 2 * padding - dilation * (kernel - 1) - 1;
+  return reach < 0 ? 0 : reach / stride + 1;
+}
+
+/// (N, C, spatial...) with 1 to 3 spatial dimensions.
+std::string checkSpatialShape(const Shape &shape, const char *what) {
+  if (shape.size() < 3 || shape.size() > 5)
+    return std::string(what) +
+           " must be (N, C, spatial...) with 1 to 3 spatial dimensions, got " +
+           formatShape(shape);
+  return {};
+}
+
+/// Reads per-spatial-dimension attribute `name` (absent: `fallback`) into
+/// the trailing entries of `dims`.
+std::string readDims(const OpCall &call, const char *name,
+                     const Shape &fallback, int64_t minValue, Dims &dims) {
+  Shape values = call.getInts(name, fallback);
+  if (values.size() != fallback.size())
+    return std::string("'") + name + "' has " + std::to_string(values.size()) +
+           " entries, expected one per spatial dimension (" +
+           std::to_string(fallback.size()) + ")";
+  size_t offset = 3 - values.size();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] < minValue)
+      return std::string("'") + name + "' entries must be at least " +
+             std::to_string(minValue) + ", got " + formatShape(values);
+    dims[offset + i] = values[i];
+  }
+  return {};
+}
+
+/// Output sizes of `w` from its input, kernel and attributes, checked
+/// against the (N, C_out, spatial...) shape `output`.
+std::string finishWindow(Window &w, const Shape &output, const char *what) {
+  size_t spatial = output.size() - 2;
+  Shape expected = {w.batch, w.outChannels};
+  for (size_t d = 3 - spatial; d < 3; ++d) {
+    w.out[d] = windowOutputSize(w.in[d], w.kernel[d], w.stride[d], w.padding[d],
+                                w.dilation[d]);
+    if (w.out[d] < 1)
+      return "the window (kernel " + std::to_string(w.kernel[d]) +
+             ", dilation " + std::to_string(w.dilation[d]) +
+             ") does not fit a spatial dimension of size " +
+             std::to_string(w.in[d]) + " with padding " +
+             std::to_string(w.padding[d]);
+    expected.push_back(w.out[d]);
+  }
+  if (output != expected)
+    return std::string(what) + " is " + formatShape(output) + ", expected " +
+           formatShape(expected);
+  return {};
+}
+
+/// The window of a convolution of `input` by `weight` giving `output`: of
+/// the three shapes the op's operands give two and its result the third.
+std::string makeConvWindow(const OpCall &call, const Shape &input,
+                           const Shape &weight, const Shape &output,
+                           const char *outputName, Window &w) {
+  if (std::string error = checkSpatialShape(input, "input"); !error.empty())
+    return error;
+  if (weight.size() != input.size())
+    return "weight " + formatShape(weight) + " does not match input " +
+           formatShape(input) +
+           " (weight is (C_out, C_in / groups, kernel...))";
+  size_t spatial = input.size() - 2;
+  w.batch = input[0];
+  w.inChannels = input[1];
+  w.outChannels = weight[0];
+  w.groups = call.getInt("groups", 1);
+  if (w.groups < 1 || w.outChannels < 1 || weight[1] < 1 ||
+      w.outChannels % w.groups != 0 || weight[1] * w.groups != w.inChannels)
+    return "weight " + formatShape(weight) + " with " +
+           std::to_string(w.groups) + " groups does not fit input " +
+           formatShape(input);
+  for (size_t i = 0; i < spatial; ++i) {
+    w.in[3 - spatial + i] = input[2 + i];
+    w.kernel[3 - spatial + i] = weight[2 + i];
+    if (weight[2 + i] < 1)
+      return "weight " + formatShape(weight) + " has an empty kernel";
+  }
+  for (std::string error :
+       {readDims(call, "stride", Shape(spatial, 1), 1, w.stride),
+        readDims(call, "padding", Shape(spatial, 0), 0, w.padding),
+        readDims(call, "dilation", Shape(spatial, 1), 1, w.dilation)})
+    if (!error.empty())
+      return error;
+  return finishWindow(w, output, outputName);
+}
+
+/// The window of a max or average pool of `input` giving `output`.
+std::string makePoolWindow(const OpCall &call, const Shape &input,
+                           const Shape &output, const char *outputName,
+                           Window &w) {
+  if (std::string error = checkSpatialShape(input, "input"); !error.empty())
+    return error;
+  size_t spatial = input.size() - 2;
+  w.batch = input[0];
+  w.inChannels = w.outChannels = input[1];
+  for (size_t i = 0; i < spatial; ++i)
+    w.in[3 - spatial + i] = input[2 + i];
+  Shape kernel = call.getInts("kernel", {});
+  if (kernel.size() != spatial)
+    return "'kernel' must have one entry per spatial dimension (" +
+           std::to_string(spatial) + "), got " + formatShape(kernel);
+  for (std::string error :
+       {readDims(call, "kernel", kernel, 1, w.kernel),
+        readDims(call, "stride", kernel, 1, w.stride),
+        readDims(call, "padding", Shape(spatial, 0), 0, w.padding)})
+    if (!error.empty())
+      return error;
+  for (size_t d = 0; d < 3; ++d)
+    if (w.padding[d] > w.kernel[d] / 2)
+      return "padding " + std::to_string(w.padding[d]) +
+             " must be at most half the kernel " + std::to_string(w.kernel[d]);
+  return finishWindow(w, output, outputName);
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+/// c[0..width) += a * b[0..width) for four rows of C at once, so that each
+/// loaded element of B feeds four multiply-adds; vectorized by the compiler.
+void axpy4(int64_t width, const float *__restrict b, float a0, float a1,
+           float a2, float a3, float *__restrict c0, float *__restrict c1,
+           float *__restrict c2, float *__restrict c3) {
+  for (int64_t j = 0; j < width; ++j) {
+    float value = b[j];
+    c0[j] += a0 * value;
+    c1[j] += a1 * value;
+    c2[j] += a2 * value;
+    c3[j] += a3 * value;
+  }
+}
+
+void axpy(int64_t width, const float *__restrict b, float a,
+          float *__restrict c) {
+  for (int64_t j = 0; j < width; ++j)
+    c[j] += a * b[j];
+}
+
+/// C (m x n) += A (m x k) B (k x n), all row-major and contiguous. Columns
+/// go in blocks so that a k x block panel of B stays in cache while every
+/// row of A passes over it.
+void gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+          float *c) {
+  constexpr int64_t kColumnBlock = 512;
+  for (int64_t j0 = 0; j0 < n; j0 += kColumnBlock) {
+    int64_t width = std::min(kColumnBlock, n - j0);
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const float *aRows = a + i * k;
+      float *cRows = c + i * n + j0;
+      for (int64_t p = 0; p < k; ++p)
+        axpy4(width, b + p * n + j0, aRows[p], aRows[k + p], aRows[2 * k + p],
+              aRows[3 * k + p], cRows, cRows + n, cRows + 2 * n, cRows + 3 * n);
+    }
+    for (; i < m; ++i)
+      for (int64_t p = 0; p < k; ++p)
+        axpy(width, b + p * n + j0, a[i * k + p], c + i * n + j0);
+  }
+}
+
+/// `out` (cols x rows) = the transpose of `in` (rows x cols).
+void transpose(int64_t rows, int64_t cols, const float *in, float *out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[c * rows + r] = in[r * cols + c];
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+/// Calls fn(tapRow, outputIndex, inputIndex) for every kernel tap of every
+/// output position that falls inside the input (padding contributes zero):
+/// the index map of im2col and col2im. Taps are numbered (c, kd, kh, kw)
+/// over `channels` consecutive input channels.
+template <typename Fn>
+void forEachConvTap(const Window &w, int64_t channels, Fn fn) {
+  int64_t inSize = product(w.in);
+  int64_t tap = 0;
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
+      for (int64_t kh = 0; kh < w.kernel[1]; ++kh)
+        for (int64_t kw = 0; kw < w.kernel[2]; ++kw, ++tap)
+          for (int64_t od = 0; od < w.out[0]; ++od) {
+            int64_t id = od * w.stride[0] - w.padding[0] + kd * w.dilation[0];
+            if (id < 0 || id >= w.in[0])
+              continue;
+            for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+              int64_t ih = oh * w.stride[1] - w.padding[1] + kh * w.dilation[1];
+              if (ih < 0 || ih >= w.in[1])
+                continue;
+              int64_t outRow = (od * w.out[1] + oh) * w.out[2];
+              int64_t inRow = c * inSize + (id * w.in[1] + ih) * w.in[2];
+              for (int64_t ow = 0; ow < w.out[2]; ++ow) {
+                int64_t iw =
+                    ow * w.stride[2] - w.padding[2] + kw * w.dilation[2];
+                if (iw >= 0 && iw < w.in[2])
+                  fn(tap, outRow + ow, inRow + iw);
+              }
+            }
+          }
+}
+
+/// `col` (channels * taps x outputs) = the input under every kernel tap of
+/// `channels` channels starting at `input`, zero where the tap is padding.
+void im2col(const Window &w, const float *input, int64_t channels,
+            std::vector<float> &col) {
+  int64_t outSize = product(w.out);
+  std::fill(col.begin(), col.end(), 0.0f);
+  float *dst = col.data();
+  forEachConvTap(w, channels, [&](int64_t tap, int64_t out, int64_t in) {
+    dst[tap * outSize + out] = input[in];
+  });
+}
+
+/// The adjoint of im2col: adds each column entry into the input element its
+/// tap reads.
+void col2im(const Window &w, const std::vector<float> &col, int64_t channels,
+            float *input) {
+  int64_t outSize = product(w.out);
+  const float *src = col.data();
+  forEachConvTap(w, channels, [&](int64_t tap, int64_t out, int64_t in) {
+    input[in] += src[tap * outSize + out];
+  });
+}
+
+/// Per (sample, group): Y_g (C_out/g x outputs) = W_g (C_out/g x taps)
+/// * im2col(X_g) (taps x outputs), taps = C_in/g * prod(kernel).
+std::string convForward(OpCall &call) {
+  if (std::string error = checkSignature(call, 2, 3, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  const TensorView &weight = call.operands[1];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error = makeConvWindow(call, input.shape, weight.shape,
+                                         result.shape, "result", w);
+      !error.empty())
+    return error;
+  bool hasBias = call.operands.size() == 3;
+  if (hasBias && call.operands[2].shape != Shape{w.outChannels})
+    return "bias is " + formatShape(call.operands[2].shape) + ", expected (" +
+           std::to_string(w.outChannels) + ")";
+
+  std::vector<float> x = readFloats(input), k = readFloats(weight);
+  std::vector<float> y(static_cast<size_t>(result.numel()), 0.0f);
+  int64_t inGroup = w.inChannels / w.groups,
+          outGroup = w.outChannels / w.groups;
+  int64_t taps = inGroup * product(w.kernel);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  std::vector<float> col(static_cast<size_t>(taps * outSize));
+  for (int64_t n = 0; n < w.batch; ++n)
+    for (int64_t g = 0; g < w.groups; ++g) {
+      im2col(w, x.data() + (n * w.inChannels + g * inGroup) * inSize, inGroup,
+             col);
+      gemm(outGroup, outSize, taps, k.data() + g * outGroup * taps, col.data(),
+           y.data() + (n * w.outChannels + g * outGroup) * outSize);
+    }
+  if (hasBias) {
+    std::vector<float> bias = readFloats(call.operands[2]);
+    for (int64_t n = 0; n < w.batch; ++n)
+      for (int64_t c = 0; c < w.outChannels; ++c) {
+        float *row = y.data() + (n * w.outChannels + c) * outSize;
+        for (int64_t i = 0; i < outSize; ++i)
+          row[i] += bias[c];
+      }
+  }
+  writeFloats(y, result);
+  return {};
+}
+
+/// Per (sample, group): dX_g = col2im(W_g^T (taps x C_out/g) dY_g).
+std::string convGradInput(OpCall &call) {
+  if (std::string error = checkSignature(call, 2, 2, 1); !error.empty())
+    return error;
+  const TensorView &grad = call.operands[0];
+  const TensorView &weight = call.operands[1];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error = makeConvWindow(call, result.shape, weight.shape,
+                                         grad.shape, "grad", w);
+      !error.empty())
+    return error;
+
+  std::vector<float> dy = readFloats(grad), k = readFloats(weight);
+  std::vector<float> dx(static_cast<size_t>(result.numel()), 0.0f);
+  int64_t inGroup = w.inChannels / w.groups,
+          outGroup = w.outChannels / w.groups;
+  int64_t taps = inGroup * product(w.kernel);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  std::vector<float> kT(k.size());
+  for (int64_t g = 0; g < w.groups; ++g)
+    transpose(outGroup, taps, k.data() + g * outGroup * taps,
+              kT.data() + g * outGroup * taps);
+  std::vector<float> col(static_cast<size_t>(taps * outSize));
+  for (int64_t n = 0; n < w.batch; ++n)
+    for (int64_t g = 0; g < w.groups; ++g) {
+      std::fill(col.begin(), col.end(), 0.0f);
+      gemm(taps, outSize, outGroup, kT.data() + g * outGroup * taps,
+           dy.data() + (n * w.outChannels + g * outGroup) * outSize,
+           col.data());
+      col2im(w, col, inGroup,
+             dx.data() + (n * w.inChannels + g * inGroup) * inSize);
+    }
+  writeFloats(dx, result);
+  return {};
+}
+
+/// dW_g (C_out/g x taps) = sum over samples of dY_g im2col(X_g)^T.
+std::string convGradWeight(OpCall &call) {
+  if (std::string error = checkSignature(call, 2, 2, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  const TensorView &grad = call.operands[1];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error = makeConvWindow(call, input.shape, result.shape,
+                                         grad.shape, "grad", w);
+      !error.empty())
+    return error;
+
+  std::vector<float> x = readFloats(input), dy = readFloats(grad);
+  std::vector<float> dk(static_cast<size_t>(result.numel()), 0.0f);
+  int64_t inGroup = w.inChannels / w.groups,
+          outGroup = w.outChannels / w.groups;
+  int64_t taps = inGroup * product(w.kernel);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  std::vector<float> col(static_cast<size_t>(taps * outSize));
+  std::vector<float> colT(col.size());
+  for (int64_t n = 0; n < w.batch; ++n)
+    for (int64_t g = 0; g < w.groups; ++g) {
+      im2col(w, x.data() + (n * w.inChannels + g * inGroup) * inSize, inGroup,
+             col);
+      transpose(taps, outSize, col.data(), colT.data());
+      gemm(outGroup, taps, outSize,
+           dy.data() + (n * w.outChannels + g * outGroup) * outSize,
+           colT.data(), dk.data() + g * outGroup * taps);
+    }
+  writeFloats(dk, result);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+/// Calls fn(inputIndex) for every element of the pooling window of output
+/// position `out` (flat, within one plane) that is not padding, in window
+/// order.
+template <typename Fn>
+void forEachPoolTap(const Window &w, int64_t out, Fn fn) {
+  int64_t ow = out % w.out[2], oh = out / w.out[2] % w.out[1],
+          od = out / (w.out[2] * w.out[1]);
+  int64_t d0 = od * w.stride[0] - w.padding[0];
+  int64_t h0 = oh * w.stride[1] - w.padding[1];
+  int64_t w0 = ow * w.stride[2] - w.padding[2];
+  for (int64_t id = std::max<int64_t>(d0, 0);
+       id < std::min(d0 + w.kernel[0], w.in[0]); ++id)
+    for (int64_t ih = std::max<int64_t>(h0, 0);
+         ih < std::min(h0 + w.kernel[1], w.in[1]); ++ih)
+      for (int64_t iw = std::max<int64_t>(w0, 0);
+           iw < std::min(w0 + w.kernel[2], w.in[2]); ++iw)
+        fn((id * w.in[1] + ih) * w.in[2] + iw);
+}
+
+/// The input index of output `out`'s maximum within `plane`: the first in
+/// window order, or the last NaN, as PyTorch picks it. Padding never wins
+/// (a window always holds an input element: padding <= kernel / 2).
+int64_t poolArgmax(const Window &w, const float *plane, int64_t out) {
+  int64_t best = -1;
+  forEachPoolTap(w, out, [&](int64_t in) {
+    if (best < 0 || plane[in] > plane[best] || std::isnan(plane[in]))
+      best = in;
+  });
+  return best;
+}
+
+std::string maxPoolForward(OpCall &call) {
+  if (std::string error = checkSignature(call, 1, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error =
+          makePoolWindow(call, input.shape, result.shape, "result", w);
+      !error.empty())
+    return error;
+  std::vector<float> x = readFloats(input);
+  std::vector<float> y(static_cast<size_t>(result.numel()));
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  for (int64_t plane = 0; plane < w.batch * w.inChannels; ++plane) {
+    const float *in = x.data() + plane * inSize;
+    for (int64_t o = 0; o < outSize; ++o)
+      y[plane * outSize + o] = in[poolArgmax(w, in, o)];
+  }
+  writeFloats(y, result);
+  return {};
+}
+
+/// Recomputes each window's argmax from the forward input with the
+/// forward's rule, so ties and NaNs route exactly as the forward chose; the
+/// forward output is checked for its shape only.
+std::string maxPoolGrad(OpCall &call) {
+  if (std::string error = checkSignature(call, 3, 3, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  const TensorView &output = call.operands[1];
+  const TensorView &grad = call.operands[2];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error =
+          makePoolWindow(call, input.shape, grad.shape, "grad", w);
+      !error.empty())
+    return error;
+  if (output.shape != grad.shape || result.shape != input.shape)
+    return "output " + formatShape(output.shape) + " and result " +
+           formatShape(result.shape) + " must have the shapes of grad " +
+           formatShape(grad.shape) + " and input " + formatShape(input.shape);
+  std::vector<float> x = readFloats(input), dy = readFloats(grad);
+  std::vector<float> dx(x.size(), 0.0f);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  for (int64_t plane = 0; plane < w.batch * w.inChannels; ++plane) {
+    const float *in = x.data() + plane * inSize;
+    for (int64_t o = 0; o < outSize; ++o)
+      dx[plane * inSize + poolArgmax(w, in, o)] += dy[plane * outSize + o];
+  }
+  writeFloats(dx, result);
+  return {};
+}
+
+/// Padding counts as zeros (count_include_pad): every window divides by
+/// prod(kernel), which floor mode never lets overhang the padded input.
+std::string avgPoolForward(OpCall &call) {
+  if (std::string error = checkSignature(call, 1, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error =
+          makePoolWindow(call, input.shape, result.shape, "result", w);
+      !error.empty())
+    return error;
+  std::vector<float> x = readFloats(input);
+  std::vector<float> y(static_cast<size_t>(result.numel()));
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  float scale = 1.0f / static_cast<float>(product(w.kernel));
+  for (int64_t plane = 0; plane < w.batch * w.inChannels; ++plane) {
+    const float *in = x.data() + plane * inSize;
+    for (int64_t o = 0; o < outSize; ++o) {
+      float sum = 0.0f;
+      forEachPoolTap(w, o, [&](int64_t i) { sum += in[i]; });
+      y[plane * outSize + o] = sum * scale;
+    }
+  }
+  writeFloats(y, result);
+  return {};
+}
+
+std::string avgPoolGrad(OpCall &call) {
+  if (std::string error = checkSignature(call, 1, 1, 1); !error.empty())
+    return error;
+  const TensorView &grad = call.operands[0];
+  TensorView &result = call.results[0];
+  Window w;
+  if (std::string error =
+          makePoolWindow(call, result.shape, grad.shape, "grad", w);
+      !error.empty())
+    return error;
+  std::vector<float> dy = readFloats(grad);
+  std::vector<float> dx(static_cast<size_t>(result.numel()), 0.0f);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  float scale = 1.0f / static_cast<float>(product(w.kernel));
+  for (int64_t plane = 0; plane < w.batch * w.inChannels; ++plane) {
+    float *in = dx.data() + plane * inSize;
+    for (int64_t o = 0; o < outSize; ++o) {
+      float share = dy[plane * outSize + o] * scale;
+      forEachPoolTap(w, o, [&](int64_t i) { in[i] += share; });
+    }
+  }
+  writeFloats(dx, result);
+  return {};
+}
+
+/// Checks that `pooled` is the global average pool of `input`: (N, C), or
+/// (N, C, 1, ...) when `keepDims`.
+std::string checkGlobalPool(const Shape &input, const Shape &pooled,
+                            bool keepDims, const char *pooledName) {
+  if (std::string error = checkSpatialShape(input, "input"); !error.empty())
+    return error;
+  Shape expected = {input[0], input[1]};
+  if (keepDims)
+    expected.resize(input.size(), 1);
+  if (pooled != expected)
+    return std::string(pooledName) + " is " + formatShape(pooled) +
+           ", expected " + formatShape(expected);
+  return {};
+}
+
+std::string globalAvgPoolForward(OpCall &call) {
+  if (std::string error = checkSignature(call, 1, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  if (std::string error = checkGlobalPool(input.shape, result.shape,
+                                          call.getBool("keep_dims"), "result");
+      !error.empty())
+    return error;
+  std::vector<float> x = readFloats(input);
+  int64_t planes = input.shape[0] * input.shape[1];
+  int64_t size = planes ? input.numel() / planes : 0;
+  std::vector<float> y(static_cast<size_t>(planes));
+  for (int64_t p = 0; p < planes; ++p) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < size; ++i)
+      sum += x[p * size + i];
+    y[p] = sum / static_cast<float>(size);
+  }
+  writeFloats(y, result);
+  return {};
+}
+
+std::string globalAvgPoolGrad(OpCall &call) {
+  if (std::string error = checkSignature(call, 1, 1, 1); !error.empty())
+    return error;
+  const TensorView &grad = call.operands[0];
+  TensorView &result = call.results[0];
+  if (std::string error = checkGlobalPool(result.shape, grad.shape,
+                                          grad.shape.size() != 2, "grad");
+      !error.empty())
+    return error;
+  std::vector<float> dy = readFloats(grad);
+  int64_t planes = result.shape[0] * result.shape[1];
+  int64_t size = planes ? result.numel() / planes : 0;
+  std::vector<float> dx(static_cast<size_t>(result.numel()));
+  for (int64_t p = 0; p < planes; ++p)
+    std::fill_n(dx.begin() + p * size, size, dy[p] / static_cast<float>(size));
+  writeFloats(dx, result);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Linear
+//===----------------------------------------------------------------------===//
+
+/// `shape` with its last dimension replaced by `last`.
+Shape withLastDim(Shape shape, int64_t last) {
+  shape.back() = last;
+  return shape;
+}
+
+/// Checks a (..., in) x (out, in) -> (..., out) product; `rows` is the
+/// product of the leading dimensions.
+std::string checkLinear(const Shape &input, const Shape &weight,
+                        const Shape &output, const char *outputName,
+                        int64_t &rows) {
+  if (input.empty() || weight.size() != 2 || weight[1] != input.back())
+    return "input " + formatShape(input) + " and weight " +
+           formatShape(weight) + " are not (..., in) and (out, in)";
+  if (output != withLastDim(input, weight[0]))
+    return std::string(outputName) + " is " + formatShape(output) +
+           ", expected " + formatShape(withLastDim(input, weight[0]));
+  rows = 1;
+  for (size_t i = 0; i + 1 < input.size(); ++i)
+    rows *= input[i];
+  return {};
+}
+
+/// Y (rows x out) = X (rows x in) W^T (in x out) + b.
+std::string linearForward(OpCall &call) {
+  if (std::string error = checkSignature(call, 2, 3, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  const TensorView &weight = call.operands[1];
+  TensorView &result = call.results[0];
+  int64_t rows;
+  if (std::string error =
+          checkLinear(input.shape, weight.shape, result.shape, "result", rows);
+      !error.empty())
+    return error;
+  int64_t out = weight.shape[0], in = weight.shape[1];
+  bool hasBias = call.operands.size() == 3;
+  if (hasBias && call.operands[2].shape != Shape{out})
+    return "bias is " + formatShape(call.operands[2].shape) + ", expected (" +
+           std::to_string(out) + ")";
+  std::vector<float> x = readFloats(input), k = readFloats(weight);
+  std::vector<float> kT(k.size());
+  transpose(out, in, k.data(), kT.data());
+  std::vector<float> y(static_cast<size_t>(rows * out), 0.0f);
+  if (hasBias) {
+    std::vector<float> bias = readFloats(call.operands[2]);
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(bias.begin(), bias.end(), y.begin() + r * out);
+  }
+  gemm(rows, out, in, x.data(), kT.data(), y.data());
+  writeFloats(y, result);
+  return {};
+}
+
+/// dX (rows x in) = dY (rows x out) W (out x in).
+std::string linearGradInput(OpCall &call) {
+  if (std::string error = checkSignature(call, 2, 2, 1); !error.empty())
+    return error;
+  const TensorView &grad = call.operands[0];
+  const TensorView &weight = call.operands[1];
+  TensorView &result = call.results[0];
+  int64_t rows;
+  if (std::string error =
+          checkLinear(result.shape, weight.shape, grad.shape, "grad", rows);
+      !error.empty())
+    return error;
+  std::vector<float> dy = readFloats(grad), k = readFloats(weight);
+  std::vector<float> dx(static_cast<size_t>(result.numel()), 0.0f);
+  gemm(rows, weight.shape[1], weight.shape[0], dy.data(), k.data(), dx.data());
+  writeFloats(dx, result);
+  return {};
+}
+
+/// dW (out x in) = dY^T (out x rows) X (rows x in).
+std::string linearGradWeight(OpCall &call) {
+  if (std::string error = checkSignature(call, 2, 2, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  const TensorView &grad = call.operands[1];
+  TensorView &result = call.results[0];
+  int64_t rows;
+  if (std::string error =
+          checkLinear(input.shape, result.shape, grad.shape, "grad", rows);
+      !error.empty())
+    return error;
+  int64_t out = result.shape[0], in = result.shape[1];
+  std::vector<float> x = readFloats(input), dy = readFloats(grad);
+  std::vector<float> dyT(dy.size());
+  transpose(rows, out, dy.data(), dyT.data());
+  std::vector<float> dk(static_cast<size_t>(out * in), 0.0f);
+  gemm(out, in, rows, dyT.data(), x.data(), dk.data());
+  writeFloats(dk, result);
+  return {};
+}
+
+} // namespace
+
+void registerConvPoolOps(OpTable &table) {
+  table["var.conv"] = convForward;
+  table["var.conv_grad_input"] = convGradInput;
+  table["var.conv_grad_weight"] = convGradWeight;
+  table["var.max_pool"] = maxPoolForward;
+  table["var.max_pool_grad"] = maxPoolGrad;
+  table["var.avg_pool"] = avgPoolForward;
+  table["var.avg_pool_grad"] = avgPoolGrad;
+  table["var.global_avg_pool"] = globalAvgPoolForward;
+  table["var.global_avg_pool_grad"] = globalAvgPoolGrad;
+  table["var.linear"] = linearForward;
+  table["var.linear_grad_input"] = linearGradInput;
+  table["var.linear_grad_weight"] = linearGradWeight;
+}
+
+} // namespace var::cpu

@@ -1,0 +1,85 @@
+// The CPU backend's contract with the executor: a kernel gets one plan
+// instruction with its operand and result tensors (allocated, shapes known)
+// and computes the results. Kernels are plain reference code in f32; tensors
+// of narrower float types are widened on read and rounded (to nearest even)
+// on write, exactly as the CUDA backend rounds.
+#ifndef VAR_RUNTIME_CPU_CPUOPS_H
+#define VAR_RUNTIME_CPU_CPUOPS_H
+
+#include "runtime/plan/PlanFile.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace var::cpu {
+
+/// A row-major, contiguous tensor the executor owns.
+struct TensorView {
+  plan::DType dtype = plan::DType::F32;
+  std::vector<int64_t> shape;
+  void *data = nullptr;
+
+  int64_t numel() const;
+  int64_t bytes() const { return numel() * plan::getDTypeBytes(dtype); }
+};
+
+/// bf16 <-> f32. Narrowing rounds to nearest, ties to even; NaN stays NaN.
+float bf16ToFloat(uint16_t bits);
+uint16_t floatToBf16(float value);
+/// IEEE half <-> f32, round to nearest even.
+float f16ToFloat(uint16_t bits);
+uint16_t floatToF16(float value);
+
+/// Every element of a float tensor (f32, bf16, f16, f64) as f32.
+std::vector<float> readFloats(const TensorView &tensor);
+/// Writes `values` (tensor.numel() of them) into a float tensor, rounding.
+void writeFloats(const std::vector<float> &values, TensorView &tensor);
+/// Every element of an integer tensor (labels) as int64.
+std::vector<int64_t> readInts(const TensorView &tensor);
+
+/// The dropout mask bit of element `index`: a counter-based hash of
+/// (seed, key, index), so that the backward regenerates the forward's mask
+/// and every backend draws the same one. True: keep the element.
+bool dropoutKeep(uint64_t seed, int64_t key, int64_t index, double p);
+
+/// What a kernel sees of one instruction.
+struct OpCall {
+  const plan::Instruction &inst;
+  std::vector<TensorView> operands;
+  std::vector<TensorView> results;
+  /// Randomness of this micro-step on this rank (run seed, rank, step and
+  /// micro-step mixed by the executor); dropout hashes it with its key.
+  uint64_t seed = 0;
+
+  /// Attribute accessors; `fallback` when the attribute is absent (ODS
+  /// default-valued attributes are elided from the plan when default).
+  int64_t getInt(std::string_view name, int64_t fallback) const;
+  double getFloat(std::string_view name, double fallback) const;
+  bool getBool(std::string_view name) const;
+  std::vector<int64_t> getInts(std::string_view name,
+                               std::vector<int64_t> fallback) const;
+};
+
+/// A kernel: empty on success, else a message naming what is wrong (a shape
+/// the verifier should have caught, an unsupported dtype). Never throws.
+using OpFn = std::string (*)(OpCall &call);
+using OpTable = std::map<std::string, OpFn, std::less<>>;
+
+/// Each op family registers its kernels under the ops' full names
+/// ("var.conv"). One function per family, so that a static library keeps
+/// every kernel.
+void registerConvPoolOps(OpTable &table);    // conv, pooling, linear
+void registerElementwiseOps(OpTable &table); // activations, add/mul, cast,
+                                             // fill, dropout, shape, time,
+                                             // reductions, loss
+void registerNormLstmOps(OpTable &table);    // batch norm, LSTM
+
+/// Every CPU kernel.
+const OpTable &getCpuOps();
+
+} // namespace var::cpu
+
+#endif

@@ -1,0 +1,747 @@
+// CPU reference kernels of the elementwise, shape, time, reduction, dropout
+// and loss ops, forward and backward. Values are computed in f32 (sums and
+// the loss in double, rounded once); data movement copies raw bytes.
+#include "runtime/cpu/CpuOps.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace var::cpu {
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Checks shared by every kernel
+//===----------------------------------------------------------------------===//
+
+bool isFloat(plan::DType dtype) {
+  return dtype == plan::DType::F32 || dtype == plan::DType::F16 ||
+         dtype == plan::DType::BF16 || dtype == plan::DType::F64;
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string out = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + ")";
+}
+
+std::string expectFloat(const TensorView &tensor, const std::string &what) {
+  if (isFloat(tensor.dtype))
+    return {};
+  return what + " has element type " +
+         std::string(plan::getDTypeName(tensor.dtype)) +
+         ", expected a float type";
+}
+
+/// The operand and result counts, and, unless told otherwise, float tensors
+/// throughout.
+std::string checkCall(const OpCall &call, size_t operands, size_t results,
+                      bool allFloat = true) {
+  if (call.operands.size() != operands || call.results.size() != results)
+    return "expected " + std::to_string(operands) + " operands and " +
+           std::to_string(results) + " results, got " +
+           std::to_string(call.operands.size()) + " and " +
+           std::to_string(call.results.size());
+  if (!allFloat)
+    return {};
+  for (size_t i = 0; i < operands; ++i)
+    if (std::string error =
+            expectFloat(call.operands[i], "operand " + std::to_string(i));
+        !error.empty())
+      return error;
+  for (size_t i = 0; i < results; ++i)
+    if (std::string error =
+            expectFloat(call.results[i], "result " + std::to_string(i));
+        !error.empty())
+      return error;
+  return {};
+}
+
+std::string expectShape(const TensorView &tensor,
+                        const std::vector<int64_t> &shape,
+                        const std::string &what) {
+  if (tensor.shape == shape)
+    return {};
+  return what + " has shape " + formatShape(tensor.shape) + ", expected " +
+         formatShape(shape);
+}
+
+/// A required attribute (one without an ODS default).
+std::string requireFloatAttr(const OpCall &call, std::string_view name,
+                             double &value) {
+  const double *attr = call.inst.getAttr<double>(name);
+  if (!attr)
+    return "missing float attribute '" + std::string(name) + "'";
+  value = *attr;
+  return {};
+}
+
+std::string requireIntAttr(const OpCall &call, std::string_view name,
+                           int64_t &value) {
+  const int64_t *attr = call.inst.getAttr<int64_t>(name);
+  if (!attr)
+    return "missing integer attribute '" + std::string(name) + "'";
+  value = *attr;
+  return {};
+}
+
+int64_t product(const std::vector<int64_t> &shape, size_t begin, size_t end) {
+  int64_t count = 1;
+  for (size_t d = begin; d < end; ++d)
+    count *= shape[d];
+  return count;
+}
+
+/// An axis attribute, negative counting from the end, as a dimension index.
+std::string resolveAxis(int64_t axis, size_t rank, size_t &dim) {
+  int64_t resolved = axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
+  if (resolved < 0 || resolved >= static_cast<int64_t>(rank))
+    return "axis " + std::to_string(axis) + " is out of range for rank " +
+           std::to_string(rank);
+  dim = static_cast<size_t>(resolved);
+  return {};
+}
+
+/// The flat offset of row-major element `flat` of `shape` in a tensor read
+/// with `strides` (0 along a broadcast or reduced dimension).
+int64_t offsetOf(int64_t flat, const std::vector<int64_t> &shape,
+                 const std::vector<int64_t> &strides) {
+  int64_t offset = 0;
+  for (size_t d = shape.size(); d-- > 0;) {
+    offset += (flat % shape[d]) * strides[d];
+    flat /= shape[d];
+  }
+  return offset;
+}
+
+std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+//===----------------------------------------------------------------------===//
+// Activations and their gradients
+//===----------------------------------------------------------------------===//
+
+// NaN propagates: std::max/std::min return their first argument when the
+// comparison is false.
+float relu(float x) { return std::max(x, 0.0f); }
+float relu6(float x) { return std::min(std::max(x, 0.0f), 6.0f); }
+float sigmoid(float x) {
+  // Never exp of a large positive number.
+  if (x >= 0)
+    return 1.0f / (1.0f + std::exp(-x));
+  float e = std::exp(x);
+  return e / (1.0f + e);
+}
+float silu(float x) { return x * sigmoid(x); }
+float hardswish(float x) { return x * relu6(x + 3.0f) / 6.0f; }
+
+// Gradients from the forward's output y (ReLU, ReLU6, sigmoid) or input x
+// (SiLU, hard-swish), as in VarTrainOps.td.
+float reluGrad(float y, float dy) { return y > 0 ? dy : 0.0f; }
+float relu6Grad(float y, float dy) { return y > 0 && y < 6 ? dy : 0.0f; }
+float sigmoidGrad(float y, float dy) { return dy * y * (1.0f - y); }
+float siluGrad(float x, float dy) {
+  float s = sigmoid(x);
+  return dy * s * (1.0f + x * (1.0f - s));
+}
+float hardswishGrad(float x, float dy) {
+  if (x < -3)
+    return 0.0f;
+  if (x > 3)
+    return dy;
+  return dy * (2.0f * x + 3.0f) / 6.0f;
+}
+
+template <float (*Fn)(float)> std::string unaryKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  if (std::string error =
+          expectShape(call.results[0], call.operands[0].shape, "result");
+      !error.empty())
+    return error;
+  std::vector<float> values = readFloats(call.operands[0]);
+  for (float &v : values)
+    v = Fn(v);
+  writeFloats(values, call.results[0]);
+  return {};
+}
+
+template <float (*Fn)(float, float)>
+std::string activationGradKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 2, 1); !error.empty())
+    return error;
+  const std::vector<int64_t> &shape = call.operands[0].shape;
+  for (auto [tensor, what] :
+       {std::pair{&call.operands[1], "grad"}, {&call.results[0], "result"}})
+    if (std::string error = expectShape(*tensor, shape, what); !error.empty())
+      return error;
+  std::vector<float> value = readFloats(call.operands[0]);
+  std::vector<float> grad = readFloats(call.operands[1]);
+  for (size_t i = 0; i < value.size(); ++i)
+    grad[i] = Fn(value[i], grad[i]);
+  writeFloats(grad, call.results[0]);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Broadcasting binary ops
+//===----------------------------------------------------------------------===//
+
+/// Strides that read `shape`, right-aligned in a result of `resultShape`,
+/// with 0 along the dimensions it is stretched in. Empty when the shapes do
+/// not broadcast.
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
+                                      const std::vector<int64_t> &resultShape) {
+  if (shape.size() > resultShape.size())
+    return {};
+  size_t extra = resultShape.size() - shape.size();
+  std::vector<int64_t> own = rowMajorStrides(shape);
+  std::vector<int64_t> strides(resultShape.size(), 0);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == resultShape[d + extra])
+      strides[d + extra] = shape[d] == 1 ? 0 : own[d];
+    else if (shape[d] != 1)
+      return {};
+  }
+  return strides;
+}
+
+template <float (*Fn)(float, float)> std::string broadcastKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 2, 1); !error.empty())
+    return error;
+  const TensorView &lhs = call.operands[0], &rhs = call.operands[1];
+  TensorView &result = call.results[0];
+  // The result's shape is the broadcast one; each operand must stretch to it.
+  std::vector<int64_t> expected(std::max(lhs.shape.size(), rhs.shape.size()));
+  for (size_t d = 0; d < expected.size(); ++d) {
+    auto dimOf = [&](const std::vector<int64_t> &shape) -> int64_t {
+      size_t extra = expected.size() - shape.size();
+      return d < extra ? 1 : shape[d - extra];
+    };
+    int64_t l = dimOf(lhs.shape), r = dimOf(rhs.shape);
+    if (l != r && l != 1 && r != 1)
+      return "shapes " + formatShape(lhs.shape) + " and " +
+             formatShape(rhs.shape) + " do not broadcast";
+    expected[d] = l == 1 ? r : l;
+  }
+  if (std::string error = expectShape(result, expected, "result");
+      !error.empty())
+    return error;
+  std::vector<int64_t> lhsStrides = broadcastStrides(lhs.shape, result.shape);
+  std::vector<int64_t> rhsStrides = broadcastStrides(rhs.shape, result.shape);
+  std::vector<float> a = readFloats(lhs), b = readFloats(rhs);
+  std::vector<float> out(static_cast<size_t>(result.numel()));
+  for (int64_t i = 0; i < result.numel(); ++i)
+    out[i] = Fn(a[offsetOf(i, result.shape, lhsStrides)],
+                b[offsetOf(i, result.shape, rhsStrides)]);
+  writeFloats(out, result);
+  return {};
+}
+
+float addValues(float a, float b) { return a + b; }
+float mulValues(float a, float b) { return a * b; }
+
+//===----------------------------------------------------------------------===//
+// Conversions and constants
+//===----------------------------------------------------------------------===//
+
+std::string castKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  if (std::string error =
+          expectShape(call.results[0], call.operands[0].shape, "result");
+      !error.empty())
+    return error;
+  // Widening to f32 is exact, so narrowing rounds only once.
+  writeFloats(readFloats(call.operands[0]), call.results[0]);
+  return {};
+}
+
+std::string fillKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 0, 1); !error.empty())
+    return error;
+  double value;
+  if (std::string error = requireFloatAttr(call, "value", value);
+      !error.empty())
+    return error;
+  writeFloats(std::vector<float>(static_cast<size_t>(call.results[0].numel()),
+                                 static_cast<float>(value)),
+              call.results[0]);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement: reshapes, slices, concatenation
+//===----------------------------------------------------------------------===//
+
+/// Copies the operand's bytes into the result (same element type, same
+/// count): every op that only renames dimensions.
+std::string copyKernel(OpCall &call) {
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  if (input.dtype != result.dtype)
+    return "result element type " +
+           std::string(plan::getDTypeName(result.dtype)) +
+           " differs from the input's " +
+           std::string(plan::getDTypeName(input.dtype));
+  if (input.numel() != result.numel())
+    return "result " + formatShape(result.shape) + " has " +
+           std::to_string(result.numel()) + " elements, input " +
+           formatShape(input.shape) + " has " + std::to_string(input.numel());
+  if (result.data != input.data)
+    std::memcpy(result.data, input.data, static_cast<size_t>(input.bytes()));
+  return {};
+}
+
+std::string reshapeKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  // The -1 entry is whatever the result says; the others must agree.
+  std::vector<int64_t> target = call.getInts("shape", {});
+  const std::vector<int64_t> &shape = call.results[0].shape;
+  bool agrees = target.size() == shape.size();
+  for (size_t d = 0; agrees && d < shape.size(); ++d)
+    agrees = target[d] == -1 || target[d] == shape[d];
+  if (!agrees)
+    return "result shape " + formatShape(shape) + " does not match " +
+           formatShape(target);
+  return copyKernel(call);
+}
+
+std::string flattenKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const std::vector<int64_t> &shape = call.operands[0].shape;
+  int64_t rank = static_cast<int64_t>(shape.size());
+  int64_t start = call.getInt("start_dim", 1);
+  int64_t end = call.getInt("end_dim", -1);
+  int64_t first = start < 0 ? start + rank : start;
+  int64_t last = end < 0 ? end + rank : end;
+  if (first < 0 || first >= rank || last < 0 || last >= rank || first > last)
+    return "cannot flatten dimensions " + std::to_string(start) + " to " +
+           std::to_string(end) + " of a rank-" + std::to_string(rank) +
+           " tensor";
+  std::vector<int64_t> expected(shape.begin(), shape.begin() + first);
+  expected.push_back(product(shape, first, last + 1));
+  expected.insert(expected.end(), shape.begin() + last + 1, shape.end());
+  if (std::string error = expectShape(call.results[0], expected, "result");
+      !error.empty())
+    return error;
+  return copyKernel(call);
+}
+
+std::string foldTimeKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const std::vector<int64_t> &shape = call.operands[0].shape;
+  if (shape.size() < 2)
+    return "input must be (B, T, ...), got " + formatShape(shape);
+  std::vector<int64_t> expected = {shape[0] * shape[1]};
+  expected.insert(expected.end(), shape.begin() + 2, shape.end());
+  if (std::string error = expectShape(call.results[0], expected, "result");
+      !error.empty())
+    return error;
+  return copyKernel(call);
+}
+
+std::string unfoldTimeKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  int64_t frames;
+  if (std::string error = requireIntAttr(call, "frames", frames);
+      !error.empty())
+    return error;
+  const std::vector<int64_t> &shape = call.operands[0].shape;
+  if (shape.empty() || frames < 1 || shape[0] % frames != 0)
+    return "cannot split " + formatShape(shape) + " into " +
+           std::to_string(frames) + " frames";
+  std::vector<int64_t> expected = {shape[0] / frames, frames};
+  expected.insert(expected.end(), shape.begin() + 1, shape.end());
+  if (std::string error = expectShape(call.results[0], expected, "result");
+      !error.empty())
+    return error;
+  return copyKernel(call);
+}
+
+std::string identityKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  if (std::string error =
+          expectShape(call.results[0], call.operands[0].shape, "result");
+      !error.empty())
+    return error;
+  return copyKernel(call);
+}
+
+// Slices and concatenations see a tensor as (outer, axis, inner) and copy
+// rows of `inner` elements.
+std::string sliceKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  int64_t axis, offset, size;
+  for (auto [name, value] :
+       {std::pair{"axis", &axis}, {"offset", &offset}, {"size", &size}})
+    if (std::string error = requireIntAttr(call, name, *value); !error.empty())
+      return error;
+  size_t dim;
+  if (std::string error = resolveAxis(axis, input.shape.size(), dim);
+      !error.empty())
+    return error;
+  int64_t extent = input.shape[dim];
+  if (offset < 0 || size < 0 || offset > extent || size > extent - offset)
+    return "offset " + std::to_string(offset) + " + size " +
+           std::to_string(size) + " exceeds dimension " + std::to_string(dim) +
+           " of size " + std::to_string(extent);
+  std::vector<int64_t> expected = input.shape;
+  expected[dim] = size;
+  if (std::string error = expectShape(result, expected, "result");
+      !error.empty())
+    return error;
+  if (input.dtype != result.dtype)
+    return "result element type differs from the input's";
+  int64_t outer = product(input.shape, 0, dim);
+  int64_t rowBytes = product(input.shape, dim + 1, input.shape.size()) *
+                     plan::getDTypeBytes(input.dtype);
+  auto *in = static_cast<const char *>(input.data);
+  auto *out = static_cast<char *>(result.data);
+  for (int64_t o = 0; o < outer; ++o)
+    std::memcpy(out + o * size * rowBytes,
+                in + (o * extent + offset) * rowBytes,
+                static_cast<size_t>(size * rowBytes));
+  return {};
+}
+
+std::string concatKernel(OpCall &call) {
+  if (call.operands.empty())
+    return "expected at least one input";
+  if (std::string error = checkCall(call, call.operands.size(), 1);
+      !error.empty())
+    return error;
+  TensorView &result = call.results[0];
+  int64_t axis;
+  if (std::string error = requireIntAttr(call, "axis", axis); !error.empty())
+    return error;
+  size_t dim;
+  if (std::string error = resolveAxis(axis, result.shape.size(), dim);
+      !error.empty())
+    return error;
+  int64_t total = 0;
+  for (size_t k = 0; k < call.operands.size(); ++k) {
+    const TensorView &input = call.operands[k];
+    std::vector<int64_t> expected = result.shape;
+    if (input.shape.size() == expected.size())
+      expected[dim] = input.shape[dim];
+    std::string what = "input " + std::to_string(k);
+    if (std::string error = expectShape(input, expected, what); !error.empty())
+      return error;
+    if (input.dtype != result.dtype)
+      return what + " has another element type than the result";
+    total += input.shape[dim];
+  }
+  if (total != result.shape[dim])
+    return "inputs add up to " + std::to_string(total) + " along axis " +
+           std::to_string(axis) + ", result has " +
+           std::to_string(result.shape[dim]);
+  int64_t outer = product(result.shape, 0, dim);
+  int64_t rowBytes = product(result.shape, dim + 1, result.shape.size()) *
+                     plan::getDTypeBytes(result.dtype);
+  auto *out = static_cast<char *>(result.data);
+  int64_t offset = 0;
+  for (const TensorView &input : call.operands) {
+    int64_t extent = input.shape[dim];
+    auto *in = static_cast<const char *>(input.data);
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(out + (o * total + offset) * rowBytes,
+                  in + o * extent * rowBytes,
+                  static_cast<size_t>(extent * rowBytes));
+    offset += extent;
+  }
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions over dimensions and time
+//===----------------------------------------------------------------------===//
+
+std::string reduceSumKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  std::vector<int64_t> dims = call.getInts("dims", {});
+  if (dims.empty())
+    return "missing 'dims'";
+  std::vector<bool> summed(input.shape.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0 || dims[i] >= static_cast<int64_t>(input.shape.size()) ||
+        (i > 0 && dims[i] <= dims[i - 1]))
+      return "dims must be increasing and within rank " +
+             std::to_string(input.shape.size());
+    summed[dims[i]] = true;
+  }
+  bool keepDims = call.getBool("keep_dims");
+  std::vector<int64_t> kept = input.shape, expected;
+  for (size_t d = 0; d < input.shape.size(); ++d) {
+    if (summed[d])
+      kept[d] = 1;
+    if (!summed[d] || keepDims)
+      expected.push_back(kept[d]);
+  }
+  if (std::string error = expectShape(result, expected, "result");
+      !error.empty())
+    return error;
+  // Every input element adds into the result element it projects onto; the
+  // result's layout is the same with or without the kept dimensions.
+  std::vector<int64_t> strides = rowMajorStrides(kept);
+  for (size_t d = 0; d < strides.size(); ++d)
+    if (summed[d])
+      strides[d] = 0;
+  std::vector<float> in = readFloats(input);
+  std::vector<double> sums(static_cast<size_t>(result.numel()), 0.0);
+  for (int64_t i = 0; i < input.numel(); ++i)
+    sums[offsetOf(i, input.shape, strides)] += in[i];
+  writeFloats(std::vector<float>(sums.begin(), sums.end()), result);
+  return {};
+}
+
+std::string meanTimeKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  if (input.shape.size() < 2)
+    return "input must be (B, T, ...), got " + formatShape(input.shape);
+  std::vector<int64_t> expected = {input.shape[0]};
+  expected.insert(expected.end(), input.shape.begin() + 2, input.shape.end());
+  if (std::string error = expectShape(call.results[0], expected, "result");
+      !error.empty())
+    return error;
+  int64_t batch = input.shape[0], frames = input.shape[1];
+  int64_t inner = product(input.shape, 2, input.shape.size());
+  std::vector<float> in = readFloats(input);
+  std::vector<float> out(static_cast<size_t>(batch * inner));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < inner; ++i) {
+      double sum = 0;
+      for (int64_t t = 0; t < frames; ++t)
+        sum += in[(b * frames + t) * inner + i];
+      out[b * inner + i] =
+          static_cast<float>(sum / static_cast<double>(frames));
+    }
+  writeFloats(out, call.results[0]);
+  return {};
+}
+
+std::string meanTimeGradKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const TensorView &grad = call.operands[0];
+  int64_t frames;
+  if (std::string error = requireIntAttr(call, "frames", frames);
+      !error.empty())
+    return error;
+  if (grad.shape.empty() || frames < 1)
+    return "cannot spread " + formatShape(grad.shape) + " over " +
+           std::to_string(frames) + " frames";
+  std::vector<int64_t> expected = {grad.shape[0], frames};
+  expected.insert(expected.end(), grad.shape.begin() + 1, grad.shape.end());
+  if (std::string error = expectShape(call.results[0], expected, "result");
+      !error.empty())
+    return error;
+  int64_t batch = grad.shape[0];
+  int64_t inner = product(grad.shape, 1, grad.shape.size());
+  std::vector<float> in = readFloats(grad);
+  std::vector<float> out(static_cast<size_t>(batch * frames * inner));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < frames; ++t)
+      for (int64_t i = 0; i < inner; ++i)
+        out[(b * frames + t) * inner + i] =
+            in[b * inner + i] / static_cast<float>(frames);
+  writeFloats(out, call.results[0]);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Dropout
+//===----------------------------------------------------------------------===//
+
+/// dropout_train and dropout_grad are the same map: the mask of (step seed,
+/// key), survivors scaled by 1 / (1 - p).
+std::string dropoutMaskKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  if (std::string error =
+          expectShape(call.results[0], call.operands[0].shape, "result");
+      !error.empty())
+    return error;
+  double p;
+  int64_t key;
+  if (std::string error = requireFloatAttr(call, "p", p); !error.empty())
+    return error;
+  if (std::string error = requireIntAttr(call, "key", key); !error.empty())
+    return error;
+  if (!(p >= 0.0 && p < 1.0))
+    return "drop probability p must be in [0, 1), got " + std::to_string(p);
+  float scale = static_cast<float>(1.0 / (1.0 - p));
+  std::vector<float> values = readFloats(call.operands[0]);
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = dropoutKeep(call.seed, key, static_cast<int64_t>(i), p)
+                    ? values[i] * scale
+                    : 0.0f;
+  writeFloats(values, call.results[0]);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax cross-entropy
+//===----------------------------------------------------------------------===//
+
+bool isInteger(plan::DType dtype) { return !isFloat(dtype); }
+
+/// Checks logits (N, C) and labels (N) with every label in [0, C).
+std::string checkCrossEntropy(const OpCall &call, std::vector<int64_t> &labels,
+                              int64_t &rows, int64_t &classes) {
+  const TensorView &logits = call.operands[0];
+  const TensorView &labelTensor = call.operands[1];
+  if (std::string error = expectFloat(logits, "logits"); !error.empty())
+    return error;
+  if (!isInteger(labelTensor.dtype))
+    return "labels have element type " +
+           std::string(plan::getDTypeName(labelTensor.dtype)) +
+           ", expected integers";
+  if (logits.shape.size() != 2)
+    return "logits must be (N, classes), got " + formatShape(logits.shape);
+  rows = logits.shape[0];
+  classes = logits.shape[1];
+  if (std::string error = expectShape(labelTensor, {rows}, "labels");
+      !error.empty())
+    return error;
+  labels = readInts(labelTensor);
+  for (int64_t n = 0; n < rows; ++n)
+    if (labels[n] < 0 || labels[n] >= classes)
+      return "label " + std::to_string(labels[n]) + " of sample " +
+             std::to_string(n) + " is out of range [0, " +
+             std::to_string(classes) + ")";
+  return {};
+}
+
+/// The loss of one row against the smoothed target (1 - s) * onehot + s / C,
+/// in double; with `grad`, also writes scale * (softmax - target).
+double crossEntropyRow(const float *logits, int64_t classes, int64_t label,
+                       double smoothing, double scale, float *grad) {
+  double peak = -std::numeric_limits<double>::infinity();
+  for (int64_t c = 0; c < classes; ++c)
+    peak = std::max(peak, static_cast<double>(logits[c]));
+  double sum = 0;
+  for (int64_t c = 0; c < classes; ++c)
+    sum += std::exp(logits[c] - peak);
+  double logSum = peak + std::log(sum);
+  double uniform = smoothing / static_cast<double>(classes);
+  double loss = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    double logProb = logits[c] - logSum;
+    double target = uniform + (c == label ? 1.0 - smoothing : 0.0);
+    loss -= target * logProb;
+    if (grad)
+      grad[c] = static_cast<float>(scale * (std::exp(logProb) - target));
+  }
+  return loss;
+}
+
+std::string softmaxCrossEntropyKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 2, 1, /*allFloat=*/false);
+      !error.empty())
+    return error;
+  std::vector<int64_t> labels;
+  int64_t rows, classes;
+  if (std::string error = checkCrossEntropy(call, labels, rows, classes);
+      !error.empty())
+    return error;
+  TensorView &result = call.results[0];
+  if (std::string error = expectFloat(result, "loss"); !error.empty())
+    return error;
+  if (result.numel() != 1)
+    return "loss must be a scalar, got " + formatShape(result.shape);
+  double smoothing = call.getFloat("label_smoothing", 0.0);
+  std::vector<float> logits = readFloats(call.operands[0]);
+  double total = 0;
+  for (int64_t n = 0; n < rows; ++n)
+    total += crossEntropyRow(&logits[n * classes], classes, labels[n],
+                             smoothing, 0.0, nullptr);
+  writeFloats({static_cast<float>(total / static_cast<double>(rows))}, result);
+  return {};
+}
+
+std::string softmaxCrossEntropyGradKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 3, 1, /*allFloat=*/false);
+      !error.empty())
+    return error;
+  std::vector<int64_t> labels;
+  int64_t rows, classes;
+  if (std::string error = checkCrossEntropy(call, labels, rows, classes);
+      !error.empty())
+    return error;
+  const TensorView &lossGrad = call.operands[2];
+  if (std::string error = expectFloat(lossGrad, "loss_grad"); !error.empty())
+    return error;
+  if (lossGrad.numel() != 1)
+    return "loss_grad must be a scalar, got " + formatShape(lossGrad.shape);
+  TensorView &result = call.results[0];
+  if (std::string error = expectFloat(result, "result"); !error.empty())
+    return error;
+  if (std::string error = expectShape(result, call.operands[0].shape, "result");
+      !error.empty())
+    return error;
+  double smoothing = call.getFloat("label_smoothing", 0.0);
+  double scale = readFloats(lossGrad)[0] / static_cast<double>(rows);
+  std::vector<float> logits = readFloats(call.operands[0]);
+  std::vector<float> grad(logits.size());
+  for (int64_t n = 0; n < rows; ++n)
+    crossEntropyRow(&logits[n * classes], classes, labels[n], smoothing, scale,
+                    &grad[n * classes]);
+  writeFloats(grad, result);
+  return {};
+}
+
+} // namespace
+
+void registerElementwiseOps(OpTable &table) {
+  table["var.relu"] = unaryKernel<relu>;
+  table["var.relu6"] = unaryKernel<relu6>;
+  table["var.sigmoid"] = unaryKernel<sigmoid>;
+  table["var.silu"] = unaryKernel<silu>;
+  table["var.hardswish"] = unaryKernel<hardswish>;
+  table["var.relu_grad"] = activationGradKernel<reluGrad>;
+  table["var.relu6_grad"] = activationGradKernel<relu6Grad>;
+  table["var.sigmoid_grad"] = activationGradKernel<sigmoidGrad>;
+  table["var.silu_grad"] = activationGradKernel<siluGrad>;
+  table["var.hardswish_grad"] = activationGradKernel<hardswishGrad>;
+  table["var.add"] = broadcastKernel<addValues>;
+  table["var.mul"] = broadcastKernel<mulValues>;
+  table["var.cast"] = castKernel;
+  table["var.fill"] = fillKernel;
+  table["var.reshape"] = reshapeKernel;
+  table["var.flatten"] = flattenKernel;
+  table["var.fold_time"] = foldTimeKernel;
+  table["var.unfold_time"] = unfoldTimeKernel;
+  table["var.slice"] = sliceKernel;
+  table["var.concat"] = concatKernel;
+  table["var.reduce_sum"] = reduceSumKernel;
+  table["var.mean_time"] = meanTimeKernel;
+  table["var.mean_time_grad"] = meanTimeGradKernel;
+  table["var.dropout"] = identityKernel; // evaluation: no mask
+  table["var.dropout_train"] = dropoutMaskKernel;
+  table["var.dropout_grad"] = dropoutMaskKernel;
+  table["var.softmax_cross_entropy"] = softmaxCrossEntropyKernel;
+  table["var.softmax_cross_entropy_grad"] = softmaxCrossEntropyGradKernel;
+}
+
+} // namespace var::cpu

@@ -1,0 +1,542 @@
+// CPU reference kernels for batch normalization (evaluation, training and
+// backward) and the LSTM layer (forward and backpropagation through time).
+// Sums accumulate in double; gates and states are f32, as on the GPU.
+#include "runtime/cpu/CpuOps.h"
+
+#include <cmath>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace var::cpu {
+namespace {
+
+std::string checkCounts(const OpCall &call, size_t operands, size_t results) {
+  if (call.operands.size() == operands && call.results.size() == results)
+    return {};
+  return call.inst.op + ": expects " + std::to_string(operands) +
+         " operands and " + std::to_string(results) + " results, got " +
+         std::to_string(call.operands.size()) + " and " +
+         std::to_string(call.results.size());
+}
+
+struct SizeCheck {
+  const char *what;
+  const TensorView &tensor;
+  int64_t expected;
+};
+
+/// The first tensor whose element count is not the expected one, as a
+/// message; empty when all match.
+std::string checkSizes(const OpCall &call,
+                       std::initializer_list<SizeCheck> checks) {
+  for (const SizeCheck &check : checks)
+    if (check.tensor.numel() != check.expected)
+      return call.inst.op + ": " + check.what + " has " +
+             std::to_string(check.tensor.numel()) + " elements, expected " +
+             std::to_string(check.expected);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Batch normalization
+//===----------------------------------------------------------------------===//
+
+/// Batch norm sees its input (N, C, ...) as (N, C, S): channel c's
+/// statistics run over the N * S elements (n * C + c) * S + s.
+struct ChannelLayout {
+  int64_t batch = 0;
+  int64_t channels = 0;
+  int64_t spatial = 1;
+
+  int64_t perChannel() const { return batch * spatial; }
+  int64_t numel() const { return batch * channels * spatial; }
+
+  /// Calls f(index) for every element of channel c.
+  template <typename F> void forEach(int64_t c, F f) const {
+    for (int64_t n = 0; n < batch; ++n) {
+      int64_t base = (n * channels + c) * spatial;
+      for (int64_t s = 0; s < spatial; ++s)
+        f(base + s);
+    }
+  }
+};
+
+std::string getChannelLayout(const OpCall &call, ChannelLayout &layout) {
+  const std::vector<int64_t> &shape = call.operands[0].shape;
+  if (shape.size() < 2)
+    return call.inst.op + ": input must be (N, C, ...), got rank " +
+           std::to_string(shape.size());
+  layout.batch = shape[0];
+  layout.channels = shape[1];
+  layout.spatial = 1;
+  for (size_t d = 2; d < shape.size(); ++d)
+    layout.spatial *= shape[d];
+  return {};
+}
+
+/// var.batch_norm: normalizes with the running statistics, folded into one
+/// scale and shift per channel.
+std::string batchNorm(OpCall &call) {
+  ChannelLayout layout;
+  if (std::string error = checkCounts(call, 5, 1); !error.empty())
+    return error;
+  if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  int64_t channels = layout.channels;
+  if (std::string error =
+          checkSizes(call, {{"weight", call.operands[1], channels},
+                            {"bias", call.operands[2], channels},
+                            {"running_mean", call.operands[3], channels},
+                            {"running_var", call.operands[4], channels},
+                            {"result", call.results[0], layout.numel()}});
+      !error.empty())
+    return error;
+  std::vector<float> input = readFloats(call.operands[0]);
+  std::vector<float> weight = readFloats(call.operands[1]);
+  std::vector<float> bias = readFloats(call.operands[2]);
+  std::vector<float> mean = readFloats(call.operands[3]);
+  std::vector<float> var = readFloats(call.operands[4]);
+  double eps = call.getFloat("eps", 1e-5);
+  std::vector<float> result(input.size());
+  for (int64_t c = 0; c < channels; ++c) {
+    double scale = weight[c] / std::sqrt(static_cast<double>(var[c]) + eps);
+    double shift = bias[c] - mean[c] * scale;
+    layout.forEach(c, [&](int64_t i) {
+      result[i] = static_cast<float>(input[i] * scale + shift);
+    });
+  }
+  writeFloats(result, call.results[0]);
+  return {};
+}
+
+/// var.batch_norm_train: batch mean and biased variance (two passes, in
+/// double), the normalized result, and the running statistics moved as
+/// PyTorch moves them, with the unbiased variance.
+std::string batchNormTrain(OpCall &call) {
+  ChannelLayout layout;
+  if (std::string error = checkCounts(call, 5, 5); !error.empty())
+    return error;
+  if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  int64_t channels = layout.channels;
+  if (std::string error =
+          checkSizes(call, {{"weight", call.operands[1], channels},
+                            {"bias", call.operands[2], channels},
+                            {"running_mean", call.operands[3], channels},
+                            {"running_var", call.operands[4], channels},
+                            {"result", call.results[0], layout.numel()},
+                            {"saved_mean", call.results[1], channels},
+                            {"saved_invstd", call.results[2], channels},
+                            {"new_running_mean", call.results[3], channels},
+                            {"new_running_var", call.results[4], channels}});
+      !error.empty())
+    return error;
+  int64_t count = layout.perChannel();
+  // The unbiased variance divides by count - 1; PyTorch refuses this too.
+  if (count < 2)
+    return call.inst.op + ": needs more than one value per channel, got " +
+           std::to_string(count);
+  std::vector<float> input = readFloats(call.operands[0]);
+  std::vector<float> weight = readFloats(call.operands[1]);
+  std::vector<float> bias = readFloats(call.operands[2]);
+  std::vector<float> runningMean = readFloats(call.operands[3]);
+  std::vector<float> runningVar = readFloats(call.operands[4]);
+  double eps = call.getFloat("eps", 1e-5);
+  double momentum = call.getFloat("momentum", 0.1);
+  std::vector<float> result(input.size());
+  std::vector<float> savedMean(channels), savedInvstd(channels);
+  std::vector<float> newMean(channels), newVar(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum = 0;
+    layout.forEach(c, [&](int64_t i) { sum += input[i]; });
+    double mean = sum / count;
+    double squares = 0;
+    layout.forEach(c, [&](int64_t i) {
+      double centered = input[i] - mean;
+      squares += centered * centered;
+    });
+    double var = squares / count;
+    double invstd = 1.0 / std::sqrt(var + eps);
+    double scale = weight[c] * invstd;
+    double shift = bias[c] - mean * scale;
+    layout.forEach(c, [&](int64_t i) {
+      result[i] = static_cast<float>(input[i] * scale + shift);
+    });
+    savedMean[c] = static_cast<float>(mean);
+    savedInvstd[c] = static_cast<float>(invstd);
+    newMean[c] =
+        static_cast<float>((1 - momentum) * runningMean[c] + momentum * mean);
+    newVar[c] = static_cast<float>((1 - momentum) * runningVar[c] +
+                                   momentum * squares / (count - 1));
+  }
+  writeFloats(result, call.results[0]);
+  writeFloats(savedMean, call.results[1]);
+  writeFloats(savedInvstd, call.results[2]);
+  writeFloats(newMean, call.results[3]);
+  writeFloats(newVar, call.results[4]);
+  return {};
+}
+
+/// var.batch_norm_grad: with xhat = (x - mean) * invstd,
+///   dbias = sum dy, dweight = sum dy * xhat,
+///   dx = weight * invstd * (dy - dbias / M - xhat * dweight / M).
+std::string batchNormGrad(OpCall &call) {
+  ChannelLayout layout;
+  if (std::string error = checkCounts(call, 5, 3); !error.empty())
+    return error;
+  if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  int64_t channels = layout.channels;
+  if (std::string error =
+          checkSizes(call, {{"grad", call.operands[1], layout.numel()},
+                            {"weight", call.operands[2], channels},
+                            {"saved_mean", call.operands[3], channels},
+                            {"saved_invstd", call.operands[4], channels},
+                            {"input_grad", call.results[0], layout.numel()},
+                            {"weight_grad", call.results[1], channels},
+                            {"bias_grad", call.results[2], channels}});
+      !error.empty())
+    return error;
+  std::vector<float> input = readFloats(call.operands[0]);
+  std::vector<float> grad = readFloats(call.operands[1]);
+  std::vector<float> weight = readFloats(call.operands[2]);
+  std::vector<float> mean = readFloats(call.operands[3]);
+  std::vector<float> invstd = readFloats(call.operands[4]);
+  std::vector<float> inputGrad(input.size());
+  std::vector<float> weightGrad(channels), biasGrad(channels);
+  double count = static_cast<double>(layout.perChannel());
+  for (int64_t c = 0; c < channels; ++c) {
+    double channelMean = mean[c], channelInvstd = invstd[c];
+    double gradSum = 0, gradDotXhat = 0;
+    layout.forEach(c, [&](int64_t i) {
+      gradSum += grad[i];
+      gradDotXhat += grad[i] * ((input[i] - channelMean) * channelInvstd);
+    });
+    weightGrad[c] = static_cast<float>(gradDotXhat);
+    biasGrad[c] = static_cast<float>(gradSum);
+    if (count == 0)
+      continue;
+    double scale = weight[c] * channelInvstd;
+    double meanGrad = gradSum / count, meanGradXhat = gradDotXhat / count;
+    layout.forEach(c, [&](int64_t i) {
+      double xhat = (input[i] - channelMean) * channelInvstd;
+      inputGrad[i] = static_cast<float>(
+          scale * (grad[i] - meanGrad - xhat * meanGradXhat));
+    });
+  }
+  writeFloats(inputGrad, call.results[0]);
+  writeFloats(weightGrad, call.results[1]);
+  writeFloats(biasGrad, call.results[2]);
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// LSTM
+//===----------------------------------------------------------------------===//
+
+/// out (rows, cols) = a (rows, inner) * b^T with b (cols, inner), plus
+/// `bias` (cols) when given: x W^T with W stored (out, in) as in PyTorch.
+void multiplyByTransposed(const float *a, const float *b, const double *bias,
+                          int64_t rows, int64_t inner, int64_t cols,
+                          float *out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      double sum = bias ? bias[j] : 0.0;
+      for (int64_t k = 0; k < inner; ++k)
+        sum += static_cast<double>(a[r * inner + k]) * b[j * inner + k];
+      out[r * cols + j] = static_cast<float>(sum);
+    }
+}
+
+/// out (rows, cols) = a (rows, inner) * b (inner, cols): gradients of
+/// x W^T with respect to x.
+void multiply(const float *a, const float *b, int64_t rows, int64_t inner,
+              int64_t cols, float *out) {
+  std::vector<double> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    row.assign(cols, 0.0);
+    for (int64_t j = 0; j < inner; ++j) {
+      double scale = a[r * inner + j];
+      for (int64_t k = 0; k < cols; ++k)
+        row[k] += scale * b[j * cols + k];
+    }
+    for (int64_t k = 0; k < cols; ++k)
+      out[r * cols + k] = static_cast<float>(row[k]);
+  }
+}
+
+/// out (rows, cols) = a^T * b with a (inner, rows), b (inner, cols): weight
+/// gradients summed over every (batch, step) row.
+void multiplyTransposedBy(const float *a, const float *b, int64_t inner,
+                          int64_t rows, int64_t cols, float *out) {
+  std::vector<double> sum(rows * cols, 0.0);
+  for (int64_t n = 0; n < inner; ++n)
+    for (int64_t r = 0; r < rows; ++r) {
+      double scale = a[n * rows + r];
+      for (int64_t k = 0; k < cols; ++k)
+        sum[r * cols + k] += scale * b[n * cols + k];
+    }
+  for (int64_t i = 0; i < rows * cols; ++i)
+    out[i] = static_cast<float>(sum[i]);
+}
+
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+struct LSTMShape {
+  int64_t batch = 0, steps = 0, features = 0, hidden = 0;
+
+  int64_t gates() const { return 4 * hidden; }
+  int64_t rows() const { return batch * steps; }
+};
+
+/// The operands of var.lstm (the first five) or var.lstm_grad (all seven),
+/// in ODS order. The ODS biases are required today; the kernels still take
+/// them as optional, both absent when two operands fewer come, or either one
+/// as an operandSegmentSizes attribute says, so that a bias-free LSTM needs
+/// no zero tensors.
+struct LSTMOperands {
+  enum Slot { Input, WIh, WHh, BIh, BHh, SequenceGrad, LastGrad };
+  const TensorView *slots[7] = {};
+
+  const TensorView *operator[](Slot slot) const { return slots[slot]; }
+};
+
+std::string getLSTMOperands(const OpCall &call, bool withGrads,
+                            LSTMOperands &operands, LSTMShape &shape) {
+  size_t slotCount = withGrads ? 7 : 5;
+  size_t given = call.operands.size();
+  std::vector<int64_t> segments = call.getInts("operandSegmentSizes", {});
+  if (segments.empty()) {
+    segments.assign(slotCount, 1);
+    if (given == slotCount - 2)
+      segments[LSTMOperands::BIh] = segments[LSTMOperands::BHh] = 0;
+  }
+  int64_t total = 0;
+  for (int64_t size : segments)
+    total += size;
+  bool valid =
+      segments.size() == slotCount && total == static_cast<int64_t>(given);
+  for (size_t slot = 0; valid && slot < slotCount; ++slot) {
+    bool optional = slot == LSTMOperands::BIh || slot == LSTMOperands::BHh;
+    valid = segments[slot] == 1 || (optional && segments[slot] == 0);
+  }
+  if (!valid)
+    return call.inst.op + ": expects " + std::to_string(slotCount) +
+           " operands (or " + std::to_string(slotCount - 2) +
+           " without biases), got " + std::to_string(given);
+  for (size_t slot = 0, next = 0; slot < slotCount; ++slot)
+    if (segments[slot])
+      operands.slots[slot] = &call.operands[next++];
+
+  const TensorView &input = *operands[LSTMOperands::Input];
+  const TensorView &wIh = *operands[LSTMOperands::WIh];
+  const TensorView &wHh = *operands[LSTMOperands::WHh];
+  if (input.shape.size() != 3 || wIh.shape.size() != 2 || wHh.shape.size() != 2)
+    return call.inst.op + ": needs input (B, T, I), w_ih (4H, I) and w_hh "
+                          "(4H, H)";
+  shape.batch = input.shape[0];
+  shape.steps = input.shape[1];
+  shape.features = input.shape[2];
+  shape.hidden = wIh.shape[0] / 4;
+  if (wIh.shape[0] % 4 != 0 || wIh.shape[1] != shape.features ||
+      wHh.shape[0] != shape.gates() || wHh.shape[1] != shape.hidden)
+    return call.inst.op + ": weights do not fit input (B, T, I), w_ih " +
+           "(4H, I), w_hh (4H, H)";
+  for (auto slot : {LSTMOperands::BIh, LSTMOperands::BHh})
+    if (operands[slot] && operands[slot]->numel() != shape.gates())
+      return call.inst.op +
+             ": biases must have 4H = " + std::to_string(shape.gates()) +
+             " elements";
+  if (withGrads)
+    return checkSizes(call,
+                      {{"sequence_grad", *operands[LSTMOperands::SequenceGrad],
+                        shape.rows() * shape.hidden},
+                       {"last_grad", *operands[LSTMOperands::LastGrad],
+                        shape.batch * shape.hidden}});
+  return {};
+}
+
+/// What the forward leaves for the backward, all row (b, t) major: the
+/// activated gates i, f, g, o (rows, 4H), and the cell and hidden states
+/// (rows, H).
+struct LSTMTrace {
+  std::vector<float> gates, cells, hiddens;
+};
+
+/// Runs the layer from a zero state. The input projections of every step
+/// are one product; the recurrent one runs step by step.
+LSTMTrace runLSTM(const LSTMShape &shape, const LSTMOperands &operands) {
+  int64_t batch = shape.batch, steps = shape.steps, hidden = shape.hidden;
+  int64_t gates = shape.gates();
+  std::vector<float> input = readFloats(*operands[LSTMOperands::Input]);
+  std::vector<float> wIh = readFloats(*operands[LSTMOperands::WIh]);
+  std::vector<float> wHh = readFloats(*operands[LSTMOperands::WHh]);
+  std::vector<double> bias(gates, 0.0);
+  for (auto slot : {LSTMOperands::BIh, LSTMOperands::BHh})
+    if (operands[slot]) {
+      std::vector<float> values = readFloats(*operands[slot]);
+      for (int64_t j = 0; j < gates; ++j)
+        bias[j] += values[j];
+    }
+
+  LSTMTrace trace;
+  trace.gates.resize(shape.rows() * gates);
+  trace.cells.resize(shape.rows() * hidden);
+  trace.hiddens.resize(shape.rows() * hidden);
+  multiplyByTransposed(input.data(), wIh.data(), bias.data(), shape.rows(),
+                       shape.features, gates, trace.gates.data());
+  std::vector<float> recurrent(gates);
+  const std::vector<float> zeros(hidden, 0.0f);
+  for (int64_t t = 0; t < steps; ++t)
+    for (int64_t b = 0; b < batch; ++b) {
+      int64_t row = b * steps + t;
+      const float *hPrev =
+          t ? &trace.hiddens[(row - 1) * hidden] : zeros.data();
+      const float *cPrev = t ? &trace.cells[(row - 1) * hidden] : zeros.data();
+      multiplyByTransposed(hPrev, wHh.data(), nullptr, 1, hidden, gates,
+                           recurrent.data());
+      float *gate = &trace.gates[row * gates];
+      for (int64_t h = 0; h < hidden; ++h) {
+        float i = sigmoid(gate[h] + recurrent[h]);
+        float f = sigmoid(gate[hidden + h] + recurrent[hidden + h]);
+        float g = std::tanh(gate[2 * hidden + h] + recurrent[2 * hidden + h]);
+        float o = sigmoid(gate[3 * hidden + h] + recurrent[3 * hidden + h]);
+        gate[h] = i;
+        gate[hidden + h] = f;
+        gate[2 * hidden + h] = g;
+        gate[3 * hidden + h] = o;
+        float c = f * cPrev[h] + i * g;
+        trace.cells[row * hidden + h] = c;
+        trace.hiddens[row * hidden + h] = o * std::tanh(c);
+      }
+    }
+  return trace;
+}
+
+/// var.lstm: results the hidden state of every step and of the last one.
+std::string lstm(OpCall &call) {
+  LSTMOperands operands;
+  LSTMShape shape;
+  if (std::string error = getLSTMOperands(call, false, operands, shape);
+      !error.empty())
+    return error;
+  if (call.results.size() != 2)
+    return call.inst.op + ": expects 2 results, got " +
+           std::to_string(call.results.size());
+  if (std::string error = checkSizes(
+          call, {{"sequence", call.results[0], shape.rows() * shape.hidden},
+                 {"last", call.results[1], shape.batch * shape.hidden}});
+      !error.empty())
+    return error;
+  LSTMTrace trace = runLSTM(shape, operands);
+  std::vector<float> last(shape.batch * shape.hidden, 0.0f);
+  if (shape.steps > 0)
+    for (int64_t b = 0; b < shape.batch; ++b)
+      for (int64_t h = 0; h < shape.hidden; ++h)
+        last[b * shape.hidden + h] =
+            trace.hiddens[((b + 1) * shape.steps - 1) * shape.hidden + h];
+  writeFloats(trace.hiddens, call.results[0]);
+  writeFloats(last, call.results[1]);
+  return {};
+}
+
+/// var.lstm_grad: recomputes the forward, walks the steps backwards to get
+/// the gradient of every gate pre-activation, then forms the input and
+/// weight gradients as whole products over all (batch, step) rows. Results
+/// 3 and 4 (bias gradients) are optional when the biases are absent.
+std::string lstmGrad(OpCall &call) {
+  LSTMOperands operands;
+  LSTMShape shape;
+  if (std::string error = getLSTMOperands(call, true, operands, shape);
+      !error.empty())
+    return error;
+  if (call.results.size() != 5 && call.results.size() != 3)
+    return call.inst.op + ": expects 5 results (3 without bias gradients), " +
+           "got " + std::to_string(call.results.size());
+  int64_t batch = shape.batch, steps = shape.steps, hidden = shape.hidden;
+  int64_t gates = shape.gates(), features = shape.features;
+  if (std::string error = checkSizes(
+          call, {{"input_grad", call.results[0], shape.rows() * features},
+                 {"w_ih_grad", call.results[1], gates * features},
+                 {"w_hh_grad", call.results[2], gates * hidden}});
+      !error.empty())
+    return error;
+  for (size_t r = 3; r < call.results.size(); ++r)
+    if (call.results[r].numel() != gates)
+      return call.inst.op +
+             ": bias gradients must have 4H = " + std::to_string(gates) +
+             " elements";
+
+  LSTMTrace trace = runLSTM(shape, operands);
+  std::vector<float> sequenceGrad =
+      readFloats(*operands[LSTMOperands::SequenceGrad]);
+  std::vector<float> hiddenGrad = readFloats(*operands[LSTMOperands::LastGrad]);
+  std::vector<float> wHh = readFloats(*operands[LSTMOperands::WHh]);
+  std::vector<float> cellGrad(batch * hidden, 0.0f);
+  // Gradients of the gate pre-activations, (rows, 4H) like trace.gates.
+  std::vector<float> gateGrad(shape.rows() * gates);
+  for (int64_t t = steps - 1; t >= 0; --t)
+    for (int64_t b = 0; b < batch; ++b) {
+      int64_t row = b * steps + t;
+      const float *gate = &trace.gates[row * gates];
+      float *dGate = &gateGrad[row * gates];
+      for (int64_t h = 0; h < hidden; ++h) {
+        float i = gate[h], f = gate[hidden + h], g = gate[2 * hidden + h],
+              o = gate[3 * hidden + h];
+        float cPrev = t ? trace.cells[(row - 1) * hidden + h] : 0.0f;
+        float tanhC = std::tanh(trace.cells[row * hidden + h]);
+        float dh = sequenceGrad[row * hidden + h] + hiddenGrad[b * hidden + h];
+        float dc = cellGrad[b * hidden + h] + dh * o * (1 - tanhC * tanhC);
+        dGate[h] = dc * g * i * (1 - i);
+        dGate[hidden + h] = dc * cPrev * f * (1 - f);
+        dGate[2 * hidden + h] = dc * i * (1 - g * g);
+        dGate[3 * hidden + h] = dh * tanhC * o * (1 - o);
+        cellGrad[b * hidden + h] = dc * f;
+      }
+      // The previous step's hidden state feeds every gate through w_hh.
+      multiply(dGate, wHh.data(), 1, gates, hidden, &hiddenGrad[b * hidden]);
+    }
+
+  std::vector<float> input = readFloats(*operands[LSTMOperands::Input]);
+  std::vector<float> wIh = readFloats(*operands[LSTMOperands::WIh]);
+  // h_{t-1} for every row, zero at t = 0, so w_hh's gradient is one product.
+  std::vector<float> previous(shape.rows() * hidden, 0.0f);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 1; t < steps; ++t)
+      for (int64_t h = 0; h < hidden; ++h)
+        previous[(b * steps + t) * hidden + h] =
+            trace.hiddens[(b * steps + t - 1) * hidden + h];
+  std::vector<float> inputGrad(shape.rows() * features);
+  std::vector<float> wIhGrad(gates * features), wHhGrad(gates * hidden);
+  multiply(gateGrad.data(), wIh.data(), shape.rows(), gates, features,
+           inputGrad.data());
+  multiplyTransposedBy(gateGrad.data(), input.data(), shape.rows(), gates,
+                       features, wIhGrad.data());
+  multiplyTransposedBy(gateGrad.data(), previous.data(), shape.rows(), gates,
+                       hidden, wHhGrad.data());
+  writeFloats(inputGrad, call.results[0]);
+  writeFloats(wIhGrad, call.results[1]);
+  writeFloats(wHhGrad, call.results[2]);
+  if (call.results.size() == 5) {
+    // Both biases add to every gate pre-activation: the same gradient.
+    std::vector<float> ones(shape.rows(), 1.0f), biasGrad(gates);
+    multiplyTransposedBy(gateGrad.data(), ones.data(), shape.rows(), gates, 1,
+                         biasGrad.data());
+    writeFloats(biasGrad, call.results[3]);
+    writeFloats(biasGrad, call.results[4]);
+  }
+  return {};
+}
+
+} // namespace
+
+void registerNormLstmOps(OpTable &table) {
+  table["var.batch_norm"] = batchNorm;
+  table["var.batch_norm_train"] = batchNormTrain;
+  table["var.batch_norm_grad"] = batchNormGrad;
+  table["var.lstm"] = lstm;
+  table["var.lstm_grad"] = lstmGrad;
+}
+
+} // namespace var::cpu

@@ -1,0 +1,104 @@
+// The executor: walks a plan function's instruction list on one rank. Model
+// state (parameters, buckets, masters, optimizer state, gradient buffers)
+// lives here across steps; var ops run on a backend's kernels, dist ops are
+// carried out here with the communicator. One code path for every backend.
+#ifndef VAR_RUNTIME_EXEC_EXECUTOR_H
+#define VAR_RUNTIME_EXEC_EXECUTOR_H
+
+#include "runtime/comm/Communicator.h"
+#include "runtime/cpu/CpuOps.h"
+#include "runtime/plan/PlanFile.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace var::exec {
+
+/// A tensor the caller passes in or gets back: row-major bytes.
+struct HostTensor {
+  plan::DType dtype = plan::DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+
+  int64_t numel() const;
+  static HostTensor f32(std::vector<int64_t> shape,
+                        const std::vector<float> &values);
+  static HostTensor i64(std::vector<int64_t> shape,
+                        const std::vector<int64_t> &values);
+  static HostTensor scalarF32(float value);
+  static HostTensor scalarI64(int64_t value);
+  std::vector<float> floats() const;
+};
+
+/// A parameter's consolidated FP32 value, under its PyTorch name.
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+class Executor {
+public:
+  /// `plan` must be resolved for comm.getWorldSize(). Initializes every
+  /// parameter from `seed` (the same values on every rank and at every ZeRO
+  /// stage) and shards what this rank owns.
+  static plan::Expected<Executor>
+  create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed);
+
+  /// Runs function `name` with `args` (one per function argument, in
+  /// order); `results` gets its results. `microSeed` feeds dropout.
+  /// Empty on success, else the error, naming the instruction.
+  std::string run(std::string_view name, const std::vector<HostTensor> &args,
+                  std::vector<HostTensor> &results, uint64_t microSeed);
+
+  /// Every parameter and buffer as FP32, gathered from all ranks' shards
+  /// (a collective: every rank must call it).
+  std::string exportWeights(std::vector<NamedTensor> &out);
+
+  const plan::Plan &getPlan() const { return plan; }
+
+private:
+  struct Bucket {
+    int64_t numel = 0, padded = 0, shard = 0;
+    plan::DType dtype = plan::DType::F32;
+    bool hasMaster = false; // compute type narrower than the f32 master
+    /// Compute copy: the padded bucket (stages 0-2) or this rank's shard.
+    std::vector<uint8_t> params;
+    /// f32 master, the padded bucket at stage 0, else this rank's shard.
+    std::vector<float> master;
+    std::vector<std::vector<float>> state; // one per state key, like master
+    /// Persistent gradients for accumulation: padded bucket (stages 0-1) or
+    /// shard (stages 2-3), f32.
+    std::vector<float> grads;
+  };
+
+  Executor(const plan::Plan &plan, comm::Communicator &comm);
+  std::string initialize(uint64_t seed);
+  std::string execute(const plan::PlanFunction &function,
+                      const plan::Instruction &inst,
+                      std::vector<cpu::TensorView> &views, uint64_t seed);
+  std::string executeDist(const plan::PlanFunction &function,
+                          const plan::Instruction &inst,
+                          std::vector<cpu::TensorView> &operands,
+                          std::vector<cpu::TensorView> &results);
+  /// The f32 values of a master region: the master, or for an f32 bucket
+  /// the compute copy itself.
+  float *masterData(Bucket &bucket);
+  int64_t masterCount(const Bucket &bucket) const;
+
+  plan::Plan plan;
+  comm::Communicator *comm;
+  int64_t rank = 0, worldSize = 1, stage = 0;
+  std::vector<Bucket> buckets;
+  /// Storage of parameters outside buckets (buffers), by param index.
+  std::vector<std::vector<uint8_t>> buffers;
+  /// For a bucketed param: (bucket, offset), else (-1, 0).
+  std::vector<std::pair<int64_t, int64_t>> location;
+  const cpu::OpTable *ops = nullptr;
+};
+
+} // namespace var::exec
+
+#endif

@@ -1,0 +1,467 @@
+// varrun: executes a training plan, one process per rank. Ranks come from
+// Slurm, torchrun-style variables, OpenMPI, or varrun's own launcher
+// (--nproc-per-node); the CPU backend runs every op; Gloo carries the
+// collectives between processes.
+#include "runtime/comm/GlooCommunicator.h"
+#include "runtime/comm/Launcher.h"
+#include "runtime/comm/Rendezvous.h"
+#include "runtime/data/Synthetic.h"
+#include "runtime/exec/Executor.h"
+#include "runtime/exec/SingleRank.h"
+#include "runtime/train/Safetensors.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *kUsage =
+    "usage: varrun PLAN.fb [options]\n"
+    "\n"
+    "Trains with a plan compiled by `varc -o PLAN.fb`, one process per rank.\n"
+    "Ranks come from Slurm (srun), torchrun-style variables (RANK,\n"
+    "WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), OpenMPI (mpirun),\n"
+    "or --nproc-per-node, which starts and supervises the local ranks.\n"
+    "\n"
+    "  --nproc-per-node=N     start N local ranks and supervise them\n"
+    "  --device=cpu|cuda|auto the backend (default auto: cpu until the CUDA\n"
+    "                         backend lands)\n"
+    "  --data=SOURCE          training data; builtin:synthetic (default):\n"
+    "                         generated clips of a shape moving in one of\n"
+    "                         up to 8 directions, so only motion tells the\n"
+    "                         class; builtin:synthetic-trails: the same with\n"
+    "                         fading trails, so that each frame shows the\n"
+    "                         motion (for per-frame models like basic_cnn)\n"
+    "  --steps=N              optimizer steps from the start of training\n"
+    "  --epochs=E             or E passes over the training set\n"
+    "  --lr=X                 learning rate (default: the plan's --lr)\n"
+    "  --seed=S               initialization, data order, dropout (default 0)\n"
+    "  --log-every=N          print loss and accuracy every N steps\n"
+    "                         (default 10)\n"
+    "  --train-size=N         synthetic training clips (default 4096)\n"
+    "  --eval-size=N          synthetic evaluation clips (default 512)\n"
+    "  --export-weights=FILE  write the final FP32 weights, gathered from\n"
+    "                         every shard, with their PyTorch names\n"
+    "                         (safetensors)\n"
+    "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
+    "                         (default 300)\n"
+    "  --help                 this text\n"
+    "\n"
+    "Exit codes: 0 done, 1 training failed (a rank died, a kernel failed),\n"
+    "2 bad command line or plan.\n";
+
+struct Options {
+  std::string plan;
+  int nprocPerNode = 0;
+  std::string device = "auto";
+  std::string data = var::data::kSyntheticSourceName;
+  int64_t steps = 0, epochs = 0;
+  std::optional<double> lr;
+  uint64_t seed = 0;
+  int64_t logEvery = 10;
+  int64_t trainSize = 4096, evalSize = 512;
+  std::string exportWeights;
+  int64_t commTimeout = 300;
+};
+
+int usageError(const std::string &message) {
+  std::cerr << "varrun: error: " << message << "\n\n" << kUsage;
+  return 2;
+}
+
+bool parseInt(const std::string &text, int64_t low, int64_t &out) {
+  char *end = nullptr;
+  errno = 0;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || value < low)
+    return false;
+  out = value;
+  return true;
+}
+
+/// Parses argv; returns an exit code when it should stop (help, error).
+std::optional<int> parseOptions(int argc, char **argv, Options &options) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      if (!options.plan.empty())
+        return usageError("one plan at a time, got '" + options.plan +
+                          "' and '" + arg + "'");
+      options.plan = arg;
+      continue;
+    }
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos)
+      return usageError("option '" + arg + "' needs a value (" + arg + "=...)");
+    std::string name = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
+    int64_t number = 0;
+    auto integer = [&](int64_t low) {
+      if (!parseInt(value, low, number))
+        return false;
+      return true;
+    };
+    if (name == "nproc-per-node") {
+      if (!integer(1) || number > 1024)
+        return usageError("--nproc-per-node must be from 1 to 1024, got '" +
+                          value + "'");
+      options.nprocPerNode = static_cast<int>(number);
+    } else if (name == "device") {
+      if (value != "cpu" && value != "cuda" && value != "auto")
+        return usageError("--device must be cpu, cuda or auto, got '" + value +
+                          "'");
+      options.device = value;
+    } else if (name == "data") {
+      options.data = value;
+    } else if (name == "steps" || name == "epochs" || name == "log-every" ||
+               name == "train-size" || name == "eval-size" ||
+               name == "comm-timeout") {
+      if (!integer(name == "steps" || name == "epochs" ? 0 : 1))
+        return usageError("--" + name + " must be a " +
+                          (name == "steps" || name == "epochs" ? "non-negative"
+                                                               : "positive") +
+                          " integer, got '" + value + "'");
+      (name == "steps"        ? options.steps
+       : name == "epochs"     ? options.epochs
+       : name == "log-every"  ? options.logEvery
+       : name == "train-size" ? options.trainSize
+       : name == "eval-size"  ? options.evalSize
+                              : options.commTimeout) = number;
+    } else if (name == "seed") {
+      if (!integer(0))
+        return usageError("--seed must be a non-negative integer, got '" +
+                          value + "'");
+      options.seed = static_cast<uint64_t>(number);
+    } else if (name == "lr") {
+      char *end = nullptr;
+      double lr = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(lr) || lr < 0)
+        return usageError("--lr must be a non-negative number, got '" + value +
+                          "'");
+      options.lr = lr;
+    } else if (name == "export-weights") {
+      options.exportWeights = value;
+    } else {
+      return usageError("unknown option '--" + name + "'");
+    }
+  }
+  if (options.plan.empty())
+    return usageError("no plan given");
+  if (options.steps && options.epochs)
+    return usageError("give --steps or --epochs, not both");
+  if (options.data != var::data::kSyntheticSourceName &&
+      options.data != var::data::kSyntheticTrailsSourceName)
+    return usageError("--data " + options.data +
+                      ": only builtin:synthetic and builtin:synthetic-trails "
+                      "are available in this build (video datasets come with "
+                      "the data pipeline)");
+  return std::nullopt;
+}
+
+uint64_t mixSeed(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9e3779b97f4a7c15ull + b + 0x632be59bd9b4e019ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/// The shapes the plan's training step takes and gives.
+struct StepShapes {
+  std::vector<int64_t> input; // (B, T, C, H, W)
+  int64_t classes = 0;
+  int64_t gradAccum = 1;
+};
+
+std::string stepShapes(const var::plan::Plan &plan, StepShapes &shapes) {
+  const var::plan::PlanFunction *step = plan.findFunction("train_step");
+  if (!step)
+    return "the plan has no train_step (compile it with varc's training "
+           "flags)";
+  for (const var::plan::PlanArgument &arg : step->args)
+    if (arg.role == var::plan::ArgRole::Input) {
+      if (!shapes.input.empty())
+        return "train_step takes several inputs; builtin:synthetic feeds "
+               "one clip tensor";
+      shapes.input = step->values[arg.value].shape;
+    }
+  if (shapes.input.size() != 5)
+    return "builtin:synthetic feeds clips of shape (B, T, C, H, W); the "
+           "plan's input has rank " +
+           std::to_string(shapes.input.size());
+  if (step->results.size() < 2 ||
+      step->values[step->results[1]].shape.size() != 2)
+    return "train_step must return the loss and (B, classes) logits";
+  shapes.classes = step->values[step->results[1]].shape[1];
+  shapes.gradAccum = plan.config.gradAccum;
+  if (shapes.gradAccum > 1 && !plan.findFunction("accumulate_step"))
+    return "the plan accumulates gradients but has no accumulate_step";
+  return "";
+}
+
+/// Counts of a stretch of training, summed over ranks before printing.
+struct Tally {
+  double loss = 0, correct = 0, count = 0;
+};
+
+void tallyLogits(const var::exec::HostTensor &logits,
+                 const std::vector<int64_t> &labels, Tally &tally) {
+  std::vector<float> values = logits.floats();
+  int64_t classes = logits.shape[1];
+  for (size_t i = 0; i < labels.size(); ++i) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (values[i * classes + c] > values[i * classes + best])
+        best = c;
+    tally.correct += best == labels[i];
+    tally.count += 1;
+  }
+}
+
+int train(const Options &options) {
+  // Where this process sits in the job.
+  var::comm::RankInfo info;
+  std::string error;
+  if (!var::comm::detectRankInfo(var::comm::readEnvironment(), info, error)) {
+    std::cerr << "varrun: error: " << error << "\n";
+    return 2;
+  }
+  auto say = [&](const std::string &line) {
+    if (info.rank == 0)
+      std::cout << line << std::endl;
+  };
+  std::string who = "varrun[rank " + std::to_string(info.rank) + "]: ";
+  if (options.device == "cuda") {
+    std::cerr << who
+              << "error: --device=cuda: this build's CUDA backend runs no "
+                 "training plans yet; use --device=cpu\n";
+    return 2;
+  }
+
+  var::plan::Expected<var::plan::Plan> loaded =
+      var::plan::loadPlan(options.plan);
+  if (!loaded) {
+    std::cerr << who << "error: " << options.plan << ": " << loaded.error()
+              << "\n";
+    return 2;
+  }
+  var::plan::Expected<var::plan::Plan> plan = loaded->resolve(info.worldSize);
+  if (!plan) {
+    std::cerr << who << "error: " << options.plan << ": " << plan.error()
+              << "\n";
+    return 2;
+  }
+  StepShapes shapes;
+  error = stepShapes(*plan, shapes);
+  if (!error.empty()) {
+    std::cerr << who << "error: " << options.plan << ": " << error << "\n";
+    return 2;
+  }
+
+  std::unique_ptr<var::comm::Communicator> comm;
+  if (info.worldSize == 1) {
+    comm = std::make_unique<var::exec::SingleRankCommunicator>();
+  } else {
+    comm = var::comm::createGlooCommunicator(
+        info, std::chrono::seconds(options.commTimeout), error);
+    if (!comm) {
+      std::cerr << who << "error: " << error << "\n";
+      return 1;
+    }
+  }
+  auto executor = var::exec::Executor::create(*plan, *comm, options.seed);
+  if (!executor) {
+    std::cerr << who << "error: " << executor.error() << "\n";
+    return 2;
+  }
+
+  var::data::SyntheticConfig data;
+  data.frames = shapes.input[1];
+  data.channels = shapes.input[2];
+  data.height = shapes.input[3];
+  data.width = shapes.input[4];
+  data.numClasses = shapes.classes;
+  data.seed = options.seed;
+  data.trainSize = options.trainSize;
+  data.evalSize = options.evalSize;
+  if (options.data == var::data::kSyntheticTrailsSourceName)
+    data.trail = 3;
+  error = var::data::validateSyntheticConfig(data);
+  int64_t micro = shapes.input[0];
+  int64_t globalBatch = micro * shapes.gradAccum * info.worldSize;
+  if (error.empty())
+    error = var::data::validateBatchSplit(globalBatch, info.worldSize, micro);
+  if (!error.empty()) {
+    std::cerr << who << "error: " << error << "\n";
+    return 2;
+  }
+  int64_t stepsPerEpoch =
+      var::data::getStepsPerEpoch(data.trainSize, globalBatch);
+  int64_t steps = options.steps    ? options.steps
+                  : options.epochs ? options.epochs * stepsPerEpoch
+                                   : stepsPerEpoch;
+  double lr = options.lr.value_or(plan->config.initialLR);
+  say("varrun: " + std::to_string(info.worldSize) + " rank(s) (" + info.source +
+      "), CPU backend, ZeRO stage " + std::to_string(plan->config.zeroStage) +
+      ", global batch " + std::to_string(globalBatch) + " (" +
+      std::to_string(micro) + " x " + std::to_string(shapes.gradAccum) + " x " +
+      std::to_string(info.worldSize) + "), " + std::to_string(steps) +
+      " steps, " + std::to_string(var::data::getSyntheticTaskClasses(data)) +
+      " synthetic classes");
+
+  int64_t clipElements = var::data::getSyntheticClipElements(data);
+  std::vector<float> clips(static_cast<size_t>(micro * clipElements));
+  std::vector<int64_t> labels(static_cast<size_t>(micro));
+  Tally tally;
+  auto start = std::chrono::steady_clock::now();
+  int64_t epoch = -1;
+  std::vector<int64_t> order;
+  for (int64_t step = 0; step < steps; ++step) {
+    if (step / stepsPerEpoch != epoch) {
+      epoch = step / stepsPerEpoch;
+      order = var::data::epochOrder(data.trainSize, options.seed, epoch);
+    }
+    for (int64_t m = 0; m < shapes.gradAccum; ++m) {
+      std::vector<int64_t> indices =
+          var::data::rankBatchIndices(order, step % stepsPerEpoch, globalBatch,
+                                      info.rank, info.worldSize, micro, m);
+      var::data::makeBatch(data, /*eval=*/false, indices, clips.data(),
+                           labels.data());
+      bool last = m + 1 == shapes.gradAccum;
+      std::vector<var::exec::HostTensor> args = {
+          var::exec::HostTensor::f32(shapes.input, clips),
+          var::exec::HostTensor::i64({micro}, labels)};
+      if (last) {
+        args.push_back(
+            var::exec::HostTensor::scalarF32(static_cast<float>(lr)));
+        args.push_back(var::exec::HostTensor::scalarI64(step + 1));
+      }
+      uint64_t seed = mixSeed(mixSeed(options.seed, info.rank),
+                              static_cast<uint64_t>(step * 1024 + m));
+      std::vector<var::exec::HostTensor> results;
+      error = executor->run(last ? "train_step" : "accumulate_step", args,
+                            results, seed);
+      if (!error.empty()) {
+        std::cerr << who << "error: step " << step + 1 << ": " << error << "\n";
+        return 1;
+      }
+      tally.loss += results[0].floats()[0] * micro;
+      tallyLogits(results[1], labels, tally);
+    }
+    if ((step + 1) % options.logEvery == 0 || step + 1 == steps) {
+      float sums[3] = {static_cast<float>(tally.loss),
+                       static_cast<float>(tally.correct),
+                       static_cast<float>(tally.count)};
+      error = comm->allReduce(sums, 3, /*mean=*/false);
+      if (!error.empty()) {
+        std::cerr << who << "error: " << error << "\n";
+        return 1;
+      }
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "step %lld/%lld  loss %.4f  train accuracy %.1f%%  "
+                    "(%.1f clips/s)",
+                    static_cast<long long>(step + 1),
+                    static_cast<long long>(steps), sums[0] / sums[2],
+                    100.0 * sums[1] / sums[2], sums[2] / seconds);
+      say(line);
+      tally = Tally();
+      start = std::chrono::steady_clock::now();
+    }
+  }
+
+  // Evaluation: every rank runs the same number of forward passes (stage 3
+  // gathers inside them) on its part of the evaluation set.
+  int64_t perRound = micro * info.worldSize;
+  int64_t rounds = data.evalSize / perRound;
+  Tally eval;
+  for (int64_t round = 0; round < rounds; ++round) {
+    std::vector<int64_t> indices;
+    for (int64_t i = 0; i < micro; ++i)
+      indices.push_back(round * perRound + info.rank * micro + i);
+    var::data::makeBatch(data, /*eval=*/true, indices, clips.data(),
+                         labels.data());
+    std::vector<var::exec::HostTensor> results;
+    error = executor->run("forward",
+                          {var::exec::HostTensor::f32(shapes.input, clips)},
+                          results, 0);
+    if (!error.empty()) {
+      std::cerr << who << "error: evaluation: " << error << "\n";
+      return 1;
+    }
+    tallyLogits(results[0], labels, eval);
+  }
+  float sums[2] = {static_cast<float>(eval.correct),
+                   static_cast<float>(eval.count)};
+  error = comm->allReduce(sums, 2, /*mean=*/false);
+  if (!error.empty()) {
+    std::cerr << who << "error: " << error << "\n";
+    return 1;
+  }
+  if (sums[1] > 0) {
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "eval accuracy %.1f%% on %lld clips (chance %.1f%%)",
+                  100.0 * sums[0] / sums[1], static_cast<long long>(sums[1]),
+                  100.0 / var::data::getSyntheticTaskClasses(data));
+    say(line);
+  }
+
+  if (!options.exportWeights.empty()) {
+    std::vector<var::exec::NamedTensor> weights;
+    error = executor->exportWeights(weights);
+    if (error.empty() && info.rank == 0) {
+      std::vector<var::train::SafetensorsTensor> tensors;
+      for (const var::exec::NamedTensor &weight : weights) {
+        var::train::SafetensorsTensor tensor{
+            weight.name, "F32", weight.shape, {}};
+        tensor.bytes.resize(weight.values.size() * sizeof(float));
+        std::memcpy(tensor.bytes.data(), weight.values.data(),
+                    tensor.bytes.size());
+        tensors.push_back(std::move(tensor));
+      }
+      error = var::train::writeSafetensors(
+          options.exportWeights, tensors,
+          {{"format", "pt"}, {"producer", "varrun"}});
+      if (error.empty())
+        say("varrun: wrote " + options.exportWeights);
+    }
+    if (!error.empty()) {
+      std::cerr << who << "error: exporting weights: " << error << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options options;
+  if (std::optional<int> code = parseOptions(argc, argv, options))
+    return *code;
+  if (options.nprocPerNode > 0 && !std::getenv("VARRUN_RANK")) {
+    // The supervisor: start the local ranks (the same command, without
+    // --nproc-per-node) and watch them.
+    std::vector<std::string> child = {argv[0]};
+    for (int i = 1; i < argc; ++i)
+      if (std::string(argv[i]).rfind("--nproc-per-node", 0) != 0)
+        child.push_back(argv[i]);
+    return var::comm::launchLocalRanks(options.nprocPerNode, child, 0,
+                                       std::chrono::seconds(5));
+  }
+  return train(options);
+}
