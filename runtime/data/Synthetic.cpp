@@ -156,7 +156,12 @@ void makeClip(const SyntheticConfig &config, bool eval, int64_t index,
   const int64_t sideMin = std::max<int64_t>(2, minSide / 8);
   const int64_t side = rng.range(sideMin, std::max(sideMin, minSide / 4));
   const bool disc = rng.range(0, 1) == 1;
-  const int64_t speed = rng.range(1, std::max<int64_t>(1, minSide / 16));
+  // Trails need a visible step between positions: at least 1/16 of the
+  // frame per frame (without a trail, any speed from 1 pixel).
+  const int64_t fastest = std::max<int64_t>(1, minSide / 16);
+  const int64_t speed = config.trail > 0
+                            ? rng.range(fastest, std::max(fastest, minSide / 8))
+                            : rng.range(1, fastest);
   const int64_t startX = rng.range(0, width - 1);
   const int64_t startY = rng.range(0, height - 1);
   std::vector<int64_t> background(channels), colour(channels);

@@ -361,3 +361,33 @@ TEST(Sampler, SameGlobalBatchForEverySplit) {
   halves.insert(halves.end(), second.begin(), second.end());
   EXPECT_EQ(whole, halves);
 }
+
+// With a trail, each frame shows where the shape came from: pixels at
+// intermediate brightness appear between background and shape, and the
+// labels and shapes are those of the trail-free clip.
+TEST(Synthetic, TrailsShowTheMotionInEveryFrame) {
+  SyntheticConfig plain = smallConfig();
+  SyntheticConfig trails = plain;
+  trails.trail = 3;
+  std::vector<float> a(getSyntheticClipElements(plain));
+  std::vector<float> b(a.size());
+  for (int64_t index = 0; index < 16; ++index) {
+    int64_t labelA = -1, labelB = -1;
+    makeClip(plain, false, index, a.data(), labelA);
+    makeClip(trails, false, index, b.data(), labelB);
+    EXPECT_EQ(labelA, labelB);
+    // More bright pixels per frame with a trail behind the shape.
+    auto brightPixels = [&](const std::vector<float> &clip) {
+      int64_t count = 0;
+      for (float v : clip)
+        count += v > 0.5f;
+      return count;
+    };
+    EXPECT_GT(brightPixels(b), brightPixels(a)) << "clip " << index;
+  }
+  SyntheticConfig again = trails;
+  std::vector<float> c(b.size());
+  int64_t label = -1;
+  makeClip(again, false, 15, c.data(), label);
+  EXPECT_EQ(b, c); // still deterministic
+}

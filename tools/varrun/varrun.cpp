@@ -48,6 +48,8 @@ const char *kUsage =
     "                         (default 10)\n"
     "  --train-size=N         synthetic training clips (default 4096)\n"
     "  --eval-size=N          synthetic evaluation clips (default 512)\n"
+    "  --task-classes=N       synthetic directions, 2 to 8 (default: the\n"
+    "                         model's classes, at most 8)\n"
     "  --export-weights=FILE  write the final FP32 weights, gathered from\n"
     "                         every shard, with their PyTorch names\n"
     "                         (safetensors)\n"
@@ -68,6 +70,7 @@ struct Options {
   uint64_t seed = 0;
   int64_t logEvery = 10;
   int64_t trainSize = 4096, evalSize = 512;
+  int64_t taskClasses = 0;
   std::string exportWeights;
   int64_t commTimeout = 300;
 };
@@ -126,18 +129,19 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       options.data = value;
     } else if (name == "steps" || name == "epochs" || name == "log-every" ||
                name == "train-size" || name == "eval-size" ||
-               name == "comm-timeout") {
+               name == "comm-timeout" || name == "task-classes") {
       if (!integer(name == "steps" || name == "epochs" ? 0 : 1))
         return usageError("--" + name + " must be a " +
                           (name == "steps" || name == "epochs" ? "non-negative"
                                                                : "positive") +
                           " integer, got '" + value + "'");
-      (name == "steps"        ? options.steps
-       : name == "epochs"     ? options.epochs
-       : name == "log-every"  ? options.logEvery
-       : name == "train-size" ? options.trainSize
-       : name == "eval-size"  ? options.evalSize
-                              : options.commTimeout) = number;
+      (name == "steps"          ? options.steps
+       : name == "epochs"       ? options.epochs
+       : name == "log-every"    ? options.logEvery
+       : name == "train-size"   ? options.trainSize
+       : name == "eval-size"    ? options.evalSize
+       : name == "task-classes" ? options.taskClasses
+                                : options.commTimeout) = number;
     } else if (name == "seed") {
       if (!integer(0))
         return usageError("--seed must be a non-negative integer, got '" +
@@ -296,6 +300,7 @@ int train(const Options &options) {
   data.evalSize = options.evalSize;
   if (options.data == var::data::kSyntheticTrailsSourceName)
     data.trail = 3;
+  data.taskClasses = options.taskClasses;
   error = var::data::validateSyntheticConfig(data);
   int64_t micro = shapes.input[0];
   int64_t globalBatch = micro * shapes.gradAccum * info.worldSize;
