@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unistd.h>
 
 namespace var::exec {
 
@@ -142,6 +143,22 @@ std::vector<float> loadAs(const void *bytes, int64_t count, DType dtype) {
   return cpu::readFloats(view);
 }
 
+/// Bytes of physical memory: no single allocation a plan asks for may exceed
+/// it (a hostile plan must get an error, not an out-of-memory kill).
+int64_t physicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? static_cast<int64_t>(pages) * size
+                               : int64_t(1) << 40;
+}
+
+std::string checkAllocation(int64_t bytes, const std::string &what) {
+  if (bytes < 0 || bytes > physicalMemory())
+    return what + " needs " + std::to_string(bytes) +
+           " bytes, more than this machine's memory (" +
+           std::to_string(physicalMemory()) + " bytes)";
+  return "";
+}
+
 } // namespace
 
 Executor::Executor(const plan::Plan &plan, comm::Communicator &comm)
@@ -177,6 +194,14 @@ std::string Executor::initialize(uint64_t seed) {
     bucket.shard = source.shardNumel;
     bucket.dtype = source.dtype;
     bucket.hasMaster = source.dtype != DType::F32;
+    // Full f32 bucket, compute copy, master, state and gradients.
+    int64_t states = static_cast<int64_t>(source.stateKeys.size());
+    int64_t bytes = 0;
+    if (__builtin_mul_overflow(bucket.padded, 4 * (3 + states), &bytes))
+      bytes = -1;
+    std::string error = checkAllocation(bytes, "bucket '" + source.name + "'");
+    if (!error.empty())
+      return error;
     std::vector<float> full(static_cast<size_t>(bucket.padded), 0.0f);
     for (size_t i = 0; i < source.params.size(); ++i) {
       const plan::PlanParam &param = plan.params[source.params[i]];
@@ -202,6 +227,10 @@ std::string Executor::initialize(uint64_t seed) {
     if (location[p].first >= 0)
       continue;
     const plan::PlanParam &param = plan.params[p];
+    std::string error =
+        checkAllocation(param.numel * 8, "parameter '" + param.name + "'");
+    if (!error.empty())
+      return error;
     std::vector<float> values = initialValues(param, seed);
     buffers[p].resize(
         static_cast<size_t>(param.numel * plan::getDTypeBytes(param.dtype)));
@@ -238,9 +267,29 @@ std::string Executor::run(std::string_view name,
            std::to_string(args.size());
 
   // One arena for the planned values, separate storage for the rest.
+  int64_t owned = 0;
+  for (const plan::PlanValue &value : function->values)
+    if (value.arenaOffset < 0) {
+      // The loader keeps each value's bytes within int64; cap the sum.
+      int64_t count = 1;
+      for (int64_t dim : value.shape)
+        count *= dim;
+      if (__builtin_add_overflow(
+              owned, count * plan::getDTypeBytes(value.dtype), &owned))
+        owned = -1;
+      if (owned < 0)
+        break;
+    }
+  int64_t total = -1;
+  if (owned >= 0 && __builtin_add_overflow(function->arenaBytes, owned, &total))
+    total = -1;
+  std::string error =
+      checkAllocation(total, "function '" + std::string(name) + "'");
+  if (!error.empty())
+    return error;
   std::vector<uint64_t> arena(
       static_cast<size_t>((function->arenaBytes + 7) / 8));
-  std::vector<std::vector<uint64_t>> owned(function->values.size());
+  std::vector<std::vector<uint64_t>> storage(function->values.size());
   std::vector<cpu::TensorView> views(function->values.size());
   auto allocate = [&](uint32_t id) {
     const plan::PlanValue &value = function->values[id];
@@ -250,8 +299,8 @@ std::string Executor::run(std::string_view name,
     if (value.arenaOffset >= 0) {
       view.data = reinterpret_cast<uint8_t *>(arena.data()) + value.arenaOffset;
     } else {
-      owned[id].assign(static_cast<size_t>((view.bytes() + 7) / 8), 0);
-      view.data = owned[id].data();
+      storage[id].assign(static_cast<size_t>((view.bytes() + 7) / 8), 0);
+      view.data = storage[id].data();
     }
   };
 
@@ -269,7 +318,7 @@ std::string Executor::run(std::string_view name,
     const plan::Instruction &inst = function->instructions[i];
     for (uint32_t id : inst.results)
       allocate(id);
-    std::string error = execute(*function, inst, views, microSeed);
+    error = execute(*function, inst, views, microSeed);
     if (!error.empty())
       return "instruction " + std::to_string(i) + " (" + inst.op +
              (inst.location.empty() ? "" : " at " + inst.location) + ") of '" +

@@ -190,3 +190,33 @@ TEST(ExecutorTest, Bf16TrainsAndClips) {
 }
 
 } // namespace
+
+namespace {
+
+// A hostile plan asking for more memory than the machine has gets an error,
+// not an out-of-memory kill.
+TEST(ExecutorTest, RefusesAllocationsLargerThanMemory) {
+  var::plan::Plan plan = compile("--precision=fp32 --micro-batch=8");
+  for (var::plan::PlanFunction &function : plan.functions)
+    function.arenaBytes = int64_t(1) << 60;
+  var::exec::SingleRankCommunicator comm;
+  auto executor = var::exec::Executor::create(plan, comm, 42);
+  ASSERT_TRUE(executor) << executor.error();
+  std::vector<HostTensor> outputs;
+  std::string error = executor->run(
+      "forward",
+      {HostTensor::f32({8, kFrames, kFeatures},
+                       std::vector<float>(8 * kFrames * kFeatures, 0.0f))},
+      outputs, 0);
+  EXPECT_NE(error.find("more than this machine's memory"), std::string::npos)
+      << error;
+
+  var::plan::Plan huge = compile("--precision=fp32 --micro-batch=8");
+  huge.buckets[0].paddedNumel = int64_t(1) << 61;
+  auto refused = var::exec::Executor::create(huge, comm, 42);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("bucket 'bucket0' needs"), std::string::npos)
+      << refused.error();
+}
+
+} // namespace
