@@ -153,6 +153,12 @@ LogicalResult applyMixedPrecision(func::FuncOp forward, Precision precision) {
     });
   }
 
+  // Constants (var.fill, e.g. an ensemble's 0.5) compute in bf16 too.
+  forward.getBody().walk([&](FillOp fill) {
+    if (RankedTensorType type = floatTensor(fill.getType()))
+      fill.getResult().setType(type.clone(bf16));
+  });
+
   if (failed(reinferTypes(forward)))
     return failure();
 
