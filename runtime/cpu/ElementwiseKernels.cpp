@@ -468,6 +468,67 @@ std::string concatKernel(OpCall &call) {
   return {};
 }
 
+// Transposition walks the result in row-major order with an odometer over its
+// dimensions. Trailing dimensions the permutation leaves in place stay
+// contiguous in both tensors, so they are one block, copied with one memcpy;
+// everything is bytes, so any dtype moves bit for bit.
+std::string transposeKernel(OpCall &call) {
+  if (std::string error = checkCall(call, 1, 1, /*allFloat=*/false);
+      !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &result = call.results[0];
+  std::vector<int64_t> permutation = call.getInts("permutation", {});
+  size_t rank = input.shape.size();
+  if (permutation.size() != rank)
+    return "permutation " + formatShape(permutation) + " has " +
+           std::to_string(permutation.size()) + " entries for a rank-" +
+           std::to_string(rank) + " input";
+  std::vector<bool> seen(rank, false);
+  std::vector<int64_t> expected(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t d = permutation[i];
+    if (d < 0 || d >= static_cast<int64_t>(rank) || seen[d])
+      return "permutation " + formatShape(permutation) +
+             " is not a permutation of 0.." + std::to_string(rank - 1);
+    seen[d] = true;
+    expected[i] = input.shape[d];
+  }
+  if (std::string error = expectShape(result, expected, "result");
+      !error.empty())
+    return error;
+  if (input.dtype != result.dtype)
+    return "result element type differs from the input's";
+  if (result.numel() == 0)
+    return {};
+  size_t outer = rank;
+  while (outer > 0 && permutation[outer - 1] == static_cast<int64_t>(outer - 1))
+    --outer;
+  int64_t elementBytes = plan::getDTypeBytes(input.dtype);
+  int64_t blockBytes = product(input.shape, outer, rank) * elementBytes;
+  std::vector<int64_t> inputStrides = rowMajorStrides(input.shape);
+  std::vector<int64_t> strideBytes(outer); // input stride of result dim i
+  for (size_t i = 0; i < outer; ++i)
+    strideBytes[i] = inputStrides[permutation[i]] * elementBytes;
+  auto *in = static_cast<const char *>(input.data);
+  auto *out = static_cast<char *>(result.data);
+  std::vector<int64_t> index(outer, 0);
+  int64_t blocks = product(expected, 0, outer);
+  int64_t offset = 0; // bytes into the input of the current block
+  for (int64_t block = 0; block < blocks; ++block) {
+    std::memcpy(out + block * blockBytes, in + offset,
+                static_cast<size_t>(blockBytes));
+    for (size_t d = outer; d-- > 0;) {
+      offset += strideBytes[d];
+      if (++index[d] < expected[d])
+        break;
+      offset -= strideBytes[d] * expected[d];
+      index[d] = 0;
+    }
+  }
+  return {};
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions over dimensions and time
 //===----------------------------------------------------------------------===//
@@ -734,6 +795,7 @@ void registerElementwiseOps(OpTable &table) {
   table["var.unfold_time"] = unfoldTimeKernel;
   table["var.slice"] = sliceKernel;
   table["var.concat"] = concatKernel;
+  table["var.transpose"] = transposeKernel;
   table["var.reduce_sum"] = reduceSumKernel;
   table["var.mean_time"] = meanTimeKernel;
   table["var.mean_time_grad"] = meanTimeGradKernel;

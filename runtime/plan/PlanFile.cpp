@@ -165,6 +165,7 @@ static const std::vector<OpSignature> kOpSignatures = {
     {"var.slice", 1, 1, 1, 1},
     {"var.softmax_cross_entropy", 2, 2, 1, 1},
     {"var.softmax_cross_entropy_grad", 3, 3, 1, 1},
+    {"var.transpose", 1, 1, 1, 1},
     {"var.unfold_time", 1, 1, 1, 1},
     {"var.update_buffer", 1, 1, 0, 0},
 };

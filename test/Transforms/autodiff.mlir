@@ -242,3 +242,36 @@ module {
     return %y : tensor<2x7xf32>
   }
 }
+
+// -----
+
+// A transpose's gradient is the transpose by the inverse permutation (a
+// 3-cycle, so the inverse is not the forward's own permutation); the clip's
+// transpose from (B, C, T) to (B, T, C) gets no backward, its input has none.
+// CHECK-LABEL: func.func @train_step(
+// CHECK: %[[XT:.*]] = var.transpose %{{.*}} [0, 2, 1] : tensor<2x4x3xf32>
+// CHECK: %[[H:.*]] = var.linear %[[XT]]
+// CHECK: %[[THERE:.*]] = var.transpose %[[H]] [1, 2, 0] : tensor<2x3x5xf32>
+// CHECK: %[[BACK:.*]] = var.transpose %[[THERE]] [2, 0, 1] : tensor<3x5x2xf32>
+// CHECK: %[[DF:.*]] = var.linear_grad_input
+// CHECK: %[[DBACK:.*]] = var.reshape %[[DF]] [2, 3, 5] : tensor<2x15xf32>
+// CHECK: %[[DTHERE:.*]] = var.transpose %[[DBACK]] [1, 2, 0] : tensor<2x3x5xf32>
+// CHECK: %[[DH:.*]] = var.transpose %[[DTHERE]] [2, 0, 1] : tensor<3x5x2xf32>
+// CHECK-NOT: var.transpose
+// CHECK: %[[DW:.*]] = var.linear_grad_weight %[[XT]], %[[DH]] : tensor<2x3x4xf32>, tensor<2x3x5xf32>
+// CHECK: var.param_grad @proj.weight, %[[DW]] : tensor<5x4xf32>
+module {
+  var.param @proj.weight : tensor<5x4xf32> init xavier_uniform
+  var.param @fc.weight : tensor<3x15xf32> init xavier_uniform
+  func.func @forward(%x: tensor<2x4x3xf32>) -> tensor<2x3xf32> {
+    %xt = var.transpose %x [0, 2, 1] : tensor<2x4x3xf32>
+    %pw = var.get_param @proj.weight : tensor<5x4xf32>
+    %h = var.linear %xt, %pw : tensor<2x3x4xf32>, tensor<5x4xf32>
+    %there = var.transpose %h [1, 2, 0] : tensor<2x3x5xf32>
+    %back = var.transpose %there [2, 0, 1] : tensor<3x5x2xf32>
+    %f = var.flatten %back : tensor<2x3x5xf32>
+    %fw = var.get_param @fc.weight : tensor<3x15xf32>
+    %y = var.linear %f, %fw : tensor<2x15xf32>, tensor<3x15xf32>
+    return %y : tensor<2x3xf32>
+  }
+}

@@ -65,14 +65,15 @@ module {
 
 // -----
 
-// An f32 constant next to bf16 activations: the op reports why, and the pass
-// says what it was doing.
+// An explicit f32 value (a round trip through f16) next to bf16
+// activations: the op reports why, and the pass says what it was doing.
 module {
   func.func @forward(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
-    %c = var.fill 1.0 : tensor<2x3xf32>
+    %h = var.cast %x : tensor<2x3xf32> to tensor<2x3xf16>
+    %g = var.cast %h : tensor<2x3xf16> to tensor<2x3xf32>
     // expected-error @+2 {{'var.add' op operands have different element types 'bf16' and 'f32'}}
     // expected-error @+1 {{'var.add' op has no valid type when the forward computes in bf16}}
-    %y = var.add %x, %c : tensor<2x3xf32>, tensor<2x3xf32>
+    %y = var.add %x, %g : tensor<2x3xf32>, tensor<2x3xf32>
     return %y : tensor<2x3xf32>
   }
 }

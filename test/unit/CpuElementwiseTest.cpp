@@ -615,6 +615,132 @@ TEST(CpuElementwise, ReshapeGradients) {
 }
 
 //===----------------------------------------------------------------------===//
+// Transpose
+//===----------------------------------------------------------------------===//
+
+std::string describePermutation(const Shape &shape) {
+  std::string text = "permutation";
+  for (int64_t d : shape)
+    text += " " + std::to_string(d);
+  return text;
+}
+
+/// torch.permute by definition: result element `index` reads input element
+/// index[i] at dimension permutation[i].
+std::vector<float> permuteReference(const std::vector<float> &values,
+                                    const Shape &shape,
+                                    const Shape &permutation) {
+  size_t rank = shape.size();
+  Shape out(rank), inStrides(rank, 1);
+  for (size_t d = rank; d-- > 1;)
+    inStrides[d - 1] = inStrides[d] * shape[d];
+  for (size_t i = 0; i < rank; ++i)
+    out[i] = shape[permutation[i]];
+  std::vector<float> result;
+  for (int64_t flat = 0; flat < numel(out); ++flat) {
+    int64_t rest = flat, offset = 0;
+    for (size_t i = rank; i-- > 0;) {
+      offset += (rest % out[i]) * inStrides[permutation[i]];
+      rest /= out[i];
+    }
+    result.push_back(values[offset]);
+  }
+  return result;
+}
+
+Shape permuted(const Shape &shape, const Shape &permutation) {
+  Shape out;
+  for (int64_t d : permutation)
+    out.push_back(shape[d]);
+  return out;
+}
+
+TEST(CpuElementwise, Transpose) {
+  Tensor m({2, 3}, {0, 1, 2, 3, 4, 5});
+  expectValues(
+      eval("var.transpose", {&m}, {3, 2}, {intsAttr("permutation", {1, 0})}),
+      {0, 3, 1, 4, 2, 5});
+  expectValues(
+      eval("var.transpose", {&m}, {2, 3}, {intsAttr("permutation", {0, 1})}),
+      {0, 1, 2, 3, 4, 5});
+
+  // A clip (B, T, C, H, W) to (B, C, T, H, W): H and W stay in place and move
+  // as one block; a 3-cycle and a full reversal move every element alone.
+  struct Case {
+    Shape shape, permutation;
+  };
+  const Case cases[] = {{{2, 4, 3, 2, 5}, {0, 2, 1, 3, 4}},
+                        {{2, 3, 4}, {2, 0, 1}},
+                        {{2, 3, 4}, {1, 2, 0}},
+                        {{3, 1, 2, 4}, {3, 2, 1, 0}},
+                        {{2, 3, 4}, {1, 0, 2}}};
+  uint32_t seed = 40;
+  for (const Case &c : cases) {
+    SCOPED_TRACE(describePermutation(c.permutation));
+    std::vector<float> values = randomValues(numel(c.shape), ++seed);
+    Tensor x(c.shape, values);
+    expectValues(eval("var.transpose", {&x}, permuted(c.shape, c.permutation),
+                      {intsAttr("permutation", c.permutation)}),
+                 permuteReference(values, c.shape, c.permutation), 0.0f);
+  }
+
+  // bf16 moves bit for bit.
+  Tensor half({2, 3}, {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f}, DType::BF16);
+  Tensor halfT(DType::BF16, {3, 2});
+  ASSERT_EQ(run("var.transpose", {&half}, {&halfT},
+                {intsAttr("permutation", {1, 0})}),
+            "");
+  EXPECT_EQ(halfT.bitsAt(1), half.bitsAt(3));
+  EXPECT_EQ(halfT.bitsAt(4), half.bitsAt(2));
+
+  Tensor x(DType::F32, {2, 3, 4});
+  Tensor result(DType::F32, {4, 2, 3});
+  EXPECT_NE(run("var.transpose", {&x}, {&result},
+                {intsAttr("permutation", {2, 1, 0})}),
+            ""); // the result would be (4, 3, 2)
+  EXPECT_NE(run("var.transpose", {&x}, {&result},
+                {intsAttr("permutation", {2, 0, 0})}),
+            "");
+  EXPECT_NE(run("var.transpose", {&x}, {&result},
+                {intsAttr("permutation", {2, 0, 3})}),
+            "");
+  EXPECT_NE(
+      run("var.transpose", {&x}, {&result}, {intsAttr("permutation", {2, 0})}),
+      "");
+  EXPECT_NE(run("var.transpose", {&x}, {&result}), "");
+  Tensor wrongType(DType::BF16, {4, 2, 3});
+  EXPECT_NE(run("var.transpose", {&x}, {&wrongType},
+                {intsAttr("permutation", {2, 0, 1})}),
+            "");
+}
+
+TEST(CpuElementwise, TransposeGradientIsInverseTranspose) {
+  // Gradients.cpp transposes the result gradient by the inverse permutation.
+  const Shape shape = {2, 3, 4, 2};
+  const Shape permutations[] = {
+      {0, 2, 1, 3}, {3, 0, 1, 2}, {1, 2, 3, 0}, {3, 2, 1, 0}};
+  uint32_t seed = 60;
+  for (const Shape &permutation : permutations) {
+    SCOPED_TRACE(describePermutation(permutation));
+    Shape out = permuted(shape, permutation);
+    Shape inverse(permutation.size());
+    for (size_t i = 0; i < permutation.size(); ++i)
+      inverse[permutation[i]] = static_cast<int64_t>(i);
+    Inputs inputs = {randomValues(numel(shape), ++seed)};
+    std::vector<float> w = randomValues(numel(out), ++seed);
+    auto forward = [&](const Inputs &in) {
+      Tensor x(shape, in[0]);
+      return eval("var.transpose", {&x}, out,
+                  {intsAttr("permutation", permutation)});
+    };
+    Tensor grad(out, w);
+    std::vector<float> analytic = eval("var.transpose", {&grad}, shape,
+                                       {intsAttr("permutation", inverse)});
+    expectGradients(forward, inputs, w, {analytic}, {true});
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Time
 //===----------------------------------------------------------------------===//
 

@@ -356,6 +356,24 @@ LogicalResult ConcatOp::buildGradients(OpBuilder &b,
   return success();
 }
 
+LogicalResult
+TransposeOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
+  prepare(*this, operandGrads);
+  if (!needed[0])
+    return success();
+  // Result dimension i came from input dimension permutation[i], so the
+  // gradient sends it back there.
+  ArrayRef<int64_t> permutation = getPermutation();
+  SmallVector<int64_t> inverse(permutation.size());
+  for (auto [i, d] : llvm::enumerate(permutation))
+    inverse[d] = static_cast<int64_t>(i);
+  operandGrads[0] = b.create<TransposeOp>(getLoc(), onlyGrad(resultGrads),
+                                          b.getDenseI64ArrayAttr(inverse));
+  return success();
+}
+
 LogicalResult FoldTimeOp::buildGradients(OpBuilder &b,
                                          ArrayRef<Value> resultGrads,
                                          ArrayRef<bool> needed,

@@ -1,8 +1,11 @@
 // Ops that move data without arithmetic (var.reshape, var.flatten,
-// var.concat, var.fold_time, var.unfold_time) and var.mean_time.
+// var.concat, var.transpose, var.fold_time, var.unfold_time) and
+// var.mean_time.
 #include "dialects/Var/IR/VarOps.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 
@@ -152,6 +155,51 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
 }
 
 std::optional<int64_t> ConcatOp::getForwardFlops() { return 0; }
+
+//===----------------------------------------------------------------------===//
+// TransposeOp
+//===----------------------------------------------------------------------===//
+
+/// "[0, 2, 1]" for diagnostics.
+static std::string formatList(ArrayRef<int64_t> values) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "[";
+  llvm::interleaveComma(values, os);
+  os << "]";
+  return text;
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  FailureOr<RankedTensorType> input =
+      rankedOperand(loc, name, "input", adaptor.getInput());
+  if (failed(input))
+    return failure();
+  if (!adaptor.getPermutationAttr())
+    return opError(loc, name, "needs a 'permutation'");
+  ArrayRef<int64_t> permutation = adaptor.getPermutation();
+  int64_t rank = input->getRank();
+  if (static_cast<int64_t>(permutation.size()) != rank)
+    return opError(loc, name, "permutation ", formatList(permutation), " has ",
+                   permutation.size(), " entries for a rank-", rank, " tensor");
+  SmallVector<bool> seen(rank, false);
+  SmallVector<int64_t> shape;
+  for (int64_t d : permutation) {
+    if (d < 0 || d >= rank || seen[d])
+      return opError(loc, name, "permutation ", formatList(permutation),
+                     " is not a permutation of 0..", rank - 1);
+    seen[d] = true;
+    shape.push_back(input->getDimSize(d));
+  }
+  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  return success();
+}
+
+std::optional<int64_t> TransposeOp::getForwardFlops() { return 0; }
 
 //===----------------------------------------------------------------------===//
 // Time folding and averaging

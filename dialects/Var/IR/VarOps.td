@@ -406,6 +406,26 @@ def Var_ConcatOp : Var_DifferentiableOp<"concat", [Pure]> {
   let assemblyFormat = "$inputs `axis` $axis attr-dict `:` type($inputs)";
 }
 
+def Var_TransposeOp : Var_DifferentiableOp<"transpose", [Pure]> {
+  let summary = "permute dimensions, like torch.permute";
+  let description = [{
+    Result dimension `i` is input dimension `permutation[i]`; `permutation`
+    lists every dimension 0..rank-1 exactly once (no negative entries).
+    Video clips arrive from the data pipeline as (B, T, C, H, W) and 3-D
+    convolutions want (B, C, T, H, W), which is permutation [0, 2, 1, 3, 4].
+    The gradient is the transpose by the inverse permutation. FLOPs: 0 (it
+    moves data without arithmetic, like `var.reshape`).
+
+    ```mlir
+    %y = var.transpose %x [0, 2, 1, 3, 4] : tensor<?x8x3x112x112xf32>
+    ```
+  }];
+  let arguments = (ins Var_FloatTensor:$input,
+                       DenseI64ArrayAttr:$permutation);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = "$input $permutation attr-dict `:` type($input)";
+}
+
 def Var_FoldTimeOp : Var_DifferentiableOp<"fold_time", [Pure]> {
   let summary = "merge batch and time: (B, T, ...) -> (B*T, ...)";
   let description = [{

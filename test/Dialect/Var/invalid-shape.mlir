@@ -1,5 +1,5 @@
-// Diagnostics of var.reshape, var.flatten, var.concat, var.fold_time,
-// var.unfold_time and var.mean_time (ShapeOps.cpp).
+// Diagnostics of var.reshape, var.flatten, var.concat, var.transpose,
+// var.fold_time, var.unfold_time and var.mean_time (ShapeOps.cpp).
 // RUN: var-opt %s -split-input-file -verify-diagnostics
 
 //===----------------------------------------------------------------------===//
@@ -248,6 +248,77 @@ func.func @concat_size(%x: tensor<?x8x4x4xf32>, %y: tensor<?x8x5x4xf32>) {
 func.func @concat_size_refined(%x: tensor<?x2xf32>, %y: tensor<3x2xf32>, %z: tensor<4x2xf32>) {
   // expected-error @+1 {{'var.concat' op input 2 has size 4 in dimension 0 where input 0 has 3}}
   %0 = var.concat %x, %y, %z axis 1 : tensor<?x2xf32>, tensor<3x2xf32>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// var.transpose
+//===----------------------------------------------------------------------===//
+
+func.func @transpose_too_few(%x: tensor<?x8x3xf32>) {
+  // expected-error @+1 {{'var.transpose' op permutation [0, 2] has 2 entries for a rank-3 tensor}}
+  %0 = var.transpose %x [0, 2] : tensor<?x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_too_many(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'var.transpose' op permutation [1, 0, 2] has 3 entries for a rank-2 tensor}}
+  %0 = var.transpose %x [1, 0, 2] : tensor<8x3xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_repeated(%x: tensor<?x8x3xf32>) {
+  // expected-error @+1 {{'var.transpose' op permutation [0, 2, 2] is not a permutation of 0..2}}
+  %0 = var.transpose %x [0, 2, 2] : tensor<?x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_out_of_range(%x: tensor<?x8x3xf32>) {
+  // expected-error @+1 {{'var.transpose' op permutation [0, 3, 1] is not a permutation of 0..2}}
+  %0 = var.transpose %x [0, 3, 1] : tensor<?x8x3xf32>
+  return
+}
+
+// -----
+
+// Unlike axis attributes, entries do not count from the end.
+func.func @transpose_negative(%x: tensor<?x8x3xf32>) {
+  // expected-error @+1 {{'var.transpose' op permutation [0, -1, 1] is not a permutation of 0..2}}
+  %0 = var.transpose %x [0, -1, 1] : tensor<?x8x3xf32>
+  return
+}
+
+// -----
+
+// ODS: the permutation is required (the generic form can leave it out).
+func.func @transpose_no_permutation(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'var.transpose' op requires attribute 'permutation'}}
+  %0 = "var.transpose"(%x) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_generic_wrong_result(%x: tensor<2x3x4xf32>) {
+  // expected-error @+2 {{'var.transpose' op inferred type(s) 'tensor<4x2x3xf32>' are incompatible with return type(s) of operation 'tensor<3x4x2xf32>'}}
+  // expected-error @+1 {{'var.transpose' op failed to infer returned types}}
+  %0 = "var.transpose"(%x) <{permutation = array<i64: 2, 0, 1>}> : (tensor<2x3x4xf32>) -> tensor<3x4x2xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_i32(%x: tensor<2x3xi32>) {
+  // expected-error @+1 {{'var.transpose' op operand #0 must be ranked tensor of 32-bit float or bfloat16 type or 16-bit float values, but got 'tensor<2x3xi32>'}}
+  %0 = var.transpose %x [1, 0] : tensor<2x3xi32>
   return
 }
 

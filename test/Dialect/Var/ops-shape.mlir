@@ -1,6 +1,6 @@
-// Round trip of var.reshape, var.flatten, var.concat: every optional attribute
-// and operand form, through the custom form, twice, and through the generic
-// form. The custom form prints no result types, so each function returns the
+// Round trip of var.reshape, var.flatten, var.concat, var.transpose: every
+// optional attribute and operand form, through the custom form, twice, and
+// through the generic form. The custom form prints no result types, so each function returns the
 // results it checks: the func.return verifier pins the inferred types to the
 // declared signature, and the CHECK on the signature pins the printed form.
 //
@@ -118,4 +118,37 @@ func.func @concat_refine(%x: tensor<?x2xf16>, %y: tensor<2x3xf16>)
     -> tensor<2x5xf16> {
   %0 = var.concat %x, %y axis 1 : tensor<?x2xf16>, tensor<2x3xf16>
   return %0 : tensor<2x5xf16>
+}
+
+//===----------------------------------------------------------------------===//
+// var.transpose
+//===----------------------------------------------------------------------===//
+
+// Clips (B, T, C, H, W) to (B, C, T, H, W); a full reversal; the identity;
+// a dynamic dimension moves with its permutation entry.
+// CHECK-LABEL: func.func @transpose
+// CHECK-SAME: -> (tensor<?x3x8x112x112xf32>, tensor<4x3x2xbf16>, tensor<2x3x4xbf16>, tensor<8x?x2xf16>)
+// CHECK: var.transpose %{{.*}} [0, 2, 1, 3, 4] : tensor<?x8x3x112x112xf32>{{$}}
+// CHECK: var.transpose %{{.*}} [2, 1, 0] : tensor<2x3x4xbf16>{{$}}
+// CHECK: var.transpose %{{.*}} [0, 1, 2] : tensor<2x3x4xbf16>{{$}}
+// CHECK: var.transpose %{{.*}} [2, 0, 1] : tensor<?x2x8xf16>{{$}}
+func.func @transpose(%x: tensor<?x8x3x112x112xf32>, %y: tensor<2x3x4xbf16>,
+                     %z: tensor<?x2x8xf16>)
+    -> (tensor<?x3x8x112x112xf32>, tensor<4x3x2xbf16>, tensor<2x3x4xbf16>,
+        tensor<8x?x2xf16>) {
+  %0 = var.transpose %x [0, 2, 1, 3, 4] : tensor<?x8x3x112x112xf32>
+  %1 = var.transpose %y [2, 1, 0] : tensor<2x3x4xbf16>
+  %2 = var.transpose %y [0, 1, 2] : tensor<2x3x4xbf16>
+  %3 = var.transpose %z [2, 0, 1] : tensor<?x2x8xf16>
+  return %0, %1, %2, %3 : tensor<?x3x8x112x112xf32>, tensor<4x3x2xbf16>,
+      tensor<2x3x4xbf16>, tensor<8x?x2xf16>
+}
+
+// A rank-0 tensor has the empty permutation.
+// CHECK-LABEL: func.func @transpose_scalar
+// CHECK-SAME: -> tensor<f32>
+// CHECK: var.transpose %{{.*}} [] : tensor<f32>{{$}}
+func.func @transpose_scalar(%x: tensor<f32>) -> tensor<f32> {
+  %0 = var.transpose %x [] : tensor<f32>
+  return %0 : tensor<f32>
 }
