@@ -2,7 +2,7 @@
 them: a ModelBuilder tracks shapes (the batch stays dynamic, `?`), names
 parameters with their PyTorch state_dict keys and prints an .mlir module
 that reads like a hand-written one. The model generators in this folder use
-it; `test/models/generated.test` checks that the checked-in files are their
+it; `test/models/generated-*.test` check that the checked-in files are their
 output.
 """
 
