@@ -39,6 +39,15 @@ struct NamedTensor {
   std::vector<float> values;
 };
 
+/// How importWeights treats a file that does not match the model exactly.
+struct ImportOptions {
+  /// Parameters whose names start with one of these (e.g. "fc.",
+  /// "classifier.") keep their fresh initialization when the file lacks
+  /// them or has another shape: fine-tuning with a new class count. File
+  /// tensors under these prefixes that the model lacks are skipped.
+  std::vector<std::string> resetPrefixes;
+};
+
 class Executor {
 public:
   /// `plan` must be resolved for comm.getWorldSize(). Initializes every
@@ -57,6 +66,27 @@ public:
   /// (a collective: every rank must call it).
   std::string exportWeights(std::vector<NamedTensor> &out);
 
+  /// Sets every parameter and buffer from `weights` by PyTorch name: FP32
+  /// masters, compute copies (rounded to the compute type) and buffers.
+  /// Collective-free: every rank passes the same tensors and keeps its own
+  /// shard. Optimizer state and gradients restart from zero. Fails, naming
+  /// each problem, on a missing or extra tensor or a shape mismatch, unless
+  /// `options` lets a parameter keep its initialization; BatchNorm's
+  /// `num_batches_tracked` counters are skipped (no op reads them). `notes`
+  /// gets one line per tensor skipped or kept fresh.
+  std::string importWeights(const std::vector<NamedTensor> &weights,
+                            const ImportOptions &options,
+                            std::vector<std::string> &notes);
+
+  /// While on, each optimizer update keeps a copy of the reduced gradient
+  /// it applies (averaged over ranks and micro-steps, before clipping), for
+  /// numerical checks against a reference implementation.
+  void setCaptureGradients(bool on);
+  /// The gradients the last update of each bucket captured, consolidated
+  /// from every rank's shard, one per trainable parameter (a collective at
+  /// stages 1-3: every rank must call it).
+  std::string gatherCapturedGradients(std::vector<NamedTensor> &out);
+
   const plan::Plan &getPlan() const { return plan; }
 
 private:
@@ -72,10 +102,20 @@ private:
     /// Persistent gradients for accumulation: padded bucket (stages 0-1) or
     /// shard (stages 2-3), f32.
     std::vector<float> grads;
+    /// With setCaptureGradients: the gradient the last update applied, as
+    /// many elements as the master region.
+    std::vector<float> captured;
   };
 
   Executor(const plan::Plan &plan, comm::Communicator &comm);
   std::string initialize(uint64_t seed);
+  /// Stores a padded f32 bucket's values as this rank's compute copy and
+  /// master (the rank's slice of them, when sharded).
+  void setBucketValues(Bucket &bucket, const std::vector<float> &full);
+  /// Consolidates per-bucket f32 regions shaped like the master (padded at
+  /// stage 0, this rank's shard otherwise) into full padded buckets.
+  std::string gatherBuckets(const std::vector<const float *> &regions,
+                            std::vector<std::vector<float>> &full);
   std::string execute(const plan::PlanFunction &function,
                       const plan::Instruction &inst,
                       std::vector<cpu::TensorView> &views, uint64_t seed);
@@ -91,6 +131,8 @@ private:
   plan::Plan plan;
   comm::Communicator *comm;
   int64_t rank = 0, worldSize = 1, stage = 0;
+  uint64_t initSeed = 0;
+  bool captureGradients = false;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
   std::vector<std::vector<uint8_t>> buffers;

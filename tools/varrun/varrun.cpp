@@ -10,12 +10,14 @@
 #include "runtime/exec/SingleRank.h"
 #include "runtime/train/Safetensors.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,7 @@ const char *kUsage =
     "                         fading trails, so that each frame shows the\n"
     "                         motion (for per-frame models like basic_cnn)\n"
     "  --steps=N              optimizer steps from the start of training\n"
+    "                         (0: none; default one epoch)\n"
     "  --epochs=E             or E passes over the training set\n"
     "  --lr=X                 learning rate (default: the plan's --lr)\n"
     "  --seed=S               initialization, data order, dropout (default 0)\n"
@@ -53,6 +56,24 @@ const char *kUsage =
     "  --export-weights=FILE  write the final FP32 weights, gathered from\n"
     "                         every shard, with their PyTorch names\n"
     "                         (safetensors)\n"
+    "  --init-weights=FILE    start from these weights (safetensors, PyTorch\n"
+    "                         names, F32/BF16/F16) instead of the seed's\n"
+    "                         initialization; every tensor must match\n"
+    "  --reset-classifier=PREFIX[,PREFIX]\n"
+    "                         with --init-weights: parameters under these\n"
+    "                         name prefixes (e.g. fc.) that the file lacks or\n"
+    "                         has in another shape keep their initialization\n"
+    "  --input-file=FILE      train on this one batch (safetensors: `input`\n"
+    "                         (B, T, C, H, W) F32, `labels` (B) I64; one "
+    "rank)\n"
+    "  --dump-forward=FILE    before training, write the evaluation-mode\n"
+    "                         `logits` of `forward` (BatchNorm running stats,\n"
+    "                         no dropout) on the first batch (safetensors)\n"
+    "  --dump-step=FILE       run one training step and write, as F32\n"
+    "                         safetensors, `grad.NAME` for every trainable\n"
+    "                         parameter (averaged over ranks and micro-steps,\n"
+    "                         before clipping, gathered from every shard) and\n"
+    "                         rank 0's `loss`, `logits`, `input` and `labels`\n"
     "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
     "                         (default 300)\n"
     "  --help                 this text\n"
@@ -66,12 +87,16 @@ struct Options {
   std::string device = "auto";
   std::string data = var::data::kSyntheticSourceName;
   int64_t steps = 0, epochs = 0;
+  bool stepsGiven = false, epochsGiven = false; // --steps=0: no training
   std::optional<double> lr;
   uint64_t seed = 0;
   int64_t logEvery = 10;
   int64_t trainSize = 4096, evalSize = 512;
   int64_t taskClasses = 0;
   std::string exportWeights;
+  std::string initWeights;
+  std::vector<std::string> resetClassifier;
+  std::string inputFile, dumpForward, dumpStep;
   int64_t commTimeout = 300;
 };
 
@@ -135,6 +160,8 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
                           (name == "steps" || name == "epochs" ? "non-negative"
                                                                : "positive") +
                           " integer, got '" + value + "'");
+      options.stepsGiven |= name == "steps";
+      options.epochsGiven |= name == "epochs";
       (name == "steps"          ? options.steps
        : name == "epochs"       ? options.epochs
        : name == "log-every"    ? options.logEvery
@@ -156,14 +183,36 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       options.lr = lr;
     } else if (name == "export-weights") {
       options.exportWeights = value;
+    } else if (name == "init-weights") {
+      options.initWeights = value;
+    } else if (name == "reset-classifier") {
+      for (size_t begin = 0; begin <= value.size();) {
+        size_t comma = std::min(value.find(',', begin), value.size());
+        if (comma > begin)
+          options.resetClassifier.push_back(value.substr(begin, comma - begin));
+        begin = comma + 1;
+      }
+      if (options.resetClassifier.empty())
+        return usageError("--reset-classifier needs a name prefix, e.g. fc.");
+    } else if (name == "input-file") {
+      options.inputFile = value;
+    } else if (name == "dump-forward") {
+      options.dumpForward = value;
+    } else if (name == "dump-step") {
+      options.dumpStep = value;
     } else {
       return usageError("unknown option '--" + name + "'");
     }
   }
   if (options.plan.empty())
     return usageError("no plan given");
-  if (options.steps && options.epochs)
+  if (options.stepsGiven && options.epochsGiven)
     return usageError("give --steps or --epochs, not both");
+  if (!options.resetClassifier.empty() && options.initWeights.empty())
+    return usageError("--reset-classifier needs --init-weights");
+  if (!options.dumpStep.empty() && (options.stepsGiven || options.epochsGiven))
+    return usageError("--dump-step runs exactly one step; leave out --steps "
+                      "and --epochs");
   if (options.data != var::data::kSyntheticSourceName &&
       options.data != var::data::kSyntheticTrailsSourceName)
     return usageError("--data " + options.data +
@@ -232,6 +281,88 @@ void tallyLogits(const var::exec::HostTensor &logits,
   }
 }
 
+/// Reads a weights file into FP32 tensors: F32, BF16 and F16 convert;
+/// integer tensors only as BatchNorm counters, which the import skips.
+std::string readWeights(const std::string &path,
+                        std::vector<var::exec::NamedTensor> &out) {
+  std::vector<var::train::SafetensorsTensor> tensors;
+  std::map<std::string, std::string> metadata;
+  std::string error = var::train::readSafetensors(path, tensors, metadata);
+  if (!error.empty())
+    return error;
+  for (var::train::SafetensorsTensor &tensor : tensors) {
+    var::exec::NamedTensor named{tensor.name, tensor.shape, {}};
+    std::optional<var::plan::DType> dtype;
+    if (tensor.dtype == "F32")
+      dtype = var::plan::DType::F32;
+    else if (tensor.dtype == "BF16")
+      dtype = var::plan::DType::BF16;
+    else if (tensor.dtype == "F16")
+      dtype = var::plan::DType::F16;
+    if (dtype) {
+      var::cpu::TensorView view{*dtype, tensor.shape, tensor.bytes.data()};
+      named.values = var::cpu::readFloats(view);
+    } else if (tensor.name.find("num_batches_tracked") == std::string::npos) {
+      return path + ": tensor '" + tensor.name + "' is " + tensor.dtype +
+             "; weights load from F32, BF16 or F16";
+    }
+    out.push_back(std::move(named));
+  }
+  return "";
+}
+
+var::train::SafetensorsTensor f32Tensor(const std::string &name,
+                                        const std::vector<int64_t> &shape,
+                                        const std::vector<float> &values) {
+  var::train::SafetensorsTensor tensor{name, "F32", shape, {}};
+  tensor.bytes.resize(values.size() * sizeof(float));
+  std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+  return tensor;
+}
+
+std::string
+writeTensors(const std::string &path,
+             const std::vector<var::train::SafetensorsTensor> &all) {
+  return var::train::writeSafetensors(
+      path, all, {{"format", "pt"}, {"producer", "varrun"}});
+}
+
+/// The fixed batch of --input-file, checked against the plan's shapes.
+std::string readInputFile(const std::string &path, const StepShapes &shapes,
+                          std::vector<float> &clips,
+                          std::vector<int64_t> &labels) {
+  std::vector<var::train::SafetensorsTensor> tensors;
+  std::map<std::string, std::string> metadata;
+  std::string error = var::train::readSafetensors(path, tensors, metadata);
+  if (!error.empty())
+    return error;
+  bool haveInput = false, haveLabels = false;
+  for (const var::train::SafetensorsTensor &tensor : tensors) {
+    if (tensor.name == "input") {
+      if (tensor.dtype != "F32" || tensor.shape != shapes.input)
+        return path + ": `input` must be an F32 tensor of the plan's input "
+                      "shape (B, T, C, H, W)";
+      std::memcpy(clips.data(), tensor.bytes.data(), tensor.bytes.size());
+      haveInput = true;
+    } else if (tensor.name == "labels") {
+      if (tensor.dtype != "I64" ||
+          tensor.shape != std::vector<int64_t>{shapes.input[0]})
+        return path + ": `labels` must be an I64 tensor of shape (" +
+               std::to_string(shapes.input[0]) + ")";
+      std::memcpy(labels.data(), tensor.bytes.data(), tensor.bytes.size());
+      for (int64_t label : labels)
+        if (label < 0 || label >= shapes.classes)
+          return path + ": label " + std::to_string(label) +
+                 " is not below the model's " + std::to_string(shapes.classes) +
+                 " classes";
+      haveLabels = true;
+    }
+  }
+  if (!haveInput || !haveLabels)
+    return path + ": needs tensors `input` and `labels`";
+  return "";
+}
+
 int train(const Options &options) {
   // Where this process sits in the job.
   var::comm::RankInfo info;
@@ -288,6 +419,28 @@ int train(const Options &options) {
     std::cerr << who << "error: " << executor.error() << "\n";
     return 2;
   }
+  if (!options.initWeights.empty()) {
+    std::vector<var::exec::NamedTensor> weights;
+    std::vector<std::string> notes;
+    var::exec::ImportOptions import;
+    import.resetPrefixes = options.resetClassifier;
+    error = readWeights(options.initWeights, weights);
+    if (error.empty())
+      error = executor->importWeights(weights, import, notes);
+    if (!error.empty()) {
+      std::cerr << who << "error: --init-weights " << options.initWeights
+                << ": " << error << "\n";
+      return 2;
+    }
+    for (const std::string &note : notes)
+      say("varrun: --init-weights: " + note);
+    say("varrun: loaded " + options.initWeights);
+  }
+  if (!options.inputFile.empty() && info.worldSize != 1) {
+    std::cerr << who << "error: --input-file feeds one rank; this job has "
+              << info.worldSize << "\n";
+    return 2;
+  }
 
   var::data::SyntheticConfig data;
   data.frames = shapes.input[1];
@@ -312,9 +465,10 @@ int train(const Options &options) {
   }
   int64_t stepsPerEpoch =
       var::data::getStepsPerEpoch(data.trainSize, globalBatch);
-  int64_t steps = options.steps    ? options.steps
-                  : options.epochs ? options.epochs * stepsPerEpoch
-                                   : stepsPerEpoch;
+  int64_t steps = !options.dumpStep.empty() ? 1
+                  : options.stepsGiven      ? options.steps
+                  : options.epochsGiven     ? options.epochs * stepsPerEpoch
+                                            : stepsPerEpoch;
   double lr = options.lr.value_or(plan->config.initialLR);
   say("varrun: " + std::to_string(info.worldSize) + " rank(s) (" + info.source +
       "), CPU backend, ZeRO stage " + std::to_string(plan->config.zeroStage) +
@@ -327,21 +481,56 @@ int train(const Options &options) {
   int64_t clipElements = var::data::getSyntheticClipElements(data);
   std::vector<float> clips(static_cast<size_t>(micro * clipElements));
   std::vector<int64_t> labels(static_cast<size_t>(micro));
+  if (!options.inputFile.empty()) {
+    error = readInputFile(options.inputFile, shapes, clips, labels);
+    if (!error.empty()) {
+      std::cerr << who << "error: --input-file " << error << "\n";
+      return 2;
+    }
+  }
+  // A training batch: the fixed one, or this rank's part of the data.
+  std::vector<int64_t> order =
+      var::data::epochOrder(data.trainSize, options.seed, 0);
+  auto nextBatch = [&](int64_t step, int64_t m) {
+    if (!options.inputFile.empty())
+      return;
+    std::vector<int64_t> indices =
+        var::data::rankBatchIndices(order, step % stepsPerEpoch, globalBatch,
+                                    info.rank, info.worldSize, micro, m);
+    var::data::makeBatch(data, /*eval=*/false, indices, clips.data(),
+                         labels.data());
+  };
+
+  if (!options.dumpForward.empty()) {
+    nextBatch(0, 0);
+    std::vector<var::exec::HostTensor> results;
+    error = executor->run("forward",
+                          {var::exec::HostTensor::f32(shapes.input, clips)},
+                          results, 0);
+    if (error.empty() && info.rank == 0)
+      error = writeTensors(
+          options.dumpForward,
+          {f32Tensor("logits", results[0].shape, results[0].floats())});
+    if (!error.empty()) {
+      std::cerr << who << "error: --dump-forward: " << error << "\n";
+      return 1;
+    }
+    say("varrun: wrote " + options.dumpForward);
+  }
+  if (!options.dumpStep.empty())
+    executor->setCaptureGradients(true);
+  std::vector<var::exec::HostTensor> lastResults;
+
   Tally tally;
   auto start = std::chrono::steady_clock::now();
-  int64_t epoch = -1;
-  std::vector<int64_t> order;
+  int64_t epoch = 0;
   for (int64_t step = 0; step < steps; ++step) {
     if (step / stepsPerEpoch != epoch) {
       epoch = step / stepsPerEpoch;
       order = var::data::epochOrder(data.trainSize, options.seed, epoch);
     }
     for (int64_t m = 0; m < shapes.gradAccum; ++m) {
-      std::vector<int64_t> indices =
-          var::data::rankBatchIndices(order, step % stepsPerEpoch, globalBatch,
-                                      info.rank, info.worldSize, micro, m);
-      var::data::makeBatch(data, /*eval=*/false, indices, clips.data(),
-                           labels.data());
+      nextBatch(step, m);
       bool last = m + 1 == shapes.gradAccum;
       std::vector<var::exec::HostTensor> args = {
           var::exec::HostTensor::f32(shapes.input, clips),
@@ -362,6 +551,8 @@ int train(const Options &options) {
       }
       tally.loss += results[0].floats()[0] * micro;
       tallyLogits(results[1], labels, tally);
+      if (last && !options.dumpStep.empty())
+        lastResults = std::move(results);
     }
     if ((step + 1) % options.logEvery == 0 || step + 1 == steps) {
       float sums[3] = {static_cast<float>(tally.loss),
@@ -388,10 +579,33 @@ int train(const Options &options) {
     }
   }
 
+  if (!options.dumpStep.empty()) {
+    std::vector<var::exec::NamedTensor> grads;
+    error = executor->gatherCapturedGradients(grads);
+    if (error.empty() && info.rank == 0) {
+      std::vector<var::train::SafetensorsTensor> tensors;
+      for (const var::exec::NamedTensor &grad : grads)
+        tensors.push_back(
+            f32Tensor("grad." + grad.name, grad.shape, grad.values));
+      tensors.push_back(f32Tensor("loss", {}, lastResults[0].floats()));
+      tensors.push_back(
+          f32Tensor("logits", lastResults[1].shape, lastResults[1].floats()));
+      tensors.push_back(f32Tensor("input", shapes.input, clips));
+      tensors.push_back(f32Tensor(
+          "labels", {micro}, std::vector<float>(labels.begin(), labels.end())));
+      error = writeTensors(options.dumpStep, tensors);
+    }
+    if (!error.empty()) {
+      std::cerr << who << "error: --dump-step: " << error << "\n";
+      return 1;
+    }
+    say("varrun: wrote " + options.dumpStep);
+  }
+
   // Evaluation: every rank runs the same number of forward passes (stage 3
   // gathers inside them) on its part of the evaluation set.
   int64_t perRound = micro * info.worldSize;
-  int64_t rounds = data.evalSize / perRound;
+  int64_t rounds = options.dumpStep.empty() ? data.evalSize / perRound : 0;
   Tally eval;
   for (int64_t round = 0; round < rounds; ++round) {
     std::vector<int64_t> indices;
