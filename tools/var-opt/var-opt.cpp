@@ -9,7 +9,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<var::VarDialect, dist::DistDialect, mlir::func::FuncDialect>();
+  registry
+      .insert<var::VarDialect, dist::DistDialect, mlir::func::FuncDialect>();
   var::registerVarPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
