@@ -1,9 +1,10 @@
 """Checks varrun's gradients of a conv -> batch norm (training) -> ReLU ->
 pooling -> linear -> cross-entropy model against an independent float64
 reference written out by hand below. Usage: gradient_reference.py TEMPLATE
-OUTDIR SEED; prints one line per tensor and exits 1 on an error above 1e-5."""
+OUTDIR SEED [relu|relu6]; prints one line per tensor and exits 1 on an error above 1e-5."""
 import json, struct, subprocess, math, sys, os
 template, out, seed = sys.argv[1], sys.argv[2], sys.argv[3]
+act = sys.argv[4] if len(sys.argv) > 4 else "relu"
 os.makedirs(out, exist_ok=True)
 os.chdir(out)
 B = ""
@@ -17,7 +18,7 @@ def load(path):
         if v["dtype"] == "F32": out[k] = (v["shape"], list(struct.unpack("<%df" % ((e-b)//4), body[b:e])))
         elif v["dtype"] == "I64": out[k] = (v["shape"], list(struct.unpack("<%dq" % ((e-b)//8), body[b:e])))
     return out
-open("m.mlir", "w").write(open(template).read().replace("ACT", "relu"))
+open("m.mlir", "w").write(open(template).read().replace("ACT", act))
 subprocess.check_call([B+"varc", "m.mlir", "--precision=fp32", "--micro-batch=4", "-o", "p.fb"], stderr=subprocess.DEVNULL)
 subprocess.check_call([B+"varrun", "p.fb", "--seed=" + seed, "--export-weights=w0.safetensors", "--steps=0", "--train-size=16", "--eval-size=4"], stdout=subprocess.DEVNULL)
 subprocess.check_call([B+"varrun", "p.fb", "--seed=" + seed, "--dump-step=s.safetensors", "--train-size=16", "--eval-size=4"], stdout=subprocess.DEVNULL)
@@ -36,7 +37,7 @@ var = [sum((conv[n][o][yy][xx]-mu[o])**2 for n in range(N) for yy in range(H) fo
 inv = [1/math.sqrt(v + 1e-5) for v in var]
 xh = [[[[ (conv[n][o][yy][xx]-mu[o])*inv[o] for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 bn = [[[[ g[o]*xh[n][o][yy][xx]+beta[o] for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
-r = [[[[ max(0.0, bn[n][o][yy][xx]) for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
+r = [[[[ (min(6.0, max(0.0, bn[n][o][yy][xx])) if act == "relu6" else max(0.0, bn[n][o][yy][xx])) for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 p = [[sum(r[n][o][yy][xx] for yy in range(H) for xx in range(W)) / (H*W) for o in range(O)] for n in range(N)]
 t = [[sum(p[b*T+f][o] for f in range(T)) / T for o in range(O)] for b in range(Bn)]
 K = 8
@@ -49,7 +50,7 @@ for b in range(Bn):
 dfc = [sum(dz[b][k]*t[b][o] for b in range(Bn)) for k in range(K) for o in range(O)]
 dt = [[sum(dz[b][k]*fc[k*O+o] for k in range(K)) for o in range(O)] for b in range(Bn)]
 dp = [[dt[n//T][o]/T for o in range(O)] for n in range(N)]
-dn = [[[[ (dp[n][o]/(H*W)) if bn[n][o][yy][xx] > 0 else 0.0 for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
+dn = [[[[ (dp[n][o]/(H*W)) if bn[n][o][yy][xx] > 0 and (act != "relu6" or bn[n][o][yy][xx] < 6) else 0.0 for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 dg = [sum(dn[n][o][yy][xx]*xh[n][o][yy][xx] for n in range(N) for yy in range(H) for xx in range(W)) for o in range(O)]
 db = [sum(dn[n][o][yy][xx] for n in range(N) for yy in range(H) for xx in range(W)) for o in range(O)]
 dc = [[[[ g[o]*inv[o]/M*(M*dn[n][o][yy][xx] - db[o] - xh[n][o][yy][xx]*dg[o]) for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
