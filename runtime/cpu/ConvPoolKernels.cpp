@@ -2,7 +2,7 @@
 // backward. Convolutions run as im2col + a small GEMM per (sample, group);
 // pools are direct window loops. Every spatial op runs as a 3-D one: a 1-D
 // or 2-D window gets leading spatial dimensions of size 1.
-#include "runtime/cpu/CpuOps.h"
+#include "runtime/cpu/KernelChecks.h"
 
 #include <algorithm>
 #include <array>
@@ -16,19 +16,7 @@ namespace {
 using Shape = std::vector<int64_t>;
 using Dims = std::array<int64_t, 3>;
 
-std::string formatShape(const Shape &shape) {
-  std::string out = "(";
-  for (size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + ")";
-}
-
 int64_t product(const Dims &dims) { return dims[0] * dims[1] * dims[2]; }
-
-bool isFloat(plan::DType dtype) {
-  return dtype == plan::DType::F32 || dtype == plan::DType::BF16 ||
-         dtype == plan::DType::F16 || dtype == plan::DType::F64;
-}
 
 /// Operand and result counts, and float element types throughout.
 std::string checkSignature(const OpCall &call, size_t minOperands,

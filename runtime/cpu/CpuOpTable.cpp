@@ -9,6 +9,7 @@ const OpTable &getCpuOps() {
     OpTable ops;
     registerConvPoolOps(ops);
     registerElementwiseOps(ops);
+    registerShapeOps(ops);
     registerNormLstmOps(ops);
     return ops;
   }();

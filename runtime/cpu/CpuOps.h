@@ -73,8 +73,10 @@ using OpTable = std::map<std::string, OpFn, std::less<>>;
 /// every kernel.
 void registerConvPoolOps(OpTable &table);    // conv, pooling, linear
 void registerElementwiseOps(OpTable &table); // activations, add/mul, cast,
-                                             // fill, dropout, shape, time,
-                                             // reductions, loss
+                                             // fill, dropout, reductions,
+                                             // time mean, loss
+void registerShapeOps(OpTable &table);       // reshapes, time folding, slices,
+                                             // concat, transpose
 void registerNormLstmOps(OpTable &table);    // batch norm, LSTM
 
 /// Every CPU kernel.
