@@ -477,8 +477,9 @@ FailureOr<Offset<fb::Instruction>> PlanEmitter::emitInstruction(Operation *op) {
   const var::plan::OpSignature *signature =
       var::plan::lookupOpSignature(op->getName().getStringRef());
   if (!signature)
-    return op->emitOpError("is not known to the runtime (the op table in "
-                           "runtime/plan/PlanFile.cpp lists what it executes)");
+    return op->emitOpError(
+        "is not known to the runtime (the op table in "
+        "runtime/plan/OpSignatures.cpp lists what it executes)");
 
   AttributeOffsets attrs;
   SymbolOffsets symbols;

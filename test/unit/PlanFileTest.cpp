@@ -1052,7 +1052,8 @@ TEST_F(PlanFileTest, OpTableMatchesTheDialects) {
     instructionOps.insert(op);
     const plan::OpSignature *signature = plan::lookupOpSignature(op);
     ASSERT_NE(signature, nullptr)
-        << op << " is missing from the op table in runtime/plan/PlanFile.cpp";
+        << op
+        << " is missing from the op table in runtime/plan/OpSignatures.cpp";
     auto [minOperands, maxOperands] = countRange<NOperands, AtLeastNOperands>(
         name, name.hasTrait<OpTrait::ZeroOperands>(),
         name.hasTrait<OpTrait::OneOperand>(),
