@@ -1,5 +1,6 @@
-// CPU reference kernels for batch normalization (evaluation, training and
-// backward) and the LSTM layer (forward and backpropagation through time).
+// CPU reference kernels for batch normalization (evaluation, training, and
+// the backward of each) and the LSTM layer (forward and backpropagation
+// through time).
 // Sums accumulate in double; gates and states are f32, as on the GPU.
 #include "runtime/cpu/CpuOps.h"
 
@@ -224,6 +225,55 @@ std::string batchNormGrad(OpCall &call) {
       inputGrad[i] = static_cast<float>(
           scale * (grad[i] - meanGrad - xhat * meanGradXhat));
     });
+  }
+  writeFloats(inputGrad, call.results[0]);
+  writeFloats(weightGrad, call.results[1]);
+  writeFloats(biasGrad, call.results[2]);
+  return {};
+}
+
+/// var.batch_norm_frozen_grad: the backward of var.batch_norm (evaluation
+/// form), whose running statistics are constants. With
+/// invstd = 1 / sqrt(running_var + eps):
+///   dx = dy * weight * invstd, dweight = invstd * sum dy * (x - mean),
+///   dbias = sum dy.
+std::string batchNormFrozenGrad(OpCall &call) {
+  ChannelLayout layout;
+  if (std::string error = checkCounts(call, 5, 3); !error.empty())
+    return error;
+  if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  int64_t channels = layout.channels;
+  if (std::string error =
+          checkSizes(call, {{"grad", call.operands[1], layout.numel()},
+                            {"weight", call.operands[2], channels},
+                            {"running_mean", call.operands[3], channels},
+                            {"running_var", call.operands[4], channels},
+                            {"input_grad", call.results[0], layout.numel()},
+                            {"weight_grad", call.results[1], channels},
+                            {"bias_grad", call.results[2], channels}});
+      !error.empty())
+    return error;
+  std::vector<float> input = readFloats(call.operands[0]);
+  std::vector<float> grad = readFloats(call.operands[1]);
+  std::vector<float> weight = readFloats(call.operands[2]);
+  std::vector<float> mean = readFloats(call.operands[3]);
+  std::vector<float> var = readFloats(call.operands[4]);
+  double eps = call.getFloat("eps", 1e-5);
+  std::vector<float> inputGrad(input.size());
+  std::vector<float> weightGrad(channels), biasGrad(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    double scale = weight[c] * invstd;
+    double channelMean = mean[c];
+    double gradSum = 0, gradDotCentered = 0;
+    layout.forEach(c, [&](int64_t i) {
+      gradSum += grad[i];
+      gradDotCentered += grad[i] * (input[i] - channelMean);
+      inputGrad[i] = static_cast<float>(grad[i] * scale);
+    });
+    weightGrad[c] = static_cast<float>(gradDotCentered * invstd);
+    biasGrad[c] = static_cast<float>(gradSum);
   }
   writeFloats(inputGrad, call.results[0]);
   writeFloats(weightGrad, call.results[1]);
@@ -535,6 +585,7 @@ void registerNormLstmOps(OpTable &table) {
   table["var.batch_norm"] = batchNorm;
   table["var.batch_norm_train"] = batchNormTrain;
   table["var.batch_norm_grad"] = batchNormGrad;
+  table["var.batch_norm_frozen_grad"] = batchNormFrozenGrad;
   table["var.lstm"] = lstm;
   table["var.lstm_grad"] = lstmGrad;
 }
