@@ -96,6 +96,9 @@ struct CompileOptions {
   std::optional<double> momentum; // SGD only
   /// Global gradient-norm clipping threshold; 0 = off.
   std::optional<double> gradientClipping;
+  /// Batch norm in evaluation form in the training step (running statistics
+  /// normalize and are not updated). No DeepSpeed key sets it.
+  std::optional<bool> freezeBatchNorm;
 
   int getZeroStage() const { return zeroStage.value_or(kDefaultZeroStage); }
   Precision getPrecision() const {
@@ -127,6 +130,7 @@ struct CompileOptions {
   }
   double getMomentum() const { return momentum.value_or(kDefaultMomentum); }
   double getGradientClipping() const { return gradientClipping.value_or(0); }
+  bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
 };
 
 /// Reads a DeepSpeed config (`text`, named `fileName` in messages) into

@@ -592,4 +592,15 @@ TEST(CompileOptionsTest, DescribeIsOneLine) {
             "0.01, grad clip 1");
 }
 
+TEST(CompileOptionsTest, FreezeBatchNormSurvivesTheMergeAndIsDescribed) {
+  CompileOptions flags;
+  flags.freezeBatchNorm = true;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_TRUE(merged.getFreezeBatchNorm());
+  EXPECT_NE(describe(merged).find(", frozen batch norm"), std::string::npos)
+      << describe(merged);
+  EXPECT_FALSE(merge({}, {}).getFreezeBatchNorm());
+  EXPECT_EQ(describe(merge({}, {})).find("frozen"), std::string::npos);
+}
+
 } // namespace
