@@ -9,6 +9,7 @@ resolve to a loopback address, since job steps look their first node up.
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -42,6 +43,22 @@ def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _first_job_id(jobs=32):
+    """A first job id whose varrun rendezvous ports (10000 + job id % 20000,
+    see runtime/comm/Rendezvous.h) are free for the next `jobs` jobs, so
+    that clusters of tests running side by side do not meet there."""
+    for _ in range(100):
+        first = random.randrange(1000, 20000 - jobs)
+        try:
+            for job in range(first, first + jobs):
+                with socket.socket() as s:
+                    s.bind(("0.0.0.0", 10000 + job))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError("no free run of %d ports in 11000-30000" % jobs)
 
 
 def _loopback_name(name):
@@ -118,6 +135,7 @@ class LoopbackCluster:
         ctld_port = _free_port()
         conf = [
             "ClusterName=vartest",
+            "FirstJobId=%d" % _first_job_id(),
             "SlurmctldHost=%s(127.0.0.1)" % self.nodes[0],
             "SlurmctldPort=%d" % ctld_port,
             "SlurmUser=root",

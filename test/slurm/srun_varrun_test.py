@@ -21,6 +21,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,12 @@ def main():
               "127.0.0.1")
         return SKIP
 
+    # ctest's timeout and Ctrl-C: tear the cluster down on the way out.
+    def interrupted(number, frame):
+        print("FAILED: interrupted by signal %d; tearing down" % number)
+        sys.exit(128 + number)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, interrupted)
     started = time.monotonic()
     work = tempfile.mkdtemp(prefix="var-slurm-work-")
     os.chmod(work, 0o755)
