@@ -41,16 +41,32 @@ TRAIN = ["--steps=20", "--log-every=10", "--train-size=256", "--eval-size=64",
 BASIC_CNN_VARRUN = ["--train-size=4", "--eval-size=2", "--log-every=1",
                     "--comm-timeout=30"]
 
-# The steps of one sbatch job, run in order, each `srun varrun PLAN ...`
-# with its own flags (WORK is the job's folder). The checks below read each
-# step's output from WORK/step-N.out.
+# The steps of one sbatch job, run in order: each is `srun varrun PLAN
+# FLAGS` (WORK is the job's folder) and a check of its output and files,
+# check(output, work, ref) -> (ok, what), where `ref` holds the losses and
+# weights file of the --nproc-per-node=4 run. A resume from a checkpoint is
+# one more entry here.
+def _same_run(output, work, ref):
+    return (losses(output) == ref["losses"] and
+            same_bytes(os.path.join(work, "step-0.safetensors"), ref["weights"]),
+            "trained the weights of --nproc-per-node=4")
+
+
+def _started_from_step_0(output, work, ref):
+    return ("varrun: loaded %s/step-0.safetensors" % work in output and
+            same_bytes(os.path.join(work, "step-1.safetensors"),
+                       os.path.join(work, "step-0.safetensors")),
+            "started from step 0's weights")
+
+
 JOB_STEPS = [
     # Trains the reference run and writes its weights.
-    TRAIN + ["--export-weights=WORK/step-0.safetensors"],
+    (TRAIN + ["--export-weights=WORK/step-0.safetensors"], _same_run),
     # Starts from them in a new step (the ranks re-shard the file), trains
     # nothing and writes them again.
-    ["--init-weights=WORK/step-0.safetensors", "--steps=0", "--eval-size=64",
-     "--comm-timeout=30", "--export-weights=WORK/step-1.safetensors"],
+    (["--init-weights=WORK/step-0.safetensors", "--steps=0", "--eval-size=64",
+      "--comm-timeout=30", "--export-weights=WORK/step-1.safetensors"],
+     _started_from_step_0),
 ]
 
 
@@ -180,7 +196,7 @@ def run_on_cluster(cluster, work, plan, varrun, launch, sbatch_dir, args,
 
     # One job, several steps in sequence.
     script = ["#!/bin/bash", "set -e"]
-    for i, flags in enumerate(JOB_STEPS):
+    for i, (flags, _) in enumerate(JOB_STEPS):
         flags = [f.replace("WORK", work) for f in flags]
         script.append("srun %s %s %s > %s/step-%d.out 2>&1" % (
             varrun, plan, " ".join(flags), work, i))
@@ -197,16 +213,12 @@ def run_on_cluster(cluster, work, plan, varrun, launch, sbatch_dir, args,
     check(state == "COMPLETED" and code == 0, "the %d-step sbatch job "
           "completed with exit code 0" % len(JOB_STEPS),
           log + "\n".join(outputs))
-    for i, output in enumerate(outputs):
+    ref = {"losses": ref_losses, "weights": ref_weights}
+    for i, ((_, step_check), output) in enumerate(zip(JOB_STEPS, outputs)):
         check("varrun: 4 rank(s) (slurm)" in output,
               "job step %d ran 4 ranks from srun's variables" % i, output)
-    check(losses(outputs[0]) == ref_losses and
-          same_bytes(os.path.join(work, "step-0.safetensors"), ref_weights),
-          "job step 0 trained the weights of --nproc-per-node=4", outputs[0])
-    check("varrun: loaded %s/step-0.safetensors" % work in outputs[1] and
-          same_bytes(os.path.join(work, "step-1.safetensors"),
-                     os.path.join(work, "step-0.safetensors")),
-          "job step 1 started from step 0's weights", outputs[1])
+        ok, what = step_check(output, work, ref)
+        check(ok, "job step %d %s" % (i, what), output)
 
     # The sbatch examples and var-launch's srun form: the local run's losses.
     env = {"VAR_HOME": args.source_dir, "VAR_BIN_DIR": args.bin_dir}
