@@ -136,7 +136,8 @@ class LoopbackCluster:
         conf = [
             "ClusterName=vartest",
             "FirstJobId=%d" % _first_job_id(),
-            "SlurmctldHost=%s(127.0.0.1)" % self.nodes[0],
+            # slurmctld runs only where its host name is this one.
+            "SlurmctldHost=%s(127.0.0.1)" % socket.gethostname().split(".")[0],
             "SlurmctldPort=%d" % ctld_port,
             "SlurmUser=root",
             "SlurmdUser=root",
