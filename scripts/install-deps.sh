@@ -9,6 +9,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev
   libgloo-dev
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()
