@@ -392,6 +392,25 @@ std::string findLatestCheckpoint(const std::string &dir, std::string &path,
   return "";
 }
 
+std::string resolveCheckpoint(const std::string &path, std::string &checkpoint,
+                              std::vector<std::string> &skipped) {
+  skipped.clear();
+  checkpoint.clear();
+  std::error_code ec;
+  std::string name = fs::path(path).lexically_normal().filename().string();
+  if (name.empty())
+    name = fs::path(path).lexically_normal().parent_path().filename().string();
+  if (stepOfName(name) >= 0 ||
+      fs::exists(path + "/" + kCheckpointMetaFile, ec)) {
+    checkpoint = path;
+    return "";
+  }
+  std::string error = findLatestCheckpoint(path, checkpoint, skipped);
+  if (error.empty() && checkpoint.empty())
+    error = "no complete checkpoint in " + path;
+  return error;
+}
+
 std::string readCheckpoint(const std::string &path, int64_t rank,
                            int64_t worldSize, CheckpointMeta &meta,
                            exec::TrainingState &state) {

@@ -95,6 +95,12 @@ std::string verifyCheckpoint(const std::string &path, CheckpointMeta &meta);
 std::string findLatestCheckpoint(const std::string &dir, std::string &path,
                                  std::vector<std::string> &skipped);
 
+/// The checkpoint a user names: `path` itself when it is one (named step-N
+/// or holding the metadata file), else the newest complete checkpoint in
+/// it, as findLatestCheckpoint; an error when there is none.
+std::string resolveCheckpoint(const std::string &path, std::string &checkpoint,
+                              std::vector<std::string> &skipped);
+
 /// Reads a checkpoint (a DIR/step-N directory) for rank `rank` of a job of
 /// `worldSize` ranks, into consolidated tensors: masters and optimizer
 /// state assembled from every shard; the buffers of the same rank when the

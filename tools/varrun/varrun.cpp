@@ -24,8 +24,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 namespace {
 
 const char *kUsage =
@@ -772,24 +770,18 @@ static int exportCheckpoint(int argc, char **argv) {
   }
   if (checkpoint.empty() || output.empty())
     return usageError("varrun export needs CHECKPOINT and -o FILE");
-  std::string path = checkpoint;
-  std::string metaFile = checkpoint + "/" + var::train::kCheckpointMetaFile;
-  if (access(metaFile.c_str(), F_OK) != 0) {
-    std::vector<std::string> skipped;
-    std::string error =
-        var::train::findLatestCheckpoint(checkpoint, path, skipped);
-    for (const std::string &reason : skipped)
-      std::cout << "varrun: export: skipped " << reason << "\n";
-    if (error.empty() && path.empty())
-      error = "no complete checkpoint in " + checkpoint;
-    if (!error.empty()) {
-      std::cerr << "varrun: error: export: " << error << "\n";
-      return 1;
-    }
+  std::string path;
+  std::vector<std::string> skipped;
+  std::string error = var::train::resolveCheckpoint(checkpoint, path, skipped);
+  for (const std::string &reason : skipped)
+    std::cout << "varrun: export: skipped " << reason << "\n";
+  if (!error.empty()) {
+    std::cerr << "varrun: error: export: " << error << "\n";
+    return 1;
   }
   var::train::CheckpointMeta meta;
   var::exec::TrainingState state;
-  std::string error = var::train::readCheckpoint(path, 0, 1, meta, state);
+  error = var::train::readCheckpoint(path, 0, 1, meta, state);
   std::vector<var::train::SafetensorsTensor> tensors;
   for (const auto *list : {&state.master, &state.buffers})
     for (const var::exec::NamedTensor &tensor : *list)
