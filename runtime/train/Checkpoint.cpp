@@ -554,6 +554,31 @@ std::string readCheckpoint(const std::string &path, int64_t rank,
   return "";
 }
 
+std::string exportCheckpoint(const std::string &path, const std::string &output,
+                             std::string &exported,
+                             std::vector<std::string> &skipped) {
+  std::string checkpoint;
+  std::string error = resolveCheckpoint(path, checkpoint, skipped);
+  if (!error.empty())
+    return error;
+  CheckpointMeta meta;
+  exec::TrainingState state;
+  error = readCheckpoint(checkpoint, 0, 1, meta, state);
+  if (!error.empty())
+    return error;
+  std::vector<SafetensorsTensor> tensors;
+  for (const auto *list : {&state.master, &state.buffers})
+    for (const exec::NamedTensor &tensor : *list) {
+      SafetensorsTensor out{tensor.name, "F32", tensor.shape, {}};
+      out.bytes.resize(tensor.values.size() * sizeof(float));
+      std::memcpy(out.bytes.data(), tensor.values.data(), out.bytes.size());
+      tensors.push_back(std::move(out));
+    }
+  exported = checkpoint + " (step " + std::to_string(meta.step) + ")";
+  return writeSafetensors(output, tensors,
+                          {{"format", "pt"}, {"producer", "varrun"}});
+}
+
 std::string resumeTraining(const std::string &dir, const CheckpointMeta &run,
                            exec::Executor &executor, comm::Communicator &comm,
                            std::vector<std::string> &notes, int64_t &step) {

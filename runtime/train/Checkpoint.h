@@ -111,6 +111,15 @@ std::string readCheckpoint(const std::string &path, int64_t rank,
                            int64_t worldSize, CheckpointMeta &meta,
                            exec::TrainingState &state);
 
+/// `varrun export`: the consolidated FP32 masters and rank 0's buffers of
+/// checkpoint `path` (resolved as resolveCheckpoint does) under their
+/// PyTorch names, written to `output` as safetensors, byte for byte the
+/// file varrun's --export-weights writes of the same state. `exported`
+/// gets "DIR/step-N (step N)".
+std::string exportCheckpoint(const std::string &path, const std::string &output,
+                             std::string &exported,
+                             std::vector<std::string> &skipped);
+
 /// --resume, a collective: rank 0 picks the newest complete checkpoint in
 /// `dir`; every rank reads it, checks that it continues `run`'s data order,
 /// and loads it into `executor` (resharding to this job's world size and

@@ -84,11 +84,11 @@ const char *kUsage =
     "  --checkpoint-every=N   also every N steps\n"
     "  --keep-checkpoints=K   keep the newest K checkpoints (default: all)\n"
     "  --resume               continue from the newest complete checkpoint in\n"
-    "                         --checkpoint-dir (or start, when there is "
-    "none):\n"
-    "                         the same losses as an uninterrupted run, on any\n"
-    "                         world size and ZeRO stage; --steps and --epochs\n"
-    "                         still count from the start of training\n"
+    "                         --checkpoint-dir (or start, when there is\n"
+    "                         none) as an uninterrupted run would; it may\n"
+    "                         have another world size and ZeRO stage, not\n"
+    "                         another seed, data or global batch; --steps\n"
+    "                         and --epochs still count from the start\n"
     "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
     "                         (default 300)\n"
     "  --help                 this text\n"
@@ -181,8 +181,7 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       options.data = value;
     } else if (name == "steps" || name == "epochs" || name == "log-every" ||
                name == "train-size" || name == "eval-size" ||
-               name == "comm-timeout" || name == "task-classes" ||
-               name == "checkpoint-every" || name == "keep-checkpoints") {
+               name == "comm-timeout" || name == "task-classes") {
       if (!integer(name == "steps" || name == "epochs" ? 0 : 1))
         return usageError("--" + name + " must be a " +
                           (name == "steps" || name == "epochs" ? "non-negative"
@@ -190,15 +189,13 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
                           " integer, got '" + value + "'");
       options.stepsGiven |= name == "steps";
       options.epochsGiven |= name == "epochs";
-      (name == "steps"              ? options.steps
-       : name == "epochs"           ? options.epochs
-       : name == "log-every"        ? options.logEvery
-       : name == "train-size"       ? options.trainSize
-       : name == "eval-size"        ? options.evalSize
-       : name == "task-classes"     ? options.taskClasses
-       : name == "checkpoint-every" ? options.checkpointEvery
-       : name == "keep-checkpoints" ? options.keepCheckpoints
-                                    : options.commTimeout) = number;
+      (name == "steps"          ? options.steps
+       : name == "epochs"       ? options.epochs
+       : name == "log-every"    ? options.logEvery
+       : name == "train-size"   ? options.trainSize
+       : name == "eval-size"    ? options.evalSize
+       : name == "task-classes" ? options.taskClasses
+                                : options.commTimeout) = number;
     } else if (name == "seed") {
       if (!integer(0))
         return usageError("--seed must be a non-negative integer, got '" +
@@ -224,6 +221,12 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       }
       if (options.resetClassifier.empty())
         return usageError("--reset-classifier needs a name prefix, e.g. fc.");
+    } else if (name == "checkpoint-every" || name == "keep-checkpoints") {
+      if (!integer(1))
+        return usageError("--" + name + " must be a positive integer, got '" +
+                          value + "'");
+      (name == "checkpoint-every" ? options.checkpointEvery
+                                  : options.keepCheckpoints) = number;
     } else if (name == "checkpoint-dir") {
       options.checkpointDir = value;
     } else if (name == "input-file") {
@@ -761,8 +764,6 @@ static int exportCheckpoint(int argc, char **argv) {
     std::string arg = argv[i];
     if (arg == "-o" && i + 1 < argc)
       output = argv[++i];
-    else if (arg.rfind("-o=", 0) == 0 || arg.rfind("--output=", 0) == 0)
-      output = arg.substr(arg.find('=') + 1);
     else if (arg.rfind("-", 0) != 0 && checkpoint.empty())
       checkpoint = arg;
     else
@@ -770,30 +771,17 @@ static int exportCheckpoint(int argc, char **argv) {
   }
   if (checkpoint.empty() || output.empty())
     return usageError("varrun export needs CHECKPOINT and -o FILE");
-  std::string path;
+  std::string exported;
   std::vector<std::string> skipped;
-  std::string error = var::train::resolveCheckpoint(checkpoint, path, skipped);
+  std::string error =
+      var::train::exportCheckpoint(checkpoint, output, exported, skipped);
   for (const std::string &reason : skipped)
     std::cout << "varrun: export: skipped " << reason << "\n";
   if (!error.empty()) {
     std::cerr << "varrun: error: export: " << error << "\n";
     return 1;
   }
-  var::train::CheckpointMeta meta;
-  var::exec::TrainingState state;
-  error = var::train::readCheckpoint(path, 0, 1, meta, state);
-  std::vector<var::train::SafetensorsTensor> tensors;
-  for (const auto *list : {&state.master, &state.buffers})
-    for (const var::exec::NamedTensor &tensor : *list)
-      tensors.push_back(f32Tensor(tensor.name, tensor.shape, tensor.values));
-  if (error.empty())
-    error = writeTensors(output, tensors);
-  if (!error.empty()) {
-    std::cerr << "varrun: error: export: " << error << "\n";
-    return 1;
-  }
-  std::cout << "varrun: exported " << path << " (step " << meta.step << ") to "
-            << output << "\n";
+  std::cout << "varrun: exported " << exported << " to " << output << "\n";
   return 0;
 }
 
