@@ -81,10 +81,13 @@ std::string syncDirectory(const std::string &path) {
   return "";
 }
 
+/// A checkpoint file; a missing one means the checkpoint is incomplete.
 std::string readWholeFile(const std::string &path, std::string &out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return errnoText(path);
+  if (fd < 0) {
+    bool missing = errno == ENOENT;
+    return errnoText(path) + (missing ? " (the checkpoint is incomplete)" : "");
+  }
   struct stat info;
   if (::fstat(fd, &info) != 0) {
     std::string error = errnoText(path);
@@ -218,7 +221,7 @@ std::string readMeta(const std::string &path, CheckpointMeta &meta) {
   std::string file = path + "/" + kCheckpointMetaFile, text;
   std::string error = readWholeFile(file, text);
   if (!error.empty())
-    return error + (errno == ENOENT ? " (the checkpoint is incomplete)" : "");
+    return error;
   error = checkpoint::parseMeta(text, meta);
   if (!error.empty())
     return file + ": " + error;
@@ -238,7 +241,7 @@ std::string readShard(const std::string &path, const CheckpointMeta &meta,
   std::string file = path + "/" + expected.name;
   std::string error = readWholeFile(file, bytes);
   if (!error.empty())
-    return error + (errno == ENOENT ? " (the checkpoint is incomplete)" : "");
+    return error;
   if (bytes.size() != expected.bytes)
     return file + ": " + std::to_string(bytes.size()) +
            " bytes, the metadata says " + std::to_string(expected.bytes) +
@@ -270,10 +273,18 @@ std::string writeCheckpoint(const std::string &dir, CheckpointMeta meta,
   std::string failure;
   if (rank == 0) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec)
+    bool created = fs::create_directories(dir, ec);
+    if (ec) {
       failure = dir + ": " + ec.message();
-    else
+    } else if (created) {
+      // The new directory's own entry must survive a crash too.
+      fs::path normal = fs::path(dir).lexically_normal();
+      if (normal.filename().empty()) // "a/b/"
+        normal = normal.parent_path();
+      std::string parent = normal.parent_path().string();
+      failure = syncDirectory(parent.empty() ? "." : parent);
+    }
+    if (failure.empty())
       removeLeftovers(dir);
     if (failure.empty() && ::mkdir(temp.c_str(), 0755) != 0)
       failure = errnoText("creating " + temp);
