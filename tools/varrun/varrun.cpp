@@ -546,6 +546,7 @@ int train(const Options &options) {
   }
   var::train::CheckpointWriteOptions saving;
   saving.keep = options.keepCheckpoints;
+  // Slows checkpoint writing down for test/varrun/checkpoint-kill.test.
   if (const char *delay = std::getenv("VARRUN_CHECKPOINT_TEST_DELAY_MS"))
     saving.testDelayMs = std::atoll(delay);
 
