@@ -28,6 +28,11 @@ std::string errnoText(const std::string &doing) {
   return doing + ": " + std::strerror(errno);
 }
 
+/// `dir`/`name`, without doubling a trailing slash of `dir`.
+std::string child(const std::string &dir, const std::string &name) {
+  return !dir.empty() && dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
 std::string shardName(int64_t rank) {
   return "rank-" + std::to_string(rank) + ".safetensors";
 }
@@ -149,11 +154,11 @@ std::string listCheckpoints(const std::string &dir,
 /// Removes a directory tree by first renaming it to a `deleting-` name, so
 /// that a crash halfway never leaves something that looks like a checkpoint.
 std::string removeCheckpoint(const std::string &dir, const std::string &name) {
-  std::string trash = dir + "/deleting-" + name;
+  std::string trash = child(dir, "deleting-" + name);
   std::error_code ec;
   fs::remove_all(trash, ec);
-  if (::rename((dir + "/" + name).c_str(), trash.c_str()) != 0)
-    return errnoText("moving " + dir + "/" + name + " aside");
+  if (::rename(child(dir, name).c_str(), trash.c_str()) != 0)
+    return errnoText("moving " + child(dir, name) + " aside");
   fs::remove_all(trash, ec);
   if (ec)
     return trash + ": " + ec.message();
@@ -218,7 +223,7 @@ std::string encodeShard(const exec::RankTrainingState &state, int64_t rank,
 }
 
 std::string readMeta(const std::string &path, CheckpointMeta &meta) {
-  std::string file = path + "/" + kCheckpointMetaFile, text;
+  std::string file = child(path, kCheckpointMetaFile), text;
   std::string error = readWholeFile(file, text);
   if (!error.empty())
     return error;
@@ -238,7 +243,7 @@ std::string readMeta(const std::string &path, CheckpointMeta &meta) {
 std::string readShard(const std::string &path, const CheckpointMeta &meta,
                       size_t r, std::string &bytes, bool &checksumOk) {
   const CheckpointFile &expected = meta.files[r];
-  std::string file = path + "/" + expected.name;
+  std::string file = child(path, expected.name);
   std::string error = readWholeFile(file, bytes);
   if (!error.empty())
     return error;
@@ -266,8 +271,8 @@ std::string writeCheckpoint(const std::string &dir, CheckpointMeta meta,
   int rank = comm.getRank(), worldSize = comm.getWorldSize();
   meta.worldSize = worldSize;
   std::string name = "step-" + std::to_string(meta.step);
-  std::string temp = dir + "/tmp-" + name;
-  path = dir + "/" + name;
+  std::string temp = child(dir, "tmp-" + name);
+  path = child(dir, name);
 
   // Rank 0 makes a fresh temporary directory; everyone learns if it failed.
   std::string failure;
@@ -371,7 +376,7 @@ std::string verifyCheckpoint(const std::string &path, CheckpointMeta &meta) {
     if (!error.empty())
       return error;
     if (!checksumOk)
-      return path + "/" + meta.files[r].name +
+      return child(path, meta.files[r].name) +
              ": checksum mismatch (the file is corrupt)";
   }
   return "";
@@ -412,7 +417,7 @@ std::string resolveCheckpoint(const std::string &path, std::string &checkpoint,
   if (name.empty())
     name = fs::path(path).lexically_normal().parent_path().filename().string();
   if (stepOfName(name) >= 0 ||
-      fs::exists(path + "/" + kCheckpointMetaFile, ec)) {
+      fs::exists(child(path, kCheckpointMetaFile), ec)) {
     checkpoint = path;
     return "";
   }
@@ -465,7 +470,7 @@ std::string readCheckpoint(const std::string &path, int64_t rank,
 
   std::string bytes;
   for (size_t r = 0; r < meta.files.size(); ++r) {
-    std::string file = path + "/" + meta.files[r].name;
+    std::string file = child(path, meta.files[r].name);
     bool checksumOk = false;
     error = readShard(path, meta, r, bytes, checksumOk);
     if (!error.empty())
@@ -559,7 +564,7 @@ std::string readCheckpoint(const std::string &path, int64_t rank,
                std::to_string(next) + ", " + std::to_string(numel) +
                ") are in no shard";
       if (kind == "buffer" && target.filled.empty())
-        return path + "/" + meta.files[bufferRank].name + ": buffer '" + name +
+        return child(path, meta.files[bufferRank].name) + ": buffer '" + name +
                "' is missing";
     }
   return "";
