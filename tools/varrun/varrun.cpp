@@ -8,6 +8,7 @@
 #include "runtime/data/Synthetic.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
+#include "runtime/train/Checkpoint.h"
 #include "runtime/train/Safetensors.h"
 
 #include <algorithm>
@@ -27,6 +28,7 @@ namespace {
 
 const char *kUsage =
     "usage: varrun PLAN.fb [options]\n"
+    "       varrun export CHECKPOINT -o FILE\n"
     "\n"
     "Trains with a plan compiled by `varc -o PLAN.fb`, one process per rank.\n"
     "Ranks come from Slurm (srun), torchrun-style variables (RANK,\n"
@@ -74,9 +76,27 @@ const char *kUsage =
     "                         parameter (averaged over ranks and micro-steps,\n"
     "                         before clipping, gathered from every shard) and\n"
     "                         rank 0's `loss`, `logits`, `input` and `labels`\n"
+    "  --checkpoint-dir=DIR   write checkpoints to DIR/step-N (N: steps done)\n"
+    "                         at the end of every epoch and of training;\n"
+    "                         each rank writes its shard, rank 0 the\n"
+    "                         metadata last, so a crash leaves the previous\n"
+    "                         checkpoint loadable\n"
+    "  --checkpoint-every=N   also every N steps\n"
+    "  --keep-checkpoints=K   keep the newest K checkpoints (default: all)\n"
+    "  --resume               continue from the newest complete checkpoint in\n"
+    "                         --checkpoint-dir (or start, when there is\n"
+    "                         none) as an uninterrupted run would; it may\n"
+    "                         have another world size and ZeRO stage, not\n"
+    "                         another seed, data or global batch; --steps\n"
+    "                         and --epochs still count from the start\n"
     "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
     "                         (default 300)\n"
     "  --help                 this text\n"
+    "\n"
+    "`varrun export CHECKPOINT -o FILE` writes a checkpoint's consolidated\n"
+    "FP32 weights and rank 0's buffers under their PyTorch names\n"
+    "(safetensors); CHECKPOINT is a DIR/step-N directory, or DIR for its\n"
+    "newest complete one.\n"
     "\n"
     "Exit codes: 0 done, 1 training failed (a rank died, a kernel failed),\n"
     "2 bad command line or plan.\n";
@@ -98,6 +118,9 @@ struct Options {
   std::vector<std::string> resetClassifier;
   std::string inputFile, dumpForward, dumpStep;
   int64_t commTimeout = 300;
+  std::string checkpointDir;
+  int64_t checkpointEvery = 0, keepCheckpoints = 0;
+  bool resume = false;
 };
 
 int usageError(const std::string &message) {
@@ -128,6 +151,10 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
         return usageError("one plan at a time, got '" + options.plan +
                           "' and '" + arg + "'");
       options.plan = arg;
+      continue;
+    }
+    if (arg == "--resume") {
+      options.resume = true;
       continue;
     }
     size_t eq = arg.find('=');
@@ -194,6 +221,14 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       }
       if (options.resetClassifier.empty())
         return usageError("--reset-classifier needs a name prefix, e.g. fc.");
+    } else if (name == "checkpoint-every" || name == "keep-checkpoints") {
+      if (!integer(1))
+        return usageError("--" + name + " must be a positive integer, got '" +
+                          value + "'");
+      (name == "checkpoint-every" ? options.checkpointEvery
+                                  : options.keepCheckpoints) = number;
+    } else if (name == "checkpoint-dir") {
+      options.checkpointDir = value;
     } else if (name == "input-file") {
       options.inputFile = value;
     } else if (name == "dump-forward") {
@@ -206,6 +241,13 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   }
   if (options.plan.empty())
     return usageError("no plan given");
+  if (options.checkpointDir.empty() &&
+      (options.resume || options.checkpointEvery || options.keepCheckpoints))
+    return usageError(std::string(options.resume ? "--resume"
+                                  : options.checkpointEvery
+                                      ? "--checkpoint-every"
+                                      : "--keep-checkpoints") +
+                      " needs --checkpoint-dir");
   if (options.stepsGiven && options.epochsGiven)
     return usageError("give --steps or --epochs, not both");
   if (!options.resetClassifier.empty() && options.initWeights.empty())
@@ -478,6 +520,36 @@ int train(const Options &options) {
       " steps, " + std::to_string(var::data::getSyntheticTaskClasses(data)) +
       " synthetic classes");
 
+  // What a checkpoint records of this run; --resume loads the newest one.
+  var::train::CheckpointMeta run;
+  run.seed = options.seed;
+  run.data = options.data;
+  run.trainSize = data.trainSize;
+  run.globalBatch = globalBatch;
+  run.microBatch = micro;
+  run.gradAccum = shapes.gradAccum;
+  run.zeroStage = plan->config.zeroStage;
+  run.lr = lr;
+  run.optimizerKeys = executor->getOptimizerStateKeys();
+  run.tensors = var::train::describeTensors(*plan);
+  int64_t firstStep = 0;
+  if (options.resume) {
+    std::vector<std::string> notes;
+    error = var::train::resumeTraining(options.checkpointDir, run, *executor,
+                                       *comm, notes, firstStep);
+    for (const std::string &note : notes)
+      say("varrun: --resume: " + note);
+    if (!error.empty()) {
+      std::cerr << who << "error: --resume: " << error << "\n";
+      return 2;
+    }
+  }
+  var::train::CheckpointWriteOptions saving;
+  saving.keep = options.keepCheckpoints;
+  // Slows checkpoint writing down for test/varrun/checkpoint-kill.test.
+  if (const char *delay = std::getenv("VARRUN_CHECKPOINT_TEST_DELAY_MS"))
+    saving.testDelayMs = std::atoll(delay);
+
   int64_t clipElements = var::data::getSyntheticClipElements(data);
   std::vector<float> clips(static_cast<size_t>(micro * clipElements));
   std::vector<int64_t> labels(static_cast<size_t>(micro));
@@ -524,7 +596,7 @@ int train(const Options &options) {
   Tally tally;
   auto start = std::chrono::steady_clock::now();
   int64_t epoch = 0;
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = firstStep; step < steps; ++step) {
     if (step / stepsPerEpoch != epoch) {
       epoch = step / stepsPerEpoch;
       order = var::data::epochOrder(data.trainSize, options.seed, epoch);
@@ -576,6 +648,24 @@ int train(const Options &options) {
       say(line);
       tally = Tally();
       start = std::chrono::steady_clock::now();
+    }
+    if (!options.checkpointDir.empty() &&
+        ((options.checkpointEvery &&
+          (step + 1) % options.checkpointEvery == 0) ||
+         (step + 1) % stepsPerEpoch == 0 || step + 1 == steps)) {
+      run.step = step + 1;
+      run.epoch = run.step / stepsPerEpoch;
+      run.epochStep = run.step % stepsPerEpoch;
+      std::string path;
+      error = var::train::writeCheckpoint(options.checkpointDir, run,
+                                          executor->getTrainingState(), saving,
+                                          *comm, path);
+      if (!error.empty()) {
+        std::cerr << who << "error: checkpoint at step " << step + 1 << ": "
+                  << error << "\n";
+        return 1;
+      }
+      say("varrun: saved " + path);
     }
   }
 
@@ -668,7 +758,37 @@ int train(const Options &options) {
 
 } // namespace
 
+/// `varrun export CHECKPOINT -o FILE`.
+static int exportCheckpoint(int argc, char **argv) {
+  std::string checkpoint, output;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-o" && i + 1 < argc)
+      output = argv[++i];
+    else if (arg.rfind("-", 0) != 0 && checkpoint.empty())
+      checkpoint = arg;
+    else
+      return usageError("varrun export: unexpected argument '" + arg + "'");
+  }
+  if (checkpoint.empty() || output.empty())
+    return usageError("varrun export needs CHECKPOINT and -o FILE");
+  std::string exported;
+  std::vector<std::string> skipped;
+  std::string error =
+      var::train::exportCheckpoint(checkpoint, output, exported, skipped);
+  for (const std::string &reason : skipped)
+    std::cout << "varrun: export: skipped " << reason << "\n";
+  if (!error.empty()) {
+    std::cerr << "varrun: error: export: " << error << "\n";
+    return 1;
+  }
+  std::cout << "varrun: exported " << exported << " to " << output << "\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "export")
+    return exportCheckpoint(argc, argv);
   Options options;
   if (std::optional<int> code = parseOptions(argc, argv, options))
     return *code;
