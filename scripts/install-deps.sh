@@ -9,6 +9,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev
   libgloo-dev
+  libprotobuf-dev protobuf-compiler
 )
 
 missing=()
