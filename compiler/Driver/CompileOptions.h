@@ -3,6 +3,8 @@
 #ifndef VAR_COMPILER_DRIVER_COMPILEOPTIONS_H
 #define VAR_COMPILER_DRIVER_COMPILEOPTIONS_H
 
+#include "runtime/plan/LrScheduleSpec.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -96,6 +98,9 @@ struct CompileOptions {
   std::optional<double> momentum; // SGD only
   /// Global gradient-norm clipping threshold; 0 = off.
   std::optional<double> gradientClipping;
+  /// A DeepSpeed config's `scheduler`, carried into the plan for the
+  /// runtime (no varc flag: varrun's --lr-schedule flags override it).
+  std::optional<plan::LrScheduleSpec> lrSchedule;
 
   int getZeroStage() const { return zeroStage.value_or(kDefaultZeroStage); }
   Precision getPrecision() const {

@@ -88,8 +88,7 @@ std::string EventFileWriter::writeRecord(const std::string &data) {
 }
 
 std::string EventFileWriter::addScalars(
-    int64_t step,
-    const std::vector<std::pair<std::string, double>> &scalars) {
+    int64_t step, const std::vector<std::pair<std::string, double>> &scalars) {
   tensorboard::Event event;
   event.set_wall_time(wallTime());
   event.set_step(step);

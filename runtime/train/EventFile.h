@@ -26,9 +26,9 @@ public:
 
   /// One Event at `step` with a simple_value per (tag, value), flushed so
   /// TensorBoard sees it while training runs.
-  std::string addScalars(int64_t step,
-                         const std::vector<std::pair<std::string, double>>
-                             &scalars);
+  std::string
+  addScalars(int64_t step,
+             const std::vector<std::pair<std::string, double>> &scalars);
   const std::string &getPath() const { return path; }
 
 private:

@@ -38,6 +38,29 @@ std::optional<LrScheduleKind> parseLrScheduleKind(const std::string &name) {
   return std::nullopt;
 }
 
+std::string getLrScheduleConfig(const plan::LrScheduleSpec &spec,
+                                LrScheduleConfig &out) {
+  std::optional<LrScheduleKind> kind = parseLrScheduleKind(spec.type);
+  if (!kind)
+    return "the plan's LR schedule '" + spec.type + "' is unknown";
+  LrScheduleConfig config;
+  config.kind = *kind;
+  if (spec.warmupType) {
+    config.warmupType = parseWarmupType(*spec.warmupType);
+    if (!config.warmupType)
+      return "the plan's warmup_type '" + *spec.warmupType +
+             "' is neither log nor linear";
+  }
+  config.warmupMinLr = spec.warmupMinLr;
+  config.warmupMaxLr = spec.warmupMaxLr;
+  config.warmupNumSteps = spec.warmupNumSteps;
+  config.totalNumSteps = spec.totalNumSteps;
+  config.warmupMinRatio = spec.warmupMinRatio;
+  config.cosMinRatio = spec.cosMinRatio;
+  out = config;
+  return "";
+}
+
 std::optional<WarmupType> parseWarmupType(const std::string &name) {
   if (name == "log")
     return WarmupType::Log;
@@ -121,9 +144,9 @@ double LrSchedule::lrAtIteration(int64_t iteration) const {
   case LrScheduleKind::Constant:
     return baseLr;
   case LrScheduleKind::StepDecay:
-    return baseLr * std::pow(gamma, static_cast<double>(
-                                        std::max<int64_t>(0, iteration) /
-                                        stepSize));
+    return baseLr *
+           std::pow(gamma, static_cast<double>(std::max<int64_t>(0, iteration) /
+                                               stepSize));
   case LrScheduleKind::WarmupLR:
   case LrScheduleKind::WarmupDecayLR: {
     if (iteration < 0)

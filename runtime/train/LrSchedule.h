@@ -4,6 +4,8 @@
 #ifndef VAR_RUNTIME_TRAIN_LRSCHEDULE_H
 #define VAR_RUNTIME_TRAIN_LRSCHEDULE_H
 
+#include "runtime/plan/LrScheduleSpec.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -70,6 +72,11 @@ private:
   int64_t stepSize = 1;
   double gamma = 0.1;
 };
+
+/// The schedule a plan carries (its DeepSpeed config's `scheduler`), or
+/// the error naming what this runtime does not know.
+std::string getLrScheduleConfig(const plan::LrScheduleSpec &spec,
+                                LrScheduleConfig &out);
 
 /// Parses a schedule name as DeepSpeed's config writes it ("WarmupLR",
 /// "WarmupDecayLR", "WarmupCosineLR") or VAR's lower-case flag spelling

@@ -12,8 +12,8 @@ namespace var::train {
 
 /// The ratios, from the sums of every rank.
 struct ClassificationSummary {
-  double loss = 0;             // mean cross-entropy per clip
-  double top1 = 0, top5 = 0;   // fractions of clips
+  double loss = 0;              // mean cross-entropy per clip
+  double top1 = 0, top5 = 0;    // fractions of clips
   double meanClassAccuracy = 0; // top-1 per class, averaged over the classes
                                 // that occur
   int64_t count = 0;

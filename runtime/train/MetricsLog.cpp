@@ -8,9 +8,9 @@
 
 namespace var::train {
 
-std::string formatJsonLine(
-    const std::string &kind,
-    const std::vector<std::pair<std::string, double>> &fields) {
+std::string
+formatJsonLine(const std::string &kind,
+               const std::vector<std::pair<std::string, double>> &fields) {
   // Keys and kind are our own identifiers: no escaping needed beyond
   // refusing to emit what would need it.
   std::string line = "{\"kind\":\"" + kind + "\"";

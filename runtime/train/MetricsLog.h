@@ -15,9 +15,9 @@ namespace var::train {
 
 /// A JSON object of one string field, "kind", and numbers in order.
 /// Non-finite numbers become null (JSON has no NaN).
-std::string formatJsonLine(
-    const std::string &kind,
-    const std::vector<std::pair<std::string, double>> &fields);
+std::string
+formatJsonLine(const std::string &kind,
+               const std::vector<std::pair<std::string, double>> &fields);
 
 /// Appends formatJsonLine() lines to a file, flushed after each.
 class JsonLinesWriter {
