@@ -1,7 +1,7 @@
 // TensorBoard event files read back by our own TFRecord reader: framing,
 // both CRCs of every record, and the Event protos inside.
-#include "runtime/train/Crc32c.h"
 #include "runtime/train/EventFile.h"
+#include "runtime/train/Crc32c.h"
 #include "runtime/train/TensorBoardEvent.pb.h"
 
 #include <gtest/gtest.h>
@@ -117,9 +117,9 @@ TEST(EventFileTest, CorruptionIsFound) {
                 ": truncated payload (" +
                 std::to_string(bytes.size() - second - 16) +
                 " bytes announced)");
-  EXPECT_EQ(rewrite(bytes.substr(0, second + 5)),
-            path + ": record 1 at byte " + std::to_string(second) +
-                ": truncated header");
+  EXPECT_EQ(rewrite(bytes.substr(0, second + 5)), path + ": record 1 at byte " +
+                                                      std::to_string(second) +
+                                                      ": truncated header");
 }
 
 TEST(EventFileTest, UnwritableDirectoryIsAnError) {

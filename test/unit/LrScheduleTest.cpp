@@ -88,7 +88,7 @@ TEST(LrScheduleTest, WarmupDecayGoesLinearlyToZero) {
   config.warmupType = WarmupType::Linear;
   LrSchedule s = resolved(config, 1.0);
   EXPECT_NEAR(s.lrAtIteration(5), 0.05, 1e-15);
-  EXPECT_DOUBLE_EQ(s.lrAtIteration(10), 0.1);  // (110 - 10) / 100
+  EXPECT_DOUBLE_EQ(s.lrAtIteration(10), 0.1);    // (110 - 10) / 100
   EXPECT_NEAR(s.lrAtIteration(60), 0.05, 1e-15); // (110 - 60) / 100
   EXPECT_DOUBLE_EQ(s.lrAtIteration(110), 0.0);
   EXPECT_DOUBLE_EQ(s.lrAtIteration(200), 0.0);

@@ -12,10 +12,10 @@ using namespace var::train;
 
 TEST(TrainMetricsTest, TopKMeanClassAccuracyAndLoss) {
   ClassificationMetrics metrics(6);
-  // Clip 0 (label 2): the maximum, top-1 (and top-5). Clip 1 (label 0): four classes
-  // higher, the tie at class 5 comes after it: top-5 only. Clip 2 (label
-  // 5): all tied, five lower indices rank above: neither. Clip 3 (label 2):
-  // class 0 higher: top-5 only.
+  // Clip 0 (label 2): the maximum, top-1 (and top-5). Clip 1 (label 0): four
+  // classes higher, the tie at class 5 comes after it: top-5 only. Clip 2
+  // (label 5): all tied, five lower indices rank above: neither. Clip 3 (label
+  // 2): class 0 higher: top-5 only.
   std::vector<float> logits = {0, 1, 3, 2, 0, 0, //
                                1, 5, 4, 3, 2, 1, //
                                1, 1, 1, 1, 1, 1, //
@@ -28,12 +28,12 @@ TEST(TrainMetricsTest, TopKMeanClassAccuracyAndLoss) {
   // Classes 2 (1 of 2), 0 (0 of 1), 5 (0 of 1); classes 1, 3, 4 absent.
   EXPECT_DOUBLE_EQ(s.meanClassAccuracy, 0.5 / 3);
   double e = std::exp(1.0);
-  double expected = (std::log(1 + e + e * e * e + e * e + 1 + 1) - 3 +
-                     std::log(e + std::pow(e, 5) + std::pow(e, 4) +
-                              std::pow(e, 3) + e * e + e) -
-                     1 + std::log(6.0) +
-                     std::log(std::pow(e, 4) + 1 + e * e * e + 3) - 3) /
-                    4;
+  double expected =
+      (std::log(1 + e + e * e * e + e * e + 1 + 1) - 3 +
+       std::log(e + std::pow(e, 5) + std::pow(e, 4) + std::pow(e, 3) + e * e +
+                e) -
+       1 + std::log(6.0) + std::log(std::pow(e, 4) + 1 + e * e * e + 3) - 3) /
+      4;
   EXPECT_NEAR(s.loss, expected, 1e-6);
 }
 
@@ -56,13 +56,14 @@ TEST(TrainMetricsTest, StepLossAndSumsAddAcrossRanks) {
 }
 
 TEST(TrainMetricsTest, JsonLines) {
-  EXPECT_EQ(formatJsonLine("train", {{"step", 10},
-                                     {"loss", 0.25},
-                                     {"lr", 0.001},
-                                     {"grad_norm",
-                                      std::numeric_limits<double>::quiet_NaN()}}),
-            "{\"kind\":\"train\",\"step\":10,\"loss\":0.25,\"lr\":0.001,"
-            "\"grad_norm\":null}");
+  EXPECT_EQ(
+      formatJsonLine("train",
+                     {{"step", 10},
+                      {"loss", 0.25},
+                      {"lr", 0.001},
+                      {"grad_norm", std::numeric_limits<double>::quiet_NaN()}}),
+      "{\"kind\":\"train\",\"step\":10,\"loss\":0.25,\"lr\":0.001,"
+      "\"grad_norm\":null}");
 }
 
 TEST(TrainMetricsTest, Durations) {
