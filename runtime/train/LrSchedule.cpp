@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 namespace var::train {
 
@@ -78,6 +79,33 @@ const char *getLrScheduleName(LrScheduleKind kind) {
 
 std::string LrSchedule::resolve(const LrScheduleConfig &config, double baseLr,
                                 int64_t trainingSteps, LrSchedule &out) {
+  // A parameter the schedule does not read is a mistake worth naming (a
+  // --warmup-steps without --lr-schedule would otherwise do nothing).
+  bool warmup = config.kind == LrScheduleKind::WarmupLR ||
+                config.kind == LrScheduleKind::WarmupDecayLR ||
+                config.kind == LrScheduleKind::WarmupCosineLR;
+  bool cosine = config.kind == LrScheduleKind::WarmupCosineLR;
+  bool step = config.kind == LrScheduleKind::StepDecay;
+  for (auto [set, used, name] :
+       {std::tuple{config.warmupMinLr.has_value(), warmup && !cosine,
+                   "warmup_min_lr"},
+        std::tuple{config.warmupMaxLr.has_value(), warmup && !cosine,
+                   "warmup_max_lr"},
+        std::tuple{config.warmupNumSteps.has_value(), warmup,
+                   "warmup_num_steps"},
+        std::tuple{config.warmupType.has_value(), warmup, "warmup_type"},
+        std::tuple{config.totalNumSteps.has_value(),
+                   cosine || config.kind == LrScheduleKind::WarmupDecayLR,
+                   "total_num_steps"},
+        std::tuple{config.warmupMinRatio.has_value(), cosine,
+                   "warmup_min_ratio"},
+        std::tuple{config.cosMinRatio.has_value(), cosine, "cos_min_ratio"},
+        std::tuple{config.stepSize.has_value(), step, "step_size"},
+        std::tuple{config.gamma.has_value(), step, "gamma"}})
+    if (set && !used)
+      return std::string(name) + " does not apply to the " +
+             getLrScheduleName(config.kind) + " schedule";
+
   LrSchedule s;
   s.kind = config.kind;
   s.baseLr = baseLr;

@@ -161,6 +161,30 @@ TEST(LrScheduleTest, ErrorsNameTheParameter) {
             "warmup_min_lr must be a non-negative number, got -1");
 }
 
+TEST(LrScheduleTest, ParametersOfAnotherScheduleAreRefused) {
+  LrSchedule s;
+  LrScheduleConfig constant;
+  constant.warmupNumSteps = 10;
+  EXPECT_EQ(LrSchedule::resolve(constant, 1.0, 100, s),
+            "warmup_num_steps does not apply to the Constant schedule");
+  LrScheduleConfig cosine;
+  cosine.kind = LrScheduleKind::WarmupCosineLR;
+  cosine.warmupMaxLr = 0.1;
+  EXPECT_EQ(LrSchedule::resolve(cosine, 1.0, 2000, s),
+            "warmup_max_lr does not apply to the WarmupCosineLR schedule");
+  LrScheduleConfig warmup;
+  warmup.kind = LrScheduleKind::WarmupLR;
+  warmup.totalNumSteps = 10;
+  EXPECT_EQ(LrSchedule::resolve(warmup, 1.0, 100, s),
+            "total_num_steps does not apply to the WarmupLR schedule");
+  LrScheduleConfig step;
+  step.kind = LrScheduleKind::StepDecay;
+  step.stepSize = 5;
+  step.cosMinRatio = 0.1;
+  EXPECT_EQ(LrSchedule::resolve(step, 1.0, 100, s),
+            "cos_min_ratio does not apply to the StepLR schedule");
+}
+
 TEST(LrScheduleTest, NamesParse) {
   EXPECT_EQ(parseLrScheduleKind("WarmupCosineLR"),
             LrScheduleKind::WarmupCosineLR);

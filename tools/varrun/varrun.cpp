@@ -376,6 +376,10 @@ std::string resolveSchedule(const Options &options,
       return error;
   }
   const var::train::LrScheduleConfig &flags = options.lrFlags;
+  // The plan's parameters belong to the plan's schedule: another one named
+  // on the command line starts from DeepSpeed's defaults.
+  if (options.lrSchedule && *options.lrSchedule != merged.kind)
+    merged = var::train::LrScheduleConfig{};
   merged.kind = options.lrSchedule.value_or(merged.kind);
   for (auto [field, flag] :
        {std::pair{&merged.warmupMinLr, &flags.warmupMinLr},
