@@ -39,29 +39,6 @@ std::optional<LrScheduleKind> parseLrScheduleKind(const std::string &name) {
   return std::nullopt;
 }
 
-std::string getLrScheduleConfig(const plan::LrScheduleSpec &spec,
-                                LrScheduleConfig &out) {
-  std::optional<LrScheduleKind> kind = parseLrScheduleKind(spec.type);
-  if (!kind)
-    return "the plan's LR schedule '" + spec.type + "' is unknown";
-  LrScheduleConfig config;
-  config.kind = *kind;
-  if (spec.warmupType) {
-    config.warmupType = parseWarmupType(*spec.warmupType);
-    if (!config.warmupType)
-      return "the plan's warmup_type '" + *spec.warmupType +
-             "' is neither log nor linear";
-  }
-  config.warmupMinLr = spec.warmupMinLr;
-  config.warmupMaxLr = spec.warmupMaxLr;
-  config.warmupNumSteps = spec.warmupNumSteps;
-  config.totalNumSteps = spec.totalNumSteps;
-  config.warmupMinRatio = spec.warmupMinRatio;
-  config.cosMinRatio = spec.cosMinRatio;
-  out = config;
-  return "";
-}
-
 std::optional<WarmupType> parseWarmupType(const std::string &name) {
   if (name == "log")
     return WarmupType::Log;
@@ -237,6 +214,62 @@ std::string LrSchedule::describe() const {
            std::to_string(totalNumSteps);
   }
   return text;
+}
+
+/// The plan's schedule as a config.
+static std::string getPlanConfig(const plan::LrScheduleSpec &spec,
+                                 LrScheduleConfig &out) {
+  std::optional<LrScheduleKind> kind = parseLrScheduleKind(spec.type);
+  if (!kind)
+    return "the plan's LR schedule '" + spec.type + "' is unknown";
+  LrScheduleConfig config;
+  config.kind = *kind;
+  if (spec.warmupType) {
+    config.warmupType = parseWarmupType(*spec.warmupType);
+    if (!config.warmupType)
+      return "the plan's warmup_type '" + *spec.warmupType +
+             "' is neither log nor linear";
+  }
+  config.warmupMinLr = spec.warmupMinLr;
+  config.warmupMaxLr = spec.warmupMaxLr;
+  config.warmupNumSteps = spec.warmupNumSteps;
+  config.totalNumSteps = spec.totalNumSteps;
+  config.warmupMinRatio = spec.warmupMinRatio;
+  config.cosMinRatio = spec.cosMinRatio;
+  out = config;
+  return "";
+}
+
+std::string resolveLrSchedule(const std::optional<plan::LrScheduleSpec> &plan,
+                              std::optional<LrScheduleKind> kind,
+                              const LrScheduleConfig &flags, double baseLr,
+                              int64_t trainingSteps, LrSchedule &out) {
+  LrScheduleConfig merged;
+  if (plan) {
+    std::string error = getPlanConfig(*plan, merged);
+    if (!error.empty())
+      return error;
+  }
+  if (kind && *kind != merged.kind)
+    merged = LrScheduleConfig{};
+  merged.kind = kind.value_or(merged.kind);
+  for (auto [field, flag] :
+       {std::pair{&merged.warmupMinLr, &flags.warmupMinLr},
+        std::pair{&merged.warmupMaxLr, &flags.warmupMaxLr},
+        std::pair{&merged.warmupMinRatio, &flags.warmupMinRatio},
+        std::pair{&merged.cosMinRatio, &flags.cosMinRatio},
+        std::pair{&merged.gamma, &flags.gamma}})
+    if (*flag)
+      *field = *flag;
+  for (auto [field, flag] :
+       {std::pair{&merged.warmupNumSteps, &flags.warmupNumSteps},
+        std::pair{&merged.totalNumSteps, &flags.totalNumSteps},
+        std::pair{&merged.stepSize, &flags.stepSize}})
+    if (*flag)
+      *field = *flag;
+  if (flags.warmupType)
+    merged.warmupType = flags.warmupType;
+  return LrSchedule::resolve(merged, baseLr, trainingSteps, out);
 }
 
 } // namespace var::train

@@ -73,10 +73,14 @@ private:
   double gamma = 0.1;
 };
 
-/// The schedule a plan carries (its DeepSpeed config's `scheduler`), or
-/// the error naming what this runtime does not know.
-std::string getLrScheduleConfig(const plan::LrScheduleSpec &spec,
-                                LrScheduleConfig &out);
+/// The run's schedule: the one the plan carries (its DeepSpeed config's
+/// `scheduler`), with `flags`' set fields over it; `kind` (--lr-schedule)
+/// names another schedule, whose parameters then start from DeepSpeed's
+/// defaults. The error names what this runtime does not know or accept.
+std::string resolveLrSchedule(const std::optional<plan::LrScheduleSpec> &plan,
+                              std::optional<LrScheduleKind> kind,
+                              const LrScheduleConfig &flags, double baseLr,
+                              int64_t trainingSteps, LrSchedule &out);
 
 /// Parses a schedule name as DeepSpeed's config writes it ("WarmupLR",
 /// "WarmupDecayLR", "WarmupCosineLR") or VAR's lower-case flag spelling

@@ -194,3 +194,40 @@ TEST(LrScheduleTest, NamesParse) {
   EXPECT_EQ(parseWarmupType("linear"), WarmupType::Linear);
   EXPECT_EQ(parseWarmupType("exp"), std::nullopt);
 }
+
+TEST(LrScheduleTest, FlagsOverThePlansSchedule) {
+  var::plan::LrScheduleSpec plan;
+  plan.type = "WarmupDecayLR";
+  plan.warmupMaxLr = 0.02;
+  plan.warmupNumSteps = 2;
+  plan.totalNumSteps = 6;
+  plan.warmupType = "linear";
+  LrSchedule s;
+  ASSERT_EQ(resolveLrSchedule(plan, std::nullopt, {}, 1.0, 100, s), "");
+  EXPECT_EQ(s.describe(), "WarmupDecayLR warmup_min_lr 0 warmup_max_lr 0.02 "
+                          "warmup_num_steps 2 warmup_type linear "
+                          "total_num_steps 6");
+  LrScheduleConfig flags;
+  flags.warmupMaxLr = 0.04;
+  flags.warmupType = WarmupType::Log;
+  ASSERT_EQ(resolveLrSchedule(plan, LrScheduleKind::WarmupDecayLR, flags, 1.0,
+                              100, s),
+            "");
+  EXPECT_EQ(s.describe(), "WarmupDecayLR warmup_min_lr 0 warmup_max_lr 0.04 "
+                          "warmup_num_steps 2 warmup_type log "
+                          "total_num_steps 6");
+  // Another schedule drops the plan's parameters.
+  ASSERT_EQ(resolveLrSchedule(plan, LrScheduleKind::Constant, {}, 0.5, 100, s),
+            "");
+  EXPECT_EQ(s.describe(), "Constant lr 0.5");
+  // No plan schedule: the flags alone.
+  LrScheduleConfig step;
+  step.stepSize = 3;
+  ASSERT_EQ(resolveLrSchedule(std::nullopt, LrScheduleKind::StepDecay, step,
+                              1.0, 100, s),
+            "");
+  EXPECT_EQ(s.describe(), "StepLR lr 1 step_size 3 gamma 0.1");
+  plan.type = "OneCycle";
+  EXPECT_EQ(resolveLrSchedule(plan, std::nullopt, {}, 1.0, 100, s),
+            "the plan's LR schedule 'OneCycle' is unknown");
+}

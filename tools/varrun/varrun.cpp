@@ -364,42 +364,6 @@ std::string stepShapes(const var::plan::Plan &plan, StepShapes &shapes) {
   return "";
 }
 
-/// The schedule: the plan's DeepSpeed scheduler, under the flags.
-std::string resolveSchedule(const Options &options,
-                            const var::plan::PlanConfig &config, double baseLr,
-                            int64_t steps, var::train::LrSchedule &schedule) {
-  var::train::LrScheduleConfig merged;
-  if (config.lrSchedule) {
-    std::string error =
-        var::train::getLrScheduleConfig(*config.lrSchedule, merged);
-    if (!error.empty())
-      return error;
-  }
-  const var::train::LrScheduleConfig &flags = options.lrFlags;
-  // The plan's parameters belong to the plan's schedule: another one named
-  // on the command line starts from DeepSpeed's defaults.
-  if (options.lrSchedule && *options.lrSchedule != merged.kind)
-    merged = var::train::LrScheduleConfig{};
-  merged.kind = options.lrSchedule.value_or(merged.kind);
-  for (auto [field, flag] :
-       {std::pair{&merged.warmupMinLr, &flags.warmupMinLr},
-        std::pair{&merged.warmupMaxLr, &flags.warmupMaxLr},
-        std::pair{&merged.warmupMinRatio, &flags.warmupMinRatio},
-        std::pair{&merged.cosMinRatio, &flags.cosMinRatio},
-        std::pair{&merged.gamma, &flags.gamma}})
-    if (*flag)
-      *field = *flag;
-  for (auto [field, flag] :
-       {std::pair{&merged.warmupNumSteps, &flags.warmupNumSteps},
-        std::pair{&merged.totalNumSteps, &flags.totalNumSteps},
-        std::pair{&merged.stepSize, &flags.stepSize}})
-    if (*flag)
-      *field = *flag;
-  if (flags.warmupType)
-    merged.warmupType = flags.warmupType;
-  return var::train::LrSchedule::resolve(merged, baseLr, steps, schedule);
-}
-
 /// Reads a weights file into FP32 tensors: F32, BF16 and F16 convert;
 /// integer tensors only as BatchNorm counters, which the import skips.
 std::string readWeights(const std::string &path,
@@ -589,9 +553,9 @@ int train(const Options &options) {
                   : options.epochsGiven     ? options.epochs * stepsPerEpoch
                                             : stepsPerEpoch;
   var::train::LrSchedule schedule;
-  error = resolveSchedule(options, plan->config,
-                          options.lr.value_or(plan->config.initialLR), steps,
-                          schedule);
+  error = var::train::resolveLrSchedule(
+      plan->config.lrSchedule, options.lrSchedule, options.lrFlags,
+      options.lr.value_or(plan->config.initialLR), steps, schedule);
   if (!error.empty()) {
     std::cerr << who << "error: LR schedule: " << error << "\n";
     return 2;
