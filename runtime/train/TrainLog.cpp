@@ -52,6 +52,7 @@ std::string TrainLog::logTrain(const TrainRecord &r) {
       {"train/top1", r.train.top1},
       {"train/lr", r.lr},
       {"train/clips_per_s", r.clipsPerSecond},
+      {"train/frames_per_s", r.clipsPerSecond * r.framesPerClip},
       {"memory/peak_rss_mib", memoryMiB}};
   if (r.gradNorm)
     scalars.insert(scalars.begin() + 3, {"train/grad_norm", *r.gradNorm});
@@ -70,6 +71,7 @@ std::string TrainLog::logTrain(const TrainRecord &r) {
     if (r.gradNorm)
       fields.push_back({"grad_norm", *r.gradNorm});
     fields.push_back({"clips_per_s", r.clipsPerSecond});
+    fields.push_back({"frames_per_s", r.clipsPerSecond * r.framesPerClip});
     fields.push_back({"peak_rss_mib", memoryMiB});
     std::string error = metrics->write("train", fields);
     if (!error.empty())

@@ -24,6 +24,7 @@ struct TrainRecord {
   double lr = 0;
   std::optional<double> gradNorm; // when the plan clips
   double clipsPerSecond = 0;
+  int64_t framesPerClip = 1; // throughput in frames too, as video work counts
   double elapsedSeconds = 0; // since training began, for the ETA
 };
 

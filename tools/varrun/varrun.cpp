@@ -717,6 +717,7 @@ int train(const Options &options) {
       record.gradNorm = executor->getLastGradNorm();
       record.clipsPerSecond =
           sums[3] / std::chrono::duration<double>(now - start).count();
+      record.framesPerClip = shapes.input[1];
       record.elapsedSeconds =
           std::chrono::duration<double>(now - trainingStart).count();
       if (log)
