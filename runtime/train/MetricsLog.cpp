@@ -11,8 +11,8 @@ namespace var::train {
 std::string
 formatJsonLine(const std::string &kind,
                const std::vector<std::pair<std::string, double>> &fields) {
-  // Keys and kind are our own identifiers: no escaping needed beyond
-  // refusing to emit what would need it.
+  // Keys and kind are VAR's own identifiers (letters, digits, '_'), so
+  // they go out unescaped.
   std::string line = "{\"kind\":\"" + kind + "\"";
   for (const auto &[key, value] : fields) {
     line += ",\"" + key + "\":";

@@ -13,8 +13,9 @@
 
 namespace var::train {
 
-/// A JSON object of one string field, "kind", and numbers in order.
-/// Non-finite numbers become null (JSON has no NaN).
+/// A JSON object of one string field, "kind", and numbers in order, in
+/// their shortest round-trip form. Non-finite numbers become null (JSON has
+/// no NaN). Keys and kind must need no escaping.
 std::string
 formatJsonLine(const std::string &kind,
                const std::vector<std::pair<std::string, double>> &fields);
