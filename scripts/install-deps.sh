@@ -10,6 +10,7 @@ packages=(
   libgtest-dev
   libgloo-dev
   slurmctld slurmd slurm-client munge
+  libprotobuf-dev protobuf-compiler
 )
 
 missing=()

@@ -285,6 +285,7 @@ Expected<CompileOptions> mergeOptions(const CompileOptions &flags,
   CompileOptions merged;
   if (Error err = mergeInto(flags, fromFile, fileName, merged))
     return Expected<CompileOptions>(std::move(err));
+  merged.lrSchedule = fromFile.lrSchedule;
   return merged;
 }
 

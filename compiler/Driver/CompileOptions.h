@@ -3,6 +3,8 @@
 #ifndef VAR_COMPILER_DRIVER_COMPILEOPTIONS_H
 #define VAR_COMPILER_DRIVER_COMPILEOPTIONS_H
 
+#include "runtime/plan/LrScheduleSpec.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -99,6 +101,10 @@ struct CompileOptions {
   /// Batch norm in evaluation form in the training step (running statistics
   /// normalize and are not updated). No DeepSpeed key sets it.
   std::optional<bool> freezeBatchNorm;
+
+  /// A DeepSpeed config's `scheduler`, carried into the plan for the
+  /// runtime (no varc flag: varrun's --lr-schedule flags override it).
+  std::optional<plan::LrScheduleSpec> lrSchedule;
 
   int getZeroStage() const { return zeroStage.value_or(kDefaultZeroStage); }
   Precision getPrecision() const {

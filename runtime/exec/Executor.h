@@ -7,9 +7,11 @@
 
 #include "runtime/comm/Communicator.h"
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/exec/InstructionTimer.h"
 #include "runtime/plan/PlanFile.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,6 +136,12 @@ public:
   /// stages 1-3: every rank must call it).
   std::string gatherCapturedGradients(std::vector<NamedTensor> &out);
 
+  /// The global L2 norm of the gradients (before clipping) that the last
+  /// dist.clip_coefficient computed; none when the plan does not clip.
+  std::optional<double> getLastGradNorm() const { return lastGradNorm; }
+  /// Brackets every instruction run() executes while set; nullptr: off.
+  void setInstructionTimer(InstructionTimer *timer) { this->timer = timer; }
+
   const plan::Plan &getPlan() const { return plan; }
 
 private:
@@ -183,6 +191,8 @@ private:
   int64_t rank = 0, worldSize = 1, stage = 0;
   uint64_t initSeed = 0;
   bool captureGradients = false;
+  std::optional<double> lastGradNorm;
+  InstructionTimer *timer = nullptr;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
   std::vector<std::vector<uint8_t>> buffers;

@@ -300,6 +300,7 @@ int compilePlan(ModuleOp module) {
     planOptions.precision = var::getPrecisionName(options->getPrecision());
     planOptions.initialLR = options->getLR();
     planOptions.trainBatch = options->trainBatch.value_or(0);
+    planOptions.lrSchedule = options->lrSchedule;
     if (failed(var::writePlanFile(module, planOptions, outputFile)))
       return 1;
     llvm::errs() << "varc: wrote " << outputFile << "\n";
