@@ -6,8 +6,9 @@ slurmctld and two slurmd as nodes, see loopback_cluster.py).
     flags for the ranks, train exactly the weights that
     `varrun --nproc-per-node=4` trains;
   * an sbatch job whose steps run one after the other: step 0 trains and
-    writes its weights, step 1 starts from them (JOB_STEPS; a resume from a
-    checkpoint is one more entry there);
+    writes its weights, step 1 starts from them, step 2 trains the first half
+    of that run with a checkpoint, step 3 resumes from it and must end on
+    step 0's losses and weights (JOB_STEPS);
   * scripts/slurm/{single,multi}-node.sbatch and `var-launch` with NODES
     print the loss of the same run started locally by var-launch.
 
@@ -44,8 +45,7 @@ BASIC_CNN_VARRUN = ["--train-size=4", "--eval-size=2", "--log-every=1",
 # The steps of one sbatch job, run in order: each is `srun varrun PLAN
 # FLAGS` (WORK is the job's folder) and a check of its output and files,
 # check(output, work, ref) -> (ok, what), where `ref` holds the losses and
-# weights file of the --nproc-per-node=4 run. A resume from a checkpoint is
-# one more entry here.
+# weights file of the --nproc-per-node=4 run.
 def _same_run(output, work, ref):
     return (losses(output) == ref["losses"] and
             same_bytes(os.path.join(work, "step-0.safetensors"), ref["weights"]),
@@ -59,6 +59,18 @@ def _started_from_step_0(output, work, ref):
             "started from step 0's weights")
 
 
+def _resumed(output, work, ref):
+    return ("varrun: --resume: resuming from %s/ckpt/step-10" % work in output
+            and losses(output) == ref["losses"][1:] and
+            same_bytes(os.path.join(work, "step-3.safetensors"),
+                       ref["weights"]),
+            "resumed step 2's checkpoint and ended on the uninterrupted "
+            "run's losses and weights")
+
+
+FIRST_HALF = [f for f in TRAIN if not f.startswith("--steps=")] + \
+    ["--steps=10"]
+
 JOB_STEPS = [
     # Trains the reference run and writes its weights.
     (TRAIN + ["--export-weights=WORK/step-0.safetensors"], _same_run),
@@ -67,6 +79,15 @@ JOB_STEPS = [
     (["--init-weights=WORK/step-0.safetensors", "--steps=0", "--eval-size=64",
       "--comm-timeout=30", "--export-weights=WORK/step-1.safetensors"],
      _started_from_step_0),
+    # The first half of the reference run, checkpointed at its end...
+    (FIRST_HALF + ["--checkpoint-dir=WORK/ckpt", "--checkpoint-every=10"],
+     lambda output, work, ref: (
+         os.path.exists(os.path.join(work, "ckpt", "step-10",
+                                     "checkpoint.txt")),
+         "wrote the checkpoint of step 10")),
+    # ... and the second, resumed from it in the next job step.
+    (TRAIN + ["--checkpoint-dir=WORK/ckpt", "--resume",
+              "--export-weights=WORK/step-3.safetensors"], _resumed),
 ]
 
 
