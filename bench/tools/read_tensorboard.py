@@ -23,7 +23,10 @@ def main():
             if event.HasField("file_version"):
                 print("  file_version", event.file_version)
             for value in event.summary.value:
-                print("  step %d %s %g" % (event.step, value.tag, value.simple_value))
+                # The loader migrates simple_value into a scalar tensor.
+                number = value.simple_value if value.HasField("simple_value") \
+                    else value.tensor.float_val[0]
+                print("  step %d %s %g" % (event.step, value.tag, number))
     # What TensorBoard's scalar dashboard would show.
     accumulator = EventAccumulator(path)
     accumulator.Reload()
