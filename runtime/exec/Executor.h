@@ -7,9 +7,12 @@
 
 #include "runtime/comm/Communicator.h"
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/exec/Backend.h"
 #include "runtime/plan/PlanFile.h"
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,9 +55,11 @@ class Executor {
 public:
   /// `plan` must be resolved for comm.getWorldSize(). Initializes every
   /// parameter from `seed` (the same values on every rank and at every ZeRO
-  /// stage) and shards what this rank owns.
+  /// stage) and shards what this rank owns. Var ops run on `backend`
+  /// (null: the CPU backend); model state and dist ops stay on the host.
   static plan::Expected<Executor>
-  create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed);
+  create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed,
+         std::unique_ptr<Backend> backend = nullptr);
 
   /// Runs function `name` with `args` (one per function argument, in
   /// order); `results` gets its results. `microSeed` feeds dropout.
@@ -88,6 +93,7 @@ public:
   std::string gatherCapturedGradients(std::vector<NamedTensor> &out);
 
   const plan::Plan &getPlan() const { return plan; }
+  Backend &getBackend() { return *backend; }
 
 private:
   struct Bucket {
@@ -116,9 +122,25 @@ private:
   /// stage 0, this rank's shard otherwise) into full padded buckets.
   std::string gatherBuckets(const std::vector<const float *> &regions,
                             std::vector<std::vector<float>> &full);
+  /// Where a function's values live on the backend: one allocation made
+  /// on its first run, the planned arena first, then the values the
+  /// planner left out, each at its offset.
+  struct FunctionMemory {
+    DeviceBuffer arena;
+    std::vector<int64_t> offsets; // per value
+  };
+  std::string prepareMemory(const plan::PlanFunction &function,
+                            const std::string &name, FunctionMemory *&memory);
   std::string execute(const plan::PlanFunction &function,
                       const plan::Instruction &inst,
                       std::vector<cpu::TensorView> &views, uint64_t seed);
+  /// Ops that run on host tensors: parameter loads and stores, dist ops, and
+  /// var ops the backend has no kernel for (the CPU kernel runs them).
+  std::string executeOnHost(const plan::PlanFunction &function,
+                            const plan::Instruction &inst,
+                            std::vector<cpu::TensorView> &operands,
+                            std::vector<cpu::TensorView> &results,
+                            uint64_t seed);
   std::string executeDist(const plan::PlanFunction &function,
                           const plan::Instruction &inst,
                           std::vector<cpu::TensorView> &operands,
@@ -138,7 +160,11 @@ private:
   std::vector<std::vector<uint8_t>> buffers;
   /// For a bucketed param: (bucket, offset), else (-1, 0).
   std::vector<std::pair<int64_t, int64_t>> location;
-  const cpu::OpTable *ops = nullptr;
+  std::unique_ptr<Backend> backend;
+  std::map<std::string, FunctionMemory, std::less<>> memories;
+  /// Host copies of a device backend's tensors for executeOnHost; grows to
+  /// the largest instruction's need, then is reused.
+  std::vector<uint64_t> staging;
 };
 
 } // namespace var::exec
