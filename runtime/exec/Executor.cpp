@@ -4,6 +4,7 @@
 #include "runtime/exec/Executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <unistd.h>
@@ -302,9 +303,18 @@ std::string Executor::run(std::string_view name,
   }
   for (size_t i = 0; i < function->instructions.size(); ++i) {
     const plan::Instruction &inst = function->instructions[i];
+    auto start = std::chrono::steady_clock::now();
     std::string error = execute(*function, inst, views, microSeed);
     if (error.empty() && !backend->isHostMemory())
       error = backend->synchronize(); // a kernel's fault names its op
+    if (opTiming) {
+      OpTime &time = opTimes[inst.op];
+      time.op = inst.op;
+      ++time.count;
+      time.seconds += std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+    }
     if (!error.empty())
       return "instruction " + std::to_string(i) + " (" + inst.op +
              (inst.location.empty() ? "" : " at " + inst.location) + ") of '" +
@@ -323,6 +333,16 @@ std::string Executor::run(std::string_view name,
     results.push_back(std::move(out));
   }
   return "";
+}
+
+std::vector<Executor::OpTime> Executor::getOpTimes() const {
+  std::vector<OpTime> times;
+  for (const auto &entry : opTimes)
+    times.push_back(entry.second);
+  std::sort(times.begin(), times.end(), [](const OpTime &a, const OpTime &b) {
+    return a.seconds > b.seconds;
+  });
+  return times;
 }
 
 std::string Executor::prepareMemory(const plan::PlanFunction &function,

@@ -92,6 +92,18 @@ public:
   /// stages 1-3: every rank must call it).
   std::string gatherCapturedGradients(std::vector<NamedTensor> &out);
 
+  /// Time per op kind: while on, every instruction is timed by the host
+  /// clock (a device backend is synchronized after each one, so its time is
+  /// the op's), accumulated by op name across runs.
+  struct OpTime {
+    std::string op;
+    int64_t count = 0;
+    double seconds = 0;
+  };
+  void setOpTiming(bool on) { opTiming = on; }
+  /// Every op timed so far, most time first.
+  std::vector<OpTime> getOpTimes() const;
+
   const plan::Plan &getPlan() const { return plan; }
   Backend &getBackend() { return *backend; }
 
@@ -165,6 +177,8 @@ private:
   /// Host copies of a device backend's tensors for executeOnHost; grows to
   /// the largest instruction's need, then is reused.
   std::vector<uint64_t> staging;
+  bool opTiming = false;
+  std::map<std::string, OpTime, std::less<>> opTimes;
 };
 
 } // namespace var::exec

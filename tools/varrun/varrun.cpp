@@ -1,7 +1,7 @@
 // varrun: executes a training plan, one process per rank. Ranks come from
 // Slurm, torchrun-style variables, OpenMPI, or varrun's own launcher
-// (--nproc-per-node); the CPU backend runs every op; Gloo carries the
-// collectives between processes.
+// (--nproc-per-node); the CPU or CUDA backend (--device) runs the model's
+// ops; Gloo carries the collectives between processes.
 #include "runtime/comm/GlooCommunicator.h"
 #include "runtime/comm/Launcher.h"
 #include "runtime/comm/Rendezvous.h"
@@ -9,6 +9,7 @@
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
 #include "runtime/train/Safetensors.h"
+#include "tools/varrun/DeviceChoice.h"
 
 #include <algorithm>
 #include <chrono>
@@ -34,8 +35,9 @@ const char *kUsage =
     "or --nproc-per-node, which starts and supervises the local ranks.\n"
     "\n"
     "  --nproc-per-node=N     start N local ranks and supervise them\n"
-    "  --device=cpu|cuda|auto the backend (default auto: cpu until the CUDA\n"
-    "                         backend lands)\n"
+    "  --device=cpu|cuda|auto the backend of the model's ops (default auto:\n"
+    "                         cuda when this process sees a GPU, else cpu);\n"
+    "                         local rank i takes GPU i modulo the GPUs seen\n"
     "  --data=SOURCE          training data; builtin:synthetic (default):\n"
     "                         generated clips of a shape moving in one of\n"
     "                         up to 8 directions, so only motion tells the\n"
@@ -69,6 +71,9 @@ const char *kUsage =
     "  --dump-forward=FILE    before training, write the evaluation-mode\n"
     "                         `logits` of `forward` (BatchNorm running stats,\n"
     "                         no dropout) on the first batch (safetensors)\n"
+    "  --op-times             print, after training, the time each op kind\n"
+    "                         took on rank 0 (instructions, seconds; the\n"
+    "                         device is synchronized after every op)\n"
     "  --dump-step=FILE       run one training step and write, as F32\n"
     "                         safetensors, `grad.NAME` for every trainable\n"
     "                         parameter (averaged over ranks and micro-steps,\n"
@@ -98,6 +103,7 @@ struct Options {
   std::vector<std::string> resetClassifier;
   std::string inputFile, dumpForward, dumpStep;
   int64_t commTimeout = 300;
+  bool opTimes = false;
 };
 
 int usageError(const std::string &message) {
@@ -128,6 +134,10 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
         return usageError("one plan at a time, got '" + options.plan +
                           "' and '" + arg + "'");
       options.plan = arg;
+      continue;
+    }
+    if (arg == "--op-times") {
+      options.opTimes = true;
       continue;
     }
     size_t eq = arg.find('=');
@@ -376,10 +386,11 @@ int train(const Options &options) {
       std::cout << line << std::endl;
   };
   std::string who = "varrun[rank " + std::to_string(info.rank) + "]: ";
-  if (options.device == "cuda") {
-    std::cerr << who
-              << "error: --device=cuda: this build's CUDA backend runs no "
-                 "training plans yet; use --device=cpu\n";
+  std::string backendName;
+  std::unique_ptr<var::exec::Backend> backend = var::tools::chooseBackend(
+      options.device, info.localRank, backendName, error);
+  if (!backend) {
+    std::cerr << who << "error: " << error << "\n";
     return 2;
   }
 
@@ -414,11 +425,13 @@ int train(const Options &options) {
       return 1;
     }
   }
-  auto executor = var::exec::Executor::create(*plan, *comm, options.seed);
+  auto executor = var::exec::Executor::create(*plan, *comm, options.seed,
+                                              std::move(backend));
   if (!executor) {
     std::cerr << who << "error: " << executor.error() << "\n";
     return 2;
   }
+  executor->setOpTiming(options.opTimes);
   if (!options.initWeights.empty()) {
     std::vector<var::exec::NamedTensor> weights;
     std::vector<std::string> notes;
@@ -471,9 +484,10 @@ int train(const Options &options) {
                                             : stepsPerEpoch;
   double lr = options.lr.value_or(plan->config.initialLR);
   say("varrun: " + std::to_string(info.worldSize) + " rank(s) (" + info.source +
-      "), CPU backend, ZeRO stage " + std::to_string(plan->config.zeroStage) +
-      ", global batch " + std::to_string(globalBatch) + " (" +
-      std::to_string(micro) + " x " + std::to_string(shapes.gradAccum) + " x " +
+      "), " + backendName + " backend, ZeRO stage " +
+      std::to_string(plan->config.zeroStage) + ", global batch " +
+      std::to_string(globalBatch) + " (" + std::to_string(micro) + " x " +
+      std::to_string(shapes.gradAccum) + " x " +
       std::to_string(info.worldSize) + "), " + std::to_string(steps) +
       " steps, " + std::to_string(var::data::getSyntheticTaskClasses(data)) +
       " synthetic classes");
@@ -638,6 +652,14 @@ int train(const Options &options) {
                   100.0 / var::data::getSyntheticTaskClasses(data));
     say(line);
   }
+  if (options.opTimes)
+    for (const var::exec::Executor::OpTime &time : executor->getOpTimes()) {
+      char line[160];
+      std::snprintf(line, sizeof line, "op time %10.4f s %8lld x  %s",
+                    time.seconds, static_cast<long long>(time.count),
+                    time.op.c_str());
+      say(line);
+    }
 
   if (!options.exportWeights.empty()) {
     std::vector<var::exec::NamedTensor> weights;
