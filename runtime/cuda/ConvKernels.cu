@@ -1,8 +1,8 @@
 // Convolutions through cuDNN: forward, backward data and backward filter,
 // 1-D to 3-D, grouped and depthwise, in f32 (FMA math: no TF32, to stay
 // within f32 rounding of the CPU) and bf16 (tensor cores, f32 accumulation).
-// Tensors are NCHW / NCDHW as the plan lays them out; the algorithm is
-// cuDNN's first heuristic choice that fits the workspace. The bias is a
+// Tensors are NCHW / NCDHW as the plan lays them out; the algorithm is the
+// fastest deterministic one cuDNN measures, once per geometry. The bias is a
 // separate kernel (bf16 results round twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
@@ -114,31 +114,36 @@ bool mathAllowed(cudnnDataType_t dataType, cudnnMathType_t math) {
   return true;
 }
 
-/// Picks the first heuristic result of `perf` (count `found`) that
-/// succeeded, fits the largest workspace we allow and keeps f32 exact.
+/// Picks the fastest measured result of `perf` (count `found`, fastest
+/// first) that succeeded, fits the workspace, is deterministic (the same
+/// seed must give the same weights run after run, at every ZeRO stage) and
+/// keeps f32 exact.
 template <typename Perf>
 std::string pickAlgorithm(const ConvDescriptors &d, const Perf *perf, int found,
-                          ConvAlgorithm &chosen) {
-  constexpr size_t kMaxWorkspace = size_t(1) << 30;
+                          size_t workspaceBytes, ConvAlgorithm &chosen) {
   for (int i = 0; i < found; ++i)
     if (perf[i].status == CUDNN_STATUS_SUCCESS &&
-        perf[i].memory <= kMaxWorkspace &&
+        perf[i].memory <= workspaceBytes &&
+        perf[i].determinism == CUDNN_DETERMINISTIC &&
         mathAllowed(d.dataType, perf[i].mathType)) {
       chosen = {static_cast<int>(perf[i].algo), perf[i].memory,
                 static_cast<int>(perf[i].mathType)};
       return {};
     }
-  return "cuDNN offers no algorithm for this convolution";
+  return "cuDNN offers no deterministic algorithm for this convolution";
 }
 
 enum class Direction { Forward, BackwardData, BackwardFilter };
 
-/// The algorithm of this convolution in `direction`: cuDNN's heuristics
-/// the first time a geometry is seen, the context's cache after that. A
-/// bf16 convolution takes the chosen algorithm's math type.
+/// The algorithm of this convolution in `direction`: measured by cuDNN
+/// (cudnnFind*Ex, on the call's own tensors; it writes the output, which
+/// the real call then overwrites) the first time a geometry is seen, the
+/// context's cache after that. A bf16 convolution takes the chosen
+/// algorithm's math type. `x`, `w`, `y`: input, filter, output, whichever
+/// of them the direction reads or writes.
 std::string chooseAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
-                            const Window &w, Direction direction,
-                            ConvAlgorithm &chosen) {
+                            const Window &w, Direction direction, void *x,
+                            void *filter, void *y, ConvAlgorithm &chosen) {
   std::string key = std::to_string(static_cast<int>(direction)) + "/" +
                     std::to_string(static_cast<int>(d.dataType));
   for (int64_t v : {w.batch, w.inChannels, w.outChannels, w.groups})
@@ -151,28 +156,36 @@ std::string chooseAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
   if (found != ctx.convAlgorithms.end()) {
     chosen = found->second;
   } else {
+    constexpr int64_t kSearchWorkspace = int64_t(256) << 20;
+    void *workspace = nullptr;
+    if (std::string error = ctx.getWorkspace(kSearchWorkspace, &workspace);
+        !error.empty())
+      return error;
+    size_t bytes = static_cast<size_t>(ctx.getWorkspaceBytes());
     int count = 0;
     std::string error;
     if (direction == Direction::Forward) {
       cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-      VAR_CUDA_TRY(cudnnGetConvolutionForwardAlgorithm_v7(
-          ctx.cudnn, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-          &count, perf));
-      error = pickAlgorithm(d, perf, count, chosen);
+      VAR_CUDA_TRY(cudnnFindConvolutionForwardAlgorithmEx(
+          ctx.cudnn, d.x, x, d.w, filter, d.conv, d.y, y,
+          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf, workspace, bytes));
+      error = pickAlgorithm(d, perf, count, bytes, chosen);
     } else if (direction == Direction::BackwardData) {
       cudnnConvolutionBwdDataAlgoPerf_t
           perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      VAR_CUDA_TRY(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-          ctx.cudnn, d.w, d.y, d.conv, d.x,
-          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf));
-      error = pickAlgorithm(d, perf, count, chosen);
+      VAR_CUDA_TRY(cudnnFindConvolutionBackwardDataAlgorithmEx(
+          ctx.cudnn, d.w, filter, d.y, y, d.conv, d.x, x,
+          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf, workspace,
+          bytes));
+      error = pickAlgorithm(d, perf, count, bytes, chosen);
     } else {
       cudnnConvolutionBwdFilterAlgoPerf_t
           perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-      VAR_CUDA_TRY(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-          ctx.cudnn, d.x, d.y, d.conv, d.w,
-          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf));
-      error = pickAlgorithm(d, perf, count, chosen);
+      VAR_CUDA_TRY(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+          ctx.cudnn, d.x, x, d.y, y, d.conv, d.w, filter,
+          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, workspace,
+          bytes));
+      error = pickAlgorithm(d, perf, count, bytes, chosen);
     }
     if (!error.empty())
       return error;
@@ -218,7 +231,8 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
     return error;
   ConvAlgorithm chosen;
   if (std::string error =
-          chooseAlgorithm(ctx, d, w, Direction::Forward, chosen);
+          chooseAlgorithm(ctx, d, w, Direction::Forward, input.data,
+                          weight.data, result.data, chosen);
       !error.empty())
     return error;
   void *workspace = nullptr;
@@ -268,7 +282,8 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
     return error;
   ConvAlgorithm chosen;
   if (std::string error =
-          chooseAlgorithm(ctx, d, w, Direction::BackwardData, chosen);
+          chooseAlgorithm(ctx, d, w, Direction::BackwardData, result.data,
+                          weight.data, grad.data, chosen);
       !error.empty())
     return error;
   void *workspace = nullptr;
@@ -304,7 +319,8 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
     return error;
   ConvAlgorithm chosen;
   if (std::string error =
-          chooseAlgorithm(ctx, d, w, Direction::BackwardFilter, chosen);
+          chooseAlgorithm(ctx, d, w, Direction::BackwardFilter, input.data,
+                          result.data, grad.data, chosen);
       !error.empty())
     return error;
   void *workspace = nullptr;

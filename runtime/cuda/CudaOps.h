@@ -38,7 +38,7 @@ public:
   /// and clears it when it synchronizes.
   int *errorFlag = nullptr;
   /// Convolution algorithms chosen so far, by direction, type and geometry:
-  /// heuristics run once per distinct convolution, not every step.
+  /// cuDNN measures once per distinct convolution, not every step.
   std::map<std::string, ConvAlgorithm> convAlgorithms;
 
   /// Scratch memory of at least `bytes`, valid until the next call; grows

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -127,8 +128,16 @@ void fill(const Spec &spec, HostTensor &tensor, std::mt19937 &rng) {
   var::cpu::writeFloats(values, tensor.view);
 }
 
-class CudaOpTest
-    : public ::testing::TestWithParam<std::pair<std::string, DType>> {
+/// A case by name and compute type.
+struct CaseId {
+  std::string name;
+  DType dtype;
+};
+void PrintTo(const CaseId &id, std::ostream *out) {
+  *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
+}
+
+class CudaOpTest : public ::testing::TestWithParam<CaseId> {
 protected:
   static void SetUpTestSuite() {
     backend = var::cuda::createCudaBackend(0, whyNot);
@@ -519,27 +528,27 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   return cases;
 }
 
-std::vector<std::pair<std::string, DType>> allCases() {
-  std::vector<std::pair<std::string, DType>> all;
+std::vector<CaseId> allCases() {
+  std::vector<CaseId> all;
   for (DType t : {DType::F32, DType::BF16})
     for (const auto &entry : buildCases(t))
-      all.emplace_back(entry.first, t);
+      all.push_back({entry.first, t});
   return all;
 }
 
 TEST_P(CudaOpTest, MatchesCpu) {
-  for (const auto &entry : buildCases(GetParam().second))
-    if (entry.first == GetParam().first)
+  for (const auto &entry : buildCases(GetParam().dtype))
+    if (entry.first == GetParam().name)
       return check(entry.second);
-  FAIL() << "no case " << GetParam().first;
+  FAIL() << "no case " << GetParam().name;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
-    [](const ::testing::TestParamInfo<std::pair<std::string, DType>> &info) {
-      return info.param.first +
-             (info.param.second == DType::BF16 ? "_bf16" : "_f32");
-    });
+INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<CaseId> &info) {
+                           return info.param.name +
+                                  (info.param.dtype == DType::BF16 ? "_bf16"
+                                                                   : "_f32");
+                         });
 
 /// Every op that has a CPU kernel has a CUDA kernel too, except the LSTM,
 /// which runs through the executor's host path for now.
