@@ -272,19 +272,25 @@ std::string Executor::run(std::string_view name,
            std::to_string(function->args.size()) + " arguments, got " +
            std::to_string(args.size());
 
-  FunctionMemory *memory = nullptr;
-  if (std::string error = prepareMemory(*function, std::string(name), memory);
+  const FunctionLayout *layout = nullptr;
+  if (std::string error = prepareMemory(*function, std::string(name), layout);
       !error.empty())
     return error;
+  // Growing frees the smaller arena first: never both at once.
+  if (layout->bytes > arena.size()) {
+    if (std::string error = arena.allocate(
+            *backend, layout->bytes, "function '" + std::string(name) + "'");
+        !error.empty())
+      return error;
+  }
   // Every run starts from a zeroed arena, as kernels that accumulate expect.
-  auto *base = static_cast<uint8_t *>(memory->arena.data());
-  if (std::string error = backend->zero(base, memory->arena.size());
-      !error.empty())
+  auto *base = static_cast<uint8_t *>(arena.data());
+  if (std::string error = backend->zero(base, layout->bytes); !error.empty())
     return "function '" + std::string(name) + "': " + error;
   std::vector<cpu::TensorView> views(function->values.size());
   for (size_t id = 0; id < views.size(); ++id) {
     const plan::PlanValue &value = function->values[id];
-    views[id] = {value.dtype, value.shape, base + memory->offsets[id]};
+    views[id] = {value.dtype, value.shape, base + layout->offsets[id]};
   }
 
   for (size_t i = 0; i < args.size(); ++i) {
@@ -347,16 +353,16 @@ std::vector<Executor::OpTime> Executor::getOpTimes() const {
 
 std::string Executor::prepareMemory(const plan::PlanFunction &function,
                                     const std::string &name,
-                                    FunctionMemory *&memory) {
-  auto found = memories.find(name);
-  if (found != memories.end()) {
-    memory = &found->second;
+                                    const FunctionLayout *&layout) {
+  auto found = layouts.find(name);
+  if (found != layouts.end()) {
+    layout = &found->second;
     return "";
   }
   // The planned arena, then every value the planner left out, 256-byte
   // aligned (what cuDNN and vector loads want). The loader keeps each
   // value's bytes within int64; the sum is checked.
-  FunctionMemory fresh;
+  FunctionLayout fresh;
   fresh.offsets.resize(function.values.size());
   int64_t total = (function.arenaBytes + 255) / 256 * 256;
   for (size_t id = 0; id < function.values.size(); ++id) {
@@ -374,13 +380,11 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
         __builtin_add_overflow(total, (bytes + 255) / 256 * 256, &total))
       total = -1;
   }
-  std::string what = "function '" + name + "'";
-  if (std::string error = checkAllocation(total, what); !error.empty())
-    return error;
-  if (std::string error = fresh.arena.allocate(*backend, total, what);
+  if (std::string error = checkAllocation(total, "function '" + name + "'");
       !error.empty())
     return error;
-  memory = &memories.emplace(name, std::move(fresh)).first->second;
+  fresh.bytes = total;
+  layout = &layouts.emplace(name, std::move(fresh)).first->second;
   return "";
 }
 

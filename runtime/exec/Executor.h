@@ -134,15 +134,17 @@ private:
   /// stage 0, this rank's shard otherwise) into full padded buckets.
   std::string gatherBuckets(const std::vector<const float *> &regions,
                             std::vector<std::vector<float>> &full);
-  /// Where a function's values live on the backend: one allocation made
-  /// on its first run, the planned arena first, then the values the
-  /// planner left out, each at its offset.
-  struct FunctionMemory {
-    DeviceBuffer arena;
+  /// Where a function's values live in the executor's one device arena:
+  /// the planned arena first, then the values the planner left out, each
+  /// at its offset. Functions run one at a time, so they share the arena;
+  /// it grows to a function's need on that function's first run.
+  struct FunctionLayout {
     std::vector<int64_t> offsets; // per value
+    int64_t bytes = 0;
   };
   std::string prepareMemory(const plan::PlanFunction &function,
-                            const std::string &name, FunctionMemory *&memory);
+                            const std::string &name,
+                            const FunctionLayout *&layout);
   std::string execute(const plan::PlanFunction &function,
                       const plan::Instruction &inst,
                       std::vector<cpu::TensorView> &views, uint64_t seed);
@@ -173,7 +175,8 @@ private:
   /// For a bucketed param: (bucket, offset), else (-1, 0).
   std::vector<std::pair<int64_t, int64_t>> location;
   std::unique_ptr<Backend> backend;
-  std::map<std::string, FunctionMemory, std::less<>> memories;
+  DeviceBuffer arena;
+  std::map<std::string, FunctionLayout, std::less<>> layouts;
   /// Host copies of a device backend's tensors for executeOnHost; grows to
   /// the largest instruction's need, then is reused.
   std::vector<uint64_t> staging;

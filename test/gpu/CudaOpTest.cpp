@@ -8,6 +8,7 @@
 // case is skipped, and ctest counts it as skipped.
 #include "runtime/cpu/CpuOps.h"
 #include "runtime/cuda/CudaBackend.h"
+#include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
 
 #include <gtest/gtest.h>
@@ -560,6 +561,71 @@ TEST(CudaOpTable, CoversTheCpuTableButTheLstm) {
       EXPECT_EQ(cuda.count(op), 0u) << op;
     else
       EXPECT_EQ(cuda.count(op), 1u) << op << " has no CUDA kernel";
+  }
+}
+
+} // namespace
+
+namespace {
+
+std::string failingCall() {
+  VAR_CUDA_TRY(cudaSetDevice(-1));
+  return {};
+}
+
+// A failed call names itself, its status and where it was made.
+TEST(CudaCheck, NamesTheCallItsStatusAndPlace) {
+  std::string message = failingCall();
+  EXPECT_NE(message.find("cudaSetDevice(-1) failed: cudaError"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("CudaOpTest.cpp:"), std::string::npos) << message;
+}
+
+// Calls the verifier should have caught get the CPU kernel's message from
+// the CUDA kernel too, before anything is launched (no GPU needed).
+TEST(CudaOpTable, RejectsBadCallsAsTheCpuDoes) {
+  struct Bad {
+    std::string op;
+    std::vector<Shape> operands, results;
+    std::vector<Attribute> attributes;
+  };
+  const std::vector<Bad> cases = {
+      {"var.conv", {{1, 3, 8, 8}, {4, 2, 3, 3}}, {{1, 4, 6, 6}}, {}},
+      {"var.max_pool",
+       {{1, 2, 8, 8}},
+       {{1, 2, 3, 3}},
+       {ints("kernel", {2, 2})}},
+      {"var.linear", {{2, 5}, {3, 4}}, {{2, 3}}, {}},
+      {"var.add", {{2, 3}, {4}}, {{2, 3}}, {}},
+      {"var.slice",
+       {{4, 6}},
+       {{4, 3}},
+       {integer("axis", 1), integer("offset", 4), integer("size", 3)}},
+      {"var.mean_time", {{5}}, {{5}}, {}},
+  };
+  for (const Bad &bad : cases) {
+    SCOPED_TRACE(bad.op);
+    var::plan::Instruction inst;
+    inst.op = bad.op;
+    inst.attributes = bad.attributes;
+    std::vector<HostTensor> storage;
+    storage.reserve(bad.operands.size() + bad.results.size());
+    OpCall call{inst, {}, {}, 0};
+    for (const Shape &shape : bad.operands) {
+      storage.emplace_back(DType::F32, shape);
+      call.operands.push_back(storage.back().view);
+    }
+    for (const Shape &shape : bad.results) {
+      storage.emplace_back(DType::F32, shape);
+      call.results.push_back(storage.back().view);
+    }
+    std::string cpuError = var::cpu::getCpuOps().find(bad.op)->second(call);
+    var::cuda::CudaContext context;
+    std::string cudaError =
+        var::cuda::getCudaOps().find(bad.op)->second(context, call);
+    EXPECT_NE(cpuError, "");
+    EXPECT_EQ(cudaError, cpuError);
   }
 }
 
