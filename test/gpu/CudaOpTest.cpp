@@ -426,6 +426,27 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
        {},
        false},
       {"conv1d", {2, 3, 10}, {4, 3, 3}, {2, 4, 8}, {}, false},
+      // R(2+1)D's deep layers: one frame left under a 3-tap temporal
+      // kernel (all but its centre tap read padding), and the strided
+      // temporal and spatial convolutions that get there.
+      {"conv3d_one_frame",
+       {2, 8, 1, 4, 4},
+       {8, 8, 3, 1, 1},
+       {2, 8, 1, 4, 4},
+       {ints("padding", {1, 0, 0})},
+       false},
+      {"conv3d_time_stride",
+       {2, 8, 2, 4, 4},
+       {8, 8, 3, 1, 1},
+       {2, 8, 1, 4, 4},
+       {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0})},
+       false},
+      {"conv3d_space_stride",
+       {2, 4, 2, 8, 8},
+       {6, 4, 1, 3, 3},
+       {2, 6, 2, 4, 4},
+       {ints("stride", {1, 2, 2}), ints("padding", {0, 1, 1})},
+       false},
   };
   for (const Conv &c : convs) {
     std::vector<Spec> fwd = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
