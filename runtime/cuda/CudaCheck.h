@@ -25,6 +25,13 @@ inline bool succeeded(cudnnStatus_t status) {
 inline bool succeeded(cublasStatus_t status) {
   return status == CUBLAS_STATUS_SUCCESS;
 }
+/// A failed runtime call also leaves its status as the runtime's last
+/// error; reading it here reports the failure once, by the call that made
+/// it, rather than again at the next kernel launch. (A kernel fault is
+/// sticky and stays.) cuDNN and cuBLAS keep no such state.
+inline void consumeLastError(cudaError_t) { (void)cudaGetLastError(); }
+inline void consumeLastError(cudnnStatus_t) {}
+inline void consumeLastError(cublasStatus_t) {}
 
 } // namespace var::cuda
 
@@ -33,9 +40,11 @@ inline bool succeeded(cublasStatus_t status) {
 #define VAR_CUDA_TRY(call)                                                     \
   do {                                                                         \
     auto varStatus = (call);                                                   \
-    if (!::var::cuda::succeeded(varStatus))                                    \
+    if (!::var::cuda::succeeded(varStatus)) {                                  \
+      ::var::cuda::consumeLastError(varStatus);                                \
       return ::var::cuda::describeFailure(                                     \
           #call, ::var::cuda::statusText(varStatus), __FILE__, __LINE__);      \
+    }                                                                          \
   } while (0)
 
 /// After a kernel launch: a bad configuration or an earlier fault.
