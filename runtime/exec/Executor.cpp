@@ -617,6 +617,9 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
       std::fill(bucket.captured.begin(), bucket.captured.end(), 0.0f);
       std::copy(grad.begin(), grad.end(), bucket.captured.begin());
     }
+    bucket.gradSquares = 0;
+    for (int64_t i = 0; i < count; ++i)
+      bucket.gradSquares += static_cast<double>(grad[i]) * grad[i];
     double wd = *inst.getAttr<double>("weight_decay");
     if (op == "dist.adamw_update") {
       double b1 = *inst.getAttr<double>("beta1");
@@ -655,6 +658,21 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     return "";
   }
   return "the executor does not know this dist op";
+}
+
+std::string Executor::reduceGradNorm(double &norm) {
+  double squares = 0;
+  for (const Bucket &bucket : buckets)
+    squares += bucket.gradSquares;
+  if (stage > 0) { // shards: the whole is their sum over ranks
+    float total = static_cast<float>(squares);
+    if (std::string error = comm->allReduce(&total, 1, /*mean=*/false);
+        !error.empty())
+      return error;
+    squares = total;
+  }
+  norm = std::sqrt(squares);
+  return "";
 }
 
 //===----------------------------------------------------------------------===//

@@ -144,6 +144,11 @@ public:
   /// The global L2 norm of the gradients (before clipping) that the last
   /// dist.clip_coefficient computed; none when the plan does not clip.
   std::optional<double> getLastGradNorm() const { return lastGradNorm; }
+  /// The global L2 norm of the gradients the last update of every bucket
+  /// received (averaged over ranks and micro-steps, before clipping), whether
+  /// or not the plan clips. A collective at stages 1-3, where each rank
+  /// holds a shard: every rank must call it.
+  std::string reduceGradNorm(double &norm);
   /// Brackets every instruction run() executes while set; nullptr: off.
   void setInstructionTimer(InstructionTimer *timer) { this->timer = timer; }
 
@@ -166,6 +171,8 @@ private:
     /// With setCaptureGradients: the gradient the last update applied, as
     /// many elements as the master region.
     std::vector<float> captured;
+    /// Sum of squares of the gradient region the last update received.
+    double gradSquares = 0;
   };
 
   Executor(const plan::Plan &plan, comm::Communicator &comm);

@@ -300,13 +300,32 @@ TEST(ExecutorTest, GradNormIsTheNormOfTheGradientsBeforeClipping) {
     EXPECT_NEAR(*executor->getLastGradNorm(), std::sqrt(sum),
                 1e-5 * std::sqrt(sum));
     EXPECT_GT(*executor->getLastGradNorm(), 0.01); // so the step clipped
+    double reduced = 0;
+    ASSERT_EQ(executor->reduceGradNorm(reduced), "");
+    EXPECT_NEAR(reduced, std::sqrt(sum), 1e-5 * std::sqrt(sum));
   }
-  // A plan that does not clip computes no norm.
-  auto unclipped = var::exec::Executor::create(
-      compile("--precision=fp32 --micro-batch=8"), comm, 42);
-  ASSERT_TRUE(unclipped);
-  stepOnce(*unclipped);
-  EXPECT_EQ(unclipped->getLastGradNorm(), std::nullopt);
+  // A plan that does not clip computes no norm in the step; the executor
+  // reduces it from what the updates received.
+  for (const char *stage : {"--zero-stage=0", "--zero-stage=2"}) {
+    SCOPED_TRACE(stage);
+    auto unclipped = var::exec::Executor::create(
+        compile(std::string("--precision=fp32 --micro-batch=8 ") + stage), comm,
+        42);
+    ASSERT_TRUE(unclipped);
+    unclipped->setCaptureGradients(true);
+    stepOnce(*unclipped);
+    EXPECT_EQ(unclipped->getLastGradNorm(), std::nullopt);
+    std::vector<var::exec::NamedTensor> grads;
+    ASSERT_EQ(unclipped->gatherCapturedGradients(grads), "");
+    double sum = 0;
+    for (const var::exec::NamedTensor &grad : grads)
+      for (float v : grad.values)
+        sum += static_cast<double>(v) * v;
+    double reduced = 0;
+    ASSERT_EQ(unclipped->reduceGradNorm(reduced), "");
+    EXPECT_GT(sum, 0.0);
+    EXPECT_NEAR(reduced, std::sqrt(sum), 1e-5 * std::sqrt(sum));
+  }
 }
 
 /// Counts the timer calls and checks that they pair up in order.

@@ -794,6 +794,15 @@ int train(const Options &options) {
       record.train = var::train::ClassificationMetrics::summarize(sums);
       record.lr = lr;
       record.gradNorm = executor->getLastGradNorm();
+      if (!record.gradNorm) { // the plan does not clip: reduce it here
+        double norm = 0;
+        error = executor->reduceGradNorm(norm);
+        if (!error.empty()) {
+          std::cerr << who << "error: " << error << "\n";
+          return 1;
+        }
+        record.gradNorm = norm;
+      }
       record.clipsPerSecond =
           sums[3] / std::chrono::duration<double>(now - start).count();
       record.framesPerClip = shapes.input[1];
