@@ -77,7 +77,19 @@ public:
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
     VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
+    size_t freeBytes = 0, totalBytes = 0;
+    VAR_CUDA_TRY(cudaMemGetInfo(&freeBytes, &totalBytes));
+    baselineBytes = static_cast<int64_t>(totalBytes - freeBytes);
     return {};
+  }
+
+  std::optional<int64_t> getDeviceBytesInUse() const override {
+    size_t freeBytes = 0, totalBytes = 0;
+    if (cudaMemGetInfo(&freeBytes, &totalBytes) != cudaSuccess) {
+      cudaGetLastError();
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(totalBytes - freeBytes) - baselineBytes;
   }
 
   std::string_view getName() const override { return "cuda"; }
@@ -139,6 +151,8 @@ public:
 
 private:
   int device;
+  /// The GPU's used memory once the context and libraries are up.
+  int64_t baselineBytes = 0;
   CudaContext ctx;
   int *hostFlag = nullptr;
   const CudaOpTable &ops = getCudaOps();

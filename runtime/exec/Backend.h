@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,12 @@ public:
   /// Waits for everything launched so far; reports errors that kernels
   /// could only record on the device (a label out of range).
   virtual std::string synchronize() = 0;
+  /// Device memory this process holds beyond what it held when the backend
+  /// started (arenas, workspaces, library buffers), for the training log;
+  /// none where device memory is host memory.
+  virtual std::optional<int64_t> getDeviceBytesInUse() const {
+    return std::nullopt;
+  }
 };
 
 /// The reference backend: host memory and the CPU kernels.

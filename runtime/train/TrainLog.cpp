@@ -54,6 +54,9 @@ std::string TrainLog::logTrain(const TrainRecord &r) {
       {"train/clips_per_s", r.clipsPerSecond},
       {"train/frames_per_s", r.clipsPerSecond * r.framesPerClip},
       {"memory/peak_rss_mib", memoryMiB}};
+  if (r.deviceBytes)
+    scalars.push_back(
+        {"memory/device_mib", static_cast<double>(*r.deviceBytes) / (1 << 20)});
   if (r.gradNorm)
     scalars.insert(scalars.begin() + 3, {"train/grad_norm", *r.gradNorm});
   if (events) {
@@ -73,6 +76,9 @@ std::string TrainLog::logTrain(const TrainRecord &r) {
     fields.push_back({"clips_per_s", r.clipsPerSecond});
     fields.push_back({"frames_per_s", r.clipsPerSecond * r.framesPerClip});
     fields.push_back({"peak_rss_mib", memoryMiB});
+    if (r.deviceBytes)
+      fields.push_back(
+          {"device_mib", static_cast<double>(*r.deviceBytes) / (1 << 20)});
     std::string error = metrics->write("train", fields);
     if (!error.empty())
       return "--metrics: " + error;

@@ -22,7 +22,8 @@ struct TrainRecord {
   double epoch = 0; // fractional epochs done
   ClassificationSummary train;
   double lr = 0;
-  std::optional<double> gradNorm; // when the plan clips
+  std::optional<double> gradNorm;     // before clipping
+  std::optional<int64_t> deviceBytes; // a GPU backend's memory in use
   double clipsPerSecond = 0;
   int64_t framesPerClip = 1; // throughput in frames too, as video work counts
   double elapsedSeconds = 0; // since training began, for the ETA

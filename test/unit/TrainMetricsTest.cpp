@@ -1,12 +1,16 @@
 // Evaluation metrics, the JSON Lines format and the progress line.
 #include "runtime/train/Metrics.h"
 #include "runtime/train/MetricsLog.h"
+#include "runtime/train/TrainLog.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <sstream>
+#include <unistd.h>
 
 using namespace var::train;
 
@@ -93,4 +97,28 @@ TEST(TrainMetricsTest, ProgressElsewherePrintsPlainLines) {
   progress.print("eval");
   progress.finish();
   EXPECT_EQ(out.str(), "step 2/10\neval\n");
+}
+
+// A GPU backend's memory in use reaches the metrics file; a CPU run has none.
+TEST(TrainMetricsTest, DeviceMemoryIsLoggedWhereThereIsOne) {
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("var-trainlog-" + std::to_string(::getpid()) + ".jsonl"))
+                         .string();
+  std::ostringstream out;
+  std::unique_ptr<TrainLog> log;
+  ASSERT_EQ(TrainLog::open("", path, out, /*terminal=*/false, 2, log), "");
+  TrainRecord record;
+  record.step = 1;
+  ASSERT_EQ(log->logTrain(record), "");
+  record.step = 2;
+  record.deviceBytes = int64_t(3) << 20;
+  ASSERT_EQ(log->logTrain(record), "");
+  log.reset();
+  std::ifstream in(path);
+  std::string first, second;
+  std::getline(in, first);
+  std::getline(in, second);
+  std::filesystem::remove(path);
+  EXPECT_EQ(first.find("device_mib"), std::string::npos) << first;
+  EXPECT_NE(second.find("\"device_mib\":3}"), std::string::npos) << second;
 }

@@ -794,6 +794,7 @@ int train(const Options &options) {
       record.train = var::train::ClassificationMetrics::summarize(sums);
       record.lr = lr;
       record.gradNorm = executor->getLastGradNorm();
+      record.deviceBytes = executor->getBackend().getDeviceBytesInUse();
       if (!record.gradNorm) { // the plan does not clip: reduce it here
         double norm = 0;
         error = executor->reduceGradNorm(norm);
