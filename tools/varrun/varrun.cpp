@@ -5,6 +5,7 @@
 #include "runtime/comm/GlooCommunicator.h"
 #include "runtime/comm/Launcher.h"
 #include "runtime/comm/Rendezvous.h"
+#include "runtime/data/DataFlags.h"
 #include "runtime/data/Synthetic.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
@@ -41,7 +42,14 @@ const char *kUsage =
     "                         up to 8 directions, so only motion tells the\n"
     "                         class; builtin:synthetic-trails: the same with\n"
     "                         fading trails, so that each frame shows the\n"
-    "                         motion (for per-frame models like basic_cnn)\n"
+    "                         motion (for per-frame models like basic_cnn);\n"
+    "                         or a video dataset folder: UCF101/HMDB51 split\n"
+    "                         files (classInd.txt, trainlist01.txt,\n"
+    "                         testlist01.txt), a Kinetics-style train.csv,\n"
+    "                         train/ and val/ class folders, or class\n"
+    "                         folders DIR/<class>/<video> (every fifth video\n"
+    "                         held out); videos are files FFmpeg decodes or\n"
+    "                         folders of JPEG frames\n"
     "  --steps=N              optimizer steps from the start of training\n"
     "                         (0: none; default one epoch)\n"
     "  --epochs=E             or E passes over the training set\n"
@@ -74,6 +82,9 @@ const char *kUsage =
     "                         parameter (averaged over ranks and micro-steps,\n"
     "                         before clipping, gathered from every shard) and\n"
     "                         rank 0's `loss`, `logits`, `input` and `labels`\n"
+    ;
+// After the data pipeline's flags (kDataFlagsUsage).
+const char *kUsageTail =
     "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
     "                         (default 300)\n"
     "  --help                 this text\n"
@@ -98,10 +109,16 @@ struct Options {
   std::vector<std::string> resetClassifier;
   std::string inputFile, dumpForward, dumpStep;
   int64_t commTimeout = 300;
+  var::data::DataOptions dataOptions; // the video data flags
 };
 
+void printUsage(std::ostream &out) {
+  out << kUsage << var::data::kDataFlagsUsage << kUsageTail;
+}
+
 int usageError(const std::string &message) {
-  std::cerr << "varrun: error: " << message << "\n\n" << kUsage;
+  std::cerr << "varrun: error: " << message << "\n\n";
+  printUsage(std::cerr);
   return 2;
 }
 
@@ -120,7 +137,7 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+      printUsage(std::cout);
       return 0;
     }
     if (arg.rfind("--", 0) != 0) {
@@ -131,9 +148,17 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       continue;
     }
     size_t eq = arg.find('=');
-    if (eq == std::string::npos)
+    if (eq == std::string::npos && arg != "--no-flip")
       return usageError("option '" + arg + "' needs a value (" + arg + "=...)");
-    std::string name = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
+    std::string name = arg.substr(2, eq - 2);
+    std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    std::string dataError;
+    var::data::FlagResult dataFlag = var::data::parseDataFlag(
+        name, value, options.dataOptions, dataError);
+    if (dataFlag == var::data::FlagResult::Bad)
+      return usageError(dataError);
+    if (dataFlag == var::data::FlagResult::Parsed)
+      continue;
     int64_t number = 0;
     auto integer = [&](int64_t low) {
       if (!parseInt(value, low, number))
@@ -213,12 +238,6 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   if (!options.dumpStep.empty() && (options.stepsGiven || options.epochsGiven))
     return usageError("--dump-step runs exactly one step; leave out --steps "
                       "and --epochs");
-  if (options.data != var::data::kSyntheticSourceName &&
-      options.data != var::data::kSyntheticTrailsSourceName)
-    return usageError("--data " + options.data +
-                      ": only builtin:synthetic and builtin:synthetic-trails "
-                      "are available in this build (video datasets come with "
-                      "the data pipeline)");
   return std::nullopt;
 }
 
@@ -442,29 +461,29 @@ int train(const Options &options) {
     return 2;
   }
 
-  var::data::SyntheticConfig data;
-  data.frames = shapes.input[1];
-  data.channels = shapes.input[2];
-  data.height = shapes.input[3];
-  data.width = shapes.input[4];
-  data.numClasses = shapes.classes;
-  data.seed = options.seed;
-  data.trainSize = options.trainSize;
-  data.evalSize = options.evalSize;
-  if (options.data == var::data::kSyntheticTrailsSourceName)
-    data.trail = 3;
-  data.taskClasses = options.taskClasses;
-  error = var::data::validateSyntheticConfig(data);
+  var::data::DataOptions dataOptions = options.dataOptions;
+  dataOptions.data = options.data;
+  dataOptions.seed = options.seed;
+  dataOptions.trainSize = options.trainSize;
+  dataOptions.evalSize = options.evalSize;
+  dataOptions.taskClasses = options.taskClasses;
+  dataOptions.warn = [who](const std::string &line) {
+    std::cerr << who << line << std::endl;
+  };
   int64_t micro = shapes.input[0];
-  int64_t globalBatch = micro * shapes.gradAccum * info.worldSize;
-  if (error.empty())
-    error = var::data::validateBatchSplit(globalBatch, info.worldSize, micro);
-  if (!error.empty()) {
-    std::cerr << who << "error: " << error << "\n";
+  std::unique_ptr<var::data::DataSource> data = var::data::DataSource::create(
+      dataOptions,
+      {micro, shapes.input[1], shapes.input[2], shapes.input[3],
+       shapes.input[4]},
+      shapes.classes, {info.rank, info.worldSize, shapes.gradAccum},
+      var::data::hostStagingAllocator(), error);
+  if (!data) {
+    std::cerr << who << "error: --data " << options.data << ": " << error
+              << "\n";
     return 2;
   }
-  int64_t stepsPerEpoch =
-      var::data::getStepsPerEpoch(data.trainSize, globalBatch);
+  int64_t globalBatch = data->globalBatch();
+  int64_t stepsPerEpoch = data->stepsPerEpoch();
   int64_t steps = !options.dumpStep.empty() ? 1
                   : options.stepsGiven      ? options.steps
                   : options.epochsGiven     ? options.epochs * stepsPerEpoch
@@ -475,10 +494,10 @@ int train(const Options &options) {
       ", global batch " + std::to_string(globalBatch) + " (" +
       std::to_string(micro) + " x " + std::to_string(shapes.gradAccum) + " x " +
       std::to_string(info.worldSize) + "), " + std::to_string(steps) +
-      " steps, " + std::to_string(var::data::getSyntheticTaskClasses(data)) +
-      " synthetic classes");
+      " steps, " + data->describe());
 
-  int64_t clipElements = var::data::getSyntheticClipElements(data);
+  int64_t clipElements = shapes.input[1] * shapes.input[2] *
+                         shapes.input[3] * shapes.input[4];
   std::vector<float> clips(static_cast<size_t>(micro * clipElements));
   std::vector<int64_t> labels(static_cast<size_t>(micro));
   if (!options.inputFile.empty()) {
@@ -489,22 +508,23 @@ int train(const Options &options) {
     }
   }
   // A training batch: the fixed one, or this rank's part of the data.
-  std::vector<int64_t> order =
-      var::data::epochOrder(data.trainSize, options.seed, 0);
   auto nextBatch = [&](int64_t step, int64_t m) {
     if (!options.inputFile.empty())
-      return;
-    std::vector<int64_t> indices =
-        var::data::rankBatchIndices(order, step % stepsPerEpoch, globalBatch,
-                                    info.rank, info.worldSize, micro, m);
-    var::data::makeBatch(data, /*eval=*/false, indices, clips.data(),
-                         labels.data());
+      return std::string();
+    var::data::DataSource::Batch batch;
+    std::string failure = data->trainBatch(step, m, batch);
+    if (failure.empty()) {
+      std::copy(batch.clips, batch.clips + clips.size(), clips.begin());
+      std::copy(batch.labels, batch.labels + micro, labels.begin());
+    }
+    return failure;
   };
 
   if (!options.dumpForward.empty()) {
-    nextBatch(0, 0);
+    error = nextBatch(0, 0);
     std::vector<var::exec::HostTensor> results;
-    error = executor->run("forward",
+    if (error.empty())
+      error = executor->run("forward",
                           {var::exec::HostTensor::f32(shapes.input, clips)},
                           results, 0);
     if (error.empty() && info.rank == 0)
@@ -523,14 +543,22 @@ int train(const Options &options) {
 
   Tally tally;
   auto start = std::chrono::steady_clock::now();
-  int64_t epoch = 0;
+  int64_t epoch = 0, loggedStep = 0;
+  double waitedBefore = 0;
   for (int64_t step = 0; step < steps; ++step) {
     if (step / stepsPerEpoch != epoch) {
+      std::string report = data->badVideoReport();
+      if (!report.empty())
+        std::cerr << who << "epoch " << epoch + 1 << ": " << report << "\n";
       epoch = step / stepsPerEpoch;
-      order = var::data::epochOrder(data.trainSize, options.seed, epoch);
     }
     for (int64_t m = 0; m < shapes.gradAccum; ++m) {
-      nextBatch(step, m);
+      error = nextBatch(step, m);
+      if (!error.empty()) {
+        std::cerr << who << "error: step " << step + 1 << ": data: " << error
+                  << "\n";
+        return 1;
+      }
       bool last = m + 1 == shapes.gradAccum;
       std::vector<var::exec::HostTensor> args = {
           var::exec::HostTensor::f32(shapes.input, clips),
@@ -566,14 +594,19 @@ int train(const Options &options) {
       double seconds = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-      char line[200];
+      // Rank 0's wait for data per step since the last line.
+      double waited = data->dataWaitSeconds() - waitedBefore;
+      waitedBefore = data->dataWaitSeconds();
+      char line[240];
       std::snprintf(line, sizeof line,
                     "step %lld/%lld  loss %.4f  train accuracy %.1f%%  "
-                    "(%.1f clips/s)",
+                    "(%.1f clips/s, data wait %.1f ms/step)",
                     static_cast<long long>(step + 1),
                     static_cast<long long>(steps), sums[0] / sums[2],
-                    100.0 * sums[1] / sums[2], sums[2] / seconds);
+                    100.0 * sums[1] / sums[2], sums[2] / seconds,
+                    1000.0 * waited / (step + 1 - loggedStep));
       say(line);
+      loggedStep = step + 1;
       tally = Tally();
       start = std::chrono::steady_clock::now();
     }
@@ -602,40 +635,51 @@ int train(const Options &options) {
     say("varrun: wrote " + options.dumpStep);
   }
 
+  if (steps > 0) {
+    std::string report = data->badVideoReport();
+    if (!report.empty())
+      std::cerr << who << "epoch " << epoch + 1 << ": " << report << "\n";
+  }
+
   // Evaluation: every rank runs the same number of forward passes (stage 3
-  // gathers inside them) on its part of the evaluation set.
-  int64_t perRound = micro * info.worldSize;
-  int64_t rounds = options.dumpStep.empty() ? data.evalSize / perRound : 0;
-  Tally eval;
+  // gathers inside them) on its part of the evaluation set; each video's
+  // views (clips x crops) are scored on their averaged logits.
+  int64_t rounds = options.dumpStep.empty() ? data->evalRounds() : 0;
   for (int64_t round = 0; round < rounds; ++round) {
-    std::vector<int64_t> indices;
-    for (int64_t i = 0; i < micro; ++i)
-      indices.push_back(round * perRound + info.rank * micro + i);
-    var::data::makeBatch(data, /*eval=*/true, indices, clips.data(),
-                         labels.data());
+    var::data::DataSource::Batch batch;
+    error = data->evalBatch(round, batch);
     std::vector<var::exec::HostTensor> results;
-    error = executor->run("forward",
-                          {var::exec::HostTensor::f32(shapes.input, clips)},
-                          results, 0);
+    if (error.empty())
+      error = executor->run(
+          "forward",
+          {var::exec::HostTensor::f32(
+              shapes.input,
+              std::vector<float>(batch.clips, batch.clips + clips.size()))},
+          results, 0);
     if (!error.empty()) {
       std::cerr << who << "error: evaluation: " << error << "\n";
       return 1;
     }
-    tallyLogits(results[0], labels, eval);
+    data->addEvalLogits(round, results[0].floats().data(), shapes.classes);
   }
-  float sums[2] = {static_cast<float>(eval.correct),
-                   static_cast<float>(eval.count)};
-  error = comm->allReduce(sums, 2, /*mean=*/false);
+  var::data::DataSource::EvalCounts counts = data->evalCounts();
+  float sums[3] = {static_cast<float>(counts.top1),
+                   static_cast<float>(counts.top5),
+                   static_cast<float>(counts.videos)};
+  error = comm->allReduce(sums, 3, /*mean=*/false);
   if (!error.empty()) {
     std::cerr << who << "error: " << error << "\n";
     return 1;
   }
-  if (sums[1] > 0) {
-    char line[160];
+  if (sums[2] > 0) {
+    char line[200];
     std::snprintf(line, sizeof line,
-                  "eval accuracy %.1f%% on %lld clips (chance %.1f%%)",
-                  100.0 * sums[0] / sums[1], static_cast<long long>(sums[1]),
-                  100.0 / var::data::getSyntheticTaskClasses(data));
+                  "eval accuracy %.1f%% on %lld %s (chance %.1f%%), top-5 "
+                  "%.1f%%, %lld view(s) each",
+                  100.0 * sums[0] / sums[2], static_cast<long long>(sums[2]),
+                  options.data.rfind("builtin:", 0) == 0 ? "clips" : "videos",
+                  100.0 / data->taskClasses(), 100.0 * sums[1] / sums[2],
+                  static_cast<long long>(data->viewsPerVideo()));
     say(line);
   }
 
