@@ -13,6 +13,7 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 namespace var::data {
 namespace {
@@ -21,6 +22,13 @@ std::string ffmpegError(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {0};
   av_strerror(code, text, sizeof text);
   return text;
+}
+
+/// Damaged files are expected in datasets, and each failure comes back as
+/// one error naming the file; FFmpeg's own log would repeat it line by line.
+void quietFFmpegLog() {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_level(AV_LOG_FATAL); });
 }
 
 /// Frames a stream may fall short of its advertised count before the file
@@ -64,6 +72,7 @@ VideoReader::~VideoReader() = default;
 
 std::unique_ptr<VideoReader> VideoReader::open(const std::string &path,
                                                std::string &error) {
+  quietFFmpegLog();
   auto s = std::make_unique<State>();
   s->path = path;
   auto fail = [&](const std::string &what, int code) {
@@ -230,8 +239,10 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
 
   int64_t first = wanted.front().first;
   bool fromStart = !s.useTimestamps || first == 0;
-  if (s.readBefore || !fromStart) {
-    std::string error = seekTo(fromStart ? 0 : first);
+  if (!fromStart && !seekTo(first).empty())
+    fromStart = true; // no index to seek with (e.g. a cut Matroska file)
+  if (fromStart && s.readBefore) {
+    std::string error = seekTo(0);
     if (!error.empty())
       return error;
   }

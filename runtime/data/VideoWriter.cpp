@@ -92,6 +92,9 @@ VideoWriter::create(const std::string &path, const VideoWriterOptions &options,
     error = path + ": " + what + (code ? ": " + ffmpegError(code) : "");
     return nullptr;
   };
+  // The encoders' banners and statistics are noise here; failures come
+  // back as errors.
+  av_log_set_level(AV_LOG_FATAL);
   const char *encoderName = encoderFor(options.format);
   if (!encoderName)
     return fail(validateVideoFormat(options.format), 0);

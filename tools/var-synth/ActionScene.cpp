@@ -60,8 +60,8 @@ std::vector<uint8_t> renderActionVideo(const SceneOptions &options,
   }
   const bool disc = rng.range(0, 1) == 1;
   const double cx = rng.uniform() * w, cy = rng.uniform() * h;
-  const double side = minSide * (0.15 + 0.1 * rng.uniform());
-  const double speed = minSide * (0.03 + 0.03 * rng.uniform());
+  const double side = minSide * (0.12 + 0.08 * rng.uniform());
+  const double speed = minSide * (0.06 + 0.04 * rng.uniform());
   const double angle0 = rng.uniform() * M_PI;
   const double spin = (0.07 + 0.07 * rng.uniform()) * motion.dx;
   const double small = minSide * (0.06 + 0.04 * rng.uniform());
