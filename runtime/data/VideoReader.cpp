@@ -54,7 +54,7 @@ struct VideoReader::State {
   bool useTimestamps = true;
   bool readBefore = false;
   int codedWidth = 0, codedHeight = 0;
-  std::vector<uint8_t> upright; // one frame before rotation
+  std::vector<uint8_t> upright; // one converted frame, padded rows
 
   ~State() {
     sws_freeContext(sws);
@@ -185,16 +185,23 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
     if (!s.sws)
       return s.path + ": no conversion from pixel format " +
              std::to_string(frame->format) + " to RGB";
-    const bool rotate = info.rotation != 0;
-    uint8_t *target = rotate ? (s.upright.resize(frameBytes), s.upright.data())
-                             : rgb.data() + wanted[begin].second * frameBytes;
-    uint8_t *planes[4] = {target, nullptr, nullptr, nullptr};
-    int strides[4] = {3 * s.codedWidth, 0, 0, 0};
+    // swscale's vector code writes past the end of narrow rows: convert into
+    // a scratch image with padded, aligned rows, then copy out.
+    const int w = s.codedWidth, h = s.codedHeight;
+    const int stride = (3 * w + 63) / 64 * 64;
+    s.upright.resize(static_cast<size_t>(stride) * (h + 1));
+    uint8_t *planes[4] = {s.upright.data(), nullptr, nullptr, nullptr};
+    int strides[4] = {stride, 0, 0, 0};
     sws_scale(s.sws, frame->data, frame->linesize, 0, frame->height, planes,
               strides);
-    if (rotate) {
-      uint8_t *out = rgb.data() + wanted[begin].second * frameBytes;
-      const int w = s.codedWidth, h = s.codedHeight, ow = info.width;
+    uint8_t *out = rgb.data() + wanted[begin].second * frameBytes;
+    if (info.rotation == 0) {
+      for (int y = 0; y < h; ++y)
+        std::memcpy(out + static_cast<size_t>(y) * w * 3,
+                    s.upright.data() + static_cast<size_t>(y) * stride,
+                    3 * static_cast<size_t>(w));
+    } else {
+      const int ow = info.width;
       for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
           int ox = x, oy = y; // where coded (x, y) lands when displayed
@@ -209,13 +216,13 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
             oy = w - 1 - x;
           }
           std::memcpy(out + (static_cast<size_t>(oy) * ow + ox) * 3,
-                      s.upright.data() + (static_cast<size_t>(y) * w + x) * 3,
+                      s.upright.data() + static_cast<size_t>(y) * stride +
+                          3 * static_cast<size_t>(x),
                       3);
         }
-      target = out;
     }
     for (size_t k = begin + 1; k < end; ++k)
-      std::memcpy(rgb.data() + wanted[k].second * frameBytes, target,
+      std::memcpy(rgb.data() + wanted[k].second * frameBytes, out,
                   frameBytes);
     return "";
   };

@@ -123,11 +123,17 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   return std::nullopt;
 }
 
+/// mkdir -p.
 bool makeDir(const std::string &path, std::string &error) {
-  if (mkdir(path.c_str(), 0755) == 0 || errno == EEXIST)
-    return true;
-  error = path + ": cannot create: " + std::strerror(errno);
-  return false;
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      error = path + ": cannot create: " + std::strerror(errno);
+      return false;
+    }
+    if (slash == std::string::npos)
+      return true;
+  }
 }
 
 } // namespace
