@@ -31,6 +31,10 @@ void quietFFmpegLog() {
   std::call_once(once, [] { av_log_set_level(AV_LOG_FATAL); });
 }
 
+/// How far past the packets already read a key frame must be for a seek to
+/// it to pay (decoding this many frames costs about as much as a seek).
+constexpr int64_t kSeekAheadFrames = 8;
+
 /// Frames a stream may fall short of its advertised count before the file
 /// counts as truncated (counts estimated from durations are approximate).
 constexpr int64_t kFrameCountSlack = 2;
@@ -228,12 +232,15 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
   };
 
   AVStream *stream = s.format->streams[s.stream];
+  auto timestampOf = [&](int64_t index) {
+    return s.startTime + std::llround(static_cast<double>(index) / s.fps /
+                                      av_q2d(s.timeBase));
+  };
   // Seeks to the key frame at or before frame `first` (0: the start).
   auto seekTo = [&](int64_t first) -> std::string {
     int64_t target = s.startTime;
     if (s.useTimestamps && first > 0)
-      target += std::llround(static_cast<double>(first) / s.fps /
-                             av_q2d(s.timeBase));
+      target = timestampOf(first);
     int rc = av_seek_frame(s.format, s.stream, target, AVSEEK_FLAG_BACKWARD);
     if (rc < 0 && target == s.startTime)
       rc = avformat_seek_file(s.format, s.stream, INT64_MIN, target, target,
@@ -258,6 +265,8 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
   size_t next = 0; // first entry of `wanted` not yet emitted
   int64_t counted = 0, lastIndex = -1, decodeErrors = 0;
   bool draining = false, haveLast = false, checkedSeek = fromStart;
+  int soughtEntry = -1; // index entry of the last seek ahead
+  int64_t lastPacketTime = AV_NOPTS_VALUE; // decoding time of the last packet
   std::string decodeError;
   while (next < wanted.size()) {
     if (!draining) {
@@ -268,6 +277,19 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
         avcodec_send_packet(s.codec, nullptr);
       } else {
         if (s.packet->stream_index == s.stream) {
+          // Frames before the next one wanted that no other frame refers
+          // to (most B-frames) need not be decoded at all.
+          bool skippable = false;
+          if (s.useTimestamps && s.packet->pts != AV_NOPTS_VALUE) {
+            int64_t index = std::llround(
+                static_cast<double>(s.packet->pts - s.startTime) *
+                av_q2d(stream->time_base) * s.fps);
+            skippable = index < wanted[next].first;
+          }
+          s.codec->skip_frame =
+              skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+          lastPacketTime = s.packet->dts != AV_NOPTS_VALUE ? s.packet->dts
+                                                           : s.packet->pts;
           rc = avcodec_send_packet(s.codec, s.packet);
           if (rc < 0 && rc != AVERROR(EAGAIN)) {
             ++decodeErrors;
@@ -328,6 +350,28 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
       haveLast = true;
       if (next == wanted.size())
         break;
+      // The next frame wanted lies behind a key frame still ahead: seek
+      // there instead of decoding everything in between (segment sampling).
+      if (s.useTimestamps && !draining && index < wanted[next].first) {
+        int entry = av_index_search_timestamp(
+            stream, timestampOf(wanted[next].first), AVSEEK_FLAG_BACKWARD);
+        const AVIndexEntry *key =
+            entry >= 0 ? avformat_index_get_entry(stream, entry) : nullptr;
+        // Each key frame is sought at most once: index timestamps are
+        // decoding times, which may differ from the frames' own.
+        // Worth it only when the key frame is well past what was read:
+        // a seek discards the frames the decoder holds for reordering.
+        if (key && entry > soughtEntry && lastPacketTime != AV_NOPTS_VALUE &&
+            key->timestamp - lastPacketTime >
+                timestampOf(kSeekAheadFrames) - s.startTime &&
+            seekTo(wanted[next].first).empty()) {
+          soughtEntry = entry;
+          first = wanted[next].first;
+          checkedSeek = false;
+          lastPacketTime = AV_NOPTS_VALUE;
+          break;
+        }
+      }
     }
     if (draining && !gotFrame)
       break;

@@ -153,6 +153,51 @@ TEST(VideoDecode, FfmpegToolFiles) {
   checkPattern(ffmpegPattern("tool.mkv", "-c:v mjpeg -q:v 2"), "mjpeg");
 }
 
+TEST(VideoDecode, SegmentSamplingSeeksAheadToTheRightFrames) {
+  // 150 frames whose index is written in binary: 8 blocks across the
+  // frame, white for a set bit.
+  const int frames = 150;
+  auto indexFrame = [&](int t) {
+    std::vector<uint8_t> rgb(kWidth * kHeight * 3);
+    for (int y = 0; y < kHeight; ++y)
+      for (int x = 0; x < kWidth; ++x)
+        std::fill_n(rgb.begin() + (y * kWidth + x) * 3, 3,
+                    (t >> (x / 8)) & 1 ? 235 : 20);
+    return rgb;
+  };
+  auto readIndex = [&](const std::vector<uint8_t> &rgb, size_t f) {
+    int t = 0;
+    for (int bit = 0; bit < 8; ++bit)
+      t |= (meanOf(rgb, kWidth, kHeight, f, bit * 8 + 2, bit * 8 + 6) > 128)
+           << bit;
+    return t;
+  };
+  for (const std::string format : {"mp4", "mkv", "webm"}) {
+    std::string path = tempDir() + "/long." + format;
+    VideoWriterOptions options;
+    options.width = kWidth;
+    options.height = kHeight;
+    options.format = format;
+    options.gop = 10;
+    std::string error;
+    auto writer = VideoWriter::create(path, options, error);
+    ASSERT_TRUE(writer) << error;
+    for (int t = 0; t < frames; ++t)
+      ASSERT_EQ(writer->writeFrame(indexFrame(t).data()), "");
+    ASSERT_EQ(writer->finish(), "");
+    auto reader = VideoReader::open(path, error);
+    ASSERT_TRUE(reader) << error;
+    EXPECT_NEAR(reader->info().frames, frames, 1) << path;
+    // Eight segments' middles, then a dense run across key frames.
+    std::vector<int64_t> indices = {9,  28,  46,  65,  84,  103,
+                                    121, 140, 60, 62, 64, 66, 68};
+    std::vector<uint8_t> rgb;
+    ASSERT_EQ(reader->readFrames(indices, rgb), "") << path;
+    for (size_t i = 0; i < indices.size(); ++i)
+      EXPECT_EQ(readIndex(rgb, i), indices[i]) << path;
+  }
+}
+
 TEST(VideoDecode, RotationMetadataTurnsFramesAsFfmpegDoes) {
   std::string plain = ffmpegPattern("plain.mp4", "-c:v libx264 -crf 10");
   std::string rotated = tempDir() + "/rotated.mp4";

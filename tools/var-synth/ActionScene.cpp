@@ -11,6 +11,8 @@ namespace {
 
 enum class Kind { Move, Rotate, Grow };
 
+constexpr int kMovers = 3;
+
 struct ClassMotion {
   Kind kind;
   int dx = 0, dy = 0; // Move: direction; Rotate: dx = +1 clockwise
@@ -60,6 +62,13 @@ std::vector<uint8_t> renderActionVideo(const SceneOptions &options,
   }
   const bool disc = rng.range(0, 1) == 1;
   const double cx = rng.uniform() * w, cy = rng.uniform() * h;
+  // Moving classes show kMovers shapes going the same way, so that a crop
+  // of the frame almost always holds one.
+  double moverX[kMovers], moverY[kMovers];
+  for (int m = 0; m < kMovers; ++m) {
+    moverX[m] = m == 0 ? cx : rng.uniform() * w;
+    moverY[m] = m == 0 ? cy : rng.uniform() * h;
+  }
   const double side = minSide * (0.12 + 0.08 * rng.uniform());
   const double speed = minSide * (0.06 + 0.04 * rng.uniform());
   const double angle0 = rng.uniform() * M_PI;
@@ -73,12 +82,17 @@ std::vector<uint8_t> renderActionVideo(const SceneOptions &options,
   auto covered = [&](double x, double y, double t) {
     double px = x + 0.5, py = y + 0.5;
     if (motion.kind == Kind::Move) {
-      double sx = cx + t * speed * motion.dx * norm;
-      double sy = cy + t * speed * motion.dy * norm;
-      // Distance on the torus.
-      double ux = std::remainder(px - sx, w), uy = std::remainder(py - sy, h);
-      return disc ? ux * ux + uy * uy <= side * side / 4
-                  : std::abs(ux) <= side / 2 && std::abs(uy) <= side / 2;
+      for (int m = 0; m < kMovers; ++m) {
+        double sx = moverX[m] + t * speed * motion.dx * norm;
+        double sy = moverY[m] + t * speed * motion.dy * norm;
+        // Distance on the torus.
+        double ux = std::remainder(px - sx, w);
+        double uy = std::remainder(py - sy, h);
+        if (disc ? ux * ux + uy * uy <= side * side / 4
+                 : std::abs(ux) <= side / 2 && std::abs(uy) <= side / 2)
+          return true;
+      }
+      return false;
     }
     double ux = px - cx, uy = py - cy;
     if (motion.kind == Kind::Rotate) {
