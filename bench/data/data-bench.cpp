@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <string>
-#include <ctime>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
@@ -116,8 +116,8 @@ double processSeconds() {
 }
 
 /// One thread, no queue: CPU time of opening, decoding and augmenting.
-void breakdown(const std::string &video, const var::data::SamplingOptions &sampling,
-               int64_t size) {
+void breakdown(const std::string &video,
+               const var::data::SamplingOptions &sampling, int64_t size) {
   var::data::AugmentOptions augment;
   augment.height = augment.width = size;
   double open = 0, decode = 0, render = 0;
@@ -193,8 +193,7 @@ int main(int argc, char **argv) {
     }
   }
   if (!writePath.empty())
-    return writeVideo(writePath,
-                      seconds > 0 ? static_cast<int>(seconds) : 10);
+    return writeVideo(writePath, seconds > 0 ? static_cast<int>(seconds) : 10);
   if (video.empty()) {
     std::cerr << "data-bench: error: no --video given\n\n" << kUsage;
     return 2;
@@ -221,8 +220,7 @@ int main(int argc, char **argv) {
               "kbit/s\n",
               video.c_str(), info.width, info.height, info.codec.c_str(),
               info.container.c_str(), static_cast<long long>(info.frames),
-              info.fps,
-              st.st_size * 8.0 / 1000.0 / (info.frames / info.fps));
+              info.fps, st.st_size * 8.0 / 1000.0 / (info.frames / info.fps));
 
   // The dataset: 64 links to the video in two class folders.
   char pattern[] = "/tmp/data-bench-XXXXXX";
@@ -236,10 +234,10 @@ int main(int argc, char **argv) {
     std::string classDir = dir + "/class" + std::to_string(c);
     mkdir(classDir.c_str(), 0755);
     for (int v = 0; v < 32; ++v)
-      if (symlink(absolute, (classDir + "/v" + std::to_string(v) + ".mp4")
-                                .c_str()) != 0) {
-        std::cerr << "data-bench: error: cannot link into " << classDir
-                  << "\n";
+      if (symlink(absolute,
+                  (classDir + "/v" + std::to_string(v) + ".mp4").c_str()) !=
+          0) {
+        std::cerr << "data-bench: error: cannot link into " << classDir << "\n";
         return 1;
       }
   }

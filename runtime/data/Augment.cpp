@@ -59,8 +59,8 @@ CropBox trainCropBox(const AugmentOptions &options, int frameWidth,
     for (int attempt = 0; attempt < 10 && !found; ++attempt) {
       double fraction = 0.25 + 0.75 * rng.uniform();
       double aspect =
-          outAspect * std::exp(std::log(0.75) + rng.uniform() * 2 *
-                                                    std::log(4.0 / 3.0));
+          outAspect *
+          std::exp(std::log(0.75) + rng.uniform() * 2 * std::log(4.0 / 3.0));
       double w = std::sqrt(area * fraction * aspect);
       double h = std::sqrt(area * fraction / aspect);
       if (w <= frameWidth && h <= frameHeight) {

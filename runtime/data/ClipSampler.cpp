@@ -44,8 +44,7 @@ bool parseSampling(const std::string &text, Sampling &mode) {
 }
 
 std::vector<int64_t> trainClipIndices(const SamplingOptions &options,
-                                      int64_t videoFrames,
-                                      uint64_t randomKey) {
+                                      int64_t videoFrames, uint64_t randomKey) {
   Rng rng(randomKey);
   return clipIndices(options, videoFrames,
                      [&](int64_t) { return rng.uniform(); });

@@ -21,7 +21,8 @@ const char *kDataFlagsUsage =
     "                         centred in evaluation\n"
     "  --frames=T             frames per clip (default and only value: the\n"
     "                         plan's)\n"
-    "  --frame-stride=S       dense sampling's step between frames (default 1)\n"
+    "  --frame-stride=S       dense sampling's step between frames (default "
+    "1)\n"
     "  --test-clips=N         evaluation clips per video, logits averaged\n"
     "                         (default 1)\n"
     "  --test-crops=1|3       evaluation crops per clip: the centre, or three\n"
@@ -32,7 +33,8 @@ const char *kDataFlagsUsage =
     "                         classes)\n"
     "  --mean=R,G,B --std=R,G,B\n"
     "                         normalization on [0, 1] pixel values (default\n"
-    "                         ImageNet's 0.485,0.456,0.406 / 0.229,0.224,0.225)\n"
+    "                         ImageNet's 0.485,0.456,0.406 / "
+    "0.229,0.224,0.225)\n"
     "  --data-workers=N       decoding threads per rank (default 2; 0: decode\n"
     "                         on the training thread)\n"
     "  --prefetch=N           batches decoded ahead (default 4)\n"
@@ -46,8 +48,7 @@ bool parseCount(const std::string &text, int64_t low, int64_t high,
   char *end = nullptr;
   errno = 0;
   long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || value < low ||
-      value > high)
+  if (text.empty() || *end != '\0' || errno != 0 || value < low || value > high)
     return false;
   out = value;
   return true;

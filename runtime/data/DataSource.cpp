@@ -122,8 +122,7 @@ std::string DataSource::markBad(bool eval, int64_t index,
   return "";
 }
 
-std::string DataSource::fillTrain(int64_t item, float *clips,
-                                  int64_t *labels) {
+std::string DataSource::fillTrain(int64_t item, float *clips, int64_t *labels) {
   const int64_t step = item / layout.gradAccum;
   const int64_t micro = item % layout.gradAccum;
   const int64_t epoch = step / stepsPerEpoch();
@@ -144,9 +143,8 @@ std::string DataSource::fillTrain(int64_t item, float *clips,
         known = badTrain.count(index) > 0;
       }
       if (!known) {
-        std::string why = makeTrainClip(index, epoch,
-                                        clips + b * shape.clipFloats(),
-                                        labels[b]);
+        std::string why = makeTrainClip(
+            index, epoch, clips + b * shape.clipFloats(), labels[b]);
         if (why.empty())
           break;
         std::string error = markBad(false, index, why);
@@ -174,13 +172,11 @@ std::string DataSource::trainBatch(int64_t step, int64_t microStep,
 }
 
 int64_t DataSource::evalRounds() const {
-  const int64_t perRank =
-      (evalCount + layout.worldSize - 1) / layout.worldSize;
+  const int64_t perRank = (evalCount + layout.worldSize - 1) / layout.worldSize;
   return (perRank * views + shape.batch - 1) / shape.batch;
 }
 
-std::string DataSource::fillEval(int64_t round, float *clips,
-                                 int64_t *labels) {
+std::string DataSource::fillEval(int64_t round, float *clips, int64_t *labels) {
   const int64_t floats = shape.clipFloats();
   std::fill(clips, clips + shape.batch * floats, 0.0f);
   for (int64_t b = 0; b < shape.batch;) {
@@ -229,8 +225,7 @@ std::string DataSource::evalBatch(int64_t round, Batch &batch) {
 
 void DataSource::addEvalLogits(int64_t round, const float *logits,
                                int64_t classCount) {
-  const int64_t perRank =
-      (evalCount + layout.worldSize - 1) / layout.worldSize;
+  const int64_t perRank = (evalCount + layout.worldSize - 1) / layout.worldSize;
   if (logitClasses == 0) {
     logitClasses = classCount;
     logitSums.assign(perRank * classCount, 0.0f);
@@ -239,8 +234,7 @@ void DataSource::addEvalLogits(int64_t round, const float *logits,
   }
   for (int64_t b = 0; b < shape.batch; ++b) {
     const int64_t slot = (round * shape.batch + b) / views;
-    if (slot >= perRank ||
-        layout.rank + slot * layout.worldSize >= evalCount)
+    if (slot >= perRank || layout.rank + slot * layout.worldSize >= evalCount)
       continue;
     // A view that failed marks its whole video.
     int64_t label = roundLabels[b];

@@ -157,12 +157,12 @@ private:
   std::unique_ptr<Prefetcher> trainQueue, evalQueue;
   double waited = 0;
 
-  mutable std::mutex mutex; // guards what follows
+  mutable std::mutex mutex;                       // guards what follows
   std::map<int64_t, std::vector<int64_t>> orders; // by epoch
   std::set<int64_t> badTrain, badEval;
 
   // Evaluation: this rank's videos rank, rank + worldSize, ...
-  std::vector<float> logitSums;   // [video slot][classes]
+  std::vector<float> logitSums;    // [video slot][classes]
   std::vector<int64_t> evalLabels; // per video slot; -1: none or unreadable
   std::vector<int64_t> viewsSeen;
   std::vector<int64_t> roundLabels; // of the round last fetched

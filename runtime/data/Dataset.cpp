@@ -127,11 +127,10 @@ std::string readListFile(const std::string &list, const std::string &root,
 
 std::string loadListFiles(const DatasetOptions &options, Dataset &dataset) {
   int64_t maxLabel = -1;
-  std::string error = readListFile(options.trainList, options.root,
-                                   dataset.train, maxLabel);
+  std::string error =
+      readListFile(options.trainList, options.root, dataset.train, maxLabel);
   if (error.empty() && !options.valList.empty())
-    error =
-        readListFile(options.valList, options.root, dataset.eval, maxLabel);
+    error = readListFile(options.valList, options.root, dataset.eval, maxLabel);
   if (!error.empty())
     return error;
   for (int64_t c = 0; c <= maxLabel; ++c)
@@ -170,8 +169,7 @@ void indexFiles(const std::string &dir, int depth,
       continue;
     }
     size_t dot = name.find_last_of('.');
-    byStem.emplace(dot == std::string::npos ? name : name.substr(0, dot),
-                   path);
+    byStem.emplace(dot == std::string::npos ? name : name.substr(0, dot), path);
   }
 }
 
@@ -193,8 +191,9 @@ readKineticsCsv(const std::string &csv,
   int labelCol = column("label"), idCol = column("youtube_id");
   int startCol = column("time_start"), endCol = column("time_end");
   if (labelCol < 0 || idCol < 0 || startCol < 0 || endCol < 0)
-    return csv + ": the header must name label, youtube_id, time_start and "
-                 "time_end (got '" +
+    return csv +
+           ": the header must name label, youtube_id, time_start and "
+           "time_end (got '" +
            lines[0] + "')";
   int need = std::max(std::max(labelCol, idCol), std::max(startCol, endCol));
   std::vector<std::string> missing;
@@ -266,8 +265,8 @@ std::string loadUcfSplits(const std::string &root, const std::string &splits,
     int64_t id = 0;
     if (words.size() != 2 || !parseLabel(words[0], id) || id < 1)
       return classInd + ":" + std::to_string(i + 1) +
-             ": expected `index ClassName` (indices from 1), got '" +
-             lines[i] + "'";
+             ": expected `index ClassName` (indices from 1), got '" + lines[i] +
+             "'";
     if (static_cast<int64_t>(dataset.classes.size()) < id)
       dataset.classes.resize(id);
     dataset.classes[id - 1] = words[1];
@@ -412,8 +411,8 @@ std::string loadDataset(const DatasetOptions &options, Dataset &dataset) {
       }
     dataset.layout = "class folders (train/, val/)";
   } else {
-    error = readClassFolders(root, dataset.classes, dataset.train,
-                             &dataset.eval);
+    error =
+        readClassFolders(root, dataset.classes, dataset.train, &dataset.eval);
     dataset.layout = "class folders (every fifth video held out)";
   }
   if (!error.empty())

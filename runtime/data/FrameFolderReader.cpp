@@ -110,8 +110,8 @@ std::string FrameFolderReader::readFrames(const std::vector<int64_t> &indices,
     int width = 0, height = 0, subsampling = 0, colourspace = 0;
     tjhandle handle = static_cast<tjhandle>(decoder);
     if (!readFile(file, bytes) ||
-        tjDecompressHeader3(handle, bytes.data(), bytes.size(), &width,
-                            &height, &subsampling, &colourspace) != 0)
+        tjDecompressHeader3(handle, bytes.data(), bytes.size(), &width, &height,
+                            &subsampling, &colourspace) != 0)
       return file + ": not a readable JPEG image";
     if (width != info.width || height != info.height)
       return file + ": " + std::to_string(width) + "x" +

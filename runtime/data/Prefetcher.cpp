@@ -7,10 +7,9 @@
 namespace var::data {
 
 StagingAllocator hostStagingAllocator() {
-  return {[](size_t bytes) {
-            return ::operator new(bytes, std::align_val_t(64));
-          },
-          [](void *p) { ::operator delete(p, std::align_val_t(64)); }};
+  return {
+      [](size_t bytes) { return ::operator new(bytes, std::align_val_t(64)); },
+      [](void *p) { ::operator delete(p, std::align_val_t(64)); }};
 }
 
 Prefetcher::Prefetcher(int64_t batch, int64_t clipFloats, int64_t slotCount,
@@ -60,9 +59,8 @@ void Prefetcher::work() {
   std::unique_lock<std::mutex> lock(mutex);
   const int64_t slotCount = static_cast<int64_t>(slots.size());
   for (;;) {
-    changed.wait(lock, [&] {
-      return stopping || nextClaim < current + slotCount;
-    });
+    changed.wait(lock,
+                 [&] { return stopping || nextClaim < current + slotCount; });
     if (stopping)
       return;
     const int64_t item = nextClaim++;
@@ -91,9 +89,9 @@ std::string Prefetcher::get(int64_t item, const float *&clips,
     slot = &slots[item % static_cast<int64_t>(slots.size())];
     changed.wait(lock, [&] { return slot->item == item; });
   }
-  waited += std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                          begin)
-                .count();
+  waited +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
+          .count();
   clips = slot->clips;
   labels = slot->labels;
   return slot->error;

@@ -31,12 +31,12 @@ class Prefetcher {
 public:
   /// Fills item `item`: `batch` clips of `clipFloats` floats and their
   /// labels. Returns "" or an error, handed to whoever asks for the item.
-  using Fill = std::function<std::string(int64_t item, float *clips,
-                                         int64_t *labels)>;
+  using Fill =
+      std::function<std::string(int64_t item, float *clips, int64_t *labels)>;
 
   /// `workers` 0 fills each item on the caller's thread when asked for.
-  Prefetcher(int64_t batch, int64_t clipFloats, int64_t slots,
-             int64_t workers, StagingAllocator allocator, Fill fill);
+  Prefetcher(int64_t batch, int64_t clipFloats, int64_t slots, int64_t workers,
+             StagingAllocator allocator, Fill fill);
   ~Prefetcher();
   Prefetcher(const Prefetcher &) = delete;
   Prefetcher &operator=(const Prefetcher &) = delete;

@@ -56,8 +56,8 @@ createSyntheticSource(const DataOptions &options, const ClipShape &shape,
   error = validateSyntheticConfig(config);
   if (!error.empty())
     return nullptr;
-  auto source = std::make_unique<SyntheticSource>(
-      options, shape, layout, std::move(allocator), config);
+  auto source = std::make_unique<SyntheticSource>(options, shape, layout,
+                                                  std::move(allocator), config);
   error = source->init(getSyntheticTaskClasses(config), config.trainSize,
                        config.evalSize, 1);
   if (!error.empty())

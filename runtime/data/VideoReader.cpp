@@ -90,8 +90,8 @@ std::unique_ptr<VideoReader> VideoReader::open(const std::string &path,
   if (rc < 0)
     return fail("cannot read the stream headers", rc);
   const AVCodec *decoder = nullptr;
-  s->stream = av_find_best_stream(s->format, AVMEDIA_TYPE_VIDEO, -1, -1,
-                                  &decoder, 0);
+  s->stream =
+      av_find_best_stream(s->format, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
   if (s->stream < 0)
     return fail("no decodable video stream", 0);
   AVStream *stream = s->format->streams[s->stream];
@@ -134,8 +134,8 @@ std::unique_ptr<VideoReader> VideoReader::open(const std::string &path,
                                AV_TIME_BASE * s->fps);
   if (info.frames <= 0)
     return fail("the video stream reports no frames", 0);
-  if (const uint8_t *matrix = av_stream_get_side_data(
-          stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr)) {
+  if (const uint8_t *matrix =
+          av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr)) {
     // av_display_rotation_get is counter-clockwise; round to a right angle.
     double degrees =
         -av_display_rotation_get(reinterpret_cast<const int32_t *>(matrix));
@@ -181,11 +181,10 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
   auto emit = [&](AVFrame *frame, size_t begin, size_t end) -> std::string {
     if (frame->width != s.codedWidth || frame->height != s.codedHeight)
       return s.path + ": the frame size changes mid-stream";
-    s.sws = sws_getCachedContext(
-        s.sws, frame->width, frame->height,
-        static_cast<AVPixelFormat>(frame->format), s.codedWidth,
-        s.codedHeight, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr,
-        nullptr);
+    s.sws = sws_getCachedContext(s.sws, frame->width, frame->height,
+                                 static_cast<AVPixelFormat>(frame->format),
+                                 s.codedWidth, s.codedHeight, AV_PIX_FMT_RGB24,
+                                 SWS_BILINEAR, nullptr, nullptr, nullptr);
     if (!s.sws)
       return s.path + ": no conversion from pixel format " +
              std::to_string(frame->format) + " to RGB";
@@ -226,8 +225,7 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
         }
     }
     for (size_t k = begin + 1; k < end; ++k)
-      std::memcpy(rgb.data() + wanted[k].second * frameBytes, out,
-                  frameBytes);
+      std::memcpy(rgb.data() + wanted[k].second * frameBytes, out, frameBytes);
     return "";
   };
 
@@ -243,8 +241,7 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
       target = timestampOf(first);
     int rc = av_seek_frame(s.format, s.stream, target, AVSEEK_FLAG_BACKWARD);
     if (rc < 0 && target == s.startTime)
-      rc = avformat_seek_file(s.format, s.stream, INT64_MIN, target, target,
-                              0);
+      rc = avformat_seek_file(s.format, s.stream, INT64_MIN, target, target, 0);
     if (rc < 0)
       return s.path + ": cannot seek: " + ffmpegError(rc);
     avcodec_flush_buffers(s.codec);
@@ -265,7 +262,7 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
   size_t next = 0; // first entry of `wanted` not yet emitted
   int64_t counted = 0, lastIndex = -1, decodeErrors = 0;
   bool draining = false, haveLast = false, checkedSeek = fromStart;
-  int soughtEntry = -1; // index entry of the last seek ahead
+  int soughtEntry = -1;                    // index entry of the last seek ahead
   int64_t lastPacketTime = AV_NOPTS_VALUE; // decoding time of the last packet
   std::string decodeError;
   while (next < wanted.size()) {
@@ -281,15 +278,15 @@ std::string VideoReader::readFrames(const std::vector<int64_t> &indices,
           // to (most B-frames) need not be decoded at all.
           bool skippable = false;
           if (s.useTimestamps && s.packet->pts != AV_NOPTS_VALUE) {
-            int64_t index = std::llround(
-                static_cast<double>(s.packet->pts - s.startTime) *
-                av_q2d(stream->time_base) * s.fps);
+            int64_t index =
+                std::llround(static_cast<double>(s.packet->pts - s.startTime) *
+                             av_q2d(stream->time_base) * s.fps);
             skippable = index < wanted[next].first;
           }
           s.codec->skip_frame =
               skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-          lastPacketTime = s.packet->dts != AV_NOPTS_VALUE ? s.packet->dts
-                                                           : s.packet->pts;
+          lastPacketTime =
+              s.packet->dts != AV_NOPTS_VALUE ? s.packet->dts : s.packet->pts;
           rc = avcodec_send_packet(s.codec, s.packet);
           if (rc < 0 && rc != AVERROR(EAGAIN)) {
             ++decodeErrors;

@@ -29,8 +29,7 @@ public:
            dataset.layout + "), " + std::to_string(dataset.train.size()) +
            " training and " + std::to_string(dataset.eval.size()) +
            " evaluation videos, " +
-           (options.sampling.mode == Sampling::Segments ? "segment"
-                                                        : "dense") +
+           (options.sampling.mode == Sampling::Segments ? "segment" : "dense") +
            " sampling, " + std::to_string(viewsPerVideo()) +
            " view(s) per evaluation video";
   }
@@ -44,9 +43,9 @@ protected:
     if (!reader)
       return error;
     const VideoInfo &info = reader->info();
-    uint64_t key = hashKey(options.seed ^ kClipTag,
-                           static_cast<uint64_t>(epoch),
-                           static_cast<uint64_t>(index));
+    uint64_t key =
+        hashKey(options.seed ^ kClipTag, static_cast<uint64_t>(epoch),
+                static_cast<uint64_t>(index));
     std::vector<int64_t> indices = trainClipIndices(
         options.sampling, info.frames, hashKey(key, kFramesTag, 0));
     std::vector<uint8_t> rgb;
@@ -74,8 +73,8 @@ protected:
     const int64_t crops = options.testCrops;
     std::vector<int64_t> indices;
     for (int64_t v = firstView; v < firstView + count; ++v) {
-      std::vector<int64_t> clip = evalClipIndices(
-          options.sampling, info.frames, v / crops, options.testClips);
+      std::vector<int64_t> clip = evalClipIndices(options.sampling, info.frames,
+                                                  v / crops, options.testClips);
       indices.insert(indices.end(), clip.begin(), clip.end());
     }
     std::vector<uint8_t> rgb;
@@ -128,11 +127,10 @@ createVideoSource(const DataOptions &options, const ClipShape &shape,
   }
   const int64_t train = static_cast<int64_t>(dataset.train.size());
   const int64_t eval = static_cast<int64_t>(dataset.eval.size());
-  auto source = std::make_unique<VideoSource>(options, shape, layout,
-                                              std::move(allocator),
-                                              std::move(dataset));
-  error = source->init(classes, train, eval,
-                       options.testClips * options.testCrops);
+  auto source = std::make_unique<VideoSource>(
+      options, shape, layout, std::move(allocator), std::move(dataset));
+  error =
+      source->init(classes, train, eval, options.testClips * options.testCrops);
   if (!error.empty())
     return nullptr;
   return source;

@@ -113,10 +113,10 @@ VideoWriter::create(const std::string &path, const VideoWriterOptions &options,
 
   auto s = std::make_unique<State>();
   s->path = path;
-  const char *muxer = options.format == "mkv" ? "matroska"
-                                              : options.format.c_str();
-  int rc = avformat_alloc_output_context2(&s->format, nullptr, muxer,
-                                          path.c_str());
+  const char *muxer =
+      options.format == "mkv" ? "matroska" : options.format.c_str();
+  int rc =
+      avformat_alloc_output_context2(&s->format, nullptr, muxer, path.c_str());
   if (rc < 0)
     return fail("no muxer", rc);
   s->stream = avformat_new_stream(s->format, nullptr);
@@ -152,8 +152,7 @@ VideoWriter::create(const std::string &path, const VideoWriterOptions &options,
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   rc = avcodec_open2(c, encoder, nullptr);
   if (rc < 0)
-    return fail(std::string("cannot open the ") + encoderName + " encoder",
-                rc);
+    return fail(std::string("cannot open the ") + encoderName + " encoder", rc);
   rc = avcodec_parameters_from_context(s->stream->codecpar, c);
   if (rc < 0)
     return fail("codec parameters", rc);
@@ -173,9 +172,9 @@ VideoWriter::create(const std::string &path, const VideoWriterOptions &options,
   rc = av_frame_get_buffer(s->frame, 0);
   if (rc < 0)
     return fail("frame buffer", rc);
-  s->sws = sws_getContext(c->width, c->height, AV_PIX_FMT_RGB24, c->width,
-                          c->height, c->pix_fmt, SWS_BILINEAR, nullptr,
-                          nullptr, nullptr);
+  s->sws =
+      sws_getContext(c->width, c->height, AV_PIX_FMT_RGB24, c->width, c->height,
+                     c->pix_fmt, SWS_BILINEAR, nullptr, nullptr, nullptr);
   if (!s->sws)
     return fail("no RGB to YUV conversion", 0);
   return std::unique_ptr<VideoWriter>(new VideoWriter(std::move(s)));

@@ -27,9 +27,9 @@ std::string validateVideoFormat(const std::string &format);
 class VideoWriter {
 public:
   /// Creates `path`; null with `error` set when the options or file fail.
-  static std::unique_ptr<VideoWriter>
-  create(const std::string &path, const VideoWriterOptions &options,
-         std::string &error);
+  static std::unique_ptr<VideoWriter> create(const std::string &path,
+                                             const VideoWriterOptions &options,
+                                             std::string &error);
   ~VideoWriter();
   VideoWriter(const VideoWriter &) = delete;
   VideoWriter &operator=(const VideoWriter &) = delete;

@@ -108,8 +108,9 @@ TEST(Dataset, UcfSplitFiles) {
   makeDirs(dir + "/UCF-101/Jump");
   makeDirs(dir + "/UCF-101/Swim");
   makeDirs(dir + "/ucfTrainTestlist");
-  for (const char *video : {"Jump/v_Jump_g01_c01.avi", "Jump/v_Jump_g08_c01.avi",
-                            "Swim/v_Swim_g01_c01.avi", "Swim/v_Swim_g08_c01.avi"})
+  for (const char *video :
+       {"Jump/v_Jump_g01_c01.avi", "Jump/v_Jump_g08_c01.avi",
+        "Swim/v_Swim_g01_c01.avi", "Swim/v_Swim_g08_c01.avi"})
     writeText(dir + "/UCF-101/" + video, "x");
   writeText(dir + "/ucfTrainTestlist/classInd.txt", "1 Jump\n2 Swim\n");
   writeText(dir + "/ucfTrainTestlist/trainlist01.txt",
@@ -148,10 +149,9 @@ TEST(Dataset, KineticsCsv) {
   writeText(dir + "/train/abseiling/AAA_000010_000020.mp4", "x");
   writeText(dir + "/train/abseiling/BBB_000000_000010.mp4", "x");
   writeText(dir + "/val/CCC.mkv", "x");
-  writeText(dir + "/train.csv",
-            "label,youtube_id,time_start,time_end,split\n"
-            "zumba,BBB,0,10,train\n"
-            "abseiling,AAA,10,20,train\n");
+  writeText(dir + "/train.csv", "label,youtube_id,time_start,time_end,split\n"
+                                "zumba,BBB,0,10,train\n"
+                                "abseiling,AAA,10,20,train\n");
   writeText(dir + "/validate.csv",
             "label,youtube_id,time_start,time_end,split\n"
             "\"zumba\",CCC,5,15,val\n");
@@ -291,7 +291,8 @@ TEST(Augment, CropsAndNormalization) {
     }
 }
 
-// --- DataSource ----------------------------------------------------------------
+// --- DataSource
+// ----------------------------------------------------------------
 
 namespace {
 
@@ -300,9 +301,8 @@ std::vector<float> trainBatches(const DataOptions &options, int64_t rank,
                                 int64_t world, int64_t steps,
                                 std::vector<int64_t> *labels = nullptr) {
   std::string error;
-  auto source = DataSource::create(options, smallShape(), 3,
-                                   {rank, world, 1}, hostStagingAllocator(),
-                                   error);
+  auto source = DataSource::create(options, smallShape(), 3, {rank, world, 1},
+                                   hostStagingAllocator(), error);
   EXPECT_TRUE(source) << error;
   std::vector<float> all;
   for (int64_t step = 0; source && step < steps; ++step) {

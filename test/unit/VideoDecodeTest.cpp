@@ -95,9 +95,8 @@ std::string ffmpegPattern(const std::string &name, const std::string &args) {
   std::string path = tempDir() + "/" + name;
   std::string command = std::string(FFMPEG_PATH) +
                         " -loglevel error -y -f rawvideo -pix_fmt rgb24 -s " +
-                        std::to_string(kWidth) + "x" +
-                        std::to_string(kHeight) + " -r 25 -i " + raw + " " +
-                        args + " " + path;
+                        std::to_string(kWidth) + "x" + std::to_string(kHeight) +
+                        " -r 25 -i " + raw + " " + args + " " + path;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   return path;
 }
@@ -119,8 +118,8 @@ void checkPattern(const std::string &path, const std::string &codec) {
   ASSERT_EQ(reader->readFrames(indices, rgb), "");
   for (size_t i = 0; i < indices.size(); ++i) {
     int t = static_cast<int>(indices[i]);
-    EXPECT_NEAR(meanOf(rgb, kWidth, kHeight, i, 0, kWidth / 2 - 4),
-                8 * t + 8, 3.0)
+    EXPECT_NEAR(meanOf(rgb, kWidth, kHeight, i, 0, kWidth / 2 - 4), 8 * t + 8,
+                3.0)
         << path << " frame " << t;
     EXPECT_NEAR(meanOf(rgb, kWidth, kHeight, i, kWidth / 2 + 4, kWidth),
                 240 - 7 * t, 3.0)
@@ -129,8 +128,8 @@ void checkPattern(const std::string &path, const std::string &codec) {
   // A second read of the same reader, starting late (a seek), agrees.
   std::vector<uint8_t> again;
   ASSERT_EQ(reader->readFrames({28, 29}, again), "");
-  EXPECT_NEAR(meanOf(again, kWidth, kHeight, 0, 0, kWidth / 2 - 4),
-              8 * 28 + 8, 3.0);
+  EXPECT_NEAR(meanOf(again, kWidth, kHeight, 0, 0, kWidth / 2 - 4), 8 * 28 + 8,
+              3.0);
 }
 
 } // namespace
@@ -146,10 +145,9 @@ TEST(VideoDecode, FfmpegToolFiles) {
   checkPattern(ffmpegPattern("tool.avi", "-c:v mpeg4 -bf 2 -q:v 2 -g 10"),
                "mpeg4");
   checkPattern(ffmpegPattern("tool.mp4", "-c:v libx264 -crf 10 -g 8"), "h264");
-  checkPattern(
-      ffmpegPattern("tool.webm", "-c:v libvpx-vp9 -crf 10 -b:v 0 -g 8 "
-                                 "-deadline realtime -cpu-used 8"),
-      "vp9");
+  checkPattern(ffmpegPattern("tool.webm", "-c:v libvpx-vp9 -crf 10 -b:v 0 -g 8 "
+                                          "-deadline realtime -cpu-used 8"),
+               "vp9");
   checkPattern(ffmpegPattern("tool.mkv", "-c:v mjpeg -q:v 2"), "mjpeg");
 }
 
@@ -189,8 +187,8 @@ TEST(VideoDecode, SegmentSamplingSeeksAheadToTheRightFrames) {
     ASSERT_TRUE(reader) << error;
     EXPECT_NEAR(reader->info().frames, frames, 1) << path;
     // Eight segments' middles, then a dense run across key frames.
-    std::vector<int64_t> indices = {9,  28,  46,  65,  84,  103,
-                                    121, 140, 60, 62, 64, 66, 68};
+    std::vector<int64_t> indices = {9,   28, 46, 65, 84, 103, 121,
+                                    140, 60, 62, 64, 66, 68};
     std::vector<uint8_t> rgb;
     ASSERT_EQ(reader->readFrames(indices, rgb), "") << path;
     for (size_t i = 0; i < indices.size(); ++i)
@@ -201,9 +199,8 @@ TEST(VideoDecode, SegmentSamplingSeeksAheadToTheRightFrames) {
 TEST(VideoDecode, RotationMetadataTurnsFramesAsFfmpegDoes) {
   std::string plain = ffmpegPattern("plain.mp4", "-c:v libx264 -crf 10");
   std::string rotated = tempDir() + "/rotated.mp4";
-  std::string command = std::string(FFMPEG_PATH) +
-                        " -loglevel error -y -i " + plain +
-                        " -c copy -metadata:s:v:0 rotate=90 " + rotated;
+  std::string command = std::string(FFMPEG_PATH) + " -loglevel error -y -i " +
+                        plain + " -c copy -metadata:s:v:0 rotate=90 " + rotated;
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::string error;
   auto reader = VideoReader::open(rotated, error);
@@ -288,8 +285,7 @@ TEST(VideoDecode, JpegFrameFolder) {
               0);
     char name[64];
     std::snprintf(name, sizeof name, "/img_%05d.jpg", t + 1);
-    writeFile(dir + name,
-              std::string(reinterpret_cast<char *>(jpeg), size));
+    writeFile(dir + name, std::string(reinterpret_cast<char *>(jpeg), size));
     tjFree(jpeg);
   }
   tjDestroy(encoder);

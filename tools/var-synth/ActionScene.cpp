@@ -21,18 +21,30 @@ struct ClassMotion {
 
 ClassMotion motionOf(int64_t label) {
   switch (label) {
-  case 0: return {Kind::Move, 1, 0};
-  case 1: return {Kind::Move, -1, 0};
-  case 2: return {Kind::Move, 0, 1};
-  case 3: return {Kind::Move, 0, -1};
-  case 4: return {Kind::Rotate, 1, 0};
-  case 5: return {Kind::Rotate, -1, 0};
-  case 6: return {Kind::Grow, 0, 0, 1};
-  case 7: return {Kind::Grow, 0, 0, -1};
-  case 8: return {Kind::Move, 1, 1};
-  case 9: return {Kind::Move, -1, -1};
-  case 10: return {Kind::Move, -1, 1};
-  default: return {Kind::Move, 1, -1};
+  case 0:
+    return {Kind::Move, 1, 0};
+  case 1:
+    return {Kind::Move, -1, 0};
+  case 2:
+    return {Kind::Move, 0, 1};
+  case 3:
+    return {Kind::Move, 0, -1};
+  case 4:
+    return {Kind::Rotate, 1, 0};
+  case 5:
+    return {Kind::Rotate, -1, 0};
+  case 6:
+    return {Kind::Grow, 0, 0, 1};
+  case 7:
+    return {Kind::Grow, 0, 0, -1};
+  case 8:
+    return {Kind::Move, 1, 1};
+  case 9:
+    return {Kind::Move, -1, -1};
+  case 10:
+    return {Kind::Move, -1, 1};
+  default:
+    return {Kind::Move, 1, -1};
   }
 }
 
@@ -40,10 +52,10 @@ ClassMotion motionOf(int64_t label) {
 
 const std::vector<std::string> &actionClassNames() {
   static const std::vector<std::string> names = {
-      "MoveRight",    "MoveLeft",       "MoveDown",
-      "MoveUp",       "RotateClockwise", "RotateCounterclockwise",
-      "Grow",         "Shrink",         "MoveDownRight",
-      "MoveUpLeft",   "MoveDownLeft",   "MoveUpRight"};
+      "MoveRight",  "MoveLeft",        "MoveDown",
+      "MoveUp",     "RotateClockwise", "RotateCounterclockwise",
+      "Grow",       "Shrink",          "MoveDownRight",
+      "MoveUpLeft", "MoveDownLeft",    "MoveUpRight"};
   return names;
 }
 
@@ -75,8 +87,7 @@ std::vector<uint8_t> renderActionVideo(const SceneOptions &options,
   const double spin = (0.07 + 0.07 * rng.uniform()) * motion.dx;
   const double small = minSide * (0.06 + 0.04 * rng.uniform());
   const double large = minSide * (0.25 + 0.08 * rng.uniform());
-  const double norm =
-      motion.dx && motion.dy ? 1.0 / std::sqrt(2.0) : 1.0;
+  const double norm = motion.dx && motion.dy ? 1.0 / std::sqrt(2.0) : 1.0;
 
   // Whether pixel (x, y) is covered at time t (a real number of frames).
   auto covered = [&](double x, double y, double t) {
@@ -121,12 +132,12 @@ std::vector<uint8_t> renderActionVideo(const SceneOptions &options,
             age = a;
         uint8_t *pixel = frame + (static_cast<size_t>(y) * w + x) * 3;
         for (int c = 0; c < 3; ++c)
-          pixel[c] = age < 0 ? background[c]
-                             : static_cast<uint8_t>(
-                                   background[c] +
-                                   (colour[c] - background[c]) *
-                                       (options.trail + 1 - age) /
-                                       (options.trail + 1));
+          pixel[c] = age < 0
+                         ? background[c]
+                         : static_cast<uint8_t>(background[c] +
+                                                (colour[c] - background[c]) *
+                                                    (options.trail + 1 - age) /
+                                                    (options.trail + 1));
       }
   }
   return video;

@@ -1,9 +1,9 @@
 // The synthetic action videos var-synth writes: bright shapes on a dark
 // background whose class only their motion tells (three shapes moving in
-// one direction, a bar rotating either way, a shape growing or shrinking). Every frame on its own is
-// uninformative: positions wrap around the frame (a torus) from a uniform
-// start, rotation starts at a uniform angle, and growth and shrinking pass
-// through the same sizes.
+// one direction, a bar rotating either way, a shape growing or shrinking).
+// Every frame on its own is uninformative: positions wrap around the frame (a
+// torus) from a uniform start, rotation starts at a uniform angle, and growth
+// and shrinking pass through the same sizes.
 #ifndef VAR_TOOLS_VARSYNTH_ACTIONSCENE_H
 #define VAR_TOOLS_VARSYNTH_ACTIONSCENE_H
 

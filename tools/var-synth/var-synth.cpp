@@ -160,9 +160,9 @@ int main(int argc, char **argv) {
       std::max<int64_t>(1, (options.videosPerClass * 7 + 12) / 25);
   auto relativePath = [&](int64_t c, int64_t v) {
     char name[256];
-    std::snprintf(name, sizeof name, "%s/v_%s_g%02lld_c01.%s",
-                  names[c].c_str(), names[c].c_str(),
-                  static_cast<long long>(v + 1), options.format.c_str());
+    std::snprintf(name, sizeof name, "%s/v_%s_g%02lld_c01.%s", names[c].c_str(),
+                  names[c].c_str(), static_cast<long long>(v + 1),
+                  options.format.c_str());
     return std::string(name);
   };
 
@@ -188,8 +188,8 @@ int main(int argc, char **argv) {
           scene, c, v, static_cast<uint64_t>(options.seed));
       std::string path = options.dir + "/" + relativePath(c, v);
       std::string failure;
-      auto writer = var::data::VideoWriter::create(path, writerOptions,
-                                                   failure);
+      auto writer =
+          var::data::VideoWriter::create(path, writerOptions, failure);
       const size_t frameBytes =
           static_cast<size_t>(scene.width) * scene.height * 3;
       for (int t = 0; writer && failure.empty() && t < scene.frames; ++t)
@@ -243,10 +243,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::cout << "var-synth: wrote " << total << " videos (" << options.classes
-            << " classes x " << options.videosPerClass << ", "
-            << options.width << "x" << options.height << ", "
-            << options.frames << " frames at " << options.fps << " fps, "
-            << options.format << ") to " << options.dir << ": " << trainCount
-            << " training, " << testCount << " test\n";
+            << " classes x " << options.videosPerClass << ", " << options.width
+            << "x" << options.height << ", " << options.frames << " frames at "
+            << options.fps << " fps, " << options.format << ") to "
+            << options.dir << ": " << trainCount << " training, " << testCount
+            << " test\n";
   return 0;
 }

@@ -82,11 +82,10 @@ const char *kUsage =
     "                         parameter (averaged over ranks and micro-steps,\n"
     "                         before clipping, gathered from every shard) and\n"
     "                         rank 0's `loss`, `logits`, `input` and `labels`\n"
-    ;
+    "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
+    "                         (default 300)\n";
 // After the data pipeline's flags (kDataFlagsUsage).
 const char *kUsageTail =
-    "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
-    "                         (default 300)\n"
     "  --help                 this text\n"
     "\n"
     "Exit codes: 0 done, 1 training failed (a rank died, a kernel failed),\n"
@@ -153,8 +152,8 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
     std::string name = arg.substr(2, eq - 2);
     std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
     std::string dataError;
-    var::data::FlagResult dataFlag = var::data::parseDataFlag(
-        name, value, options.dataOptions, dataError);
+    var::data::FlagResult dataFlag =
+        var::data::parseDataFlag(name, value, options.dataOptions, dataError);
     if (dataFlag == var::data::FlagResult::Bad)
       return usageError(dataError);
     if (dataFlag == var::data::FlagResult::Parsed)
@@ -496,8 +495,8 @@ int train(const Options &options) {
       std::to_string(info.worldSize) + "), " + std::to_string(steps) +
       " steps, " + data->describe());
 
-  int64_t clipElements = shapes.input[1] * shapes.input[2] *
-                         shapes.input[3] * shapes.input[4];
+  int64_t clipElements =
+      shapes.input[1] * shapes.input[2] * shapes.input[3] * shapes.input[4];
   std::vector<float> clips(static_cast<size_t>(micro * clipElements));
   std::vector<int64_t> labels(static_cast<size_t>(micro));
   if (!options.inputFile.empty()) {
@@ -525,8 +524,8 @@ int train(const Options &options) {
     std::vector<var::exec::HostTensor> results;
     if (error.empty())
       error = executor->run("forward",
-                          {var::exec::HostTensor::f32(shapes.input, clips)},
-                          results, 0);
+                            {var::exec::HostTensor::f32(shapes.input, clips)},
+                            results, 0);
     if (error.empty() && info.rank == 0)
       error = writeTensors(
           options.dumpForward,
