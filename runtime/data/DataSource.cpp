@@ -216,6 +216,8 @@ std::string DataSource::evalBatch(int64_t round, Batch &batch) {
           return fillEval(item, clips, labels);
         });
   }
+  if (round == 0)
+    logitClasses = 0; // a new pass
   double evalWait = 0;
   std::string error =
       evalQueue->get(round, batch.clips, batch.labels, evalWait);
@@ -247,22 +249,18 @@ void DataSource::addEvalLogits(int64_t round, const float *logits,
   }
 }
 
-DataSource::EvalCounts DataSource::evalCounts() const {
-  EvalCounts counts;
+void DataSource::evalResults(std::vector<float> &logits,
+                             std::vector<int64_t> &labels) const {
+  logits.clear();
+  labels.clear();
   for (size_t slot = 0; slot < evalLabels.size(); ++slot) {
-    const int64_t label = evalLabels[slot];
-    if (label < 0 || viewsSeen[slot] != views)
+    if (evalLabels[slot] < 0 || viewsSeen[slot] != views)
       continue;
-    const float *sums = logitSums.data() + slot * logitClasses;
-    // Rank of the true class: how many classes score higher.
-    int64_t higher = 0;
     for (int64_t c = 0; c < logitClasses; ++c)
-      higher += sums[c] > sums[label] || (sums[c] == sums[label] && c < label);
-    counts.top1 += higher == 0;
-    counts.top5 += higher < 5;
-    ++counts.videos;
+      logits.push_back(logitSums[slot * logitClasses + c] /
+                       static_cast<float>(views));
+    labels.push_back(evalLabels[slot]);
   }
-  return counts;
 }
 
 std::string DataSource::badVideoReport() const {

@@ -11,7 +11,6 @@
 #include "runtime/data/ClipSampler.h"
 #include "runtime/data/Prefetcher.h"
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,16 +96,16 @@ public:
   double dataWaitSeconds() const { return waited; }
 
   /// Forward passes every rank makes to evaluate (the same count on every
-  /// rank; padding slots carry label -1).
+  /// rank; padding slots carry label -1). An evaluation pass fetches rounds
+  /// 0, 1, ... in order; round 0 starts a new pass.
   int64_t evalRounds() const;
   std::string evalBatch(int64_t round, Batch &batch);
   /// Logits [batch][classes] of the round just fetched.
   void addEvalLogits(int64_t round, const float *logits, int64_t classes);
-  struct EvalCounts {
-    int64_t top1 = 0, top5 = 0, videos = 0;
-  };
-  /// This rank's videos, each scored on its views' averaged logits.
-  EvalCounts evalCounts() const;
+  /// The pass's result on this rank: per readable video, its views'
+  /// averaged logits ([videos][classes]) and its label.
+  void evalResults(std::vector<float> &logits,
+                   std::vector<int64_t> &labels) const;
   /// Views (clips x crops) averaged per evaluation video.
   int64_t viewsPerVideo() const { return views; }
 

@@ -389,10 +389,16 @@ TEST(DataSource, EvaluationAveragesViewsPerVideo) {
     }
     source->addEvalLogits(round, logits.data(), 3);
   }
-  DataSource::EvalCounts counts = source->evalCounts();
-  EXPECT_EQ(counts.videos, 3);
-  EXPECT_EQ(counts.top1, 3);
-  EXPECT_EQ(counts.top5, 3);
+  std::vector<float> averaged;
+  std::vector<int64_t> labels;
+  source->evalResults(averaged, labels);
+  EXPECT_EQ(labels, (std::vector<int64_t>{0, 1, 2}));
+  ASSERT_EQ(averaged.size(), 9u);
+  for (int64_t video = 0; video < 3; ++video)
+    for (int64_t c = 0; c < 3; ++c)
+      EXPECT_FLOAT_EQ(averaged[video * 3 + c], c == video             ? 5.0f / 6
+                                               : c == (video + 1) % 3 ? 0.5f
+                                                                      : 0.0f);
 }
 
 TEST(DataSource, UnreadableVideosAreSkippedCountedAndLimited) {
@@ -431,7 +437,10 @@ TEST(DataSource, UnreadableVideosAreSkippedCountedAndLimited) {
     std::vector<float> logits(6, 0.0f);
     source->addEvalLogits(round, logits.data(), 3);
   }
-  EXPECT_EQ(source->evalCounts().videos, 2); // the garbage one is left out
+  std::vector<float> averaged;
+  std::vector<int64_t> labels;
+  source->evalResults(averaged, labels);
+  EXPECT_EQ(labels.size(), 2u); // the garbage one is left out
   std::sort(warnings.begin(), warnings.end());
   ASSERT_EQ(warnings.size(), 4u);
   EXPECT_NE(warnings[0].find(dir + "/a/v0.avi: "), std::string::npos);

@@ -597,13 +597,13 @@ int train(const Options &options) {
       double waited = data->dataWaitSeconds() - waitedBefore;
       waitedBefore = data->dataWaitSeconds();
       char line[240];
-      std::snprintf(line, sizeof line,
-                    "step %lld/%lld  loss %.4f  train accuracy %.1f%%  "
-                    "(%.1f clips/s, data wait %.1f ms/step)",
-                    static_cast<long long>(step + 1),
-                    static_cast<long long>(steps), sums[0] / sums[2],
-                    100.0 * sums[1] / sums[2], sums[2] / seconds,
-                    1000.0 * waited / (step + 1 - loggedStep));
+      std::snprintf(
+          line, sizeof line,
+          "step %lld/%lld  loss %.4f  train accuracy %.1f%%  "
+          "(data wait %.1f ms/step, %.1f clips/s)",
+          static_cast<long long>(step + 1), static_cast<long long>(steps),
+          sums[0] / sums[2], 100.0 * sums[1] / sums[2],
+          1000.0 * waited / (step + 1 - loggedStep), sums[2] / seconds);
       say(line);
       loggedStep = step + 1;
       tally = Tally();
@@ -661,10 +661,20 @@ int train(const Options &options) {
     }
     data->addEvalLogits(round, results[0].floats().data(), shapes.classes);
   }
-  var::data::DataSource::EvalCounts counts = data->evalCounts();
-  float sums[3] = {static_cast<float>(counts.top1),
-                   static_cast<float>(counts.top5),
-                   static_cast<float>(counts.videos)};
+  std::vector<float> averaged;
+  std::vector<int64_t> videoLabels;
+  data->evalResults(averaged, videoLabels);
+  float sums[3] = {0, 0, static_cast<float>(videoLabels.size())};
+  for (size_t v = 0; v < videoLabels.size(); ++v) {
+    // Rank of the true class: how many classes score higher.
+    const float *row = averaged.data() + v * shapes.classes;
+    const int64_t label = videoLabels[v];
+    int64_t higher = 0;
+    for (int64_t c = 0; c < shapes.classes; ++c)
+      higher += row[c] > row[label] || (row[c] == row[label] && c < label);
+    sums[0] += higher == 0;
+    sums[1] += higher < 5;
+  }
   error = comm->allReduce(sums, 3, /*mean=*/false);
   if (!error.empty()) {
     std::cerr << who << "error: " << error << "\n";
