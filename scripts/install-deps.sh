@@ -11,6 +11,8 @@ packages=(
   libgloo-dev
   pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   ffmpeg libturbojpeg0-dev
+  slurmctld slurmd slurm-client munge
+  libprotobuf-dev protobuf-compiler
 )
 
 missing=()

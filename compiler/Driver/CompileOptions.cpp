@@ -238,6 +238,8 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
                              keyEquals("gradient_clipping"), fileName))
     return err;
 
+  merged.freezeBatchNorm = flags.freezeBatchNorm;
+
   // Bucket sizes: MB from a flag against elements from the file, compared in
   // elements of the merged precision.
   merged.bucketMB = flags.bucketMB ? flags.bucketMB : fromFile.bucketMB;
@@ -283,6 +285,7 @@ Expected<CompileOptions> mergeOptions(const CompileOptions &flags,
   CompileOptions merged;
   if (Error err = mergeInto(flags, fromFile, fileName, merged))
     return Expected<CompileOptions>(std::move(err));
+  merged.lrSchedule = fromFile.lrSchedule;
   return merged;
 }
 
@@ -431,6 +434,8 @@ std::string describe(const CompileOptions &options) {
     os << "grad clip " << formatNumber(options.getGradientClipping());
   else
     os << "no grad clipping";
+  if (options.getFreezeBatchNorm())
+    os << ", frozen batch norm";
   return text;
 }
 

@@ -3,6 +3,8 @@
 #ifndef VAR_COMPILER_DRIVER_COMPILEOPTIONS_H
 #define VAR_COMPILER_DRIVER_COMPILEOPTIONS_H
 
+#include "runtime/plan/LrScheduleSpec.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -96,6 +98,13 @@ struct CompileOptions {
   std::optional<double> momentum; // SGD only
   /// Global gradient-norm clipping threshold; 0 = off.
   std::optional<double> gradientClipping;
+  /// Batch norm in evaluation form in the training step (running statistics
+  /// normalize and are not updated). No DeepSpeed key sets it.
+  std::optional<bool> freezeBatchNorm;
+
+  /// A DeepSpeed config's `scheduler`, carried into the plan for the
+  /// runtime (no varc flag: varrun's --lr-schedule flags override it).
+  std::optional<plan::LrScheduleSpec> lrSchedule;
 
   int getZeroStage() const { return zeroStage.value_or(kDefaultZeroStage); }
   Precision getPrecision() const {
@@ -127,6 +136,7 @@ struct CompileOptions {
   }
   double getMomentum() const { return momentum.value_or(kDefaultMomentum); }
   double getGradientClipping() const { return gradientClipping.value_or(0); }
+  bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
 };
 
 /// Reads a DeepSpeed config (`text`, named `fileName` in messages) into

@@ -65,6 +65,7 @@ private:
   Error readZeroOptimization(const json::Object &zero);
   Error readPrecision(const json::Object &root);
   Error readOptimizer(const json::Object &optimizer);
+  Error readScheduler(const json::Object &scheduler);
   /// `kind` is the optimizer the same file names, if it does.
   Error readOptimizerParams(const json::Object &params,
                             std::optional<OptimizerKind> kind);
@@ -203,7 +204,7 @@ Error DeepSpeedReader::readRoot(const json::Object &root) {
                   {"train_micro_batch_size_per_gpu",
                    "gradient_accumulation_steps", "train_batch_size",
                    "zero_optimization", "bf16", "fp16", "optimizer",
-                   "gradient_clipping"});
+                   "scheduler", "gradient_clipping"});
   auto positive = [&](const json::Value &value, StringRef path) {
     return readInteger(value, path, kPositive);
   };
@@ -232,6 +233,13 @@ Error DeepSpeedReader::readRoot(const json::Object &root) {
     if (!optimizer)
       return optimizer.takeError();
     if (Error err = readOptimizer(**optimizer))
+      return err;
+  }
+  if (const json::Value *value = find(root, "scheduler")) {
+    Expected<const json::Object *> scheduler = readObject(*value, "scheduler");
+    if (!scheduler)
+      return scheduler.takeError();
+    if (Error err = readScheduler(**scheduler))
       return err;
   }
   return readInto(root, "", "gradient_clipping", out.gradientClipping,
@@ -449,6 +457,90 @@ Error DeepSpeedReader::readOptimizerParams(const json::Object &params,
     return keyError("optimizer.params.adam_w_mode",
                     "Adam with L2 weight decay is not supported; VAR's Adam "
                     "always decouples weight decay (AdamW)");
+  return Error::success();
+}
+
+Error DeepSpeedReader::readScheduler(const json::Object &scheduler) {
+  warnUnknownKeys(scheduler, "scheduler", {"type", "params"});
+  const json::Value *typeValue = scheduler.get("type");
+  if (!typeValue)
+    return keyError("scheduler", "needs a \"type\"");
+  std::optional<StringRef> type = typeValue->getAsString();
+  if (type != StringRef("WarmupLR") && type != StringRef("WarmupDecayLR") &&
+      type != StringRef("WarmupCosineLR"))
+    return typeError("scheduler.type",
+                     "\"WarmupLR\", \"WarmupDecayLR\" or \"WarmupCosineLR\"",
+                     *typeValue);
+  plan::LrScheduleSpec spec;
+  spec.type = type->str();
+  const json::Value *paramsValue = find(scheduler, "params");
+  if (!paramsValue) {
+    out.lrSchedule = std::move(spec);
+    return Error::success();
+  }
+  Expected<const json::Object *> paramsObject =
+      readObject(*paramsValue, "scheduler.params");
+  if (!paramsObject)
+    return paramsObject.takeError();
+  const json::Object &params = **paramsObject;
+  StringRef prefix = "scheduler.params";
+  // Each schedule's own parameters, as DeepSpeed's constructors take them.
+  bool cosine = spec.type == "WarmupCosineLR";
+  std::vector<StringRef> known = {"warmup_num_steps", "warmup_type"};
+  for (StringRef key :
+       cosine ? std::vector<StringRef>{"total_num_steps", "warmup_min_ratio",
+                                       "cos_min_ratio"}
+              : std::vector<StringRef>{"warmup_min_lr", "warmup_max_lr"})
+    known.push_back(key);
+  if (spec.type == "WarmupDecayLR")
+    known.push_back("total_num_steps");
+  warnUnknownKeys(params, prefix, known);
+
+  auto number = [&](RealRange range) {
+    return [this, range](const json::Value &value, StringRef path) {
+      return readNumber(value, path, range);
+    };
+  };
+  auto integer = [&](IntRange range) {
+    return [this, range](const json::Value &value, StringRef path) {
+      return readInteger(value, path, range);
+    };
+  };
+  auto has = [&](StringRef key) { return llvm::is_contained(known, key); };
+  if (has("warmup_min_lr"))
+    if (Error err = readInto(params, prefix, "warmup_min_lr", spec.warmupMinLr,
+                             number(RealRange::NonNegative)))
+      return err;
+  if (has("warmup_max_lr"))
+    if (Error err = readInto(params, prefix, "warmup_max_lr", spec.warmupMaxLr,
+                             number(RealRange::NonNegative)))
+      return err;
+  if (Error err = readInto(params, prefix, "warmup_num_steps",
+                           spec.warmupNumSteps, integer(kNonNegative)))
+    return err;
+  if (Error err = readInto(
+          params, prefix, "warmup_type", spec.warmupType,
+          [&](const json::Value &value,
+              StringRef path) -> Expected<std::string> {
+            std::optional<StringRef> name = value.getAsString();
+            if (name != StringRef("log") && name != StringRef("linear"))
+              return typeError(path, "\"log\" or \"linear\"", value);
+            return name->str();
+          }))
+    return err;
+  if (has("total_num_steps"))
+    if (Error err = readInto(params, prefix, "total_num_steps",
+                             spec.totalNumSteps, integer(kPositive)))
+      return err;
+  if (cosine) {
+    if (Error err = readInto(params, prefix, "warmup_min_ratio",
+                             spec.warmupMinRatio, number(RealRange::Fraction)))
+      return err;
+    if (Error err = readInto(params, prefix, "cos_min_ratio", spec.cosMinRatio,
+                             number(RealRange::Fraction)))
+      return err;
+  }
+  out.lrSchedule = std::move(spec);
   return Error::success();
 }
 

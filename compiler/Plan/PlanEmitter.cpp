@@ -248,11 +248,35 @@ FailureOr<Offset<fb::Config>> PlanEmitter::emitConfig() {
     return module.emitError("precision '")
            << options.precision << "' is not bf16 or fp32";
 
+  Offset<fb::LrSchedule> schedule = 0;
+  if (const std::optional<var::plan::LrScheduleSpec> &spec =
+          options.lrSchedule) {
+    Offset<flatbuffers::String> type = builder.CreateString(spec->type);
+    Offset<flatbuffers::String> warmupType =
+        spec->warmupType ? builder.CreateString(*spec->warmupType) : 0;
+    fb::LrScheduleBuilder table(builder);
+    table.add_type(type);
+    if (spec->warmupMinLr)
+      table.add_warmup_min_lr(*spec->warmupMinLr);
+    if (spec->warmupMaxLr)
+      table.add_warmup_max_lr(*spec->warmupMaxLr);
+    if (spec->warmupNumSteps)
+      table.add_warmup_num_steps(*spec->warmupNumSteps);
+    if (spec->warmupType)
+      table.add_warmup_type(warmupType);
+    if (spec->totalNumSteps)
+      table.add_total_num_steps(*spec->totalNumSteps);
+    if (spec->warmupMinRatio)
+      table.add_warmup_min_ratio(*spec->warmupMinRatio);
+    if (spec->cosMinRatio)
+      table.add_cos_min_ratio(*spec->cosMinRatio);
+    schedule = table.Finish();
+  }
   return fb::CreateConfig(
       builder, static_cast<int32_t>(zeroStage), precision, bucketMB,
       static_cast<int32_t>(prefetch), offloadOptimizer, offloadParams,
       static_cast<int32_t>(gradAccum), static_cast<int32_t>(options.worldSize),
-      clipGradNorm, options.initialLR, options.trainBatch);
+      clipGradNorm, options.initialLR, options.trainBatch, schedule);
 }
 
 FailureOr<Offset<fb::Param>> PlanEmitter::emitParam(var::ParamOp param) {
@@ -533,12 +557,17 @@ FailureOr<Offset<fb::Instruction>> PlanEmitter::emitInstruction(Operation *op) {
   }
 
   std::string location = formatLocation(op->getLoc());
+  // The profiler's FLOPs; ops without a count (dist ops, shape ops that
+  // move data) record 0.
+  int64_t flops = 0;
+  if (auto counted = dyn_cast<var::FlopCountOpInterface>(op))
+    flops = counted.getForwardFlops().value_or(0);
   return fb::CreateInstruction(
       builder, createSharedString(op->getName().getStringRef()),
       builder.CreateVector(operands), builder.CreateVector(results),
       createVector<Offset<fb::SymbolRef>>(symbols),
       createVector<Offset<fb::Attribute>>(attrs),
-      location.empty() ? 0 : createString(location));
+      location.empty() ? 0 : createString(location), flops);
 }
 
 FailureOr<Offset<fb::Function>> PlanEmitter::emitFunction(func::FuncOp func) {

@@ -4,6 +4,8 @@
 #ifndef VAR_COMPILER_PLAN_PLANEMITTER_H
 #define VAR_COMPILER_PLAN_PLANEMITTER_H
 
+#include "runtime/plan/LrScheduleSpec.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/StringRef.h"
@@ -24,6 +26,8 @@ struct PlanEmitOptions {
   double initialLR = 1e-3;
   /// DeepSpeed's train_batch_size, 0 if not given.
   int64_t trainBatch = 0;
+  /// The DeepSpeed config's scheduler, for the runtime.
+  std::optional<plan::LrScheduleSpec> lrSchedule;
 };
 
 /// Serializes `module` into `out`. Fails, with a diagnostic on the offending

@@ -102,7 +102,10 @@ FailureOr<Value> TrainStepBuilder::cloneForward(Block &body) {
       logits = mapping.lookup(ret.getOperand(0));
       continue;
     }
-    if (auto bn = llvm::dyn_cast<BatchNormOp>(op)) {
+    // Frozen batch norm is cloned as it is (evaluation form) and
+    // differentiated through its own rule.
+    auto bn = llvm::dyn_cast<BatchNormOp>(op);
+    if (bn && !options.freezeBatchNorm) {
       FailureOr<GetParamOp> mean =
           bufferSource(bn, bn.getRunningMean(), "running mean");
       FailureOr<GetParamOp> var =
@@ -276,7 +279,8 @@ struct AutodiffPass : public impl::AutodiffBase<AutodiffPass> {
       module.emitError("no function @") << entry << " to differentiate";
       return signalPassFailure();
     }
-    TrainStepOptions options{trainEntry, labelSmoothing, lossScale};
+    TrainStepOptions options{trainEntry, labelSmoothing, lossScale,
+                             freezeBatchNorm};
     if (failed(buildTrainStep(module, forward, options)))
       signalPassFailure();
   }

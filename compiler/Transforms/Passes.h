@@ -33,6 +33,7 @@ struct TrainStepOptions {
   std::string trainEntry = "train_step";
   double labelSmoothing = 0.0;
   double lossScale = 1.0;
+  bool freezeBatchNorm = false;
 };
 
 /// Adds the training step of `forward` (static shapes) to `module`: forward

@@ -50,6 +50,14 @@ def Autodiff : Pass<"var-autodiff", "::mlir::ModuleOp"> {
     contributions of values used more than once, and emits
     `var.param_grad` for each parameter as soon as its gradient is complete.
     The entry function stays as it is: it is the evaluation step.
+
+    With `freeze-batch-norm`, batch norm stays in evaluation form in the
+    step (TSN's practice for fine-tuning with small batches, and what
+    PyTorch computes when a model in `eval()` mode is backpropagated):
+    `var.batch_norm` is kept, the running statistics normalize and are not
+    updated (no `var.update_buffer`), and its backward is
+    `var.batch_norm_frozen_grad`; weight and bias are still trained, and
+    dropout still drops. The running statistics must be buffers.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
@@ -62,6 +70,9 @@ def Autodiff : Pass<"var-autodiff", "::mlir::ModuleOp"> {
     Option<"lossScale", "loss-scale", "double", /*default=*/"1.0",
            "Gradient of the loss that seeds the backward (1/K averages K "
            "accumulated micro-batches)">,
+    Option<"freezeBatchNorm", "freeze-batch-norm", "bool", /*default=*/"false",
+           "Keep batch norm in evaluation form: running statistics "
+           "normalize and are not updated; weight and bias still train">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
 }

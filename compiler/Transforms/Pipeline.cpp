@@ -25,6 +25,7 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   AutodiffOptions autodiff;
   autodiff.entry = entry.str();
   autodiff.lossScale = 1.0 / static_cast<double>(options.getGradAccum());
+  autodiff.freezeBatchNorm = options.getFreezeBatchNorm();
   pm.addPass(createAutodiff(autodiff));
 
   OptimizerOptions optimizer;

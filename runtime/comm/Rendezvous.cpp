@@ -113,6 +113,17 @@ bool fromSlurm(const Environment &env, RankInfo &info, std::string &error) {
           {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", false},
           info, error))
     return false;
+  // sbatch runs its script as task 0 of the whole job, without a step id:
+  // a varrun started there directly would wait for ranks nobody starts.
+  if (info.worldSize > 1 && !lookup(env, "SLURM_STEP_ID") &&
+      !lookup(env, "SLURM_STEPID")) {
+    error = "SLURM_PROCID is set but SLURM_STEP_ID is not: this is a Slurm "
+            "batch script, not a job step; start the " +
+            std::to_string(info.worldSize) +
+            " ranks with `srun varrun ...` (or on this node with "
+            "--nproc-per-node)";
+    return false;
+  }
   if (const std::string *addr = lookup(env, "MASTER_ADDR")) {
     if (addr->empty()) {
       error = "MASTER_ADDR is empty";

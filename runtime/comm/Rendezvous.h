@@ -34,7 +34,8 @@ Environment readEnvironment();
 ///     SLURM_STEP_NODELIST, SLURM_JOB_NODELIST or SLURM_NODELIST (task 0 runs
 ///     there); the port is MASTER_PORT if set, else 10000 + SLURM_JOB_ID %
 ///     20000 (below Linux's ephemeral ports; two steps of one job running at
-///     once need MASTER_PORT).
+///     once need MASTER_PORT). More than one task without SLURM_STEP_ID (or
+///     SLURM_STEPID) is an error: that is an sbatch script, not an srun step.
 ///  5. none of them: one rank, `info.source` "single".
 ///
 /// A convention with a missing required variable, a value that is not a

@@ -1,5 +1,6 @@
-// CPU reference kernels for batch normalization (evaluation, training and
-// backward) and the LSTM layer (forward and backpropagation through time).
+// CPU reference kernels for batch normalization (evaluation, training, and
+// the backward of each) and the LSTM layer (forward and backpropagation
+// through time).
 // Sums accumulate in double; gates and states are f32, as on the GPU.
 #include "runtime/cpu/CpuOps.h"
 
@@ -178,57 +179,113 @@ std::string batchNormTrain(OpCall &call) {
   return {};
 }
 
-/// var.batch_norm_grad: with xhat = (x - mean) * invstd,
-///   dbias = sum dy, dweight = sum dy * xhat,
-///   dx = weight * invstd * (dy - dbias / M - xhat * dweight / M).
-std::string batchNormGrad(OpCall &call) {
+/// What both batch-norm backwards read: the forward's input, the result's
+/// gradient, the weight and two per-channel statistics (named in messages),
+/// and the gradients they write.
+struct BatchNormGradArgs {
   ChannelLayout layout;
+  std::vector<float> input, grad, weight, stat0, stat1;
+  std::vector<float> inputGrad, weightGrad, biasGrad;
+};
+
+std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
+                                  const char *stat1, BatchNormGradArgs &args) {
   if (std::string error = checkCounts(call, 5, 3); !error.empty())
     return error;
+  ChannelLayout &layout = args.layout;
   if (std::string error = getChannelLayout(call, layout); !error.empty())
     return error;
   int64_t channels = layout.channels;
   if (std::string error =
           checkSizes(call, {{"grad", call.operands[1], layout.numel()},
                             {"weight", call.operands[2], channels},
-                            {"saved_mean", call.operands[3], channels},
-                            {"saved_invstd", call.operands[4], channels},
+                            {stat0, call.operands[3], channels},
+                            {stat1, call.operands[4], channels},
                             {"input_grad", call.results[0], layout.numel()},
                             {"weight_grad", call.results[1], channels},
                             {"bias_grad", call.results[2], channels}});
       !error.empty())
     return error;
-  std::vector<float> input = readFloats(call.operands[0]);
-  std::vector<float> grad = readFloats(call.operands[1]);
-  std::vector<float> weight = readFloats(call.operands[2]);
-  std::vector<float> mean = readFloats(call.operands[3]);
-  std::vector<float> invstd = readFloats(call.operands[4]);
-  std::vector<float> inputGrad(input.size());
-  std::vector<float> weightGrad(channels), biasGrad(channels);
-  double count = static_cast<double>(layout.perChannel());
-  for (int64_t c = 0; c < channels; ++c) {
+  args.input = readFloats(call.operands[0]);
+  args.grad = readFloats(call.operands[1]);
+  args.weight = readFloats(call.operands[2]);
+  args.stat0 = readFloats(call.operands[3]);
+  args.stat1 = readFloats(call.operands[4]);
+  args.inputGrad.assign(args.input.size(), 0.0f);
+  args.weightGrad.assign(channels, 0.0f);
+  args.biasGrad.assign(channels, 0.0f);
+  return {};
+}
+
+std::string writeBatchNormGrads(OpCall &call, const BatchNormGradArgs &args) {
+  writeFloats(args.inputGrad, call.results[0]);
+  writeFloats(args.weightGrad, call.results[1]);
+  writeFloats(args.biasGrad, call.results[2]);
+  return {};
+}
+
+/// var.batch_norm_grad: with xhat = (x - mean) * invstd,
+///   dbias = sum dy, dweight = sum dy * xhat,
+///   dx = weight * invstd * (dy - dbias / M - xhat * dweight / M).
+std::string batchNormGrad(OpCall &call) {
+  BatchNormGradArgs a;
+  if (std::string error =
+          readBatchNormGradArgs(call, "saved_mean", "saved_invstd", a);
+      !error.empty())
+    return error;
+  const std::vector<float> &input = a.input, &grad = a.grad;
+  const std::vector<float> &mean = a.stat0, &invstd = a.stat1;
+  double count = static_cast<double>(a.layout.perChannel());
+  for (int64_t c = 0; c < a.layout.channels; ++c) {
     double channelMean = mean[c], channelInvstd = invstd[c];
     double gradSum = 0, gradDotXhat = 0;
-    layout.forEach(c, [&](int64_t i) {
+    a.layout.forEach(c, [&](int64_t i) {
       gradSum += grad[i];
       gradDotXhat += grad[i] * ((input[i] - channelMean) * channelInvstd);
     });
-    weightGrad[c] = static_cast<float>(gradDotXhat);
-    biasGrad[c] = static_cast<float>(gradSum);
+    a.weightGrad[c] = static_cast<float>(gradDotXhat);
+    a.biasGrad[c] = static_cast<float>(gradSum);
     if (count == 0)
       continue;
-    double scale = weight[c] * channelInvstd;
+    double scale = a.weight[c] * channelInvstd;
     double meanGrad = gradSum / count, meanGradXhat = gradDotXhat / count;
-    layout.forEach(c, [&](int64_t i) {
+    a.layout.forEach(c, [&](int64_t i) {
       double xhat = (input[i] - channelMean) * channelInvstd;
-      inputGrad[i] = static_cast<float>(
+      a.inputGrad[i] = static_cast<float>(
           scale * (grad[i] - meanGrad - xhat * meanGradXhat));
     });
   }
-  writeFloats(inputGrad, call.results[0]);
-  writeFloats(weightGrad, call.results[1]);
-  writeFloats(biasGrad, call.results[2]);
-  return {};
+  return writeBatchNormGrads(call, a);
+}
+
+/// var.batch_norm_frozen_grad: the backward of var.batch_norm (evaluation
+/// form), whose running statistics are constants. With
+/// invstd = 1 / sqrt(running_var + eps):
+///   dx = dy * weight * invstd, dweight = invstd * sum dy * (x - mean),
+///   dbias = sum dy.
+std::string batchNormFrozenGrad(OpCall &call) {
+  BatchNormGradArgs a;
+  if (std::string error =
+          readBatchNormGradArgs(call, "running_mean", "running_var", a);
+      !error.empty())
+    return error;
+  const std::vector<float> &input = a.input, &grad = a.grad;
+  const std::vector<float> &mean = a.stat0, &var = a.stat1;
+  double eps = call.getFloat("eps", 1e-5);
+  for (int64_t c = 0; c < a.layout.channels; ++c) {
+    double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    double scale = a.weight[c] * invstd;
+    double channelMean = mean[c];
+    double gradSum = 0, gradDotCentered = 0;
+    a.layout.forEach(c, [&](int64_t i) {
+      gradSum += grad[i];
+      gradDotCentered += grad[i] * (input[i] - channelMean);
+      a.inputGrad[i] = static_cast<float>(grad[i] * scale);
+    });
+    a.weightGrad[c] = static_cast<float>(gradDotCentered * invstd);
+    a.biasGrad[c] = static_cast<float>(gradSum);
+  }
+  return writeBatchNormGrads(call, a);
 }
 
 //===----------------------------------------------------------------------===//
@@ -535,6 +592,7 @@ void registerNormLstmOps(OpTable &table) {
   table["var.batch_norm"] = batchNorm;
   table["var.batch_norm_train"] = batchNormTrain;
   table["var.batch_norm_grad"] = batchNormGrad;
+  table["var.batch_norm_frozen_grad"] = batchNormFrozenGrad;
   table["var.lstm"] = lstm;
   table["var.lstm_grad"] = lstmGrad;
 }

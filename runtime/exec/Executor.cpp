@@ -322,7 +322,11 @@ std::string Executor::run(std::string_view name,
     const plan::Instruction &inst = function->instructions[i];
     for (uint32_t id : inst.results)
       allocate(id);
+    if (timer)
+      timer->begin(*function, i);
     error = execute(*function, inst, views, microSeed);
+    if (timer)
+      timer->end(*function, i);
     if (!error.empty())
       return "instruction " + std::to_string(i) + " (" + inst.op +
              (inst.location.empty() ? "" : " at " + inst.location) + ") of '" +
@@ -413,6 +417,7 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
   }
   if (op == "dist.clip_coefficient") {
     double norm = std::sqrt(cpu::readFloats(operands[0])[0]);
+    lastGradNorm = norm;
     double maxNorm = *inst.getAttr<double>("max_norm");
     double coef = std::min(1.0, maxNorm / (norm + 1e-6));
     cpu::writeFloats({static_cast<float>(coef)}, results[0]);

@@ -7,9 +7,11 @@
 
 #include "runtime/comm/Communicator.h"
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/exec/InstructionTimer.h"
 #include "runtime/plan/PlanFile.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +39,35 @@ struct NamedTensor {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<float> values;
+};
+
+/// Elements [offset, offset + values.size()) of a parameter's flattened FP32
+/// values: the part of it one rank's shard holds.
+struct TensorSlice {
+  std::string name;
+  int64_t offset = 0;
+  std::vector<float> values;
+};
+
+/// What one rank holds of the training state, keyed by parameter name.
+/// Across the ranks of a job the master and optimizer slices tile every
+/// trainable parameter exactly once, whatever the ZeRO stage.
+struct RankTrainingState {
+  /// Slices of the FP32 masters.
+  std::vector<TensorSlice> master;
+  /// Per optimizer state key ("exp_avg", "exp_avg_sq", "momentum_buffer"),
+  /// slices laid out like `master`.
+  std::vector<std::pair<std::string, std::vector<TensorSlice>>> optimizer;
+  /// This rank's buffers, whole: BatchNorm running statistics are updated
+  /// from each rank's own batches, so they differ between ranks.
+  std::vector<NamedTensor> buffers;
+};
+
+/// The whole training state by parameter name, consolidated.
+struct TrainingState {
+  std::vector<NamedTensor> master;
+  std::vector<std::pair<std::string, std::vector<NamedTensor>>> optimizer;
+  std::vector<NamedTensor> buffers;
 };
 
 /// How importWeights treats a file that does not match the model exactly.
@@ -78,6 +109,24 @@ public:
                             const ImportOptions &options,
                             std::vector<std::string> &notes);
 
+  /// This rank's part of the training state between steps: its slices of
+  /// masters and optimizer state (at stage 0, where every rank holds all of
+  /// them, the slice its shard would be) and its buffers. The compute
+  /// copies are not included: they are the masters rounded to the compute
+  /// type. Collective-free.
+  RankTrainingState getTrainingState();
+
+  /// Restores the training state saved by getTrainingState on any world
+  /// size and ZeRO stage: every rank passes the same consolidated masters
+  /// and optimizer state and keeps its own part; compute copies are the
+  /// masters rounded; gradients restart from zero. Fails, naming each
+  /// tensor, on a missing or extra tensor, a shape mismatch, or optimizer
+  /// state of another optimizer. Collective-free.
+  std::string setTrainingState(const TrainingState &state);
+
+  /// Optimizer state keys of the plan's buckets ("exp_avg", ...), in order.
+  std::vector<std::string> getOptimizerStateKeys() const;
+
   /// While on, each optimizer update keeps a copy of the reduced gradient
   /// it applies (averaged over ranks and micro-steps, before clipping), for
   /// numerical checks against a reference implementation.
@@ -86,6 +135,12 @@ public:
   /// from every rank's shard, one per trainable parameter (a collective at
   /// stages 1-3: every rank must call it).
   std::string gatherCapturedGradients(std::vector<NamedTensor> &out);
+
+  /// The global L2 norm of the gradients (before clipping) that the last
+  /// dist.clip_coefficient computed; none when the plan does not clip.
+  std::optional<double> getLastGradNorm() const { return lastGradNorm; }
+  /// Brackets every instruction run() executes while set; nullptr: off.
+  void setInstructionTimer(InstructionTimer *timer) { this->timer = timer; }
 
   const plan::Plan &getPlan() const { return plan; }
 
@@ -126,6 +181,9 @@ private:
   /// The f32 values of a master region: the master, or for an f32 bucket
   /// the compute copy itself.
   float *masterData(Bucket &bucket);
+  /// Where rank's shard of `bucket` starts in its master region: 0, except
+  /// at stage 0 where the region is the whole padded bucket.
+  int64_t shardStartInMaster(const Bucket &bucket) const;
   int64_t masterCount(const Bucket &bucket) const;
 
   plan::Plan plan;
@@ -133,6 +191,8 @@ private:
   int64_t rank = 0, worldSize = 1, stage = 0;
   uint64_t initSeed = 0;
   bool captureGradients = false;
+  std::optional<double> lastGradNorm;
+  InstructionTimer *timer = nullptr;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
   std::vector<std::vector<uint8_t>> buffers;

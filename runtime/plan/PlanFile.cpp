@@ -259,6 +259,21 @@ bool PlanReader::readConfig(const fb::Config &raw) {
   if (config.trainBatch < 0)
     return fail("train batch " + std::to_string(config.trainBatch) +
                 " is negative");
+  if (const fb::LrSchedule *schedule = raw.lr_schedule()) {
+    // Values are checked where they are resolved (varrun may override
+    // them); only what could not be represented is refused here.
+    LrScheduleSpec spec;
+    spec.type = schedule->type()->str();
+    spec.warmupMinLr = schedule->warmup_min_lr();
+    spec.warmupMaxLr = schedule->warmup_max_lr();
+    spec.warmupNumSteps = schedule->warmup_num_steps();
+    if (schedule->warmup_type())
+      spec.warmupType = schedule->warmup_type()->str();
+    spec.totalNumSteps = schedule->total_num_steps();
+    spec.warmupMinRatio = schedule->warmup_min_ratio();
+    spec.cosMinRatio = schedule->cos_min_ratio();
+    config.lrSchedule = std::move(spec);
+  }
   return true;
 }
 
@@ -521,6 +536,9 @@ bool PlanReader::readInstruction(const fb::Instruction &raw, Instruction &inst,
   }
   if (raw.location())
     inst.location = raw.location()->str();
+  inst.flops = raw.flops();
+  if (inst.flops < 0)
+    return fail(what + " counts " + std::to_string(inst.flops) + " FLOPs");
   return true;
 }
 

@@ -5,6 +5,7 @@
 #define VAR_RUNTIME_PLAN_PLANFILE_H
 
 #include "runtime/plan/BucketLayout.h" // Expected, PlanError
+#include "runtime/plan/LrScheduleSpec.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +81,8 @@ struct PlanConfig {
   double initialLR = 1e-3;
   /// DeepSpeed's train_batch_size to check against; 0: not given.
   int64_t trainBatch = 0;
+  /// The DeepSpeed config's scheduler; none: constant LR.
+  std::optional<LrScheduleSpec> lrSchedule;
 };
 
 struct PlanParam {
@@ -157,6 +160,8 @@ struct Instruction {
   std::vector<SymbolRef> symbols;
   std::vector<Attribute> attributes; // sorted by name
   std::string location;
+  /// FLOPs of one execution, from the compiler; 0: not counted.
+  int64_t flops = 0;
 
   const Attribute *findAttribute(std::string_view name) const;
   /// The attribute `name` if it has type T, else null.

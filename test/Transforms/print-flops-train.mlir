@@ -17,6 +17,13 @@ func.func @batch_norm_grad(%x: tensor<2x4x3x3xf32>, %p: tensor<4xf32>) {
   return
 }
 
+// 5 per input element and 5 per channel: 5 * 72 + 5 * 4.
+func.func @batch_norm_frozen_grad(%x: tensor<2x4x3x3xf32>, %p: tensor<4xf32>) {
+  // expected-remark @+1 {{forward FLOPs: 380}}
+  %0:3 = var.batch_norm_frozen_grad %x, %x, %p, %p, %p : tensor<2x4x3x3xf32>, tensor<4xf32>
+  return
+}
+
 // 1 per element: 2 * 16.
 func.func @dropout(%x: tensor<2x16xf32>) {
   // expected-remark @+1 {{forward FLOPs: 32}}

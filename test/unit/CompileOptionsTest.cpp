@@ -212,7 +212,8 @@ TEST(CompileOptionsTest, AutoLeavesKeysUnset) {
 TEST(CompileOptionsTest, UnknownKeysWarnOnceEachWithTheirPath) {
   Applied applied = apply(R"({
     "steps_per_print": 10,
-    "scheduler": {"type": "WarmupLR", "params": {"warmup_num_steps": 100}},
+    "scheduler": {"type": "WarmupLR",
+                  "params": {"warmup_num_steps": 100, "total_num_steps": 5}},
     "zero_optimization": {"stage": 2, "foo": 1,
       "offload_optimizer": {"device": "cpu", "buffer_count": 4}},
     "optimizer": {"type": "AdamW", "params": {"lr": 1e-3, "amsgrad": false}},
@@ -222,14 +223,60 @@ TEST(CompileOptionsTest, UnknownKeysWarnOnceEachWithTheirPath) {
   EXPECT_EQ(applied.options.zeroStage, 2);
   EXPECT_EQ(applied.options.lr, 1e-3);
   std::vector<std::string> expected = {
-      "ds_config.json: unknown key 'scheduler' ignored",
       "ds_config.json: unknown key 'steps_per_print' ignored",
       "ds_config.json: unknown key 'zero_optimization.foo' ignored",
       "ds_config.json: unknown key "
       "'zero_optimization.offload_optimizer.buffer_count' ignored",
       "ds_config.json: unknown key 'fp16.loss_scale' ignored",
-      "ds_config.json: unknown key 'optimizer.params.amsgrad' ignored"};
+      "ds_config.json: unknown key 'optimizer.params.amsgrad' ignored",
+      "ds_config.json: unknown key 'scheduler.params.total_num_steps' "
+      "ignored"};
   EXPECT_EQ(applied.warnings, expected);
+}
+
+TEST(CompileOptionsTest, SchedulerBlockIsCarried) {
+  CompileOptions options = applyClean(R"({"scheduler": {
+    "type": "WarmupCosineLR",
+    "params": {"total_num_steps": 1000, "warmup_min_ratio": 0.1,
+               "cos_min_ratio": "auto", "warmup_num_steps": 50,
+               "warmup_type": "linear"}}})");
+  ASSERT_TRUE(options.lrSchedule);
+  EXPECT_EQ(options.lrSchedule->type, "WarmupCosineLR");
+  EXPECT_EQ(options.lrSchedule->totalNumSteps, 1000);
+  EXPECT_EQ(options.lrSchedule->warmupMinRatio, 0.1);
+  EXPECT_EQ(options.lrSchedule->cosMinRatio, std::nullopt); // "auto"
+  EXPECT_EQ(options.lrSchedule->warmupNumSteps, 50);
+  EXPECT_EQ(options.lrSchedule->warmupType, "linear");
+  EXPECT_EQ(options.lrSchedule->warmupMaxLr, std::nullopt);
+
+  CompileOptions decay = applyClean(R"({"scheduler": {"type": "WarmupDecayLR",
+    "params": {"warmup_min_lr": 0, "warmup_max_lr": 0.01,
+               "total_num_steps": 20}}})");
+  ASSERT_TRUE(decay.lrSchedule);
+  EXPECT_EQ(decay.lrSchedule->warmupMaxLr, 0.01);
+  EXPECT_EQ(decay.lrSchedule->totalNumSteps, 20);
+  llvm::Expected<CompileOptions> merged =
+      mergeOptions(CompileOptions(), decay, "ds_config.json");
+  ASSERT_TRUE(bool(merged));
+  EXPECT_EQ(merged->lrSchedule->type, "WarmupDecayLR");
+}
+
+TEST(CompileOptionsTest, SchedulerErrorsNameTheKey) {
+  EXPECT_EQ(apply(R"({"scheduler": {"type": "OneCycle"}})").error,
+            "ds_config.json: scheduler.type: expected \"WarmupLR\", "
+            "\"WarmupDecayLR\" or \"WarmupCosineLR\", got \"OneCycle\"");
+  EXPECT_EQ(apply(R"({"scheduler": {"params": {}}})").error,
+            "ds_config.json: scheduler: needs a \"type\"");
+  EXPECT_EQ(apply(R"({"scheduler": {"type": "WarmupLR",
+                     "params": {"warmup_type": "exp"}}})")
+                .error,
+            "ds_config.json: scheduler.params.warmup_type: expected \"log\" "
+            "or \"linear\", got \"exp\"");
+  EXPECT_EQ(apply(R"({"scheduler": {"type": "WarmupDecayLR",
+                     "params": {"total_num_steps": 0}}})")
+                .error,
+            "ds_config.json: scheduler.params.total_num_steps: expected an "
+            "integer >= 1, got 0");
 }
 
 // --- DeepSpeed's element counts ----------------------------------------------
@@ -590,6 +637,17 @@ TEST(CompileOptionsTest, DescribeIsOneLine) {
             "ZeRO stage 0, bf16, micro batch 1 x grad accum 1 on any number "
             "of GPUs, 25 MB buckets, sgd lr 0.001 momentum 0.9 weight decay "
             "0.01, grad clip 1");
+}
+
+TEST(CompileOptionsTest, FreezeBatchNormSurvivesTheMergeAndIsDescribed) {
+  CompileOptions flags;
+  flags.freezeBatchNorm = true;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_TRUE(merged.getFreezeBatchNorm());
+  EXPECT_NE(describe(merged).find(", frozen batch norm"), std::string::npos)
+      << describe(merged);
+  EXPECT_FALSE(merge({}, {}).getFreezeBatchNorm());
+  EXPECT_EQ(describe(merge({}, {})).find("frozen"), std::string::npos);
 }
 
 } // namespace

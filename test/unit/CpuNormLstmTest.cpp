@@ -1,7 +1,7 @@
 // The batch norm and LSTM CPU kernels: forward values against hand-computed
 // ones and an independent LSTM, running statistics against PyTorch's
-// update, mixed bf16/f32 batch norm, and every backward against finite
-// differences of its forward.
+// update, mixed bf16/f32 batch norm, and every backward (frozen batch norm's
+// too, in f32 and bf16) against finite differences of its forward.
 #include "runtime/cpu/CpuOps.h"
 #include "test/unit/GradCheck.h"
 
@@ -156,6 +156,49 @@ batchNormGrad(const BatchNormInputs &in, const std::vector<float> &grad,
   return {call.get(0), call.get(1), call.get(2)};
 }
 
+/// var.batch_norm_frozen_grad's three results: the gradients of
+/// var.batch_norm (evaluation form) with respect to input, weight and bias.
+std::vector<std::vector<float>>
+batchNormFrozenGrad(const BatchNormInputs &in, const std::vector<float> &grad,
+                    DType inputType = DType::F32, double eps = 1e-5) {
+  int64_t channels = in.shape[1];
+  KernelCall call("var.batch_norm_frozen_grad");
+  call.attr("eps", eps)
+      .operand(in.shape, in.input, inputType)
+      .operand(in.shape, grad, inputType)
+      .operand({channels}, in.weight)
+      .operand({channels}, in.runningMean)
+      .operand({channels}, in.runningVar)
+      .result(in.shape, inputType)
+      .result({channels})
+      .result({channels});
+  EXPECT_EQ(call.run(), "");
+  return {call.get(0), call.get(1), call.get(2)};
+}
+
+/// Checks var.batch_norm_frozen_grad against central differences of the
+/// var.batch_norm kernel in `inputType`, with respect to input, weight and
+/// bias. The forward is affine in each of them, so a large step `step` has
+/// no truncation error and keeps bf16 rounding of the result small beside
+/// the differences.
+void expectFrozenGradients(BatchNormInputs in, std::vector<float> outGrad,
+                           DType inputType, double step, double rtol,
+                           double atol) {
+  auto forward = [&](const std::vector<std::vector<float>> &values) {
+    BatchNormInputs moved = in;
+    moved.input = values[0];
+    moved.weight = values[1];
+    moved.bias = values[2];
+    KernelCall call = batchNormCall("var.batch_norm", moved, inputType);
+    EXPECT_EQ(call.run(), "");
+    return call.get(0);
+  };
+  std::vector<std::vector<float>> analytic =
+      batchNormFrozenGrad(in, outGrad, inputType);
+  test::expectGradients(forward, {in.input, in.weight, in.bias}, outGrad,
+                        analytic, {true, true, true}, step, rtol, atol);
+}
+
 TEST(CpuBatchNorm, TrainForwardMatchesHandComputedValues) {
   // (N, C, L) = (2, 2, 2). Channel 0 holds 1, 3, 5, 7: mean 4, variance 5
   // (unbiased 20/3); channel 1 holds 0, 0, 0, 8: mean 2, variance 12
@@ -273,6 +316,61 @@ TEST(CpuBatchNorm, GradientsMatchFiniteDifferences) {
   }
 }
 
+TEST(CpuBatchNorm, FrozenGradMatchesHandComputedValues) {
+  // (N, C) = (2, 2): channel 0 holds x = 1, 3 with dy = 1, -1; channel 1
+  // holds x = 4, -2 with dy = 2, 3. eps 1 makes invstd 1/2 and 1.
+  BatchNormInputs in{{2, 2}, {1, 4, 3, -2}, {4, -1}, {0, 0}, {1, 2}, {3, 0}};
+  std::vector<std::vector<float>> grads =
+      batchNormFrozenGrad(in, {1, 2, -1, 3}, DType::F32, /*eps=*/1.0);
+  // dx = dy * weight * invstd: 2 * dy in channel 0, -dy in channel 1.
+  EXPECT_EQ(grads[0], (std::vector<float>{2, -2, -2, -3}));
+  // dweight = invstd * sum dy (x - running_mean): 0.5 * (0 - 2), 4 - 12.
+  EXPECT_EQ(grads[1], (std::vector<float>{-1, -8}));
+  EXPECT_EQ(grads[2], (std::vector<float>{0, 5}));
+}
+
+TEST(CpuBatchNorm, FrozenGradientsMatchFiniteDifferencesOfEval) {
+  std::vector<std::vector<int64_t>> shapes = {
+      {6, 3}, {2, 4, 5}, {3, 1, 7}, {2, 3, 2, 3}};
+  uint32_t seed = 300;
+  for (const std::vector<int64_t> &shape : shapes) {
+    SCOPED_TRACE("shape rank " + std::to_string(shape.size()) + ", C " +
+                 std::to_string(shape[1]));
+    BatchNormInputs in = randomBatchNorm(shape, seed += 10);
+    expectFrozenGradients(in, randomValues(in.input.size(), seed + 7),
+                          DType::F32, 1e-2, 2e-2, 2e-3);
+  }
+}
+
+TEST(CpuBatchNorm, FrozenGradientsMatchFiniteDifferencesOfBf16Eval) {
+  // bf16 input and result gradient, f32 weight and statistics. Inputs are
+  // multiples of 1/32 in [-1.5, 1.5], so they and their +-1 steps are exact
+  // in bf16; the tolerance covers the bf16 rounding of the eval results.
+  std::vector<std::vector<int64_t>> shapes = {{8, 3}, {2, 4, 5}, {2, 2, 3, 3}};
+  uint32_t seed = 400;
+  for (const std::vector<int64_t> &shape : shapes) {
+    SCOPED_TRACE("shape rank " + std::to_string(shape.size()) + ", C " +
+                 std::to_string(shape[1]));
+    BatchNormInputs in = randomBatchNorm(shape, seed += 10);
+    for (float &x : in.input)
+      x = std::round(x * 48) / 32;
+    std::vector<float> outGrad = randomValues(in.input.size(), seed + 7);
+    for (float &g : outGrad)
+      g = roundToBf16(g);
+    expectFrozenGradients(in, outGrad, DType::BF16, 1.0, 2e-2, 5e-2);
+
+    // The bf16 kernel widens its operands and rounds the input gradient
+    // once; the per-channel gradients stay f32.
+    std::vector<std::vector<float>> mixed =
+        batchNormFrozenGrad(in, outGrad, DType::BF16);
+    std::vector<std::vector<float>> wide = batchNormFrozenGrad(in, outGrad);
+    for (size_t i = 0; i < wide[0].size(); ++i)
+      EXPECT_EQ(mixed[0][i], roundToBf16(wide[0][i])) << i;
+    EXPECT_EQ(mixed[1], wide[1]);
+    EXPECT_EQ(mixed[2], wide[2]);
+  }
+}
+
 TEST(CpuBatchNorm, Bf16InputWithF32Parameters) {
   // A bf16 kernel reads the input widened and rounds the result once: the
   // same as the f32 kernel on the widened input, then rounded.
@@ -326,6 +424,14 @@ TEST(CpuBatchNorm, RejectsWhatTheKernelCannotCompute) {
     mismatch.operand({3}, {1, 1, 1});
   mismatch.result({4, 3});
   EXPECT_NE(mismatch.run().find("weight has 4 elements, expected 3"),
+            std::string::npos);
+  KernelCall frozen("var.batch_norm_frozen_grad");
+  frozen.operand({4, 3}, randomValues(12, 44))
+      .operand({4, 3}, randomValues(12, 45));
+  for (int k = 0; k < 2; ++k)
+    frozen.operand({3}, {1, 1, 1});
+  frozen.operand({2}, {1, 1}).result({4, 3}).result({3}).result({3});
+  EXPECT_NE(frozen.run().find("running_var has 2 elements, expected 3"),
             std::string::npos);
 }
 

@@ -1,8 +1,10 @@
 // The executor on one rank: plans compiled by varc for every ZeRO stage,
 // with and without offload and gradient accumulation, train a small model
 // from the same seed and batches to the same FP32 weights as stage 0; the
-// loss goes down. (Equivalence across several ranks is tested through
-// varrun in test/varrun.)
+// loss goes down; the global gradient norm it reports is the norm of the
+// gradients before clipping; the profiling timer brackets every
+// instruction. (Equivalence across several ranks is tested through varrun
+// in test/varrun.)
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
 
@@ -187,6 +189,87 @@ TEST(ExecutorTest, Bf16TrainsAndClips) {
   ASSERT_EQ(clipped.losses.size(), static_cast<size_t>(kSteps));
   EXPECT_GT(clipped.losses.back(), sgd.losses.back());
   EXPECT_LT(sgd.losses.back(), sgd.losses.front());
+}
+
+/// One training step of the first batch; the step's outputs.
+std::vector<HostTensor> stepOnce(var::exec::Executor &executor) {
+  static const Dataset data;
+  std::vector<float> clips(data.clips.begin(),
+                           data.clips.begin() +
+                               kGlobalBatch * kFrames * kFeatures);
+  std::vector<int64_t> labels(data.labels.begin(),
+                              data.labels.begin() + kGlobalBatch);
+  std::vector<HostTensor> outputs;
+  EXPECT_EQ(
+      executor.run("train_step",
+                   {HostTensor::f32({kGlobalBatch, kFrames, kFeatures}, clips),
+                    HostTensor::i64({kGlobalBatch}, labels),
+                    HostTensor::scalarF32(0.05f), HostTensor::scalarI64(1)},
+                   outputs, 0),
+      "");
+  return outputs;
+}
+
+TEST(ExecutorTest, GradNormIsTheNormOfTheGradientsBeforeClipping) {
+  var::exec::SingleRankCommunicator comm;
+  for (const char *stage : {"--zero-stage=0", "--zero-stage=3"}) {
+    SCOPED_TRACE(stage);
+    var::plan::Plan plan = compile(std::string("--precision=fp32 ") + stage +
+                                   " --micro-batch=8 --grad-clip=0.01");
+    auto executor = var::exec::Executor::create(plan, comm, /*seed=*/42);
+    ASSERT_TRUE(executor) << executor.error();
+    EXPECT_EQ(executor->getLastGradNorm(), std::nullopt);
+    executor->setCaptureGradients(true);
+    stepOnce(*executor);
+    std::vector<var::exec::NamedTensor> grads;
+    ASSERT_EQ(executor->gatherCapturedGradients(grads), "");
+    double sum = 0;
+    for (const var::exec::NamedTensor &grad : grads)
+      for (float v : grad.values)
+        sum += static_cast<double>(v) * v;
+    ASSERT_TRUE(executor->getLastGradNorm());
+    EXPECT_NEAR(*executor->getLastGradNorm(), std::sqrt(sum),
+                1e-5 * std::sqrt(sum));
+    EXPECT_GT(*executor->getLastGradNorm(), 0.01); // so the step clipped
+  }
+  // A plan that does not clip computes no norm.
+  auto unclipped = var::exec::Executor::create(
+      compile("--precision=fp32 --micro-batch=8"), comm, 42);
+  ASSERT_TRUE(unclipped);
+  stepOnce(*unclipped);
+  EXPECT_EQ(unclipped->getLastGradNorm(), std::nullopt);
+}
+
+/// Counts the timer calls and checks that they pair up in order.
+struct CountingTimer : var::exec::InstructionTimer {
+  size_t begun = 0, ended = 0, open = SIZE_MAX;
+  void begin(const var::plan::PlanFunction &, size_t index) override {
+    EXPECT_EQ(open, SIZE_MAX);
+    EXPECT_EQ(index, begun);
+    open = index;
+    ++begun;
+  }
+  void end(const var::plan::PlanFunction &, size_t index) override {
+    EXPECT_EQ(open, index);
+    open = SIZE_MAX;
+    ++ended;
+  }
+};
+
+TEST(ExecutorTest, TimerBracketsEveryInstruction) {
+  var::exec::SingleRankCommunicator comm;
+  var::plan::Plan plan = compile("--precision=fp32 --micro-batch=8");
+  auto executor = var::exec::Executor::create(plan, comm, 42);
+  ASSERT_TRUE(executor);
+  CountingTimer timer;
+  executor->setInstructionTimer(&timer);
+  stepOnce(*executor);
+  size_t count = plan.findFunction("train_step")->instructions.size();
+  EXPECT_EQ(timer.begun, count);
+  EXPECT_EQ(timer.ended, count);
+  executor->setInstructionTimer(nullptr);
+  stepOnce(*executor);
+  EXPECT_EQ(timer.begun, count);
 }
 
 } // namespace

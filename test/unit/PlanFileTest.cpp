@@ -174,6 +174,7 @@ TEST_F(PlanFileTest, HeaderAndConfig) {
 
   EXPECT_DOUBLE_EQ(loaded.config.initialLR, 1e-3);
   EXPECT_EQ(loaded.config.trainBatch, 0);
+  EXPECT_FALSE(loaded.config.lrSchedule);
 
   var::PlanEmitOptions fp32;
   fp32.precision = "fp32";
@@ -185,6 +186,29 @@ TEST_F(PlanFileTest, HeaderAndConfig) {
   EXPECT_EQ(pinned.config.pinnedWorldSize, 8);
   EXPECT_DOUBLE_EQ(pinned.config.initialLR, 0.25);
   EXPECT_EQ(pinned.config.trainBatch, 512);
+}
+
+TEST_F(PlanFileTest, LrScheduleRoundTrip) {
+  // Set fields come back; unset ones stay unset (DeepSpeed's defaults
+  // apply in the runtime), not zero.
+  var::PlanEmitOptions options;
+  options.lrSchedule = plan::LrScheduleSpec{};
+  options.lrSchedule->type = "WarmupCosineLR";
+  options.lrSchedule->warmupNumSteps = 0;
+  options.lrSchedule->warmupType = "linear";
+  options.lrSchedule->totalNumSteps = 1000;
+  options.lrSchedule->cosMinRatio = 0.5;
+  plan::Plan loaded = load(emitModule(options));
+  ASSERT_TRUE(loaded.config.lrSchedule);
+  const plan::LrScheduleSpec &spec = *loaded.config.lrSchedule;
+  EXPECT_EQ(spec.type, "WarmupCosineLR");
+  EXPECT_EQ(spec.warmupNumSteps, 0);
+  EXPECT_EQ(spec.warmupType, "linear");
+  EXPECT_EQ(spec.totalNumSteps, 1000);
+  EXPECT_EQ(spec.cosMinRatio, 0.5);
+  EXPECT_EQ(spec.warmupMinLr, std::nullopt);
+  EXPECT_EQ(spec.warmupMaxLr, std::nullopt);
+  EXPECT_EQ(spec.warmupMinRatio, std::nullopt);
 }
 
 TEST_F(PlanFileTest, Params) {
@@ -289,6 +313,11 @@ TEST_F(PlanFileTest, ForwardFunction) {
       [](const auto &a, const auto &b) { return a.name < b.name; }));
   // Locations point into the parsed text.
   EXPECT_EQ(conv.location.rfind("test.mlir:11:", 0), 0u) << conv.location;
+  // FLOPs for the profiler: 2 x (2 x 4 x 4 x 4 outputs) x (3 x 3 x 3 taps)
+  // for the conv, one per element for the relu, none for get_param.
+  EXPECT_EQ(conv.flops, 2 * 128 * 27);
+  EXPECT_EQ(instruction(*forward, 2).flops, 128);
+  EXPECT_EQ(getParam.flops, 0);
 }
 
 TEST_F(PlanFileTest, TrainStepFunction) {
@@ -776,6 +805,11 @@ TEST_F(PlanFileTest, ByteFlipsNeverCrash) {
 TEST_F(CorruptPlanTest, WrongVersion) {
   object->version = 99;
   expectError("schema version 99; this runtime reads version 1");
+}
+
+TEST_F(CorruptPlanTest, NegativeFlops) {
+  inst("train_step", 2).flops = -5;
+  expectError("instruction 2 (dist.all_gather) counts -5 FLOPs");
 }
 
 TEST_F(CorruptPlanTest, OutOfRangeValueId) {

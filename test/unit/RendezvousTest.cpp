@@ -123,11 +123,10 @@ TEST(Rendezvous, OpenMpi) {
 }
 
 TEST(Rendezvous, Slurm) {
-  Environment env = {{"SLURM_PROCID", "9"},
-                     {"SLURM_NTASKS", "16"},
-                     {"SLURM_LOCALID", "1"},
-                     {"SLURM_JOB_ID", "123456"},
-                     {"SLURM_JOB_NODELIST", "gpu[07-10],login1"}};
+  Environment env = {
+      {"SLURM_PROCID", "9"},  {"SLURM_NTASKS", "16"},
+      {"SLURM_LOCALID", "1"}, {"SLURM_JOB_ID", "123456"},
+      {"SLURM_STEP_ID", "0"}, {"SLURM_JOB_NODELIST", "gpu[07-10],login1"}};
   RankInfo info = detectOrDie(env);
   EXPECT_EQ(info.source, "slurm");
   EXPECT_EQ(info.rank, 9);
@@ -159,8 +158,36 @@ TEST(Rendezvous, Slurm) {
   EXPECT_EQ(detectError({{"SLURM_PROCID", "0"}}), "SLURM_NTASKS is not set");
   EXPECT_EQ(detectError({{"SLURM_PROCID", "0"},
                          {"SLURM_NTASKS", "2"},
+                         {"SLURM_STEP_ID", "0"},
                          {"SLURM_NODELIST", "n[1-"}}),
             "SLURM_NODELIST: unmatched '[' in 'n[1-' (in 'n[1-')");
+}
+
+// An sbatch script is task 0 of the job's SLURM_NTASKS but no job step: a
+// varrun started there without srun must say so, not wait for ranks that
+// never come. A one-task job is one rank either way.
+TEST(Rendezvous, SlurmBatchScriptIsNotAStep) {
+  Environment env = {{"SLURM_PROCID", "0"},
+                     {"SLURM_NTASKS", "4"},
+                     {"SLURM_LOCALID", "0"},
+                     {"SLURM_JOB_ID", "77"},
+                     {"SLURM_JOB_NODELIST", "node[01-02]"}};
+  EXPECT_EQ(detectError(env),
+            "SLURM_PROCID is set but SLURM_STEP_ID is not: this is a Slurm "
+            "batch script, not a job step; start the 4 ranks with `srun "
+            "varrun ...` (or on this node with --nproc-per-node)");
+
+  // Older Slurm names the step SLURM_STEPID only.
+  env["SLURM_STEPID"] = "1";
+  RankInfo info = detectOrDie(env);
+  EXPECT_EQ(info.worldSize, 4);
+  EXPECT_EQ(info.masterAddr, "node01");
+
+  env.erase("SLURM_STEPID");
+  env["SLURM_NTASKS"] = "1";
+  info = detectOrDie(env);
+  EXPECT_EQ(info.source, "slurm");
+  EXPECT_EQ(info.worldSize, 1);
 }
 
 TEST(Rendezvous, SlurmNodeLists) {

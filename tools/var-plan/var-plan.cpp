@@ -45,6 +45,22 @@ void printPlan(const var::plan::Plan &plan, const std::string &path) {
     std::cout << config.pinnedWorldSize << " (pinned)\n";
   else
     std::cout << "any\n";
+  if (const std::optional<var::plan::LrScheduleSpec> &schedule =
+          config.lrSchedule) {
+    std::cout << "lr schedule: " << schedule->type;
+    auto field = [](const char *name, const auto &value) {
+      if (value)
+        std::cout << ", " << name << " " << *value;
+    };
+    field("warmup_min_lr", schedule->warmupMinLr);
+    field("warmup_max_lr", schedule->warmupMaxLr);
+    field("warmup_num_steps", schedule->warmupNumSteps);
+    field("warmup_type", schedule->warmupType);
+    field("total_num_steps", schedule->totalNumSteps);
+    field("warmup_min_ratio", schedule->warmupMinRatio);
+    field("cos_min_ratio", schedule->cosMinRatio);
+    std::cout << "\n";
+  }
 
   int64_t trainable = 0, buffers = 0;
   for (const var::plan::PlanParam &param : plan.params)
@@ -60,11 +76,15 @@ void printPlan(const var::plan::Plan &plan, const std::string &path) {
                 << bucket.shardNumel << " per rank";
     std::cout << "\n";
   }
-  for (const var::plan::PlanFunction &function : plan.functions)
+  for (const var::plan::PlanFunction &function : plan.functions) {
+    int64_t flops = 0;
+    for (const var::plan::Instruction &inst : function.instructions)
+      flops += inst.flops;
     std::cout << "function " << function.name << ": " << function.args.size()
               << " args, " << function.instructions.size() << " instructions, "
               << function.values.size() << " values, arena "
-              << function.arenaBytes << " bytes\n";
+              << function.arenaBytes << " bytes, " << flops << " FLOPs\n";
+  }
   if (plan.worldSize)
     std::cout << "resolved for " << plan.worldSize << " ranks\n";
 }

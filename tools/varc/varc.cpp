@@ -141,6 +141,13 @@ llvm::cl::opt<double>
              llvm::cl::desc("Global gradient-norm clipping threshold, 0 = off"),
              llvm::cl::cat(planCategory));
 
+llvm::cl::opt<bool> freezeBatchNorm(
+    "freeze-batch-norm",
+    llvm::cl::desc("Train with batch norm in evaluation form (TSN's practice "
+                   "for small batches): running statistics normalize and are "
+                   "not updated; weight and bias still train"),
+    llvm::cl::cat(planCategory));
+
 enum class Emit { None, MLIR };
 llvm::cl::opt<Emit>
     emit("emit", llvm::cl::desc("Print the compiled training program"),
@@ -164,11 +171,11 @@ llvm::cl::opt<std::string>
 /// Whether any option asks for a training plan.
 bool wantsPlan() {
   const llvm::cl::Option *options[] = {
-      &configFile,       &zeroStage,     &precisionFlag, &microBatch,
-      &gradAccum,        &worldSize,     &bucketMB,      &prefetchBuckets,
-      &offloadOptimizer, &offloadParams, &optimizerFlag, &lrFlag,
-      &weightDecay,      &gradClip,      &emit,          &report,
-      &outputFile};
+      &configFile,       &zeroStage,     &precisionFlag,   &microBatch,
+      &gradAccum,        &worldSize,     &bucketMB,        &prefetchBuckets,
+      &offloadOptimizer, &offloadParams, &optimizerFlag,   &lrFlag,
+      &weightDecay,      &gradClip,      &freezeBatchNorm, &emit,
+      &report,           &outputFile};
   for (const llvm::cl::Option *option : options)
     if (option->getNumOccurrences() > 0)
       return true;
@@ -215,6 +222,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.weightDecay = weightDecay;
   if (given(gradClip))
     flags.gradientClipping = gradClip;
+  if (given(freezeBatchNorm))
+    flags.freezeBatchNorm = freezeBatchNorm;
   return flags;
 }
 
@@ -291,6 +300,7 @@ int compilePlan(ModuleOp module) {
     planOptions.precision = var::getPrecisionName(options->getPrecision());
     planOptions.initialLR = options->getLR();
     planOptions.trainBatch = options->trainBatch.value_or(0);
+    planOptions.lrSchedule = options->lrSchedule;
     if (failed(var::writePlanFile(module, planOptions, outputFile)))
       return 1;
     llvm::errs() << "varc: wrote " << outputFile << "\n";

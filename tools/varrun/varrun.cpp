@@ -9,7 +9,12 @@
 #include "runtime/data/Synthetic.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
+#include "runtime/train/Checkpoint.h"
+
+#include "runtime/train/LrSchedule.h"
+#include "runtime/train/Profiler.h"
 #include "runtime/train/Safetensors.h"
+#include "runtime/train/TrainLog.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,12 +27,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
 
 const char *kUsage =
     "usage: varrun PLAN.fb [options]\n"
+    "       varrun export CHECKPOINT -o FILE\n"
     "\n"
     "Trains with a plan compiled by `varc -o PLAN.fb`, one process per rank.\n"
     "Ranks come from Slurm (srun), torchrun-style variables (RANK,\n"
@@ -53,10 +60,44 @@ const char *kUsage =
     "  --steps=N              optimizer steps from the start of training\n"
     "                         (0: none; default one epoch)\n"
     "  --epochs=E             or E passes over the training set\n"
-    "  --lr=X                 learning rate (default: the plan's --lr)\n"
+    "  --lr=X                 learning rate (default: the plan's --lr); the\n"
+    "                         base of the schedule\n"
+    "  --lr-schedule=NAME     constant, warmup (WarmupLR), warmup-decay\n"
+    "                         (WarmupDecayLR), warmup-cosine (WarmupCosineLR)\n"
+    "                         or step (default: the DeepSpeed config's\n"
+    "                         scheduler the plan carries, else constant);\n"
+    "                         DeepSpeed's formulas and step timing\n"
+    "  --warmup-steps=N       warmup_num_steps (default 1000)\n"
+    "  --warmup-min-lr=X      warmup_min_lr (default 0)\n"
+    "  --warmup-max-lr=X      warmup_max_lr (default: the base LR)\n"
+    "  --warmup-type=log|linear  warmup_type (default log)\n"
+    "  --total-steps=N        total_num_steps of the decay and cosine\n"
+    "                         schedules (default: the run's steps)\n"
+    "  --warmup-min-ratio=X   WarmupCosineLR's warmup_min_ratio (default 0)\n"
+    "  --cos-min-ratio=X      WarmupCosineLR's cos_min_ratio (default 1e-4)\n"
+    "  --lr-step-size=N       step: multiply the LR by --lr-gamma every N\n"
+    "                         optimizer steps\n"
+    "  --lr-gamma=X           step's factor (default 0.1)\n"
     "  --seed=S               initialization, data order, dropout (default 0)\n"
-    "  --log-every=N          print loss and accuracy every N steps\n"
-    "                         (default 10)\n"
+    "  --log-every=N          print loss, accuracy, LR and (when the plan\n"
+    "                         clips) the global gradient norm every N steps\n"
+    "                         (default 10); on a terminal as one progress\n"
+    "                         line with the ETA\n"
+    "  --eval-every-steps=N   also evaluate every N steps\n"
+    "  --eval-every-epochs=N  also evaluate every N epochs (evaluation:\n"
+    "                         loss, top-1, top-5, mean class accuracy on the\n"
+    "                         evaluation set; always once at the end)\n"
+    "  --tensorboard=DIR      write TensorBoard scalars (train/, eval/,\n"
+    "                         memory/) to an event file in DIR\n"
+    "  --metrics=FILE         write each log line as a JSON object (JSON\n"
+    "                         Lines: kind train or eval)\n"
+    "  --profile-steps=A:B    time every instruction of optimizer steps A to\n"
+    "                         B and print per-op-kind time, FLOPs, TFLOP/s\n"
+    "                         and MFU (rank 0)\n"
+    "  --peak-tflops=X        the peak MFU is measured against, per rank\n"
+    "                         (default 0.1: one core's FP32 peak with AVX2\n"
+    "                         FMA at 3 GHz, 2 x 8 x 2 x 3e9 FLOP/s, as the\n"
+    "                         CPU backend runs one thread per rank)\n"
     "  --train-size=N         synthetic training clips (default 4096)\n"
     "  --eval-size=N          synthetic evaluation clips (default 512)\n"
     "  --task-classes=N       synthetic directions, 2 to 8 (default: the\n"
@@ -82,11 +123,29 @@ const char *kUsage =
     "                         parameter (averaged over ranks and micro-steps,\n"
     "                         before clipping, gathered from every shard) and\n"
     "                         rank 0's `loss`, `logits`, `input` and `labels`\n"
+    "  --checkpoint-dir=DIR   write checkpoints to DIR/step-N (N: steps done)\n"
+    "                         at the end of every epoch and of training;\n"
+    "                         each rank writes its shard, rank 0 the\n"
+    "                         metadata last, so a crash leaves the previous\n"
+    "                         checkpoint loadable\n"
+    "  --checkpoint-every=N   also every N steps\n"
+    "  --keep-checkpoints=K   keep the newest K checkpoints (default: all)\n"
+    "  --resume               continue from the newest complete checkpoint in\n"
+    "                         --checkpoint-dir (or start, when there is\n"
+    "                         none) as an uninterrupted run would; it may\n"
+    "                         have another world size and ZeRO stage, not\n"
+    "                         another seed, data or global batch; --steps\n"
+    "                         and --epochs still count from the start\n"
     "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
     "                         (default 300)\n";
 // After the data pipeline's flags (kDataFlagsUsage).
 const char *kUsageTail =
     "  --help                 this text\n"
+    "\n"
+    "`varrun export CHECKPOINT -o FILE` writes a checkpoint's consolidated\n"
+    "FP32 weights and rank 0's buffers under their PyTorch names\n"
+    "(safetensors); CHECKPOINT is a DIR/step-N directory, or DIR for its\n"
+    "newest complete one.\n"
     "\n"
     "Exit codes: 0 done, 1 training failed (a rank died, a kernel failed),\n"
     "2 bad command line or plan.\n";
@@ -108,6 +167,17 @@ struct Options {
   std::vector<std::string> resetClassifier;
   std::string inputFile, dumpForward, dumpStep;
   int64_t commTimeout = 300;
+  std::string checkpointDir;
+  int64_t checkpointEvery = 0, keepCheckpoints = 0;
+  bool resume = false;
+
+  /// The schedule: flags override the plan's DeepSpeed scheduler.
+  std::optional<var::train::LrScheduleKind> lrSchedule;
+  var::train::LrScheduleConfig lrFlags;
+  int64_t evalEverySteps = 0, evalEveryEpochs = 0;
+  std::string tensorboard, metrics;
+  int64_t profileFirst = 0, profileLast = 0;
+  double peakTflops = 0.1;
   var::data::DataOptions dataOptions; // the video data flags
 };
 
@@ -144,6 +214,10 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
         return usageError("one plan at a time, got '" + options.plan +
                           "' and '" + arg + "'");
       options.plan = arg;
+      continue;
+    }
+    if (arg == "--resume") {
+      options.resume = true;
       continue;
     }
     size_t eq = arg.find('=');
@@ -205,6 +279,63 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
         return usageError("--lr must be a non-negative number, got '" + value +
                           "'");
       options.lr = lr;
+    } else if (name == "lr-schedule") {
+      options.lrSchedule = var::train::parseLrScheduleKind(value);
+      if (!options.lrSchedule)
+        return usageError("--lr-schedule must be constant, warmup, "
+                          "warmup-decay, warmup-cosine or step, got '" +
+                          value + "'");
+    } else if (name == "warmup-type") {
+      options.lrFlags.warmupType = var::train::parseWarmupType(value);
+      if (!options.lrFlags.warmupType)
+        return usageError("--warmup-type must be log or linear, got '" + value +
+                          "'");
+    } else if (name == "warmup-steps" || name == "total-steps" ||
+               name == "lr-step-size" || name == "eval-every-steps" ||
+               name == "eval-every-epochs") {
+      if (!integer(name == "warmup-steps" ? 0 : 1))
+        return usageError(
+            "--" + name + " must be a " +
+            (name == "warmup-steps" ? "non-negative" : "positive") +
+            " integer, got '" + value + "'");
+      if (name == "warmup-steps")
+        options.lrFlags.warmupNumSteps = number;
+      else if (name == "total-steps")
+        options.lrFlags.totalNumSteps = number;
+      else if (name == "lr-step-size")
+        options.lrFlags.stepSize = number;
+      else
+        (name == "eval-every-steps" ? options.evalEverySteps
+                                    : options.evalEveryEpochs) = number;
+    } else if (name == "warmup-min-lr" || name == "warmup-max-lr" ||
+               name == "warmup-min-ratio" || name == "cos-min-ratio" ||
+               name == "lr-gamma" || name == "peak-tflops") {
+      char *end = nullptr;
+      double real = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(real) || real < 0 ||
+          (name == "peak-tflops" && real == 0))
+        return usageError(
+            "--" + name + " must be a " +
+            (name == "peak-tflops" ? "positive" : "non-negative") +
+            " number, got '" + value + "'");
+      if (name == "peak-tflops")
+        options.peakTflops = real;
+      else
+        (name == "warmup-min-lr"      ? options.lrFlags.warmupMinLr
+         : name == "warmup-max-lr"    ? options.lrFlags.warmupMaxLr
+         : name == "warmup-min-ratio" ? options.lrFlags.warmupMinRatio
+         : name == "cos-min-ratio"    ? options.lrFlags.cosMinRatio
+                                      : options.lrFlags.gamma) = real;
+    } else if (name == "tensorboard") {
+      options.tensorboard = value;
+    } else if (name == "metrics") {
+      options.metrics = value;
+    } else if (name == "profile-steps") {
+      if (!var::train::parseStepRange(value, options.profileFirst,
+                                      options.profileLast))
+        return usageError(
+            "--profile-steps must be A:B with 1 <= A <= B, got '" + value +
+            "'");
     } else if (name == "export-weights") {
       options.exportWeights = value;
     } else if (name == "init-weights") {
@@ -218,6 +349,14 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       }
       if (options.resetClassifier.empty())
         return usageError("--reset-classifier needs a name prefix, e.g. fc.");
+    } else if (name == "checkpoint-every" || name == "keep-checkpoints") {
+      if (!integer(1))
+        return usageError("--" + name + " must be a positive integer, got '" +
+                          value + "'");
+      (name == "checkpoint-every" ? options.checkpointEvery
+                                  : options.keepCheckpoints) = number;
+    } else if (name == "checkpoint-dir") {
+      options.checkpointDir = value;
     } else if (name == "input-file") {
       options.inputFile = value;
     } else if (name == "dump-forward") {
@@ -230,6 +369,13 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   }
   if (options.plan.empty())
     return usageError("no plan given");
+  if (options.checkpointDir.empty() &&
+      (options.resume || options.checkpointEvery || options.keepCheckpoints))
+    return usageError(std::string(options.resume ? "--resume"
+                                  : options.checkpointEvery
+                                      ? "--checkpoint-every"
+                                      : "--keep-checkpoints") +
+                      " needs --checkpoint-dir");
   if (options.stepsGiven && options.epochsGiven)
     return usageError("give --steps or --epochs, not both");
   if (!options.resetClassifier.empty() && options.initWeights.empty())
@@ -278,25 +424,6 @@ std::string stepShapes(const var::plan::Plan &plan, StepShapes &shapes) {
   if (shapes.gradAccum > 1 && !plan.findFunction("accumulate_step"))
     return "the plan accumulates gradients but has no accumulate_step";
   return "";
-}
-
-/// Counts of a stretch of training, summed over ranks before printing.
-struct Tally {
-  double loss = 0, correct = 0, count = 0;
-};
-
-void tallyLogits(const var::exec::HostTensor &logits,
-                 const std::vector<int64_t> &labels, Tally &tally) {
-  std::vector<float> values = logits.floats();
-  int64_t classes = logits.shape[1];
-  for (size_t i = 0; i < labels.size(); ++i) {
-    int64_t best = 0;
-    for (int64_t c = 1; c < classes; ++c)
-      if (values[i * classes + c] > values[i * classes + best])
-        best = c;
-    tally.correct += best == labels[i];
-    tally.count += 1;
-  }
 }
 
 /// Reads a weights file into FP32 tensors: F32, BF16 and F16 convert;
@@ -487,13 +614,61 @@ int train(const Options &options) {
                   : options.stepsGiven      ? options.steps
                   : options.epochsGiven     ? options.epochs * stepsPerEpoch
                                             : stepsPerEpoch;
-  double lr = options.lr.value_or(plan->config.initialLR);
+  var::train::LrSchedule schedule;
+  error = var::train::resolveLrSchedule(
+      plan->config.lrSchedule, options.lrSchedule, options.lrFlags,
+      options.lr.value_or(plan->config.initialLR), steps, schedule);
+  if (!error.empty()) {
+    std::cerr << who << "error: LR schedule: " << error << "\n";
+    return 2;
+  }
+  std::unique_ptr<var::train::TrainLog> log;
+  if (info.rank == 0) {
+    error = var::train::TrainLog::open(options.tensorboard, options.metrics,
+                                       std::cout, ::isatty(STDOUT_FILENO),
+                                       steps, log);
+    if (!error.empty()) {
+      std::cerr << who << "error: " << error << "\n";
+      return 2;
+    }
+  }
   say("varrun: " + std::to_string(info.worldSize) + " rank(s) (" + info.source +
       "), CPU backend, ZeRO stage " + std::to_string(plan->config.zeroStage) +
       ", global batch " + std::to_string(globalBatch) + " (" +
       std::to_string(micro) + " x " + std::to_string(shapes.gradAccum) + " x " +
       std::to_string(info.worldSize) + "), " + std::to_string(steps) +
       " steps, " + data->describe());
+  say("varrun: LR schedule " + schedule.describe());
+
+  // What a checkpoint records of this run; --resume loads the newest one.
+  var::train::CheckpointMeta run;
+  run.seed = options.seed;
+  run.data = options.data;
+  run.trainSize = data->trainVideos();
+  run.globalBatch = globalBatch;
+  run.microBatch = micro;
+  run.gradAccum = shapes.gradAccum;
+  run.zeroStage = plan->config.zeroStage;
+  run.lr = options.lr.value_or(plan->config.initialLR);
+  run.optimizerKeys = executor->getOptimizerStateKeys();
+  run.tensors = var::train::describeTensors(*plan);
+  int64_t firstStep = 0;
+  if (options.resume) {
+    std::vector<std::string> notes;
+    error = var::train::resumeTraining(options.checkpointDir, run, *executor,
+                                       *comm, notes, firstStep);
+    for (const std::string &note : notes)
+      say("varrun: --resume: " + note);
+    if (!error.empty()) {
+      std::cerr << who << "error: --resume: " << error << "\n";
+      return 2;
+    }
+  }
+  var::train::CheckpointWriteOptions saving;
+  saving.keep = options.keepCheckpoints;
+  // Slows checkpoint writing down for test/varrun/checkpoint-kill.test.
+  if (const char *delay = std::getenv("VARRUN_CHECKPOINT_TEST_DELAY_MS"))
+    saving.testDelayMs = std::atoll(delay);
 
   int64_t clipElements =
       shapes.input[1] * shapes.input[2] * shapes.input[3] * shapes.input[4];
@@ -540,11 +715,58 @@ int train(const Options &options) {
     executor->setCaptureGradients(true);
   std::vector<var::exec::HostTensor> lastResults;
 
-  Tally tally;
-  auto start = std::chrono::steady_clock::now();
-  int64_t epoch = 0, loggedStep = 0;
-  double waitedBefore = 0;
-  for (int64_t step = 0; step < steps; ++step) {
+  // Evaluation: every rank runs the same number of forward passes (stage 3
+  // gathers inside them) on its part of the evaluation set; a video's
+  // views (clips x crops) count once, by their averaged logits.
+  int64_t rounds = options.dumpStep.empty() ? data->evalRounds() : 0;
+  double chance = 1.0 / data->taskClasses();
+  auto evaluate = [&](int64_t step) -> std::string {
+    var::train::ClassificationMetrics eval(shapes.classes);
+    for (int64_t round = 0; round < rounds; ++round) {
+      var::data::DataSource::Batch batch;
+      std::string failed = data->evalBatch(round, batch);
+      std::vector<var::exec::HostTensor> results;
+      if (failed.empty())
+        failed = executor->run(
+            "forward",
+            {var::exec::HostTensor::f32(
+                shapes.input,
+                std::vector<float>(batch.clips, batch.clips + clips.size()))},
+            results, 0);
+      if (!failed.empty())
+        return "evaluation: " + failed;
+      data->addEvalLogits(round, results[0].floats().data(), shapes.classes);
+    }
+    std::vector<float> videoLogits;
+    std::vector<int64_t> videoLabels;
+    data->evalResults(videoLogits, videoLabels);
+    if (!videoLabels.empty())
+      eval.addBatch(videoLogits, videoLabels);
+    std::vector<float> sums = eval.sums();
+    std::string failed = comm->allReduce(
+        sums.data(), static_cast<int64_t>(sums.size()), /*mean=*/false);
+    if (!failed.empty())
+      return failed;
+    var::train::ClassificationSummary summary =
+        var::train::ClassificationMetrics::summarize(sums);
+    if (log && summary.count > 0)
+      return log->logEval(step, static_cast<double>(step) / stepsPerEpoch,
+                          summary, chance);
+    return "";
+  };
+
+  var::train::ClassificationMetrics tally(shapes.classes);
+  var::train::CpuProfiler profiler;
+  double profileSeconds = 0;
+  auto trainingStart = std::chrono::steady_clock::now();
+  auto start = trainingStart;
+  int64_t epoch = 0;
+  for (int64_t step = firstStep; step < steps; ++step) {
+    bool profiled = step + 1 >= options.profileFirst &&
+                    step + 1 <= options.profileLast && info.rank == 0;
+    executor->setInstructionTimer(profiled ? &profiler : nullptr);
+    auto stepStart = std::chrono::steady_clock::now();
+    double lr = schedule.lrAtStep(step + 1);
     if (step / stepsPerEpoch != epoch) {
       std::string report = data->badVideoReport();
       if (!report.empty())
@@ -576,39 +798,102 @@ int train(const Options &options) {
         std::cerr << who << "error: step " << step + 1 << ": " << error << "\n";
         return 1;
       }
-      tally.loss += results[0].floats()[0] * micro;
-      tallyLogits(results[1], labels, tally);
+      tally.addBatch(results[1].floats(), labels, results[0].floats()[0]);
       if (last && !options.dumpStep.empty())
         lastResults = std::move(results);
     }
+    if (profiled)
+      profileSeconds += std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - stepStart)
+                            .count();
     if ((step + 1) % options.logEvery == 0 || step + 1 == steps) {
-      float sums[3] = {static_cast<float>(tally.loss),
-                       static_cast<float>(tally.correct),
-                       static_cast<float>(tally.count)};
-      error = comm->allReduce(sums, 3, /*mean=*/false);
+      std::vector<float> sums = tally.sums();
+      error = comm->allReduce(sums.data(), static_cast<int64_t>(sums.size()),
+                              /*mean=*/false);
       if (!error.empty()) {
         std::cerr << who << "error: " << error << "\n";
         return 1;
       }
-      double seconds = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
-      // Rank 0's wait for data per step since the last line.
-      double waited = data->dataWaitSeconds() - waitedBefore;
-      waitedBefore = data->dataWaitSeconds();
-      char line[240];
-      std::snprintf(
-          line, sizeof line,
-          "step %lld/%lld  loss %.4f  train accuracy %.1f%%  "
-          "(data wait %.1f ms/step, %.1f clips/s)",
-          static_cast<long long>(step + 1), static_cast<long long>(steps),
-          sums[0] / sums[2], 100.0 * sums[1] / sums[2],
-          1000.0 * waited / (step + 1 - loggedStep), sums[2] / seconds);
-      say(line);
-      loggedStep = step + 1;
-      tally = Tally();
+      auto now = std::chrono::steady_clock::now();
+      var::train::TrainRecord record;
+      record.step = step + 1;
+      record.epoch = static_cast<double>(step + 1) / stepsPerEpoch;
+      record.train = var::train::ClassificationMetrics::summarize(sums);
+      record.lr = lr;
+      record.gradNorm = executor->getLastGradNorm();
+      record.clipsPerSecond =
+          sums[3] / std::chrono::duration<double>(now - start).count();
+      record.framesPerClip = shapes.input[1];
+      record.elapsedSeconds =
+          std::chrono::duration<double>(now - trainingStart).count();
+      if (log)
+        error = log->logTrain(record);
+      if (!error.empty()) {
+        std::cerr << who << "error: " << error << "\n";
+        return 1;
+      }
+      tally.reset();
       start = std::chrono::steady_clock::now();
     }
+    if (!options.checkpointDir.empty() &&
+        ((options.checkpointEvery &&
+          (step + 1) % options.checkpointEvery == 0) ||
+         (step + 1) % stepsPerEpoch == 0 || step + 1 == steps)) {
+      run.step = step + 1;
+      run.epoch = run.step / stepsPerEpoch;
+      run.epochStep = run.step % stepsPerEpoch;
+      std::string path;
+      error = var::train::writeCheckpoint(options.checkpointDir, run,
+                                          executor->getTrainingState(), saving,
+                                          *comm, path);
+      if (!error.empty()) {
+        std::cerr << who << "error: checkpoint at step " << step + 1 << ": "
+                  << error << "\n";
+        return 1;
+      }
+      say("varrun: saved " + path);
+    }
+
+    bool periodic =
+        (options.evalEverySteps && (step + 1) % options.evalEverySteps == 0) ||
+        (options.evalEveryEpochs &&
+         (step + 1) % (options.evalEveryEpochs * stepsPerEpoch) == 0);
+    if (periodic && step + 1 < steps) {
+      error = evaluate(step + 1);
+      if (!error.empty()) {
+        std::cerr << who << "error: " << error << "\n";
+        return 1;
+      }
+    }
+  }
+  executor->setInstructionTimer(nullptr);
+  if (log)
+    log->finish();
+  if (steps > firstStep) {
+    std::string report = data->badVideoReport();
+    if (!report.empty())
+      std::cerr << who << "epoch " << epoch + 1 << ": " << report << "\n";
+    // How long the step waited for decoding (builtin data is generated on
+    // the training thread's behalf and its logs stay comparable).
+    if (options.data.rfind("builtin:", 0) != 0) {
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "varrun: the steps waited %.1f ms each for data (rank 0)",
+                    1000.0 * data->dataWaitSeconds() / (steps - firstStep));
+      say(line);
+    }
+  }
+  if (options.profileFirst > 0 && info.rank == 0) {
+    int64_t last = std::min(options.profileLast, steps);
+    if (last < options.profileFirst)
+      say("varrun: --profile-steps " + std::to_string(options.profileFirst) +
+          ":" + std::to_string(options.profileLast) + ": the run has only " +
+          std::to_string(steps) + " steps; nothing profiled");
+    else
+      say("varrun: profile of steps " + std::to_string(options.profileFirst) +
+          "-" + std::to_string(last) + " (rank 0)\n" +
+          profiler.report(options.peakTflops, last - options.profileFirst + 1,
+                          profileSeconds));
   }
 
   if (!options.dumpStep.empty()) {
@@ -634,62 +919,10 @@ int train(const Options &options) {
     say("varrun: wrote " + options.dumpStep);
   }
 
-  if (steps > 0) {
-    std::string report = data->badVideoReport();
-    if (!report.empty())
-      std::cerr << who << "epoch " << epoch + 1 << ": " << report << "\n";
-  }
-
-  // Evaluation: every rank runs the same number of forward passes (stage 3
-  // gathers inside them) on its part of the evaluation set; each video's
-  // views (clips x crops) are scored on their averaged logits.
-  int64_t rounds = options.dumpStep.empty() ? data->evalRounds() : 0;
-  for (int64_t round = 0; round < rounds; ++round) {
-    var::data::DataSource::Batch batch;
-    error = data->evalBatch(round, batch);
-    std::vector<var::exec::HostTensor> results;
-    if (error.empty())
-      error = executor->run(
-          "forward",
-          {var::exec::HostTensor::f32(
-              shapes.input,
-              std::vector<float>(batch.clips, batch.clips + clips.size()))},
-          results, 0);
-    if (!error.empty()) {
-      std::cerr << who << "error: evaluation: " << error << "\n";
-      return 1;
-    }
-    data->addEvalLogits(round, results[0].floats().data(), shapes.classes);
-  }
-  std::vector<float> averaged;
-  std::vector<int64_t> videoLabels;
-  data->evalResults(averaged, videoLabels);
-  float sums[3] = {0, 0, static_cast<float>(videoLabels.size())};
-  for (size_t v = 0; v < videoLabels.size(); ++v) {
-    // Rank of the true class: how many classes score higher.
-    const float *row = averaged.data() + v * shapes.classes;
-    const int64_t label = videoLabels[v];
-    int64_t higher = 0;
-    for (int64_t c = 0; c < shapes.classes; ++c)
-      higher += row[c] > row[label] || (row[c] == row[label] && c < label);
-    sums[0] += higher == 0;
-    sums[1] += higher < 5;
-  }
-  error = comm->allReduce(sums, 3, /*mean=*/false);
+  error = evaluate(steps);
   if (!error.empty()) {
     std::cerr << who << "error: " << error << "\n";
     return 1;
-  }
-  if (sums[2] > 0) {
-    char line[200];
-    std::snprintf(line, sizeof line,
-                  "eval accuracy %.1f%% on %lld %s (chance %.1f%%), top-5 "
-                  "%.1f%%, %lld view(s) each",
-                  100.0 * sums[0] / sums[2], static_cast<long long>(sums[2]),
-                  options.data.rfind("builtin:", 0) == 0 ? "clips" : "videos",
-                  100.0 / data->taskClasses(), 100.0 * sums[1] / sums[2],
-                  static_cast<long long>(data->viewsPerVideo()));
-    say(line);
   }
 
   if (!options.exportWeights.empty()) {
@@ -721,7 +954,37 @@ int train(const Options &options) {
 
 } // namespace
 
+/// `varrun export CHECKPOINT -o FILE`.
+static int exportCheckpoint(int argc, char **argv) {
+  std::string checkpoint, output;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-o" && i + 1 < argc)
+      output = argv[++i];
+    else if (arg.rfind("-", 0) != 0 && checkpoint.empty())
+      checkpoint = arg;
+    else
+      return usageError("varrun export: unexpected argument '" + arg + "'");
+  }
+  if (checkpoint.empty() || output.empty())
+    return usageError("varrun export needs CHECKPOINT and -o FILE");
+  std::string exported;
+  std::vector<std::string> skipped;
+  std::string error =
+      var::train::exportCheckpoint(checkpoint, output, exported, skipped);
+  for (const std::string &reason : skipped)
+    std::cout << "varrun: export: skipped " << reason << "\n";
+  if (!error.empty()) {
+    std::cerr << "varrun: error: export: " << error << "\n";
+    return 1;
+  }
+  std::cout << "varrun: exported " << exported << " to " << output << "\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "export")
+    return exportCheckpoint(argc, argv);
   Options options;
   if (std::optional<int> code = parseOptions(argc, argv, options))
     return *code;

@@ -162,6 +162,29 @@ BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+// Only training steps with frozen batch norm differentiate var.batch_norm
+// itself (otherwise the autodiff pass turns it into var.batch_norm_train):
+// the running statistics are constants of the step.
+LogicalResult
+BatchNormOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
+  prepare(*this, operandGrads);
+  if (needed[3] || needed[4])
+    return emitOpError("running statistics must be buffers, not trainable, "
+                       "to be frozen (declare the running mean and variance "
+                       "with `buffer`)");
+  if (!(needed[0] || needed[1] || needed[2]))
+    return success();
+  auto grads = b.create<BatchNormFrozenGradOp>(
+      getLoc(), getInput(), onlyGrad(resultGrads), getWeight(),
+      getRunningMean(), getRunningVar(), getEpsAttr());
+  for (unsigned i = 0; i < 3; ++i)
+    if (needed[i])
+      operandGrads[i] = grads->getResult(i);
+  return success();
+}
+
 LogicalResult LinearOp::buildGradients(OpBuilder &b,
                                        ArrayRef<Value> resultGrads,
                                        ArrayRef<bool> needed,

@@ -282,32 +282,56 @@ std::optional<int64_t> GlobalAvgPoolGradOp::getForwardFlops() {
 // Normalization, linear and LSTM backward
 //===----------------------------------------------------------------------===//
 
+/// The results of a batch norm backward op (input, weight and bias
+/// gradients) from its input and weight. As in var.batch_norm: the weight has
+/// the input's element type, or is f32 under a bf16 or f16 input; the other
+/// per-channel operands match the weight (ODS's AllTypesMatch).
+static LogicalResult batchNormGradTypes(std::optional<Location> loc,
+                                        StringRef name, Value inputValue,
+                                        Value weight,
+                                        SmallVectorImpl<Type> &types) {
+  FailureOr<RankedTensorType> input =
+      checkBatchNormInput(loc, name, inputValue);
+  if (failed(input))
+    return failure();
+  Type weightElementType = input->getElementType();
+  auto weightType = llvm::dyn_cast<RankedTensorType>(weight.getType());
+  if (weightType && weightType.getElementType().isF32())
+    weightElementType = weightType.getElementType();
+  if (failed(checkVector(loc, name, "weight", weight, input->getDimSize(1),
+                         weightElementType)))
+    return failure();
+  types.append({*input, weight.getType(), weight.getType()});
+  return success();
+}
+
 LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
                                                 SmallVectorImpl<Type> &types) {
-  StringRef name = getOperationName();
-  FailureOr<RankedTensorType> input =
-      checkBatchNormInput(loc, name, adaptor.getInput());
-  if (failed(input))
-    return failure();
-  // As in var.batch_norm_train: the weight has the input's element type, or
-  // is f32 under a bf16 or f16 input.
-  Type weightElementType = input->getElementType();
-  auto weightType =
-      llvm::dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
-  if (weightType && weightType.getElementType().isF32())
-    weightElementType = weightType.getElementType();
-  if (failed(checkVector(loc, name, "weight", adaptor.getWeight(),
-                         input->getDimSize(1), weightElementType)))
-    return failure();
-  Type weight = adaptor.getWeight().getType();
-  types.append({*input, weight, weight});
-  return success();
+  return batchNormGradTypes(loc, getOperationName(), adaptor.getInput(),
+                            adaptor.getWeight(), types);
 }
 
 std::optional<int64_t> BatchNormGradOp::getForwardFlops() {
   return mulFlops({8, numElements(getInput().getType())});
+}
+
+LogicalResult BatchNormFrozenGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  double eps = valueOr(adaptor.getEpsAttr(), 1e-5);
+  if (!(eps > 0.0))
+    return opError(loc, name, "eps must be positive, got ", eps);
+  return batchNormGradTypes(loc, name, adaptor.getInput(), adaptor.getWeight(),
+                            types);
+}
+
+std::optional<int64_t> BatchNormFrozenGradOp::getForwardFlops() {
+  auto weight = llvm::cast<RankedTensorType>(getWeight().getType());
+  return addFlops({mulFlops({5, numElements(getInput().getType())}),
+                   mulFlops({5, weight.getDimSize(0)})});
 }
 
 /// A 2-D weight with the element type of `like` (named `likeName`).

@@ -158,14 +158,18 @@ def Var_GlobalAvgPoolOp : Var_DifferentiableOp<"global_avg_pool", [Pure]> {
   let assemblyFormat = "$input (`keep_dims` $keep_dims^)? attr-dict `:` type($input)";
 }
 
-def Var_BatchNormOp : Var_ComputeOp<"batch_norm", [Pure]> {
+def Var_BatchNormOp : Var_DifferentiableOp<"batch_norm", [Pure]> {
   let summary = "batch normalization over dimension 1";
   let description = [{
     `input` is (N, C, ...); `weight`, `bias`, `running_mean` and
     `running_var` are (C). In a training step the batch statistics normalize
     and the running statistics move by `momentum` (PyTorch's convention); in
     an evaluation step the running statistics normalize. Which one a step
-    does is decided by the compiler, not written in the model.
+    does is decided by the compiler, not written in the model. A training
+    step compiled with frozen batch norm (`varc --freeze-batch-norm`, TSN's
+    practice for small batches) keeps this op: the running statistics
+    normalize and stay as they are, and its backward is
+    var.batch_norm_frozen_grad (the running statistics must be buffers).
     The four per-channel operands have the input's element type, or, under
     a bf16 or f16 input, are all f32 (cuDNN's mixed precision: scale, shift
     and statistics stay FP32, the result has the input's type).

@@ -211,6 +211,38 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
   }];
 }
 
+def Var_BatchNormFrozenGradOp : Var_ComputeOp<"batch_norm_frozen_grad", [
+    Pure, AllTypesMatch<["input", "grad"]>,
+    AllTypesMatch<["weight", "running_mean", "running_var"]>]> {
+  let summary = "gradient of var.batch_norm with frozen running statistics";
+  let description = [{
+    The backward of var.batch_norm in evaluation form, for training steps
+    compiled with frozen batch norm (`--var-autodiff="freeze-batch-norm"`,
+    `varc --freeze-batch-norm`): the running statistics normalize, so they
+    are constants and the gradient does not flow through a batch mean. With
+    invstd = 1 / sqrt(running_var + eps) and sums over every dimension but 1:
+    input_grad = grad * weight * invstd,
+    weight_grad = sum(grad * (input - running_mean)) * invstd,
+    bias_grad = sum(grad).
+    `eps` is the forward's. The weight and the running statistics have the
+    input's element type, or are f32 under a bf16 or f16 input; the weight
+    and bias gradients have the weight's type.
+    FLOPs: 5 per input element (scale, two sums, center, product) plus 5 per
+    channel (invstd, the folded scale, the final weight_grad scale).
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
+                       Var_FloatTensor:$weight, Var_FloatTensor:$running_mean,
+                       Var_FloatTensor:$running_var,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs Var_FloatTensor:$input_grad,
+                      Var_FloatTensor:$weight_grad,
+                      Var_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $grad `,` $weight `,` $running_mean `,` $running_var
+    (`eps` $eps^)? attr-dict `:` type($input) `,` type($weight)
+  }];
+}
+
 def Var_LinearGradInputOp : Var_ComputeOp<"linear_grad_input", [Pure]> {
   let summary = "gradient of var.linear with respect to its input: dY W";
   let description = [{

@@ -461,6 +461,61 @@ func.func @bn_grad_weight_element_type(%x: tensor<?x8x4x4xbf16>, %p: tensor<8xf1
 // -----
 
 //===----------------------------------------------------------------------===//
+// var.batch_norm_frozen_grad
+//===----------------------------------------------------------------------===//
+
+func.func @bn_frozen_grad_input_rank(%x: tensor<8xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_frozen_grad' op input must be (N, C, ...), got rank 1}}
+  %0:3 = var.batch_norm_frozen_grad %x, %x, %p, %p, %p : tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bn_frozen_grad_channels(%x: tensor<?x8x4x4xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_frozen_grad' op weight must be (8), got (4)}}
+  %0:3 = var.batch_norm_frozen_grad %x, %x, %p, %p, %p : tensor<?x8x4x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @bn_frozen_grad_weight_element_type(%x: tensor<?x8x4x4xbf16>, %p: tensor<8xf16>) {
+  // expected-error @+1 {{'var.batch_norm_frozen_grad' op weight element type 'f16' differs from input's 'bf16'}}
+  %0:3 = var.batch_norm_frozen_grad %x, %x, %p, %p, %p : tensor<?x8x4x4xbf16>, tensor<8xf16>
+  return
+}
+
+// -----
+
+// An f32 weight under an f32 input is fine; a bf16 one is not.
+func.func @bn_frozen_grad_bf16_weight(%x: tensor<?x8x4x4xf32>, %p: tensor<8xbf16>) {
+  // expected-error @+1 {{'var.batch_norm_frozen_grad' op weight element type 'bf16' differs from input's 'f32'}}
+  %0:3 = var.batch_norm_frozen_grad %x, %x, %p, %p, %p : tensor<?x8x4x4xf32>, tensor<8xbf16>
+  return
+}
+
+// -----
+
+func.func @bn_frozen_grad_eps(%x: tensor<?x8x4x4xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_frozen_grad' op eps must be positive, got -1.000000e-05}}
+  %0:3 = var.batch_norm_frozen_grad %x, %x, %p, %p, %p eps -1.0e-5 : tensor<?x8x4x4xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+// The running statistics have the weight's type (generic form: the custom
+// one takes them from the weight's).
+func.func @bn_frozen_grad_stat_type(%x: tensor<2x8xbf16>, %w: tensor<8xf32>, %v: tensor<8xbf16>) {
+  // expected-error @+1 {{'var.batch_norm_frozen_grad' op failed to verify that all of {weight, running_mean, running_var} have same type}}
+  %0:3 = "var.batch_norm_frozen_grad"(%x, %x, %w, %w, %v) : (tensor<2x8xbf16>, tensor<2x8xbf16>, tensor<8xf32>, tensor<8xf32>, tensor<8xbf16>) -> (tensor<2x8xbf16>, tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
 // var.linear_grad_input, var.linear_grad_weight
 //===----------------------------------------------------------------------===//
 

@@ -260,6 +260,27 @@ func.func @batch_norm_grad(%x: tensor<?x4x8x8xf32>, %dy: tensor<?x4x8x8xf32>,
       : tensor<?x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x3xbf16>
 }
 
+// bf16 input and gradient with f32 weight and statistics (mixed precision):
+// the weight and bias gradients are f32.
+// CHECK-LABEL: func.func @batch_norm_frozen_grad
+// CHECK-SAME: -> (tensor<?x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x3xbf16>, tensor<3xf32>)
+// CHECK: var.batch_norm_frozen_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x8x8xf32>, tensor<4xf32>{{$}}
+// CHECK: var.batch_norm_frozen_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} eps 1.000000e-03 : tensor<2x3xbf16>, tensor<3xf32>{{$}}
+func.func @batch_norm_frozen_grad(%x: tensor<?x4x8x8xf32>,
+                                  %dy: tensor<?x4x8x8xf32>, %w: tensor<4xf32>,
+                                  %m: tensor<4xf32>, %v: tensor<4xf32>,
+                                  %h: tensor<2x3xbf16>, %q: tensor<3xf32>)
+    -> (tensor<?x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x3xbf16>,
+        tensor<3xf32>) {
+  %0:3 = var.batch_norm_frozen_grad %x, %dy, %w, %m, %v
+      : tensor<?x4x8x8xf32>, tensor<4xf32>
+  %1:3 = var.batch_norm_frozen_grad %h, %h, %q, %q, %q eps 1.0e-3
+      : tensor<2x3xbf16>, tensor<3xf32>
+  return %0#0, %0#1, %0#2, %1#0, %1#1
+      : tensor<?x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x3xbf16>,
+        tensor<3xf32>
+}
+
 // (..., out) x (out, in) -> (..., in); (..., in), (..., out) -> (out, in).
 // CHECK-LABEL: func.func @linear_grads
 // CHECK-SAME: -> (tensor<?x32xf32>, tensor<2x?x32xbf16>, tensor<16x32xf32>, tensor<16x32xbf16>)

@@ -1,10 +1,14 @@
 """Checks varrun's gradients of a conv -> batch norm (training) -> ReLU ->
 pooling -> linear -> cross-entropy model against an independent float64
 reference written out by hand below. Usage: gradient_reference.py TEMPLATE
-OUTDIR SEED [relu|relu6]; prints one line per tensor and exits 1 on an error above 1e-5."""
+OUTDIR SEED [relu|relu6] [frozen]; prints one line per tensor and exits 1 on an error above 1e-5.
+With `frozen`, the plan is compiled with varc --freeze-batch-norm and starts
+from weights trained 3 steps without it, so that its running statistics,
+which then normalize, are not the initial zeros and ones."""
 import json, struct, subprocess, math, sys, os
 template, out, seed = sys.argv[1], sys.argv[2], sys.argv[3]
 act = sys.argv[4] if len(sys.argv) > 4 else "relu"
+frozen = len(sys.argv) > 5 and sys.argv[5] == "frozen"
 os.makedirs(out, exist_ok=True)
 os.chdir(out)
 B = ""
@@ -20,8 +24,12 @@ def load(path):
     return out
 open("m.mlir", "w").write(open(template).read().replace("ACT", act))
 subprocess.check_call([B+"varc", "m.mlir", "--precision=fp32", "--micro-batch=4", "-o", "p.fb"], stderr=subprocess.DEVNULL)
-subprocess.check_call([B+"varrun", "p.fb", "--seed=" + seed, "--export-weights=w0.safetensors", "--steps=0", "--train-size=16", "--eval-size=4"], stdout=subprocess.DEVNULL)
-subprocess.check_call([B+"varrun", "p.fb", "--seed=" + seed, "--dump-step=s.safetensors", "--train-size=16", "--eval-size=4"], stdout=subprocess.DEVNULL)
+subprocess.check_call([B+"varrun", "p.fb", "--seed=" + seed, "--export-weights=w0.safetensors", "--steps=" + ("3" if frozen else "0"), "--train-size=16", "--eval-size=4"], stdout=subprocess.DEVNULL)
+step = ["p.fb", "--seed=" + seed]
+if frozen:
+    subprocess.check_call([B+"varc", "m.mlir", "--precision=fp32", "--micro-batch=4", "--freeze-batch-norm", "-o", "frozen.fb"], stderr=subprocess.DEVNULL)
+    step = ["frozen.fb", "--init-weights=w0.safetensors"]
+subprocess.check_call([B+"varrun"] + step + ["--dump-step=s.safetensors", "--train-size=16", "--eval-size=4"], stdout=subprocess.DEVNULL)
 d = load("s.safetensors"); w = load("w0.safetensors")
 x = d["input"][1]; labels = [int(v) for v in d["labels"][1]]
 Bn, T, C, H, W = d["input"][0]
@@ -32,8 +40,11 @@ def X(n, c, y, xx):
     return x[((n * C + c) * H + y) * W + xx]
 conv = [[[[sum(cw[((o*C+i)*3+ky)*3+kx] * X(n, i, yy+ky-1, xx+kx-1) for i in range(C) for ky in range(3) for kx in range(3)) for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 M = N * H * W
-mu = [sum(conv[n][o][yy][xx] for n in range(N) for yy in range(H) for xx in range(W)) / M for o in range(O)]
-var = [sum((conv[n][o][yy][xx]-mu[o])**2 for n in range(N) for yy in range(H) for xx in range(W)) / M for o in range(O)]
+if frozen:
+    mu, var = w["bn.running_mean"][1], w["bn.running_var"][1]
+else:
+    mu = [sum(conv[n][o][yy][xx] for n in range(N) for yy in range(H) for xx in range(W)) / M for o in range(O)]
+    var = [sum((conv[n][o][yy][xx]-mu[o])**2 for n in range(N) for yy in range(H) for xx in range(W)) / M for o in range(O)]
 inv = [1/math.sqrt(v + 1e-5) for v in var]
 xh = [[[[ (conv[n][o][yy][xx]-mu[o])*inv[o] for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 bn = [[[[ g[o]*xh[n][o][yy][xx]+beta[o] for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
@@ -53,7 +64,10 @@ dp = [[dt[n//T][o]/T for o in range(O)] for n in range(N)]
 dn = [[[[ (dp[n][o]/(H*W)) if bn[n][o][yy][xx] > 0 and (act != "relu6" or bn[n][o][yy][xx] < 6) else 0.0 for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 dg = [sum(dn[n][o][yy][xx]*xh[n][o][yy][xx] for n in range(N) for yy in range(H) for xx in range(W)) for o in range(O)]
 db = [sum(dn[n][o][yy][xx] for n in range(N) for yy in range(H) for xx in range(W)) for o in range(O)]
-dc = [[[[ g[o]*inv[o]/M*(M*dn[n][o][yy][xx] - db[o] - xh[n][o][yy][xx]*dg[o]) for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
+if frozen:
+    dc = [[[[ g[o]*inv[o]*dn[n][o][yy][xx] for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
+else:
+    dc = [[[[ g[o]*inv[o]/M*(M*dn[n][o][yy][xx] - db[o] - xh[n][o][yy][xx]*dg[o]) for xx in range(W)] for yy in range(H)] for o in range(O)] for n in range(N)]
 dw = [sum(dc[n][o][yy][xx]*X(n, i, yy+ky-1, xx+kx-1) for n in range(N) for yy in range(H) for xx in range(W)) for o in range(O) for i in range(C) for ky in range(3) for kx in range(3)]
 print("loss ref %.7f ours %.7f" % (loss, d["loss"][1][0]))
 failed = abs(loss - d["loss"][1][0]) > 1e-5 * abs(loss)

@@ -1,0 +1,88 @@
+// Per-op-kind time, FLOPs, TFLOP/s and MFU.
+#include "runtime/train/Profiler.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace var::train {
+
+void CpuProfiler::begin(const plan::PlanFunction &, size_t) {
+  started = std::chrono::steady_clock::now();
+}
+
+void CpuProfiler::end(const plan::PlanFunction &function, size_t index) {
+  const plan::Instruction &inst = function.instructions[index];
+  OpProfile &op = ops[inst.op];
+  op.count += 1;
+  op.seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
+  op.flops += inst.flops;
+}
+
+std::string CpuProfiler::report(double peakTflops, int64_t steps,
+                                double wallSeconds) const {
+  std::vector<std::pair<std::string, OpProfile>> rows(ops.begin(), ops.end());
+  std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.seconds > b.second.seconds;
+  });
+  OpProfile total;
+  for (const auto &[name, op] : rows) {
+    total.count += op.count;
+    total.seconds += op.seconds;
+    total.flops += op.flops;
+  }
+  std::string text;
+  char line[256];
+  auto row = [&](const std::string &name, const OpProfile &op) {
+    double tflops = op.seconds > 0 ? op.flops / op.seconds / 1e12 : 0.0;
+    std::snprintf(
+        line, sizeof line, "%-32s %8lld %10.3f %6.1f%% %12.4g %9.4f %7.2f%%\n",
+        name.c_str(), static_cast<long long>(op.count), op.seconds * 1e3,
+        total.seconds > 0 ? 100.0 * op.seconds / total.seconds : 0.0,
+        op.flops / 1e9, tflops,
+        peakTflops > 0 ? 100.0 * tflops / peakTflops : 0.0);
+    text += line;
+  };
+  std::snprintf(line, sizeof line, "%-32s %8s %10s %7s %12s %9s %8s\n", "op",
+                "calls", "ms", "time", "GFLOPs", "TFLOP/s", "MFU");
+  text += line;
+  for (const auto &[name, op] : rows)
+    row(name, op);
+  row("total (instructions)", total);
+  // MFU of the whole step: model FLOPs over wall time, which includes the
+  // runtime's own work between instructions.
+  double perStep = steps > 0 ? wallSeconds / steps : 0.0;
+  double achieved = wallSeconds > 0 ? total.flops / wallSeconds / 1e12 : 0.0;
+  std::snprintf(line, sizeof line,
+                "%lld steps in %.3f s (%.3f s/step): %lld FLOPs per step, "
+                "%.4f TFLOP/s, MFU %.2f%% of %g TFLOP/s\n",
+                static_cast<long long>(steps), wallSeconds, perStep,
+                static_cast<long long>(steps > 0 ? total.flops / steps : 0),
+                achieved, peakTflops > 0 ? 100.0 * achieved / peakTflops : 0.0,
+                peakTflops);
+  text += line;
+  text.pop_back(); // the caller ends the last line
+  return text;
+}
+
+bool parseStepRange(const std::string &text, int64_t &first, int64_t &last) {
+  size_t colon = text.find(':');
+  if (colon == std::string::npos)
+    return false;
+  std::string a = text.substr(0, colon), b = text.substr(colon + 1);
+  char *end = nullptr;
+  long long x = std::strtoll(a.c_str(), &end, 10);
+  if (a.empty() || *end != '\0')
+    return false;
+  long long y = std::strtoll(b.c_str(), &end, 10);
+  if (b.empty() || *end != '\0' || x < 1 || y < x)
+    return false;
+  first = x;
+  last = y;
+  return true;
+}
+
+} // namespace var::train

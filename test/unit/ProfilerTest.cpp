@@ -1,0 +1,53 @@
+// The profiler's bookkeeping: per-op-kind calls and FLOPs from the plan's
+// instructions, the report's totals, and --profile-steps parsing.
+#include "runtime/train/Profiler.h"
+
+#include <gtest/gtest.h>
+
+using namespace var;
+
+TEST(ProfilerTest, AddsUpPerOpKind) {
+  plan::PlanFunction function;
+  function.instructions.resize(3);
+  function.instructions[0].op = "var.conv";
+  function.instructions[0].flops = 100;
+  function.instructions[1].op = "dist.all_reduce";
+  function.instructions[2].op = "var.conv";
+  function.instructions[2].flops = 250;
+  train::CpuProfiler profiler;
+  for (int step = 0; step < 2; ++step)
+    for (size_t i = 0; i < function.instructions.size(); ++i) {
+      profiler.begin(function, i);
+      profiler.end(function, i);
+    }
+  const std::map<std::string, train::OpProfile> &ops = profiler.getOps();
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops.at("var.conv").count, 4);
+  EXPECT_EQ(ops.at("var.conv").flops, 700);
+  EXPECT_GE(ops.at("var.conv").seconds, 0.0);
+  EXPECT_EQ(ops.at("dist.all_reduce").count, 2);
+  EXPECT_EQ(ops.at("dist.all_reduce").flops, 0);
+
+  // 700 FLOPs over 2 steps of 1 ms: 350 per step, 7e-7 TFLOP/s, which is
+  // 0.00007% of 1 TFLOP/s (printed to two decimals: 0.00%).
+  std::string report = profiler.report(1.0, 2, 1e-3);
+  EXPECT_NE(report.find("op "), std::string::npos) << report;
+  EXPECT_NE(report.find("var.conv "), std::string::npos) << report;
+  EXPECT_NE(report.find("dist.all_reduce "), std::string::npos) << report;
+  EXPECT_NE(report.find("total (instructions) "), std::string::npos);
+  EXPECT_NE(report.find("2 steps in 0.001 s (0.001 s/step): 350 FLOPs per "
+                        "step, 0.0000 TFLOP/s, MFU 0.00% of 1 TFLOP/s"),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.back(), '\n');
+}
+
+TEST(ProfilerTest, StepRanges) {
+  int64_t first = 0, last = 0;
+  EXPECT_TRUE(train::parseStepRange("3:7", first, last));
+  EXPECT_EQ(first, 3);
+  EXPECT_EQ(last, 7);
+  EXPECT_TRUE(train::parseStepRange("5:5", first, last));
+  for (const char *bad : {"7:3", "0:2", "3", ":4", "3:", "a:b", "1:2:3"})
+    EXPECT_FALSE(train::parseStepRange(bad, first, last)) << bad;
+}
