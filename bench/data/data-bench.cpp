@@ -305,5 +305,12 @@ int main(int argc, char **argv) {
                   batches * 8.0 * frames / cpu, batches * 8.0 / elapsed);
       std::fflush(stdout);
     }
+  for (int c = 0; c < 2; ++c) {
+    std::string classDir = dir + "/class" + std::to_string(c);
+    for (int v = 0; v < 32; ++v)
+      unlink((classDir + "/v" + std::to_string(v) + ".mp4").c_str());
+    rmdir(classDir.c_str());
+  }
+  rmdir(dir.c_str());
   return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sys/stat.h>
@@ -20,9 +21,20 @@ using namespace var::data;
 
 namespace {
 
+/// Temporary folders, removed when the test program exits.
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    for (const std::string &dir : dirs)
+      std::filesystem::remove_all(dir);
+  }
+};
+
 std::string makeTempDir() {
+  static TempDirs temps;
   char pattern[] = "/tmp/var-data-test-XXXXXX";
-  return std::string(mkdtemp(pattern));
+  temps.dirs.push_back(mkdtemp(pattern));
+  return temps.dirs.back();
 }
 
 void writeText(const std::string &path, const std::string &text) {

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
@@ -48,12 +49,17 @@ double meanOf(const std::vector<uint8_t> &rgb, int width, int height, int f,
   return sum / (height * (x1 - x0));
 }
 
+/// One temporary folder, removed when the test program exits.
 std::string tempDir() {
-  static std::string dir = [] {
-    char pattern[] = "/tmp/var-video-test-XXXXXX";
-    return std::string(mkdtemp(pattern));
-  }();
-  return dir;
+  static struct TempDir {
+    std::string path;
+    TempDir() {
+      char pattern[] = "/tmp/var-video-test-XXXXXX";
+      path = mkdtemp(pattern);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+  } dir;
+  return dir.path;
 }
 
 void writeFile(const std::string &path, const std::string &bytes) {
