@@ -17,3 +17,11 @@ config.substitutions.append(("%models", os.path.join(config.var_src_root, "model
 config.substitutions.append(("%var_tools_dir", config.var_tools_dir))
 if os.path.exists(os.path.join(config.var_tools_dir, "var-devices")):
     config.available_features.add("cuda")
+
+# "gpu": the CUDA build finds a GPU it can run on (var-devices exits 0).
+if "cuda" in config.available_features:
+    import subprocess
+    probe = subprocess.run([os.path.join(config.var_tools_dir, "var-devices")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if probe.returncode == 0:
+        config.available_features.add("gpu")

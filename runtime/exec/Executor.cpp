@@ -166,12 +166,14 @@ Executor::Executor(const plan::Plan &plan, comm::Communicator &comm)
 
 plan::Expected<Executor> Executor::create(const plan::Plan &plan,
                                           comm::Communicator &comm,
-                                          uint64_t seed) {
+                                          uint64_t seed,
+                                          std::unique_ptr<Backend> backend) {
   if (!plan.isResolved() || plan.worldSize != comm.getWorldSize())
     return plan::PlanError{
         "the plan is resolved for " + std::to_string(plan.worldSize) +
         " ranks; the job has " + std::to_string(comm.getWorldSize())};
   Executor executor(plan, comm);
+  executor.backend = backend ? std::move(backend) : createCpuBackend();
   std::string error = executor.initialize(seed);
   if (!error.empty())
     return plan::PlanError{error};
@@ -179,7 +181,6 @@ plan::Expected<Executor> Executor::create(const plan::Plan &plan,
 }
 
 std::string Executor::initialize(uint64_t seed) {
-  ops = &cpu::getCpuOps();
   rank = comm->getRank();
   worldSize = comm->getWorldSize();
   stage = plan.config.zeroStage;
@@ -270,61 +271,48 @@ std::string Executor::run(std::string_view name,
            std::to_string(function->args.size()) + " arguments, got " +
            std::to_string(args.size());
 
-  // One arena for the planned values, separate storage for the rest.
-  int64_t owned = 0;
-  for (const plan::PlanValue &value : function->values)
-    if (value.arenaOffset < 0) {
-      // The loader keeps each value's bytes within int64; cap the sum.
-      int64_t count = 1;
-      for (int64_t dim : value.shape)
-        count *= dim;
-      if (__builtin_add_overflow(
-              owned, count * plan::getDTypeBytes(value.dtype), &owned))
-        owned = -1;
-      if (owned < 0)
-        break;
-    }
-  int64_t total = -1;
-  if (owned >= 0 && __builtin_add_overflow(function->arenaBytes, owned, &total))
-    total = -1;
-  std::string error =
-      checkAllocation(total, "function '" + std::string(name) + "'");
-  if (!error.empty())
+  const FunctionLayout *layout = nullptr;
+  if (std::string error = prepareMemory(*function, std::string(name), layout);
+      !error.empty())
     return error;
-  std::vector<uint64_t> arena(
-      static_cast<size_t>((function->arenaBytes + 7) / 8));
-  std::vector<std::vector<uint64_t>> storage(function->values.size());
+  // Growing frees the smaller arena first: never both at once.
+  if (layout->bytes > arena.size()) {
+    if (std::string error = arena.allocate(
+            *backend, layout->bytes, "function '" + std::string(name) + "'");
+        !error.empty())
+      return error;
+  }
+  // Every run starts from a zeroed arena, as kernels that accumulate expect.
+  auto *base = static_cast<uint8_t *>(arena.data());
+  if (std::string error = backend->zero(base, layout->bytes); !error.empty())
+    return "function '" + std::string(name) + "': " + error;
   std::vector<cpu::TensorView> views(function->values.size());
-  auto allocate = [&](uint32_t id) {
+  for (size_t id = 0; id < views.size(); ++id) {
     const plan::PlanValue &value = function->values[id];
-    cpu::TensorView &view = views[id];
-    view.dtype = value.dtype;
-    view.shape = value.shape;
-    if (value.arenaOffset >= 0) {
-      view.data = reinterpret_cast<uint8_t *>(arena.data()) + value.arenaOffset;
-    } else {
-      storage[id].assign(static_cast<size_t>((view.bytes() + 7) / 8), 0);
-      view.data = storage[id].data();
-    }
-  };
+    views[id] = {value.dtype, value.shape, base + layout->offsets[id]};
+  }
 
   for (size_t i = 0; i < args.size(); ++i) {
     uint32_t id = function->args[i].value;
-    allocate(id);
     const HostTensor &arg = args[i];
     if (arg.dtype != views[id].dtype || arg.shape != views[id].shape)
       return "argument " + std::to_string(i) + " of '" + std::string(name) +
              "' must be a " + std::string(plan::getDTypeName(views[id].dtype)) +
              " tensor of the plan's shape";
-    std::memcpy(views[id].data, arg.bytes.data(), arg.bytes.size());
+    if (std::string error =
+            backend->copyToDevice(views[id].data, arg.bytes.data(),
+                                  static_cast<int64_t>(arg.bytes.size()));
+        !error.empty())
+      return "argument " + std::to_string(i) + " of '" + std::string(name) +
+             "': " + error;
   }
   for (size_t i = 0; i < function->instructions.size(); ++i) {
     const plan::Instruction &inst = function->instructions[i];
-    for (uint32_t id : inst.results)
-      allocate(id);
     if (timer)
       timer->begin(*function, i);
-    error = execute(*function, inst, views, microSeed);
+    std::string error = execute(*function, inst, views, microSeed);
+    if (error.empty() && !backend->isHostMemory())
+      error = backend->synchronize(); // a kernel's fault names its op
     if (timer)
       timer->end(*function, i);
     if (!error.empty())
@@ -337,10 +325,50 @@ std::string Executor::run(std::string_view name,
     HostTensor out;
     out.dtype = views[id].dtype;
     out.shape = views[id].shape;
-    auto *data = static_cast<uint8_t *>(views[id].data);
-    out.bytes.assign(data, data + views[id].bytes());
+    out.bytes.resize(static_cast<size_t>(views[id].bytes()));
+    if (std::string error = backend->copyToHost(
+            out.bytes.data(), views[id].data, views[id].bytes());
+        !error.empty())
+      return "result of '" + std::string(name) + "': " + error;
     results.push_back(std::move(out));
   }
+  return "";
+}
+
+std::string Executor::prepareMemory(const plan::PlanFunction &function,
+                                    const std::string &name,
+                                    const FunctionLayout *&layout) {
+  auto found = layouts.find(name);
+  if (found != layouts.end()) {
+    layout = &found->second;
+    return "";
+  }
+  // The planned arena, then every value the planner left out, 256-byte
+  // aligned (what cuDNN and vector loads want). The loader keeps each
+  // value's bytes within int64; the sum is checked.
+  FunctionLayout fresh;
+  fresh.offsets.resize(function.values.size());
+  int64_t total = (function.arenaBytes + 255) / 256 * 256;
+  for (size_t id = 0; id < function.values.size(); ++id) {
+    const plan::PlanValue &value = function.values[id];
+    if (value.arenaOffset >= 0) {
+      fresh.offsets[id] = value.arenaOffset;
+      continue;
+    }
+    int64_t count = 1;
+    for (int64_t dim : value.shape)
+      count *= dim;
+    int64_t bytes = count * plan::getDTypeBytes(value.dtype);
+    fresh.offsets[id] = total;
+    if (total < 0 ||
+        __builtin_add_overflow(total, (bytes + 255) / 256 * 256, &total))
+      total = -1;
+  }
+  if (std::string error = checkAllocation(total, "function '" + name + "'");
+      !error.empty())
+    return error;
+  fresh.bytes = total;
+  layout = &layouts.emplace(name, std::move(fresh)).first->second;
   return "";
 }
 
@@ -354,6 +382,55 @@ std::string Executor::execute(const plan::PlanFunction &function,
   for (uint32_t id : inst.results)
     results.push_back(views[id]);
 
+  bool hostOp = inst.op == "var.get_param" || inst.op == "var.update_buffer" ||
+                inst.op.rfind("dist.", 0) == 0;
+  if (!hostOp && backend->hasKernel(inst.op)) {
+    cpu::OpCall call{inst, std::move(operands), std::move(results), seed};
+    return backend->runOp(call);
+  }
+  if (backend->isHostMemory())
+    return executeOnHost(function, inst, operands, results, seed);
+
+  // Device tensors: run on host copies, then copy the results back. Results
+  // start zeroed, as in the arena.
+  int64_t words = 0;
+  for (const auto *list : {&operands, &results})
+    for (const cpu::TensorView &tensor : *list)
+      words += (tensor.bytes() + 7) / 8;
+  if (static_cast<int64_t>(staging.size()) < words)
+    staging.resize(static_cast<size_t>(words));
+  uint64_t *next = staging.data();
+  std::vector<cpu::TensorView> hostOperands = operands, hostResults = results;
+  for (cpu::TensorView &tensor : hostOperands) {
+    if (std::string error =
+            backend->copyToHost(next, tensor.data, tensor.bytes());
+        !error.empty())
+      return error;
+    tensor.data = next;
+    next += (tensor.bytes() + 7) / 8;
+  }
+  for (cpu::TensorView &tensor : hostResults) {
+    std::fill(next, next + (tensor.bytes() + 7) / 8, 0);
+    tensor.data = next;
+    next += (tensor.bytes() + 7) / 8;
+  }
+  if (std::string error =
+          executeOnHost(function, inst, hostOperands, hostResults, seed);
+      !error.empty())
+    return error;
+  for (size_t r = 0; r < results.size(); ++r)
+    if (std::string error = backend->copyToDevice(
+            results[r].data, hostResults[r].data, results[r].bytes());
+        !error.empty())
+      return error;
+  return "";
+}
+
+std::string Executor::executeOnHost(const plan::PlanFunction &function,
+                                    const plan::Instruction &inst,
+                                    std::vector<cpu::TensorView> &operands,
+                                    std::vector<cpu::TensorView> &results,
+                                    uint64_t seed) {
   if (inst.op == "var.get_param" || inst.op == "var.update_buffer") {
     const plan::SymbolRef *symbol = inst.findSymbol("name");
     if (!symbol || symbol->kind != plan::SymbolKind::Param)
@@ -384,10 +461,11 @@ std::string Executor::execute(const plan::PlanFunction &function,
   if (inst.op.rfind("dist.", 0) == 0)
     return executeDist(function, inst, operands, results);
 
-  auto kernel = ops->find(inst.op);
-  if (kernel == ops->end())
-    return "the CPU backend has no kernel for it";
-  cpu::OpCall call{inst, std::move(operands), std::move(results), seed};
+  const cpu::OpTable &cpuOps = cpu::getCpuOps();
+  auto kernel = cpuOps.find(inst.op);
+  if (kernel == cpuOps.end())
+    return "no backend has a kernel for it";
+  cpu::OpCall call{inst, operands, results, seed};
   return kernel->second(call);
 }
 

@@ -7,10 +7,13 @@
 
 #include "runtime/comm/Communicator.h"
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/exec/Backend.h"
 #include "runtime/exec/InstructionTimer.h"
 #include "runtime/plan/PlanFile.h"
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,9 +86,11 @@ class Executor {
 public:
   /// `plan` must be resolved for comm.getWorldSize(). Initializes every
   /// parameter from `seed` (the same values on every rank and at every ZeRO
-  /// stage) and shards what this rank owns.
+  /// stage) and shards what this rank owns. Var ops run on `backend`
+  /// (null: the CPU backend); model state and dist ops stay on the host.
   static plan::Expected<Executor>
-  create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed);
+  create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed,
+         std::unique_ptr<Backend> backend = nullptr);
 
   /// Runs function `name` with `args` (one per function argument, in
   /// order); `results` gets its results. `microSeed` feeds dropout.
@@ -143,6 +148,7 @@ public:
   void setInstructionTimer(InstructionTimer *timer) { this->timer = timer; }
 
   const plan::Plan &getPlan() const { return plan; }
+  Backend &getBackend() { return *backend; }
 
 private:
   struct Bucket {
@@ -171,9 +177,27 @@ private:
   /// stage 0, this rank's shard otherwise) into full padded buckets.
   std::string gatherBuckets(const std::vector<const float *> &regions,
                             std::vector<std::vector<float>> &full);
+  /// Where a function's values live in the executor's one device arena:
+  /// the planned arena first, then the values the planner left out, each
+  /// at its offset. Functions run one at a time, so they share the arena;
+  /// it grows to a function's need on that function's first run.
+  struct FunctionLayout {
+    std::vector<int64_t> offsets; // per value
+    int64_t bytes = 0;
+  };
+  std::string prepareMemory(const plan::PlanFunction &function,
+                            const std::string &name,
+                            const FunctionLayout *&layout);
   std::string execute(const plan::PlanFunction &function,
                       const plan::Instruction &inst,
                       std::vector<cpu::TensorView> &views, uint64_t seed);
+  /// Ops that run on host tensors: parameter loads and stores, dist ops, and
+  /// var ops the backend has no kernel for (the CPU kernel runs them).
+  std::string executeOnHost(const plan::PlanFunction &function,
+                            const plan::Instruction &inst,
+                            std::vector<cpu::TensorView> &operands,
+                            std::vector<cpu::TensorView> &results,
+                            uint64_t seed);
   std::string executeDist(const plan::PlanFunction &function,
                           const plan::Instruction &inst,
                           std::vector<cpu::TensorView> &operands,
@@ -198,7 +222,12 @@ private:
   std::vector<std::vector<uint8_t>> buffers;
   /// For a bucketed param: (bucket, offset), else (-1, 0).
   std::vector<std::pair<int64_t, int64_t>> location;
-  const cpu::OpTable *ops = nullptr;
+  std::unique_ptr<Backend> backend;
+  DeviceBuffer arena;
+  std::map<std::string, FunctionLayout, std::less<>> layouts;
+  /// Host copies of a device backend's tensors for executeOnHost; grows to
+  /// the largest instruction's need, then is reused.
+  std::vector<uint64_t> staging;
 };
 
 } // namespace var::exec

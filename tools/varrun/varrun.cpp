@@ -1,7 +1,7 @@
 // varrun: executes a training plan, one process per rank. Ranks come from
 // Slurm, torchrun-style variables, OpenMPI, or varrun's own launcher
-// (--nproc-per-node); the CPU backend runs every op; Gloo carries the
-// collectives between processes.
+// (--nproc-per-node); the CPU or CUDA backend (--device) runs the model's
+// ops; Gloo carries the collectives between processes.
 #include "runtime/comm/GlooCommunicator.h"
 #include "runtime/comm/Launcher.h"
 #include "runtime/comm/Rendezvous.h"
@@ -15,6 +15,7 @@
 #include "runtime/train/Profiler.h"
 #include "runtime/train/Safetensors.h"
 #include "runtime/train/TrainLog.h"
+#include "tools/varrun/DeviceChoice.h"
 
 #include <algorithm>
 #include <chrono>
@@ -42,8 +43,9 @@ const char *kUsage =
     "or --nproc-per-node, which starts and supervises the local ranks.\n"
     "\n"
     "  --nproc-per-node=N     start N local ranks and supervise them\n"
-    "  --device=cpu|cuda|auto the backend (default auto: cpu until the CUDA\n"
-    "                         backend lands)\n"
+    "  --device=cpu|cuda|auto the backend of the model's ops (default auto:\n"
+    "                         cuda when this process sees a GPU, else cpu);\n"
+    "                         local rank i takes GPU i modulo the GPUs seen\n"
     "  --data=SOURCE          training data; builtin:synthetic (default):\n"
     "                         generated clips of a shape moving in one of\n"
     "                         up to 8 directions, so only motion tells the\n"
@@ -521,10 +523,11 @@ int train(const Options &options) {
       std::cout << line << std::endl;
   };
   std::string who = "varrun[rank " + std::to_string(info.rank) + "]: ";
-  if (options.device == "cuda") {
-    std::cerr << who
-              << "error: --device=cuda: this build's CUDA backend runs no "
-                 "training plans yet; use --device=cpu\n";
+  std::string backendName;
+  std::unique_ptr<var::exec::Backend> backend = var::tools::chooseBackend(
+      options.device, info.localRank, backendName, error);
+  if (!backend) {
+    std::cerr << who << "error: " << error << "\n";
     return 2;
   }
 
@@ -559,7 +562,8 @@ int train(const Options &options) {
       return 1;
     }
   }
-  auto executor = var::exec::Executor::create(*plan, *comm, options.seed);
+  auto executor = var::exec::Executor::create(*plan, *comm, options.seed,
+                                              std::move(backend));
   if (!executor) {
     std::cerr << who << "error: " << executor.error() << "\n";
     return 2;
@@ -633,9 +637,10 @@ int train(const Options &options) {
     }
   }
   say("varrun: " + std::to_string(info.worldSize) + " rank(s) (" + info.source +
-      "), CPU backend, ZeRO stage " + std::to_string(plan->config.zeroStage) +
-      ", global batch " + std::to_string(globalBatch) + " (" +
-      std::to_string(micro) + " x " + std::to_string(shapes.gradAccum) + " x " +
+      "), " + backendName + " backend, ZeRO stage " +
+      std::to_string(plan->config.zeroStage) + ", global batch " +
+      std::to_string(globalBatch) + " (" + std::to_string(micro) + " x " +
+      std::to_string(shapes.gradAccum) + " x " +
       std::to_string(info.worldSize) + "), " + std::to_string(steps) +
       " steps, " + data->describe());
   say("varrun: LR schedule " + schedule.describe());

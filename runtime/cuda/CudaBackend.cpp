@@ -1,0 +1,166 @@
+// The CUDA backend: device memory, copies on the backend's stream, kernel
+// dispatch through the CUDA op table, and errors kernels leave in the
+// context's flag.
+#include "runtime/cuda/CudaBackend.h"
+#include "runtime/cuda/CudaCheck.h"
+#include "runtime/cuda/CudaOps.h"
+
+namespace var::cuda {
+
+std::string CudaContext::getWorkspace(int64_t bytes, void **memory) {
+  if (bytes > workspaceBytes) {
+    // Grow to the new need (at least 64 MiB, so that most calls fit the
+    // first one); freeing synchronizes with kernels still reading it.
+    int64_t size = std::max<int64_t>(bytes, int64_t(64) << 20);
+    releaseWorkspace();
+    cudaError_t status = cudaMalloc(&workspace, static_cast<size_t>(size));
+    if (status != cudaSuccess) {
+      workspace = nullptr;
+      cudaGetLastError();
+      return "cannot allocate a " + std::to_string(size) +
+             "-byte kernel workspace: " + statusText(status);
+    }
+    workspaceBytes = size;
+  }
+  *memory = workspace;
+  return {};
+}
+
+void CudaContext::releaseWorkspace() {
+  if (workspace)
+    cudaFree(workspace);
+  workspace = nullptr;
+  workspaceBytes = 0;
+}
+
+int countDevices() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError(); // no driver or no device: not sticky
+    return 0;
+  }
+  return count;
+}
+
+namespace {
+
+class CudaBackend final : public exec::Backend {
+public:
+  explicit CudaBackend(int device) : device(device) {}
+  ~CudaBackend() override {
+    cudaSetDevice(device);
+    if (ctx.stream)
+      cudaStreamSynchronize(ctx.stream);
+    ctx.releaseWorkspace();
+    if (ctx.cublas)
+      cublasDestroy(ctx.cublas);
+    if (ctx.cudnn)
+      cudnnDestroy(ctx.cudnn);
+    if (ctx.errorFlag)
+      cudaFreeHost(ctx.errorFlag);
+    if (ctx.stream)
+      cudaStreamDestroy(ctx.stream);
+  }
+
+  std::string initialize() {
+    VAR_CUDA_TRY(cudaSetDevice(device));
+    VAR_CUDA_TRY(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
+    VAR_CUDA_TRY(cudaHostAlloc(reinterpret_cast<void **>(&ctx.errorFlag),
+                               sizeof(int), cudaHostAllocMapped));
+    *ctx.errorFlag = 0;
+    int *deviceFlag = nullptr;
+    VAR_CUDA_TRY(cudaHostGetDevicePointer(
+        reinterpret_cast<void **>(&deviceFlag), ctx.errorFlag, 0));
+    hostFlag = ctx.errorFlag;
+    ctx.errorFlag = deviceFlag;
+    VAR_CUDA_TRY(cudnnCreate(&ctx.cudnn));
+    VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
+    VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
+    VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
+    return {};
+  }
+
+  std::string_view getName() const override { return "cuda"; }
+  bool isHostMemory() const override { return false; }
+
+  std::string allocate(int64_t bytes, const std::string &what,
+                       void **memory) override {
+    cudaError_t status =
+        cudaMalloc(memory, static_cast<size_t>(bytes > 0 ? bytes : 1));
+    if (status == cudaSuccess)
+      return {};
+    cudaGetLastError();
+    size_t freeBytes = 0, totalBytes = 0;
+    cudaMemGetInfo(&freeBytes, &totalBytes);
+    return what + ": cannot allocate " + std::to_string(bytes) +
+           " bytes on GPU " + std::to_string(device) + " (" +
+           statusText(status) + "; " + std::to_string(freeBytes) +
+           " bytes free of " + std::to_string(totalBytes) +
+           "); compare with `varc --report` for this plan";
+  }
+  void release(void *memory) override { cudaFree(memory); }
+  std::string zero(void *memory, int64_t bytes) override {
+    VAR_CUDA_TRY(
+        cudaMemsetAsync(memory, 0, static_cast<size_t>(bytes), ctx.stream));
+    return {};
+  }
+  std::string copyToDevice(void *memory, const void *host,
+                           int64_t bytes) override {
+    VAR_CUDA_TRY(cudaMemcpyAsync(memory, host, static_cast<size_t>(bytes),
+                                 cudaMemcpyHostToDevice, ctx.stream));
+    VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
+    return {};
+  }
+  std::string copyToHost(void *host, const void *memory,
+                         int64_t bytes) override {
+    VAR_CUDA_TRY(cudaMemcpyAsync(host, memory, static_cast<size_t>(bytes),
+                                 cudaMemcpyDeviceToHost, ctx.stream));
+    VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
+    return {};
+  }
+
+  bool hasKernel(std::string_view op) const override {
+    return ops.find(op) != ops.end();
+  }
+  std::string runOp(cpu::OpCall &call) override {
+    auto kernel = ops.find(call.inst.op);
+    if (kernel == ops.end())
+      return "the CUDA backend has no kernel for it";
+    return kernel->second(ctx, call);
+  }
+  std::string synchronize() override {
+    VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
+    int flag = *hostFlag;
+    *hostFlag = 0;
+    if (flag == kBadLabel)
+      return "a label is out of range [0, classes)";
+    return {};
+  }
+
+private:
+  int device;
+  CudaContext ctx;
+  int *hostFlag = nullptr;
+  const CudaOpTable &ops = getCudaOps();
+};
+
+} // namespace
+
+std::unique_ptr<exec::Backend> createCudaBackend(int device,
+                                                 std::string &error) {
+  int count = countDevices();
+  if (device < 0 || device >= count) {
+    error = count == 0
+                ? "no CUDA device is visible to this process"
+                : "CUDA device " + std::to_string(device) +
+                      " does not exist (" + std::to_string(count) + " visible)";
+    return nullptr;
+  }
+  auto backend = std::make_unique<CudaBackend>(device);
+  error = backend->initialize();
+  if (!error.empty())
+    return nullptr;
+  return backend;
+}
+
+} // namespace var::cuda

@@ -1,0 +1,26 @@
+// The CUDA backend of the executor: one device, one stream, cuDNN and
+// cuBLAS handles bound to it, device memory through cudaMalloc, and the
+// kernels of CudaOps.h. Ops without a CUDA kernel (the LSTM) run on the CPU
+// through the executor's host path.
+#ifndef VAR_RUNTIME_CUDA_CUDABACKEND_H
+#define VAR_RUNTIME_CUDA_CUDABACKEND_H
+
+#include "runtime/exec/Backend.h"
+
+#include <memory>
+#include <string>
+
+namespace var::cuda {
+
+/// The number of CUDA devices this process sees; 0 without a driver or
+/// device (never an error).
+int countDevices();
+
+/// A backend on device `device`, or null with `error` saying why (no
+/// device, a failed library initialization).
+std::unique_ptr<exec::Backend> createCudaBackend(int device,
+                                                 std::string &error);
+
+} // namespace var::cuda
+
+#endif

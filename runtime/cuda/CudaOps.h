@@ -1,0 +1,78 @@
+// The CUDA backend's kernels: each gets the call (operand and result
+// tensors in device memory, laid out exactly as the CPU backend's: row-major
+// NCHW / NCDHW as the plan gives them) and the device context, checks the
+// call as the CPU kernel does, and launches on the context's stream.
+// Numerics follow runtime/cpu: f32 arithmetic, sums in double where the CPU
+// sums in double, one rounding to bf16 (nearest even) on store.
+#ifndef VAR_RUNTIME_CUDA_CUDAOPS_H
+#define VAR_RUNTIME_CUDA_CUDAOPS_H
+
+#include "runtime/cpu/CpuOps.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <map>
+#include <string>
+
+namespace var::cuda {
+
+/// A cuDNN convolution algorithm (of the direction's enum), its workspace
+/// bytes and math type.
+struct ConvAlgorithm {
+  int algo = 0;
+  size_t memory = 0;
+  int mathType = 0;
+};
+
+/// What kernels share: one stream, the library handles bound to it, a
+/// scratch workspace, and a flag kernels raise on bad data (host-mapped, so
+/// that it is read after a synchronize without a copy).
+class CudaContext {
+public:
+  cudaStream_t stream = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  cublasHandle_t cublas = nullptr;
+  /// Set by kernels to a nonzero code (see kBadLabel); the backend reads
+  /// and clears it when it synchronizes.
+  int *errorFlag = nullptr;
+  /// Convolution algorithms chosen so far, by direction, type and geometry:
+  /// cuDNN measures once per distinct convolution, not every step.
+  std::map<std::string, ConvAlgorithm> convAlgorithms;
+
+  /// Scratch memory of at least `bytes`, valid until the next call; grows
+  /// (synchronizing) when a call needs more than any before.
+  std::string getWorkspace(int64_t bytes, void **memory);
+  int64_t getWorkspaceBytes() const { return workspaceBytes; }
+
+  void releaseWorkspace();
+
+private:
+  void *workspace = nullptr;
+  int64_t workspaceBytes = 0;
+};
+
+/// errorFlag values.
+constexpr int kBadLabel = 1;
+
+using CudaOpFn = std::string (*)(CudaContext &context, cpu::OpCall &call);
+using CudaOpTable = std::map<std::string, CudaOpFn, std::less<>>;
+
+void registerElementwiseOps(CudaOpTable &table); // activations, add/mul,
+                                                 // cast, fill, dropout,
+                                                 // reductions, time mean
+void registerLossOps(CudaOpTable &table);        // softmax cross-entropy
+void registerShapeOps(CudaOpTable &table);       // reshapes, slices, concat,
+                                                 // transpose
+void registerConvOps(CudaOpTable &table);        // cuDNN convolutions
+void registerPoolOps(CudaOpTable &table);        // max, average, global
+void registerLinearOps(CudaOpTable &table);      // cuBLAS matrix products
+void registerNormOps(CudaOpTable &table);        // batch norm
+
+/// Every CUDA kernel.
+const CudaOpTable &getCudaOps();
+
+} // namespace var::cuda
+
+#endif

@@ -1,0 +1,659 @@
+// Every CUDA kernel against the CPU backend's kernel of the same op, on
+// random inputs, in f32 and bf16 (forward and backward ops alike): the same
+// call runs on host tensors through runtime/cpu and on device tensors
+// through the CUDA backend, and the results must agree: bit for bit for ops
+// that only move, mask or round values, within a tolerance scaled to the
+// result's magnitude for arithmetic (f32: 2e-5; bf16 results: 1e-2, about
+// two bf16 steps, since sums run in another order). Without a GPU every
+// case is skipped, and ctest counts it as skipped.
+#include "runtime/cpu/CpuOps.h"
+#include "runtime/cuda/CudaBackend.h"
+#include "runtime/cuda/CudaCheck.h"
+#include "runtime/cuda/CudaOps.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using var::cpu::OpCall;
+using var::cpu::TensorView;
+using var::exec::Backend;
+using var::exec::DeviceBuffer;
+using var::plan::Attribute;
+using var::plan::DType;
+using Shape = std::vector<int64_t>;
+
+/// How an operand's values are drawn.
+struct Spec {
+  DType dtype;
+  Shape shape;
+  enum Kind { Uniform, Positive, Labels, Given } kind = Uniform;
+  float scale = 2.0f;        // Uniform: [-scale, scale); Positive: (0.5, ...)
+  std::vector<float> values; // Given
+};
+
+Spec uniform(DType dtype, Shape shape, float scale = 2.0f) {
+  return {dtype, std::move(shape), Spec::Uniform, scale, {}};
+}
+Spec positive(DType dtype, Shape shape) {
+  return {dtype, std::move(shape), Spec::Positive, 1.5f, {}};
+}
+Spec labels(DType dtype, int64_t rows, int64_t classes) {
+  return {dtype, {rows}, Spec::Labels, static_cast<float>(classes), {}};
+}
+Spec given(DType dtype, Shape shape, std::vector<float> values) {
+  return {dtype, std::move(shape), Spec::Given, 0.0f, std::move(values)};
+}
+Spec result(DType dtype, Shape shape) { return uniform(dtype, shape); }
+
+struct Call {
+  Call(std::string op, std::vector<Spec> operands, std::vector<Spec> results,
+       std::vector<Attribute> attributes = {}, bool exact = false)
+      : op(std::move(op)), operands(std::move(operands)),
+        results(std::move(results)), attributes(std::move(attributes)),
+        exact(exact) {}
+  std::string op;
+  std::vector<Spec> operands, results;
+  std::vector<Attribute> attributes;
+  bool exact; // bit-for-bit agreement expected
+};
+
+Attribute ints(std::string name, Shape value) {
+  return {std::move(name), std::move(value)};
+}
+Attribute integer(std::string name, int64_t value) {
+  return {std::move(name), value};
+}
+Attribute real(std::string name, double value) {
+  return {std::move(name), value};
+}
+Attribute unit(std::string name) { return {std::move(name), true}; }
+
+int64_t numel(const Shape &shape) {
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  return count;
+}
+
+/// Host storage for one tensor.
+struct HostTensor {
+  std::vector<uint64_t> words;
+  TensorView view;
+  HostTensor(DType dtype, Shape shape) {
+    view.dtype = dtype;
+    view.shape = std::move(shape);
+    words.assign(static_cast<size_t>(view.bytes() + 7) / 8 + 1, 0);
+    view.data = words.data();
+  }
+};
+
+void fill(const Spec &spec, HostTensor &tensor, std::mt19937 &rng) {
+  int64_t n = numel(spec.shape);
+  if (spec.kind == Spec::Labels) {
+    std::uniform_int_distribution<int64_t> pick(
+        0, static_cast<int64_t>(spec.scale) - 1);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t label = pick(rng);
+      if (spec.dtype == DType::I64)
+        static_cast<int64_t *>(tensor.view.data)[i] = label;
+      else
+        static_cast<int32_t *>(tensor.view.data)[i] =
+            static_cast<int32_t>(label);
+    }
+    return;
+  }
+  std::vector<float> values(static_cast<size_t>(n));
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    switch (spec.kind) {
+    case Spec::Uniform:
+      values[i] = spec.scale * u(rng);
+      break;
+    case Spec::Positive:
+      values[i] = 1.0f + 0.5f * u(rng);
+      break;
+    default:
+      values[i] = spec.values[static_cast<size_t>(i) % spec.values.size()];
+    }
+  }
+  var::cpu::writeFloats(values, tensor.view);
+}
+
+/// A case by name and compute type.
+struct CaseId {
+  std::string name;
+  DType dtype;
+};
+void PrintTo(const CaseId &id, std::ostream *out) {
+  *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
+}
+
+class CudaOpTest : public ::testing::TestWithParam<CaseId> {
+protected:
+  static void SetUpTestSuite() {
+    backend = var::cuda::createCudaBackend(0, whyNot);
+  }
+  static void TearDownTestSuite() { backend.reset(); }
+  void SetUp() override {
+    if (!backend)
+      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
+  }
+
+  /// Runs `call` on both backends and compares every result.
+  void check(const Call &call) {
+    std::mt19937 rng(1234);
+    std::vector<HostTensor> operands, cpuResults, gpuResults;
+    for (const Spec &spec : call.operands) {
+      operands.emplace_back(spec.dtype, spec.shape);
+      fill(spec, operands.back(), rng);
+    }
+    for (const Spec &spec : call.results) {
+      cpuResults.emplace_back(spec.dtype, spec.shape);
+      gpuResults.emplace_back(spec.dtype, spec.shape);
+    }
+    var::plan::Instruction inst;
+    inst.op = call.op;
+    inst.attributes = call.attributes;
+    std::sort(
+        inst.attributes.begin(), inst.attributes.end(),
+        [](const Attribute &a, const Attribute &b) { return a.name < b.name; });
+    constexpr uint64_t kSeed = 0x5eed;
+
+    OpCall cpuCall{inst, {}, {}, kSeed};
+    for (HostTensor &t : operands)
+      cpuCall.operands.push_back(t.view);
+    for (HostTensor &t : cpuResults)
+      cpuCall.results.push_back(t.view);
+    auto cpuKernel = var::cpu::getCpuOps().find(call.op);
+    ASSERT_NE(cpuKernel, var::cpu::getCpuOps().end()) << call.op;
+    ASSERT_EQ(cpuKernel->second(cpuCall), "") << "CPU kernel of " << call.op;
+
+    std::vector<DeviceBuffer> buffers;
+    OpCall gpuCall{inst, {}, {}, kSeed};
+    auto toDevice = [&](HostTensor &t, bool copy) {
+      buffers.emplace_back();
+      ASSERT_EQ(buffers.back().allocate(*backend, t.view.bytes(), call.op), "");
+      TensorView view = t.view;
+      view.data = buffers.back().data();
+      ASSERT_EQ(backend->zero(view.data, view.bytes()), "");
+      if (copy) {
+        ASSERT_EQ(backend->copyToDevice(view.data, t.view.data, view.bytes()),
+                  "");
+      }
+      (copy ? gpuCall.operands : gpuCall.results).push_back(view);
+    };
+    buffers.reserve(operands.size() + gpuResults.size());
+    for (HostTensor &t : operands)
+      toDevice(t, true);
+    for (HostTensor &t : gpuResults)
+      toDevice(t, false);
+    ASSERT_TRUE(backend->hasKernel(call.op)) << call.op;
+    ASSERT_EQ(backend->runOp(gpuCall), "") << "CUDA kernel of " << call.op;
+    ASSERT_EQ(backend->synchronize(), "") << call.op;
+    for (size_t r = 0; r < gpuResults.size(); ++r)
+      ASSERT_EQ(backend->copyToHost(gpuResults[r].view.data,
+                                    gpuCall.results[r].data,
+                                    gpuResults[r].view.bytes()),
+                "");
+
+    for (size_t r = 0; r < gpuResults.size(); ++r) {
+      SCOPED_TRACE(call.op + " result " + std::to_string(r));
+      const TensorView &want = cpuResults[r].view;
+      const TensorView &got = gpuResults[r].view;
+      if (call.exact) {
+        EXPECT_EQ(
+            std::memcmp(want.data, got.data, static_cast<size_t>(want.bytes())),
+            0)
+            << "bytes differ";
+        continue;
+      }
+      std::vector<float> a = var::cpu::readFloats(want);
+      std::vector<float> b = var::cpu::readFloats(got);
+      float magnitude = 1e-3f;
+      for (float v : a)
+        magnitude = std::max(magnitude, std::fabs(v));
+      float tolerance = want.dtype == DType::BF16 ? 1e-2f : 2e-5f;
+      int reported = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        bool close =
+            std::fabs(a[i] - b[i]) <= tolerance * (magnitude + std::fabs(a[i]));
+        if (!close && reported++ < 5)
+          ADD_FAILURE() << "element " << i << ": CPU " << a[i] << ", CUDA "
+                        << b[i] << " (magnitude " << magnitude << ")";
+      }
+    }
+  }
+
+  static std::unique_ptr<Backend> backend;
+  static std::string whyNot;
+};
+
+std::unique_ptr<Backend> CudaOpTest::backend;
+std::string CudaOpTest::whyNot;
+
+/// Every case, built for compute type `t` (f32 or bf16); statistics, labels
+/// and the loss stay in the types the compiler gives them.
+std::vector<std::pair<std::string, Call>> buildCases(DType t) {
+  const DType f32 = DType::F32;
+  std::vector<std::pair<std::string, Call>> cases;
+  auto add = [&](std::string name, Call call) {
+    cases.emplace_back(std::move(name), std::move(call));
+  };
+  Shape act = {2, 3, 17, 5};
+  for (const char *op :
+       {"var.relu", "var.relu6", "var.sigmoid", "var.silu", "var.hardswish"}) {
+    bool exact =
+        std::string(op) == "var.relu" || std::string(op) == "var.relu6";
+    add(std::string(op).substr(4),
+        {op, {uniform(t, act, 8.0f)}, {result(t, act)}, {}, exact});
+    add(std::string(op).substr(4) + "_grad",
+        {std::string(op) + "_grad",
+         {uniform(t, act, 8.0f), uniform(t, act)},
+         {result(t, act)},
+         {}});
+  }
+  add("add_same",
+      {"var.add", {uniform(t, act), uniform(t, act)}, {result(t, act)}});
+  add("add_broadcast", {"var.add",
+                        {uniform(t, {2, 8, 5, 5}), uniform(t, {8, 1, 1})},
+                        {result(t, {2, 8, 5, 5})}});
+  add("mul_broadcast", {"var.mul",
+                        {uniform(t, {4, 1, 6}), uniform(t, {3, 1})},
+                        {result(t, {4, 3, 6})}});
+  // Ties (1 + 2^-8 and 1 + 3 * 2^-8), NaN, infinities and ordinary values.
+  std::vector<float> special = {
+      1.00390625f, 1.01171875f, -1.00390625f, NAN,    INFINITY, -INFINITY,
+      0.0f,        -0.0f,       3.14159265f,  1e-40f, -2.5e30f, 65504.0f};
+  add("cast_to_bf16", {"var.cast",
+                       {given(f32, {3, 4}, special)},
+                       {result(DType::BF16, {3, 4})},
+                       {},
+                       true});
+  add("cast_random", {"var.cast",
+                      {uniform(f32, {1000})},
+                      {result(DType::BF16, {1000})},
+                      {},
+                      true});
+  add("cast_from_bf16", {"var.cast",
+                         {uniform(DType::BF16, {1000})},
+                         {result(f32, {1000})},
+                         {},
+                         true});
+  add("fill", {"var.fill", {}, {result(t, {7, 9})}, {real("value", 0.3)}});
+  add("reduce_sum", {"var.reduce_sum",
+                     {uniform(t, {4, 6, 5, 3})},
+                     {result(t, {6, 3})},
+                     {ints("dims", {0, 2})}});
+  add("reduce_sum_keep", {"var.reduce_sum",
+                          {uniform(t, {4, 6, 5, 3})},
+                          {result(t, {1, 6, 1, 3})},
+                          {ints("dims", {0, 2}), unit("keep_dims")}});
+  add("mean_time",
+      {"var.mean_time", {uniform(t, {2, 8, 101})}, {result(t, {2, 101})}});
+  add("mean_time_grad", {"var.mean_time_grad",
+                         {uniform(t, {2, 101})},
+                         {result(t, {2, 8, 101})},
+                         {integer("frames", 8)}});
+  add("dropout_train", {"var.dropout_train",
+                        {uniform(t, {3, 1000})},
+                        {result(t, {3, 1000})},
+                        {real("p", 0.3), integer("key", 5)},
+                        true});
+  add("dropout_grad", {"var.dropout_grad",
+                       {uniform(t, {3, 1000})},
+                       {result(t, {3, 1000})},
+                       {real("p", 0.5), integer("key", 9)},
+                       true});
+  add("dropout_eval",
+      {"var.dropout", {uniform(t, {3, 100})}, {result(t, {3, 100})}, {}, true});
+
+  for (DType label : {DType::I64, DType::I32}) {
+    std::string suffix = label == DType::I64 ? "_i64" : "_i32";
+    add("cross_entropy" + suffix,
+        {"var.softmax_cross_entropy",
+         {uniform(t, {16, 101}, 5.0f), labels(label, 16, 101)},
+         {result(f32, {})}});
+    add("cross_entropy_grad" + suffix,
+        {"var.softmax_cross_entropy_grad",
+         {uniform(t, {16, 101}, 5.0f), labels(label, 16, 101),
+          given(f32, {}, {1.0f})},
+         {result(t, {16, 101})}});
+  }
+  add("cross_entropy_smoothed",
+      {"var.softmax_cross_entropy",
+       {uniform(t, {8, 10}), labels(DType::I64, 8, 10)},
+       {result(f32, {})},
+       {real("label_smoothing", 0.1)}});
+  add("cross_entropy_grad_smoothed",
+      {"var.softmax_cross_entropy_grad",
+       {uniform(t, {8, 10}), labels(DType::I64, 8, 10), given(f32, {}, {0.5f})},
+       {result(t, {8, 10})},
+       {real("label_smoothing", 0.1)}});
+
+  Shape clip = {2, 4, 3, 5, 6};
+  add("reshape", {"var.reshape",
+                  {uniform(t, clip)},
+                  {result(t, {8, 90})},
+                  {ints("shape", {-1, 90})},
+                  true});
+  add("flatten",
+      {"var.flatten", {uniform(t, clip)}, {result(t, {2, 360})}, {}, true});
+  add("fold_time", {"var.fold_time",
+                    {uniform(t, clip)},
+                    {result(t, {8, 3, 5, 6})},
+                    {},
+                    true});
+  add("unfold_time", {"var.unfold_time",
+                      {uniform(t, {8, 3, 5, 6})},
+                      {result(t, clip)},
+                      {integer("frames", 4)},
+                      true});
+  add("slice", {"var.slice",
+                {uniform(t, clip)},
+                {result(t, {2, 4, 2, 5, 6})},
+                {integer("axis", 2), integer("offset", 1), integer("size", 2)},
+                true});
+  add("concat", {"var.concat",
+                 {uniform(t, {2, 3, 4}), uniform(t, {2, 5, 4})},
+                 {result(t, {2, 8, 4})},
+                 {integer("axis", 1)},
+                 true});
+  add("transpose", {"var.transpose",
+                    {uniform(t, clip)},
+                    {result(t, {2, 3, 4, 6, 5})},
+                    {ints("permutation", {0, 2, 1, 4, 3})},
+                    true});
+
+  // Convolutions: 2-D with bias and stride, grouped, depthwise, dilated,
+  // 3-D, 1-D; each forward and both gradients.
+  struct Conv {
+    std::string name;
+    Shape x, w, y;
+    std::vector<Attribute> attrs;
+    bool bias;
+  };
+  std::vector<Conv> convs = {
+      {"conv2d",
+       {2, 4, 9, 9},
+       {6, 4, 3, 3},
+       {2, 6, 5, 5},
+       {ints("stride", {2, 2}), ints("padding", {1, 1})},
+       true},
+      {"conv2d_grouped",
+       {2, 4, 8, 8},
+       {6, 2, 3, 3},
+       {2, 6, 8, 8},
+       {ints("padding", {1, 1}), integer("groups", 2)},
+       false},
+      {"conv2d_depthwise",
+       {2, 8, 10, 10},
+       {8, 1, 3, 3},
+       {2, 8, 5, 5},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 8)},
+       false},
+      {"conv2d_dilated",
+       {1, 3, 11, 11},
+       {4, 3, 3, 3},
+       {1, 4, 7, 7},
+       {ints("dilation", {2, 2})},
+       true},
+      {"conv2d_pointwise",
+       {4, 16, 6, 6},
+       {24, 16, 1, 1},
+       {4, 24, 6, 6},
+       {},
+       false},
+      {"conv3d",
+       {2, 3, 4, 6, 6},
+       {4, 3, 3, 3, 3},
+       {2, 4, 4, 6, 6},
+       {ints("padding", {1, 1, 1})},
+       true},
+      {"conv3d_temporal",
+       {1, 4, 5, 4, 4},
+       {4, 4, 3, 1, 1},
+       {1, 4, 3, 4, 4},
+       {},
+       false},
+      {"conv1d", {2, 3, 10}, {4, 3, 3}, {2, 4, 8}, {}, false},
+      // R(2+1)D's deep layers: one frame left under a 3-tap temporal
+      // kernel (all but its centre tap read padding), and the strided
+      // temporal and spatial convolutions that get there.
+      {"conv3d_one_frame",
+       {2, 8, 1, 4, 4},
+       {8, 8, 3, 1, 1},
+       {2, 8, 1, 4, 4},
+       {ints("padding", {1, 0, 0})},
+       false},
+      {"conv3d_time_stride",
+       {2, 8, 2, 4, 4},
+       {8, 8, 3, 1, 1},
+       {2, 8, 1, 4, 4},
+       {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0})},
+       false},
+      {"conv3d_space_stride",
+       {2, 4, 2, 8, 8},
+       {6, 4, 1, 3, 3},
+       {2, 6, 2, 4, 4},
+       {ints("stride", {1, 2, 2}), ints("padding", {0, 1, 1})},
+       false},
+  };
+  for (const Conv &c : convs) {
+    std::vector<Spec> fwd = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
+    if (c.bias)
+      fwd.push_back(uniform(t, {c.w[0]}));
+    add(c.name, {"var.conv", fwd, {result(t, c.y)}, c.attrs});
+    add(c.name + "_grad_input", {"var.conv_grad_input",
+                                 {uniform(t, c.y), uniform(t, c.w, 0.5f)},
+                                 {result(t, c.x)},
+                                 c.attrs});
+    add(c.name + "_grad_weight", {"var.conv_grad_weight",
+                                  {uniform(t, c.x), uniform(t, c.y)},
+                                  {result(t, c.w)},
+                                  c.attrs});
+  }
+
+  // Pools: max and average (2-D padded, 3-D), global average.
+  struct Pool {
+    std::string name;
+    Shape x, y;
+    std::vector<Attribute> attrs;
+  };
+  std::vector<Pool> pools = {
+      {"pool2d",
+       {2, 3, 9, 9},
+       {2, 3, 5, 5},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"pool2d_plain", {2, 3, 8, 8}, {2, 3, 4, 4}, {ints("kernel", {2, 2})}},
+      {"pool3d", {1, 2, 4, 6, 6}, {1, 2, 2, 3, 3}, {ints("kernel", {2, 2, 2})}},
+  };
+  for (const Pool &p : pools) {
+    add("max_" + p.name,
+        {"var.max_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs, true});
+    add("max_" + p.name + "_grad",
+        {"var.max_pool_grad",
+         {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
+         {result(t, p.x)},
+         p.attrs});
+    add("avg_" + p.name,
+        {"var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs});
+    add("avg_" + p.name + "_grad",
+        {"var.avg_pool_grad", {uniform(t, p.y)}, {result(t, p.x)}, p.attrs});
+  }
+  // Ties: every window of a constant plane picks its first element.
+  add("max_pool_ties_grad",
+      {"var.max_pool_grad",
+       {given(t, {1, 1, 4, 4}, {1.0f}), given(t, {1, 1, 2, 2}, {1.0f}),
+        uniform(t, {1, 1, 2, 2})},
+       {result(t, {1, 1, 4, 4})},
+       {ints("kernel", {2, 2})}});
+  add("global_avg_pool", {"var.global_avg_pool",
+                          {uniform(t, {4, 16, 7, 7})},
+                          {result(t, {4, 16})}});
+  add("global_avg_pool_keep", {"var.global_avg_pool",
+                               {uniform(t, {2, 8, 3, 5, 5})},
+                               {result(t, {2, 8, 1, 1, 1})},
+                               {unit("keep_dims")}});
+  add("global_avg_pool_grad", {"var.global_avg_pool_grad",
+                               {uniform(t, {4, 16})},
+                               {result(t, {4, 16, 7, 7})}});
+
+  add("linear",
+      {"var.linear",
+       {uniform(t, {2, 3, 40}), uniform(t, {24, 40}, 0.3f), uniform(t, {24})},
+       {result(t, {2, 3, 24})}});
+  add("linear_nobias", {"var.linear",
+                        {uniform(t, {16, 300}), uniform(t, {101, 300}, 0.2f)},
+                        {result(t, {16, 101})}});
+  add("linear_grad_input", {"var.linear_grad_input",
+                            {uniform(t, {16, 101}), uniform(t, {101, 300})},
+                            {result(t, {16, 300})}});
+  add("linear_grad_weight", {"var.linear_grad_weight",
+                             {uniform(t, {16, 300}), uniform(t, {16, 101})},
+                             {result(t, {101, 300})}});
+
+  // Batch norm: the compiler keeps weights and statistics in f32.
+  Shape bn = {4, 6, 5, 5};
+  Shape ch = {6};
+  add("batch_norm", {"var.batch_norm",
+                     {uniform(t, bn), uniform(f32, ch), uniform(f32, ch),
+                      uniform(f32, ch, 0.5f), positive(f32, ch)},
+                     {result(t, bn)},
+                     {real("eps", 1e-5)}});
+  add("batch_norm_train", {"var.batch_norm_train",
+                           {uniform(t, bn), uniform(f32, ch), uniform(f32, ch),
+                            uniform(f32, ch, 0.5f), positive(f32, ch)},
+                           {result(t, bn), result(f32, ch), result(f32, ch),
+                            result(f32, ch), result(f32, ch)},
+                           {real("eps", 1e-3), real("momentum", 0.01)}});
+  add("batch_norm_train_3d",
+      {"var.batch_norm_train",
+       {uniform(t, {2, 3, 4, 5, 5}), uniform(f32, {3}), uniform(f32, {3}),
+        uniform(f32, {3}, 0.5f), positive(f32, {3})},
+       {result(t, {2, 3, 4, 5, 5}), result(f32, {3}), result(f32, {3}),
+        result(f32, {3}), result(f32, {3})}});
+  add("batch_norm_grad", {"var.batch_norm_grad",
+                          {uniform(t, bn), uniform(t, bn), uniform(f32, ch),
+                           uniform(f32, ch, 0.5f), positive(f32, ch)},
+                          {result(t, bn), result(f32, ch), result(f32, ch)}});
+  add("batch_norm_frozen_grad",
+      {"var.batch_norm_frozen_grad",
+       {uniform(t, bn), uniform(t, bn), uniform(f32, ch),
+        uniform(f32, ch, 0.5f), positive(f32, ch)},
+       {result(t, bn), result(f32, ch), result(f32, ch)},
+       {real("eps", 1e-3)}});
+  return cases;
+}
+
+std::vector<CaseId> allCases() {
+  std::vector<CaseId> all;
+  for (DType t : {DType::F32, DType::BF16})
+    for (const auto &entry : buildCases(t))
+      all.push_back({entry.first, t});
+  return all;
+}
+
+TEST_P(CudaOpTest, MatchesCpu) {
+  for (const auto &entry : buildCases(GetParam().dtype))
+    if (entry.first == GetParam().name)
+      return check(entry.second);
+  FAIL() << "no case " << GetParam().name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<CaseId> &info) {
+                           return info.param.name +
+                                  (info.param.dtype == DType::BF16 ? "_bf16"
+                                                                   : "_f32");
+                         });
+
+/// Every op that has a CPU kernel has a CUDA kernel too, except the LSTM,
+/// which runs through the executor's host path for now.
+TEST(CudaOpTable, CoversTheCpuTableButTheLstm) {
+  const auto &cuda = var::cuda::getCudaOps();
+  for (const auto &[op, kernel] : var::cpu::getCpuOps()) {
+    (void)kernel;
+    if (op == "var.lstm" || op == "var.lstm_grad")
+      EXPECT_EQ(cuda.count(op), 0u) << op;
+    else
+      EXPECT_EQ(cuda.count(op), 1u) << op << " has no CUDA kernel";
+  }
+}
+
+} // namespace
+
+namespace {
+
+std::string failingCall() {
+  VAR_CUDA_TRY(cudaSetDevice(-1));
+  return {};
+}
+
+// A failed call names itself, its status and where it was made.
+TEST(CudaCheck, NamesTheCallItsStatusAndPlace) {
+  std::string message = failingCall();
+  EXPECT_NE(message.find("cudaSetDevice(-1) failed: cudaError"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("CudaOpTest.cpp:"), std::string::npos) << message;
+}
+
+// Calls the verifier should have caught get the CPU kernel's message from
+// the CUDA kernel too, before anything is launched (no GPU needed).
+TEST(CudaOpTable, RejectsBadCallsAsTheCpuDoes) {
+  struct Bad {
+    std::string op;
+    std::vector<Shape> operands, results;
+    std::vector<Attribute> attributes;
+  };
+  const std::vector<Bad> cases = {
+      {"var.conv", {{1, 3, 8, 8}, {4, 2, 3, 3}}, {{1, 4, 6, 6}}, {}},
+      {"var.max_pool",
+       {{1, 2, 8, 8}},
+       {{1, 2, 3, 3}},
+       {ints("kernel", {2, 2})}},
+      {"var.linear", {{2, 5}, {3, 4}}, {{2, 3}}, {}},
+      {"var.add", {{2, 3}, {4}}, {{2, 3}}, {}},
+      {"var.slice",
+       {{4, 6}},
+       {{4, 3}},
+       {integer("axis", 1), integer("offset", 4), integer("size", 3)}},
+      {"var.mean_time", {{5}}, {{5}}, {}},
+  };
+  for (const Bad &bad : cases) {
+    SCOPED_TRACE(bad.op);
+    var::plan::Instruction inst;
+    inst.op = bad.op;
+    inst.attributes = bad.attributes;
+    std::vector<HostTensor> storage;
+    storage.reserve(bad.operands.size() + bad.results.size());
+    OpCall call{inst, {}, {}, 0};
+    for (const Shape &shape : bad.operands) {
+      storage.emplace_back(DType::F32, shape);
+      call.operands.push_back(storage.back().view);
+    }
+    for (const Shape &shape : bad.results) {
+      storage.emplace_back(DType::F32, shape);
+      call.results.push_back(storage.back().view);
+    }
+    std::string cpuError = var::cpu::getCpuOps().find(bad.op)->second(call);
+    var::cuda::CudaContext context;
+    std::string cudaError =
+        var::cuda::getCudaOps().find(bad.op)->second(context, call);
+    EXPECT_NE(cpuError, "");
+    EXPECT_EQ(cudaError, cpuError);
+  }
+}
+
+} // namespace
