@@ -9,6 +9,8 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev
   libgloo-dev
+  pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  ffmpeg libturbojpeg0-dev
   slurmctld slurmd slurm-client munge
   libprotobuf-dev protobuf-compiler
 )

@@ -2,6 +2,7 @@
 // counter-based hash (SplitMix64) of (seed, split, index), never a std
 // distribution, so that every libstdc++/libc++ and every machine agrees.
 #include "runtime/data/Synthetic.h"
+#include "runtime/data/Random.h"
 
 #include <algorithm>
 #include <cassert>
@@ -27,36 +28,6 @@ constexpr uint64_t kEvalTag = 0x6576616c;    // "eval"
 constexpr uint64_t kLabelTag = 0x6c61626c;   // "labl"
 constexpr uint64_t kNoiseTag = 0x6e6f6973;   // "nois"
 constexpr uint64_t kSamplerTag = 0x73616d70; // "samp"
-
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t hashKey(uint64_t a, uint64_t b, uint64_t c) {
-  return mix64(mix64(mix64(a) ^ b) ^ c);
-}
-
-/// SplitMix64: a 64-bit counter run through mix64.
-class Rng {
-public:
-  explicit Rng(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = state;
-    state += 0x9e3779b97f4a7c15ULL;
-    return mix64(z);
-  }
-  /// Uniform in [lo, hi]; the modulo bias is below 2^-32 for our ranges.
-  int64_t range(int64_t lo, int64_t hi) {
-    uint64_t span = static_cast<uint64_t>(hi - lo) + 1;
-    return lo + static_cast<int64_t>(next() % span);
-  }
-
-private:
-  uint64_t state;
-};
 
 uint64_t splitTag(bool eval) { return eval ? kEvalTag : kTrainTag; }
 

@@ -5,6 +5,7 @@
 #include "runtime/comm/GlooCommunicator.h"
 #include "runtime/comm/Launcher.h"
 #include "runtime/comm/Rendezvous.h"
+#include "runtime/data/DataFlags.h"
 #include "runtime/data/Synthetic.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
@@ -50,7 +51,14 @@ const char *kUsage =
     "                         up to 8 directions, so only motion tells the\n"
     "                         class; builtin:synthetic-trails: the same with\n"
     "                         fading trails, so that each frame shows the\n"
-    "                         motion (for per-frame models like basic_cnn)\n"
+    "                         motion (for per-frame models like basic_cnn);\n"
+    "                         or a video dataset folder: UCF101/HMDB51 split\n"
+    "                         files (classInd.txt, trainlist01.txt,\n"
+    "                         testlist01.txt), a Kinetics-style train.csv,\n"
+    "                         train/ and val/ class folders, or class\n"
+    "                         folders DIR/<class>/<video> (every fifth video\n"
+    "                         held out); videos are files FFmpeg decodes or\n"
+    "                         folders of JPEG frames\n"
     "  --steps=N              optimizer steps from the start of training\n"
     "                         (0: none; default one epoch)\n"
     "  --epochs=E             or E passes over the training set\n"
@@ -131,7 +139,9 @@ const char *kUsage =
     "                         another seed, data or global batch; --steps\n"
     "                         and --epochs still count from the start\n"
     "  --comm-timeout=SEC     a collective that waits longer fails the job\n"
-    "                         (default 300)\n"
+    "                         (default 300)\n";
+// After the data pipeline's flags (kDataFlagsUsage).
+const char *kUsageTail =
     "  --help                 this text\n"
     "\n"
     "`varrun export CHECKPOINT -o FILE` writes a checkpoint's consolidated\n"
@@ -170,10 +180,16 @@ struct Options {
   std::string tensorboard, metrics;
   int64_t profileFirst = 0, profileLast = 0;
   double peakTflops = 0.1;
+  var::data::DataOptions dataOptions; // the video data flags
 };
 
+void printUsage(std::ostream &out) {
+  out << kUsage << var::data::kDataFlagsUsage << kUsageTail;
+}
+
 int usageError(const std::string &message) {
-  std::cerr << "varrun: error: " << message << "\n\n" << kUsage;
+  std::cerr << "varrun: error: " << message << "\n\n";
+  printUsage(std::cerr);
   return 2;
 }
 
@@ -192,7 +208,7 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+      printUsage(std::cout);
       return 0;
     }
     if (arg.rfind("--", 0) != 0) {
@@ -207,9 +223,17 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
       continue;
     }
     size_t eq = arg.find('=');
-    if (eq == std::string::npos)
+    if (eq == std::string::npos && arg != "--no-flip")
       return usageError("option '" + arg + "' needs a value (" + arg + "=...)");
-    std::string name = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
+    std::string name = arg.substr(2, eq - 2);
+    std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    std::string dataError;
+    var::data::FlagResult dataFlag =
+        var::data::parseDataFlag(name, value, options.dataOptions, dataError);
+    if (dataFlag == var::data::FlagResult::Bad)
+      return usageError(dataError);
+    if (dataFlag == var::data::FlagResult::Parsed)
+      continue;
     int64_t number = 0;
     auto integer = [&](int64_t low) {
       if (!parseInt(value, low, number))
@@ -361,12 +385,6 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
   if (!options.dumpStep.empty() && (options.stepsGiven || options.epochsGiven))
     return usageError("--dump-step runs exactly one step; leave out --steps "
                       "and --epochs");
-  if (options.data != var::data::kSyntheticSourceName &&
-      options.data != var::data::kSyntheticTrailsSourceName)
-    return usageError("--data " + options.data +
-                      ": only builtin:synthetic and builtin:synthetic-trails "
-                      "are available in this build (video datasets come with "
-                      "the data pipeline)");
   return std::nullopt;
 }
 
@@ -573,29 +591,29 @@ int train(const Options &options) {
     return 2;
   }
 
-  var::data::SyntheticConfig data;
-  data.frames = shapes.input[1];
-  data.channels = shapes.input[2];
-  data.height = shapes.input[3];
-  data.width = shapes.input[4];
-  data.numClasses = shapes.classes;
-  data.seed = options.seed;
-  data.trainSize = options.trainSize;
-  data.evalSize = options.evalSize;
-  if (options.data == var::data::kSyntheticTrailsSourceName)
-    data.trail = 3;
-  data.taskClasses = options.taskClasses;
-  error = var::data::validateSyntheticConfig(data);
+  var::data::DataOptions dataOptions = options.dataOptions;
+  dataOptions.data = options.data;
+  dataOptions.seed = options.seed;
+  dataOptions.trainSize = options.trainSize;
+  dataOptions.evalSize = options.evalSize;
+  dataOptions.taskClasses = options.taskClasses;
+  dataOptions.warn = [who](const std::string &line) {
+    std::cerr << who << line << std::endl;
+  };
   int64_t micro = shapes.input[0];
-  int64_t globalBatch = micro * shapes.gradAccum * info.worldSize;
-  if (error.empty())
-    error = var::data::validateBatchSplit(globalBatch, info.worldSize, micro);
-  if (!error.empty()) {
-    std::cerr << who << "error: " << error << "\n";
+  std::unique_ptr<var::data::DataSource> data = var::data::DataSource::create(
+      dataOptions,
+      {micro, shapes.input[1], shapes.input[2], shapes.input[3],
+       shapes.input[4]},
+      shapes.classes, {info.rank, info.worldSize, shapes.gradAccum},
+      var::data::hostStagingAllocator(), error);
+  if (!data) {
+    std::cerr << who << "error: --data " << options.data << ": " << error
+              << "\n";
     return 2;
   }
-  int64_t stepsPerEpoch =
-      var::data::getStepsPerEpoch(data.trainSize, globalBatch);
+  int64_t globalBatch = data->globalBatch();
+  int64_t stepsPerEpoch = data->stepsPerEpoch();
   int64_t steps = !options.dumpStep.empty() ? 1
                   : options.stepsGiven      ? options.steps
                   : options.epochsGiven     ? options.epochs * stepsPerEpoch
@@ -624,15 +642,14 @@ int train(const Options &options) {
       std::to_string(globalBatch) + " (" + std::to_string(micro) + " x " +
       std::to_string(shapes.gradAccum) + " x " +
       std::to_string(info.worldSize) + "), " + std::to_string(steps) +
-      " steps, " + std::to_string(var::data::getSyntheticTaskClasses(data)) +
-      " synthetic classes");
+      " steps, " + data->describe());
   say("varrun: LR schedule " + schedule.describe());
 
   // What a checkpoint records of this run; --resume loads the newest one.
   var::train::CheckpointMeta run;
   run.seed = options.seed;
   run.data = options.data;
-  run.trainSize = data.trainSize;
+  run.trainSize = data->trainVideos();
   run.globalBatch = globalBatch;
   run.microBatch = micro;
   run.gradAccum = shapes.gradAccum;
@@ -658,7 +675,8 @@ int train(const Options &options) {
   if (const char *delay = std::getenv("VARRUN_CHECKPOINT_TEST_DELAY_MS"))
     saving.testDelayMs = std::atoll(delay);
 
-  int64_t clipElements = var::data::getSyntheticClipElements(data);
+  int64_t clipElements =
+      shapes.input[1] * shapes.input[2] * shapes.input[3] * shapes.input[4];
   std::vector<float> clips(static_cast<size_t>(micro * clipElements));
   std::vector<int64_t> labels(static_cast<size_t>(micro));
   if (!options.inputFile.empty()) {
@@ -669,24 +687,25 @@ int train(const Options &options) {
     }
   }
   // A training batch: the fixed one, or this rank's part of the data.
-  std::vector<int64_t> order =
-      var::data::epochOrder(data.trainSize, options.seed, 0);
   auto nextBatch = [&](int64_t step, int64_t m) {
     if (!options.inputFile.empty())
-      return;
-    std::vector<int64_t> indices =
-        var::data::rankBatchIndices(order, step % stepsPerEpoch, globalBatch,
-                                    info.rank, info.worldSize, micro, m);
-    var::data::makeBatch(data, /*eval=*/false, indices, clips.data(),
-                         labels.data());
+      return std::string();
+    var::data::DataSource::Batch batch;
+    std::string failure = data->trainBatch(step, m, batch);
+    if (failure.empty()) {
+      std::copy(batch.clips, batch.clips + clips.size(), clips.begin());
+      std::copy(batch.labels, batch.labels + micro, labels.begin());
+    }
+    return failure;
   };
 
   if (!options.dumpForward.empty()) {
-    nextBatch(0, 0);
+    error = nextBatch(0, 0);
     std::vector<var::exec::HostTensor> results;
-    error = executor->run("forward",
-                          {var::exec::HostTensor::f32(shapes.input, clips)},
-                          results, 0);
+    if (error.empty())
+      error = executor->run("forward",
+                            {var::exec::HostTensor::f32(shapes.input, clips)},
+                            results, 0);
     if (error.empty() && info.rank == 0)
       error = writeTensors(
           options.dumpForward,
@@ -702,26 +721,32 @@ int train(const Options &options) {
   std::vector<var::exec::HostTensor> lastResults;
 
   // Evaluation: every rank runs the same number of forward passes (stage 3
-  // gathers inside them) on its part of the evaluation set.
-  int64_t perRound = micro * info.worldSize;
-  int64_t rounds = options.dumpStep.empty() ? data.evalSize / perRound : 0;
-  double chance = 1.0 / var::data::getSyntheticTaskClasses(data);
+  // gathers inside them) on its part of the evaluation set; a video's
+  // views (clips x crops) count once, by their averaged logits.
+  int64_t rounds = options.dumpStep.empty() ? data->evalRounds() : 0;
+  double chance = 1.0 / data->taskClasses();
   auto evaluate = [&](int64_t step) -> std::string {
     var::train::ClassificationMetrics eval(shapes.classes);
     for (int64_t round = 0; round < rounds; ++round) {
-      std::vector<int64_t> indices;
-      for (int64_t i = 0; i < micro; ++i)
-        indices.push_back(round * perRound + info.rank * micro + i);
-      var::data::makeBatch(data, /*eval=*/true, indices, clips.data(),
-                           labels.data());
+      var::data::DataSource::Batch batch;
+      std::string failed = data->evalBatch(round, batch);
       std::vector<var::exec::HostTensor> results;
-      std::string failed = executor->run(
-          "forward", {var::exec::HostTensor::f32(shapes.input, clips)}, results,
-          0);
+      if (failed.empty())
+        failed = executor->run(
+            "forward",
+            {var::exec::HostTensor::f32(
+                shapes.input,
+                std::vector<float>(batch.clips, batch.clips + clips.size()))},
+            results, 0);
       if (!failed.empty())
         return "evaluation: " + failed;
-      eval.addBatch(results[0].floats(), labels);
+      data->addEvalLogits(round, results[0].floats().data(), shapes.classes);
     }
+    std::vector<float> videoLogits;
+    std::vector<int64_t> videoLabels;
+    data->evalResults(videoLogits, videoLabels);
+    if (!videoLabels.empty())
+      eval.addBatch(videoLogits, videoLabels);
     std::vector<float> sums = eval.sums();
     std::string failed = comm->allReduce(
         sums.data(), static_cast<int64_t>(sums.size()), /*mean=*/false);
@@ -748,11 +773,18 @@ int train(const Options &options) {
     auto stepStart = std::chrono::steady_clock::now();
     double lr = schedule.lrAtStep(step + 1);
     if (step / stepsPerEpoch != epoch) {
+      std::string report = data->badVideoReport();
+      if (!report.empty())
+        std::cerr << who << "epoch " << epoch + 1 << ": " << report << "\n";
       epoch = step / stepsPerEpoch;
-      order = var::data::epochOrder(data.trainSize, options.seed, epoch);
     }
     for (int64_t m = 0; m < shapes.gradAccum; ++m) {
-      nextBatch(step, m);
+      error = nextBatch(step, m);
+      if (!error.empty()) {
+        std::cerr << who << "error: step " << step + 1 << ": data: " << error
+                  << "\n";
+        return 1;
+      }
       bool last = m + 1 == shapes.gradAccum;
       std::vector<var::exec::HostTensor> args = {
           var::exec::HostTensor::f32(shapes.input, clips),
@@ -852,6 +884,20 @@ int train(const Options &options) {
   executor->setInstructionTimer(nullptr);
   if (log)
     log->finish();
+  if (steps > firstStep) {
+    std::string report = data->badVideoReport();
+    if (!report.empty())
+      std::cerr << who << "epoch " << epoch + 1 << ": " << report << "\n";
+    // How long the step waited for decoding (builtin data is generated on
+    // the training thread's behalf and its logs stay comparable).
+    if (options.data.rfind("builtin:", 0) != 0) {
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "varrun: the steps waited %.1f ms each for data (rank 0)",
+                    1000.0 * data->dataWaitSeconds() / (steps - firstStep));
+      say(line);
+    }
+  }
   if (options.profileFirst > 0 && info.rank == 0) {
     int64_t last = std::min(options.profileLast, steps);
     if (last < options.profileFirst)
