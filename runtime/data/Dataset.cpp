@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <sys/stat.h>
 
 namespace var::data {
@@ -345,6 +346,83 @@ std::string loadUcfSplits(const std::string &root, const std::string &splits,
   return error;
 }
 
+constexpr std::string_view kHmdbSplitSuffix = "_test_split1.txt";
+
+/// HMDB51's split-1 file of one class: <class>_test_split1.txt.
+bool isHmdbSplitFile(const std::string &name) {
+  return name.size() > kHmdbSplitSuffix.size() &&
+         name.compare(name.size() - kHmdbSplitSuffix.size(),
+                      kHmdbSplitSuffix.size(), kHmdbSplitSuffix) == 0;
+}
+
+/// The folder holding HMDB51's own split files, or "".
+std::string findHmdbSplits(const std::string &root) {
+  for (const std::string &dir :
+       {join(root, "testTrainMulti_7030_splits"), join(root, "splits"), root})
+    if (isDirectory(dir))
+      for (const std::string &name : listDir(dir))
+        if (isHmdbSplitFile(name))
+          return dir;
+  return "";
+}
+
+/// HMDB51's own split files: SPLITS/<class>_test_split1.txt, one line
+/// `video.avi N` per video of the class, N 1 for training, 2 for testing and
+/// 0 for neither; videos under DIR/<class>/, DIR/hmdb51_org/<class>/ or
+/// DIR/videos/<class>/. Classes in name order, as HMDB51 numbers them.
+std::string loadHmdbSplits(const std::string &root, const std::string &splits,
+                           Dataset &dataset) {
+  std::vector<std::string> files;
+  for (const std::string &name : listDir(splits))
+    if (isHmdbSplitFile(name))
+      files.push_back(name);
+  std::sort(files.begin(), files.end());
+  std::string videoRoot;
+  for (const std::string &name : files) {
+    std::string className =
+        name.substr(0, name.size() - kHmdbSplitSuffix.size());
+    std::string list = join(splits, name);
+    std::vector<std::string> lines;
+    if (!readLines(list, lines))
+      return list + ": cannot open";
+    int64_t label = static_cast<int64_t>(dataset.classes.size());
+    dataset.classes.push_back(className);
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<std::string> words = splitWords(lines[i]);
+      std::string where = list + ":" + std::to_string(i + 1);
+      if (words.empty())
+        continue;
+      if (words.size() != 2 ||
+          (words[1] != "0" && words[1] != "1" && words[1] != "2"))
+        return where + ": expected `video N` with N 0, 1 or 2, got '" +
+               lines[i] + "'";
+      if (words[1] == "0")
+        continue;
+      if (videoRoot.empty()) {
+        for (const std::string &candidate :
+             {root, join(root, "hmdb51_org"), join(root, "videos")})
+          if (exists(join(join(candidate, className), words[0]))) {
+            videoRoot = candidate;
+            break;
+          }
+        if (videoRoot.empty())
+          return where + ": video " + className + "/" + words[0] +
+                 " is not under " + root + ", " + root + "/hmdb51_org or " +
+                 root + "/videos";
+      }
+      VideoEntry entry{join(join(videoRoot, className), words[0]), label};
+      if (!exists(entry.path))
+        missing.push_back(entry.path);
+      (words[1] == "1" ? dataset.train : dataset.eval).push_back(entry);
+    }
+    if (!missing.empty())
+      return missingVideos(list, missing);
+  }
+  dataset.layout = "HMDB51 split 1 (" + splits + ")";
+  return "";
+}
+
 /// DIR/<class>/<video>; `holdOut`: every fifth video of a class to `eval`.
 std::string readClassFolders(const std::string &dir,
                              std::vector<std::string> &classes,
@@ -400,6 +478,8 @@ std::string loadDataset(const DatasetOptions &options, Dataset &dataset) {
                      : "";
              !splits.empty()) {
     error = loadUcfSplits(root, splits, dataset);
+  } else if (std::string hmdb = findHmdbSplits(root); !hmdb.empty()) {
+    error = loadHmdbSplits(root, hmdb, dataset);
   } else if (isDirectory(join(root, "train"))) {
     error = readClassFolders(join(root, "train"), dataset.classes,
                              dataset.train, nullptr);

@@ -41,6 +41,10 @@ struct DatasetOptions {
 ///  - UCF101/HMDB51 split files: classInd.txt, trainlist01.txt and
 ///    testlist01.txt in DIR, DIR/ucfTrainTestlist or DIR/splits, video paths
 ///    relative to DIR, DIR/UCF-101 or DIR/videos;
+///  - HMDB51's own split files: <class>_test_split1.txt (`video N`, N 1
+///    train, 2 test, 0 unused) in DIR/testTrainMulti_7030_splits,
+///    DIR/splits or DIR, videos in DIR/<class>, DIR/hmdb51_org/<class> or
+///    DIR/videos/<class>;
 ///  - class folders: DIR/train/<class>/<video> and DIR/val/<class>/<video>
 ///    (or test/), else DIR/<class>/<video> with every fifth video of a class
 ///    (in name order) held out for evaluation.

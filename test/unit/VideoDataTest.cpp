@@ -154,6 +154,48 @@ TEST(Dataset, UcfSplitFiles) {
             std::string::npos);
 }
 
+TEST(Dataset, HmdbSplitFiles) {
+  std::string dir = makeTempDir();
+  for (const char *video : {"brush_hair/a.avi", "brush_hair/b.avi",
+                            "brush_hair/c.avi", "cartwheel/d.avi"}) {
+    makeDirs(dir + "/hmdb51_org/" +
+             std::string(video).substr(0, std::string(video).find('/')));
+    writeText(dir + "/hmdb51_org/" + video, "x");
+  }
+  makeDirs(dir + "/testTrainMulti_7030_splits");
+  // Split 1 only; 0 leaves a video out, other splits are not read.
+  writeText(dir + "/testTrainMulti_7030_splits/cartwheel_test_split1.txt",
+            "d.avi 1 \n");
+  writeText(dir + "/testTrainMulti_7030_splits/brush_hair_test_split1.txt",
+            "a.avi 1 \nb.avi 2 \nc.avi 0 \n");
+  writeText(dir + "/testTrainMulti_7030_splits/brush_hair_test_split2.txt",
+            "a.avi 2 \nb.avi 1 \nc.avi 1 \n");
+  Dataset dataset;
+  ASSERT_EQ(loadDataset({dir, "", ""}, dataset), "");
+  EXPECT_EQ(dataset.classes,
+            (std::vector<std::string>{"brush_hair", "cartwheel"}));
+  ASSERT_EQ(dataset.train.size(), 2u);
+  ASSERT_EQ(dataset.eval.size(), 1u);
+  EXPECT_EQ(dataset.train[0].path, dir + "/hmdb51_org/brush_hair/a.avi");
+  EXPECT_EQ(dataset.train[1].path, dir + "/hmdb51_org/cartwheel/d.avi");
+  EXPECT_EQ(dataset.train[1].label, 1);
+  EXPECT_EQ(dataset.eval[0].path, dir + "/hmdb51_org/brush_hair/b.avi");
+
+  // Missing videos and malformed lines are errors naming the file.
+  writeText(dir + "/testTrainMulti_7030_splits/cartwheel_test_split1.txt",
+            "d.avi 1\ne.avi 2\n");
+  std::string error = loadDataset({dir, "", ""}, dataset);
+  EXPECT_NE(error.find("cartwheel_test_split1.txt names 1 video(s)"),
+            std::string::npos)
+      << error;
+  writeText(dir + "/testTrainMulti_7030_splits/cartwheel_test_split1.txt",
+            "d.avi train\n");
+  error = loadDataset({dir, "", ""}, dataset);
+  EXPECT_NE(error.find("cartwheel_test_split1.txt:1: expected `video N`"),
+            std::string::npos)
+      << error;
+}
+
 TEST(Dataset, KineticsCsv) {
   std::string dir = makeTempDir();
   makeDirs(dir + "/train/abseiling");
