@@ -83,6 +83,17 @@ public:
     return {};
   }
 
+  void *allocateHost(size_t bytes) override {
+    void *memory = nullptr; // page-locked: cudaHostAlloc aligns to pages
+    if (cudaHostAlloc(&memory, bytes > 0 ? bytes : 1, cudaHostAllocDefault) !=
+        cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    return memory;
+  }
+  void releaseHost(void *memory) override { cudaFreeHost(memory); }
+
   std::optional<int64_t> getDeviceBytesInUse() const override {
     size_t freeBytes = 0, totalBytes = 0;
     if (cudaMemGetInfo(&freeBytes, &totalBytes) != cudaSuccess) {

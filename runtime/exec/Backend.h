@@ -7,8 +7,10 @@
 
 #include "runtime/cpu/CpuOps.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +53,15 @@ public:
   /// none where device memory is host memory.
   virtual std::optional<int64_t> getDeviceBytesInUse() const {
     return std::nullopt;
+  }
+  /// Host memory this backend copies to and from fastest (page-locked on a
+  /// GPU), 64-byte aligned, for staging buffers such as the data
+  /// pipeline's; nullptr when there is none to be had.
+  virtual void *allocateHost(size_t bytes) {
+    return ::operator new(bytes, std::align_val_t(64), std::nothrow);
+  }
+  virtual void releaseHost(void *memory) {
+    ::operator delete(memory, std::align_val_t(64));
   }
 };
 

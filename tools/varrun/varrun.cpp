@@ -26,6 +26,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <unistd.h>
@@ -601,12 +602,23 @@ int train(const Options &options) {
     std::cerr << who << line << std::endl;
   };
   int64_t micro = shapes.input[0];
+  // Batches are staged in the memory the backend copies from fastest
+  // (page-locked on a GPU).
+  var::exec::Backend &device = executor->getBackend();
+  var::data::StagingAllocator staging{
+      [&device](size_t bytes) {
+        void *memory = device.allocateHost(bytes);
+        if (!memory)
+          throw std::bad_alloc();
+        return memory;
+      },
+      [&device](void *memory) { device.releaseHost(memory); }};
   std::unique_ptr<var::data::DataSource> data = var::data::DataSource::create(
       dataOptions,
       {micro, shapes.input[1], shapes.input[2], shapes.input[3],
        shapes.input[4]},
-      shapes.classes, {info.rank, info.worldSize, shapes.gradAccum},
-      var::data::hostStagingAllocator(), error);
+      shapes.classes, {info.rank, info.worldSize, shapes.gradAccum}, staging,
+      error);
   if (!data) {
     std::cerr << who << "error: --data " << options.data << ": " << error
               << "\n";
