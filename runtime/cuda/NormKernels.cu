@@ -252,6 +252,22 @@ std::string prepare(const OpCall &call, size_t operands, size_t results,
   return {};
 }
 
+/// The checks both backwards share: input, dy, weight and two per-channel
+/// statistics (named in messages) in; input, weight and bias gradients out.
+std::string prepareGrad(const OpCall &call, const char *stat0,
+                        const char *stat1, ChannelLayout &l,
+                        std::vector<Operand> &in, std::vector<Operand> &out) {
+  if (std::string error = prepare(call, 5, 3, l, in, out); !error.empty())
+    return error;
+  return checkSizes({{"grad", call.operands[1], l.numel()},
+                     {"weight", call.operands[2], l.channels},
+                     {stat0, call.operands[3], l.channels},
+                     {stat1, call.operands[4], l.channels},
+                     {"input_grad", call.results[0], l.numel()},
+                     {"weight_grad", call.results[1], l.channels},
+                     {"bias_grad", call.results[2], l.channels}});
+}
+
 std::string batchNormOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
@@ -325,19 +341,11 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
 std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
-  if (std::string error = prepare(call, 5, 3, l, in, out); !error.empty())
-    return error;
-  int64_t channels = l.channels;
   if (std::string error =
-          checkSizes({{"grad", call.operands[1], l.numel()},
-                      {"weight", call.operands[2], channels},
-                      {"saved_mean", call.operands[3], channels},
-                      {"saved_invstd", call.operands[4], channels},
-                      {"input_grad", call.results[0], l.numel()},
-                      {"weight_grad", call.results[1], channels},
-                      {"bias_grad", call.results[2], channels}});
+          prepareGrad(call, "saved_mean", "saved_invstd", l, in, out);
       !error.empty())
     return error;
+  int64_t channels = l.channels;
   if (channels == 0)
     return {};
   void *workspace;
@@ -360,19 +368,11 @@ std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
 std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
-  if (std::string error = prepare(call, 5, 3, l, in, out); !error.empty())
-    return error;
-  int64_t channels = l.channels;
   if (std::string error =
-          checkSizes({{"grad", call.operands[1], l.numel()},
-                      {"weight", call.operands[2], channels},
-                      {"running_mean", call.operands[3], channels},
-                      {"running_var", call.operands[4], channels},
-                      {"input_grad", call.results[0], l.numel()},
-                      {"weight_grad", call.results[1], channels},
-                      {"bias_grad", call.results[2], channels}});
+          prepareGrad(call, "running_mean", "running_var", l, in, out);
       !error.empty())
     return error;
+  int64_t channels = l.channels;
   if (channels == 0)
     return {};
   void *workspace;
