@@ -207,6 +207,30 @@ __global__ void addBiasKernel(void *y, int yType, const void *bias,
   }
 }
 
+/// What one cuDNN convolution call needs once its window is known: the
+/// descriptors, the algorithm measured for the geometry and its workspace.
+struct ConvSetup {
+  ConvDescriptors d;
+  ConvAlgorithm chosen;
+  void *workspace = nullptr;
+};
+
+std::string setUpConv(CudaContext &ctx, const OpCall &call, const Window &w,
+                      size_t spatial, Direction direction, void *x,
+                      void *filter, void *y, ConvSetup &setup) {
+  plan::DType dtype;
+  if (std::string error = commonType(call, dtype); !error.empty())
+    return error;
+  if (std::string error = describe(w, dtype, spatial, setup.d); !error.empty())
+    return error;
+  if (std::string error = chooseAlgorithm(ctx, setup.d, w, direction, x, filter,
+                                          y, setup.chosen);
+      !error.empty())
+    return error;
+  return ctx.getWorkspace(static_cast<int64_t>(setup.chosen.memory),
+                          &setup.workspace);
+}
+
 std::string convForwardOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = cpu::checkSignature(call, 2, 3, 1); !error.empty())
     return error;
@@ -222,29 +246,17 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
   if (hasBias && call.operands[2].shape != cpu::Shape{w.outChannels})
     return "bias is " + cpu::formatShape(call.operands[2].shape) +
            ", expected (" + std::to_string(w.outChannels) + ")";
-  plan::DType dtype;
-  if (std::string error = commonType(call, dtype); !error.empty())
-    return error;
-  ConvDescriptors d;
-  if (std::string error = describe(w, dtype, input.shape.size() - 2, d);
-      !error.empty())
-    return error;
-  ConvAlgorithm chosen;
+  ConvSetup c;
   if (std::string error =
-          chooseAlgorithm(ctx, d, w, Direction::Forward, input.data,
-                          weight.data, result.data, chosen);
-      !error.empty())
-    return error;
-  void *workspace = nullptr;
-  if (std::string error =
-          ctx.getWorkspace(static_cast<int64_t>(chosen.memory), &workspace);
+          setUpConv(ctx, call, w, input.shape.size() - 2, Direction::Forward,
+                    input.data, weight.data, result.data, c);
       !error.empty())
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionForward(
-      ctx.cudnn, &one, d.x, input.data, d.w, weight.data, d.conv,
-      static_cast<cudnnConvolutionFwdAlgo_t>(chosen.algo), workspace,
-      chosen.memory, &zero, d.y, result.data));
+      ctx.cudnn, &one, c.d.x, input.data, c.d.w, weight.data, c.d.conv,
+      static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
+      c.chosen.memory, &zero, c.d.y, result.data));
   if (hasBias) {
     ElementType yType, biasType;
     if (std::string error = elementTypeOf(result, "result", yType);
@@ -273,29 +285,17 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
                                               grad.shape, "grad", w);
       !error.empty())
     return error;
-  plan::DType dtype;
-  if (std::string error = commonType(call, dtype); !error.empty())
-    return error;
-  ConvDescriptors d;
-  if (std::string error = describe(w, dtype, result.shape.size() - 2, d);
-      !error.empty())
-    return error;
-  ConvAlgorithm chosen;
-  if (std::string error =
-          chooseAlgorithm(ctx, d, w, Direction::BackwardData, result.data,
-                          weight.data, grad.data, chosen);
-      !error.empty())
-    return error;
-  void *workspace = nullptr;
-  if (std::string error =
-          ctx.getWorkspace(static_cast<int64_t>(chosen.memory), &workspace);
+  ConvSetup c;
+  if (std::string error = setUpConv(ctx, call, w, result.shape.size() - 2,
+                                    Direction::BackwardData, result.data,
+                                    weight.data, grad.data, c);
       !error.empty())
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionBackwardData(
-      ctx.cudnn, &one, d.w, weight.data, d.y, grad.data, d.conv,
-      static_cast<cudnnConvolutionBwdDataAlgo_t>(chosen.algo), workspace,
-      chosen.memory, &zero, d.x, result.data));
+      ctx.cudnn, &one, c.d.w, weight.data, c.d.y, grad.data, c.d.conv,
+      static_cast<cudnnConvolutionBwdDataAlgo_t>(c.chosen.algo), c.workspace,
+      c.chosen.memory, &zero, c.d.x, result.data));
   return {};
 }
 
@@ -310,29 +310,17 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
                                               grad.shape, "grad", w);
       !error.empty())
     return error;
-  plan::DType dtype;
-  if (std::string error = commonType(call, dtype); !error.empty())
-    return error;
-  ConvDescriptors d;
-  if (std::string error = describe(w, dtype, input.shape.size() - 2, d);
-      !error.empty())
-    return error;
-  ConvAlgorithm chosen;
-  if (std::string error =
-          chooseAlgorithm(ctx, d, w, Direction::BackwardFilter, input.data,
-                          result.data, grad.data, chosen);
-      !error.empty())
-    return error;
-  void *workspace = nullptr;
-  if (std::string error =
-          ctx.getWorkspace(static_cast<int64_t>(chosen.memory), &workspace);
+  ConvSetup c;
+  if (std::string error = setUpConv(ctx, call, w, input.shape.size() - 2,
+                                    Direction::BackwardFilter, input.data,
+                                    result.data, grad.data, c);
       !error.empty())
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionBackwardFilter(
-      ctx.cudnn, &one, d.x, input.data, d.y, grad.data, d.conv,
-      static_cast<cudnnConvolutionBwdFilterAlgo_t>(chosen.algo), workspace,
-      chosen.memory, &zero, d.w, result.data));
+      ctx.cudnn, &one, c.d.x, input.data, c.d.y, grad.data, c.d.conv,
+      static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.chosen.algo), c.workspace,
+      c.chosen.memory, &zero, c.d.w, result.data));
   return {};
 }
 
