@@ -2,6 +2,7 @@
 // rank's slices of masters and optimizer state out, consolidated tensors in,
 // re-sliced for this job's world size and ZeRO stage.
 #include "runtime/exec/Executor.h"
+#include "runtime/exec/ExecutorHelpers.h"
 
 #include <algorithm>
 #include <map>
@@ -9,13 +10,6 @@
 namespace var::exec {
 
 namespace {
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 /// Tensors by name; the first of duplicates wins (checkpoint readers reject
 /// duplicates before this).
@@ -87,14 +81,15 @@ std::string Executor::setTrainingState(const TrainingState &state) {
                    const std::string &what) -> const NamedTensor * {
     if (!tensor) {
       problems.push_back("missing " + what + " '" + param.name + "' of shape " +
-                         shapeText(param.shape));
+                         formatShape(param.shape));
       return nullptr;
     }
     if (tensor->shape != param.shape ||
         static_cast<int64_t>(tensor->values.size()) != param.numel) {
-      problems.push_back(
-          what + " '" + param.name + "' has shape " + shapeText(tensor->shape) +
-          " in the checkpoint, the model's is " + shapeText(param.shape));
+      problems.push_back(what + " '" + param.name + "' has shape " +
+                         formatShape(tensor->shape) +
+                         " in the checkpoint, the model's is " +
+                         formatShape(param.shape));
       return nullptr;
     }
     return tensor;
@@ -108,7 +103,7 @@ std::string Executor::setTrainingState(const TrainingState &state) {
                 (location[p].first < 0) == buffer;
       if (!known)
         problems.push_back("extra " + what + " '" + tensor.name +
-                           "' of shape " + shapeText(tensor.shape) +
+                           "' of shape " + formatShape(tensor.shape) +
                            " is not a " + (buffer ? "buffer" : "parameter") +
                            " of the model");
     }
