@@ -91,8 +91,11 @@ LogicalResult TrainStepBuilder::checkForward() {
 
 FailureOr<Value> TrainStepBuilder::cloneForward(Block &body) {
   IRMapping mapping;
-  for (auto [from, to] :
-       llvm::zip_equal(forward.getArguments(), body.getArguments()))
+  // The step's leading arguments are the forward's; labels, LR and step
+  // follow them.
+  for (auto [from, to] : llvm::zip_equal(
+           forward.getArguments(),
+           body.getArguments().take_front(forward.getNumArguments())))
     mapping.map(from, to);
   builder.setInsertionPointToEnd(&body);
   int64_t dropoutKey = 0;
