@@ -166,31 +166,41 @@ public:
   }
 
 private:
-  /// The end of one enqueued collective and what it was, for the message
-  /// that names the collective a timeout caught.
+  /// What a message names: the collective, its size and this rank.
+  struct Collective {
+    const char *name = nullptr; // null: no collective yet
+    int64_t count = 0;
+    ElementType type = ElementType::F32;
+  };
+  /// The end of one enqueued collective and which it was, for the message
+  /// that names the collective a timeout caught (kept as plain fields: the
+  /// text is made only when something failed).
   struct Marker {
     cudaEvent_t event = nullptr;
-    std::string what;
+    Collective what;
   };
+
+  std::string describe(const Collective &c) const {
+    return std::string(c.name) + " of " + std::to_string(c.count) + " " +
+           typeName(c.type) + " elements" +
+           (std::strcmp(c.name, "allReduce") == 0 ? "" : " per rank") +
+           " (rank " + std::to_string(rank) + " of " +
+           std::to_string(worldSize) + ")";
+  }
 
   template <typename Call>
   std::string enqueue(const char *name, int64_t count, ElementType type,
                       void *stream, Call call) {
     if (!failure.empty())
       return "the NCCL communicator failed earlier: " + failure;
-    auto describe = [&] {
-      return std::string(name) + " of " + std::to_string(count) + " " +
-             typeName(type) + " elements" +
-             (std::strcmp(name, "allReduce") == 0 ? "" : " per rank") +
-             " (rank " + std::to_string(rank) + " of " +
-             std::to_string(worldSize) + ")";
-    };
+    const Collective collective{name, count, type};
+    auto describe = [&] { return this->describe(collective); };
     if (count < 0)
       return describe() + ": negative element count";
     auto s = static_cast<cudaStream_t>(stream);
     ncclResult_t status = call(s);
-    // Non-blocking: the call may still be setting up connections (the
-    // first collective of each kind does) when it returns.
+    // Non-blocking: the call may return while NCCL still sets up the
+    // connections it needs (lazily, at the first collective that uses them).
     if (status == ncclInProgress)
       status = waitForNccl(comm, Clock::now() + timeout);
     if (status == ncclInProgress)
@@ -206,7 +216,7 @@ private:
       return fail(describe() +
                   ": cudaEventRecord failed: " + statusText(recorded));
     }
-    marker.what = describe();
+    marker.what = collective;
     return "";
   }
 
@@ -215,9 +225,8 @@ private:
   std::string unfinished() {
     for (size_t i = 0; i < markers.size(); ++i) {
       Marker &marker = markers[(nextMarker + i) % markers.size()];
-      if (!marker.what.empty() &&
-          cudaEventQuery(marker.event) == cudaErrorNotReady)
-        return marker.what;
+      if (marker.what.name && cudaEventQuery(marker.event) == cudaErrorNotReady)
+        return describe(marker.what);
     }
     (void)cudaGetLastError();
     return "the work enqueued on the stream";
