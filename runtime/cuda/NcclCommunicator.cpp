@@ -113,19 +113,19 @@ public:
                         void *stream) override {
     return enqueue("allReduce", count, type, stream, [&](cudaStream_t s) {
       return ncclAllReduce(data, data, static_cast<size_t>(count), toNccl(type),
-                           mean ? ncclAvg : ncclSum, comm, s);
+                           reduction(mean), comm, s);
     });
   }
 
   std::string reduceScatter(const void *input, void *output, int64_t shardCount,
                             ElementType type, bool mean,
                             void *stream) override {
-    return enqueue("reduceScatter", shardCount, type, stream,
-                   [&](cudaStream_t s) {
-                     return ncclReduceScatter(
-                         input, output, static_cast<size_t>(shardCount),
-                         toNccl(type), mean ? ncclAvg : ncclSum, comm, s);
-                   });
+    return enqueue(
+        "reduceScatter", shardCount, type, stream, [&](cudaStream_t s) {
+          return ncclReduceScatter(input, output,
+                                   static_cast<size_t>(shardCount),
+                                   toNccl(type), reduction(mean), comm, s);
+        });
   }
 
   std::string allGather(const void *input, void *output, int64_t shardCount,
@@ -166,6 +166,17 @@ public:
   }
 
 private:
+  /// With one rank the mean is the sum, and ncclSum is what must be asked
+  /// for: NCCL 2.28.9 runs a one-rank ncclAvg through its oneRankReduce
+  /// kernel (src/device/onerank.cu), whose blocks cover
+  /// gridDim * alignUp(n / gridDim, 16 bytes) elements and so leave the last
+  /// few unwritten when n / gridDim is already a multiple of 16 bytes (seen:
+  /// reduceScatter of 262147 elements, the last 3 untouched). A one-rank
+  /// sum is a plain copy.
+  ncclRedOp_t reduction(bool mean) const {
+    return mean && worldSize > 1 ? ncclAvg : ncclSum;
+  }
+
   /// What a message names: the collective, its size and this rank.
   struct Collective {
     const char *name = nullptr; // null: no collective yet

@@ -208,7 +208,10 @@ std::string runCollectives(cuda::NcclCommunicator &comm) {
     return static_cast<float>((i % 13 + 1) * n * (n + 1) / 2);
   };
   for (ElementType type : {ElementType::F32, ElementType::BF16}) {
-    for (int64_t count : {int64_t(1), int64_t(7), int64_t(1000003)}) {
+    // 262147 = 32 * 8192 + 3: NCCL's one-rank mean kernel left the last 3
+    // unwritten (see NcclCommunicator.cpp).
+    for (int64_t count :
+         {int64_t(1), int64_t(7), int64_t(262147), int64_t(1000003)}) {
       for (bool mean : {false, true}) {
         std::string what =
             caseName("allReduce", type, count, mean ? " mean" : " sum");
