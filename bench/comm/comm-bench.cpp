@@ -41,7 +41,9 @@ const char *kUsage =
     "  --iters=N          timed collectives per size (default 20, at least 1)\n"
     "  --warmup=N         untimed collectives first (default 5)\n"
     "  --types=bf16,f32   element types (default both)\n"
-    "  --comm-timeout=S   a collective that takes longer fails (default 60)\n";
+    "  --comm-timeout=S   a collective that takes longer fails (default 60)\n"
+    "  --nccl-calls=nonblocking|blocking  NCCL's mode (default nonblocking;\n"
+    "                     see NcclCalls in runtime/cuda/NcclCommunicator.h)\n";
 
 struct Options {
   int nproc = 0;
@@ -49,6 +51,7 @@ struct Options {
   int iters = 20, warmup = 5;
   std::vector<ElementType> types = {ElementType::BF16, ElementType::F32};
   int timeoutSeconds = 60;
+  var::cuda::NcclCalls calls = var::cuda::NcclCalls::NonBlocking;
 };
 
 bool parseOptions(int argc, char **argv, Options &options) {
@@ -69,6 +72,10 @@ bool parseOptions(int argc, char **argv, Options &options) {
       options.warmup = std::atoi(value.c_str());
     else if (name == "--comm-timeout")
       options.timeoutSeconds = std::atoi(value.c_str());
+    else if (name == "--nccl-calls" &&
+             (value == "blocking" || value == "nonblocking"))
+      options.calls = value == "blocking" ? var::cuda::NcclCalls::Blocking
+                                          : var::cuda::NcclCalls::NonBlocking;
     else if (name == "--types") {
       options.types.clear();
       for (size_t begin = 0; begin <= value.size();) {
@@ -214,15 +221,19 @@ int runRank(const Options &options) {
     return 1;
   }
   auto nccl = var::cuda::createNcclCommunicator(*host, info.localRank % gpus,
-                                                error, timeout);
+                                                error, timeout, options.calls);
   if (!nccl) {
     std::fprintf(stderr, "comm-bench: %s\n", error.c_str());
     return 1;
   }
   if (info.rank == 0)
-    std::printf("comm-bench: %d ranks, %d GPU(s) on rank 0's host, median of "
-                "%d after %d warmup\n",
-                info.worldSize, gpus, options.iters, options.warmup);
+    std::printf("comm-bench: %d ranks, %d GPU(s) on rank 0's host, %s NCCL "
+                "calls, median of %d after %d warmup\n",
+                info.worldSize, gpus,
+                options.calls == var::cuda::NcclCalls::Blocking
+                    ? "blocking"
+                    : "non-blocking",
+                options.iters, options.warmup);
   error = Bench(*nccl, *host, options).run();
   if (!error.empty()) {
     std::fprintf(stderr, "comm-bench: rank %d: %s\n", info.rank, error.c_str());

@@ -76,9 +76,10 @@ echo "rc=$?"; cat "$OUT/comm-bench.log"
 echo "== torch_comm_bench.py"
 PYTHONUNBUFFERED=1 timeout 60 python3 "$here/torch_comm_bench.py" --nproc="${NPROC:-2}" > "$OUT/torch-bench.log" 2>&1
 echo "rc=$?"; grep -v Warning "$OUT/torch-bench.log" | tail -40
-echo "== comm-bench again (order effects)"
-timeout 25 "$here/bin/comm-bench" --nproc="${NPROC:-2}" > "$OUT/comm-bench-2.log" 2>&1
-echo "rc=$?"; cat "$OUT/comm-bench-2.log"
+echo "== comm-bench with blocking NCCL calls (no host thread per collective)"
+timeout 25 "$here/bin/comm-bench" --nproc="${NPROC:-2}" --nccl-calls=blocking \
+  > "$OUT/comm-bench-blocking.log" 2>&1
+echo "rc=$?"; cat "$OUT/comm-bench-blocking.log"
 echo "== NCCL's own view (NCCL_DEBUG=INFO), ours then torch's, 1 MiB"
 NCCL_DEBUG=INFO timeout 20 "$here/bin/comm-bench" --nproc="${NPROC:-2}" --max-mib=1 \
   --iters=2 --warmup=1 > "$OUT/nccl-info.log" 2>&1

@@ -1,7 +1,8 @@
-// NCCL behind the DeviceCommunicator interface. The communicator is
-// non-blocking (config.blocking = 0): NCCL then never waits inside a call,
-// and every wait is a poll here with a deadline, after which the
-// communicator is aborted rather than left spinning on a dead peer.
+// NCCL behind the DeviceCommunicator interface. By default the communicator
+// is non-blocking (config.blocking = 0): NCCL then never waits inside a
+// call, and every wait is a poll here with a deadline, after which the
+// communicator is aborted rather than left spinning on a dead peer. In
+// blocking mode the same code runs; NCCL just never answers ncclInProgress.
 #include "runtime/cuda/NcclCommunicator.h"
 
 #include "runtime/cuda/CudaCheck.h"
@@ -278,7 +279,8 @@ std::string keepNvlinkMulticastOff() {
 
 std::unique_ptr<NcclCommunicator>
 createNcclCommunicator(comm::Communicator &bootstrap, int device,
-                       std::string &error, milliseconds timeout) {
+                       std::string &error, milliseconds timeout,
+                       NcclCalls calls) {
   const int rank = bootstrap.getRank(), worldSize = bootstrap.getWorldSize();
   const std::string who =
       "rank " + std::to_string(rank) + " of " + std::to_string(worldSize);
@@ -315,7 +317,7 @@ createNcclCommunicator(comm::Communicator &bootstrap, int device,
   }
 
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-  config.blocking = 0;
+  config.blocking = calls == NcclCalls::Blocking ? 1 : 0;
   ncclComm_t handle = nullptr;
   ncclResult_t status =
       ncclCommInitRankConfig(&handle, worldSize, id, rank, &config);

@@ -13,12 +13,12 @@
 
 namespace var::cuda {
 
-/// NCCL's communicator, created non-blocking so that nothing waits on a
-/// peer without a deadline: its initialization, a collective's enqueue and
-/// synchronize() each give up after `timeout`, abort the communicator
-/// (ncclCommAbort stops its kernels) and name the collective that did not
-/// finish. Any failure leaves the communicator failed: later calls return
-/// an error at once, as the interface requires.
+/// NCCL's communicator, by default created non-blocking so that nothing
+/// waits on a peer without a deadline: its initialization, a collective's
+/// enqueue and synchronize() each give up after `timeout`, abort the
+/// communicator (ncclCommAbort stops its kernels) and name the collective
+/// that did not finish. Any failure leaves the communicator failed: later calls
+/// return an error at once, as the interface requires.
 class NcclCommunicator : public comm::DeviceCommunicator {
 public:
   /// Waits for everything enqueued on `stream` (a cudaStream_t), polling
@@ -28,6 +28,17 @@ public:
   virtual std::string synchronize(void *stream) = 0;
 };
 
+/// How NCCL's host calls wait. NonBlocking (config.blocking = 0) keeps
+/// every wait here, under the timeout; the price, in NCCL 2.28, is a host
+/// thread that NCCL starts for each collective (group.cc,
+/// ncclGroupEndInternal), tens of microseconds or more that leave the GPU
+/// idle between collectives of a few MiB (bench/comm/README.md). Blocking is
+/// NCCL's default mode and torch's: no thread per call, and synchronize() still
+/// times out and aborts a collective stuck on the GPU, but NCCL's own
+/// waits inside a call (initialization; the first collective that sets up
+/// connections, unless NCCL_RUNTIME_CONNECT=0) have no deadline.
+enum class NcclCalls { NonBlocking, Blocking };
+
 /// Joins every rank of `bootstrap` in one NCCL communicator on CUDA device
 /// `device`: rank 0 makes the ncclUniqueId and bootstrap.broadcast() hands
 /// it to the others, so every rank of `bootstrap` must call this at the
@@ -36,7 +47,8 @@ public:
 /// the .cpp). Null with `error` set on failure.
 std::unique_ptr<NcclCommunicator> createNcclCommunicator(
     comm::Communicator &bootstrap, int device, std::string &error,
-    std::chrono::milliseconds timeout = std::chrono::milliseconds(300000));
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(300000),
+    NcclCalls calls = NcclCalls::NonBlocking);
 
 } // namespace var::cuda
 
