@@ -4,6 +4,7 @@
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
+#include "runtime/cuda/DistKernels.h"
 
 namespace var::cuda {
 
@@ -52,6 +53,8 @@ public:
     if (ctx.stream)
       cudaStreamSynchronize(ctx.stream);
     ctx.releaseWorkspace();
+    if (squaresScratch)
+      cudaFree(squaresScratch);
     if (ctx.cublas)
       cublasDestroy(ctx.cublas);
     if (ctx.cudnn)
@@ -77,6 +80,8 @@ public:
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
     VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
+    VAR_CUDA_TRY(cudaMalloc(reinterpret_cast<void **>(&squaresScratch),
+                            exec::kSquarePartials * sizeof(double)));
     size_t freeBytes = 0, totalBytes = 0;
     VAR_CUDA_TRY(cudaMemGetInfo(&freeBytes, &totalBytes));
     baselineBytes = static_cast<int64_t>(totalBytes - freeBytes);
@@ -151,6 +156,33 @@ public:
       return "the CUDA backend has no kernel for it";
     return kernel->second(ctx, call);
   }
+  std::string convert(void *dst, plan::DType dstType, const void *src,
+                      plan::DType srcType, int64_t count) override {
+    return launchConvert(ctx.stream, dst, dstType, src, srcType, count);
+  }
+  std::string accumulate(float *sum, const void *addend, plan::DType addendType,
+                         int64_t count) override {
+    return launchAccumulate(ctx.stream, sum, addend, addendType, count);
+  }
+  std::string updateOptimizer(const exec::OptimizerStep &step) override {
+    return launchOptimizerUpdate(ctx.stream, step);
+  }
+  std::string sumSquares(const std::vector<exec::FlatInput> &inputs,
+                         float *result) override {
+    return launchSumSquares(ctx.stream, inputs, result, squaresScratch);
+  }
+  std::string clipCoefficient(const float *squares, double maxNorm,
+                              float *coefficient, double *norm) override {
+    return launchClipCoefficient(ctx.stream, squares, maxNorm, coefficient,
+                                 norm);
+  }
+  void *getStream() override { return ctx.stream; }
+  std::unique_ptr<comm::DeviceCommunicator>
+  createDeviceCommunicator(comm::Communicator &, std::string &error) override {
+    error.clear();
+    return nullptr; // NCCL (NcclCommunicator.h) is hooked up at merge
+  }
+
   std::string synchronize() override {
     VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
     int flag = *hostFlag;
@@ -166,6 +198,8 @@ private:
   int64_t baselineBytes = 0;
   CudaContext ctx;
   int *hostFlag = nullptr;
+  /// sumSquares' block partials.
+  double *squaresScratch = nullptr;
   const CudaOpTable &ops = getCudaOps();
 };
 
