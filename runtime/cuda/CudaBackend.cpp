@@ -1,10 +1,13 @@
-// The CUDA backend: device memory, copies on the backend's stream, kernel
-// dispatch through the CUDA op table, and errors kernels leave in the
-// context's flag.
+// The CUDA backend: device memory, copies on the selected stream, kernel
+// dispatch through the CUDA op table, the dist primitives, the plan's
+// streams and events, and errors kernels leave in the context's flag.
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DistKernels.h"
+
+#include <array>
+#include <vector>
 
 namespace var::cuda {
 
@@ -50,9 +53,13 @@ public:
   explicit CudaBackend(int device) : device(device) {}
   ~CudaBackend() override {
     cudaSetDevice(device);
-    if (ctx.stream)
-      cudaStreamSynchronize(ctx.stream);
+    for (cudaStream_t stream : streams)
+      if (stream)
+        cudaStreamSynchronize(stream);
     ctx.releaseWorkspace();
+    for (cudaEvent_t event : events)
+      if (event)
+        cudaEventDestroy(event);
     if (squaresScratch)
       cudaFree(squaresScratch);
     if (ctx.cublas)
@@ -61,13 +68,16 @@ public:
       cudnnDestroy(ctx.cudnn);
     if (ctx.errorFlag)
       cudaFreeHost(ctx.errorFlag);
-    if (ctx.stream)
-      cudaStreamDestroy(ctx.stream);
+    for (cudaStream_t stream : streams)
+      if (stream)
+        cudaStreamDestroy(stream);
   }
 
   std::string initialize() {
     VAR_CUDA_TRY(cudaSetDevice(device));
-    VAR_CUDA_TRY(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
+    for (cudaStream_t &stream : streams)
+      VAR_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    ctx.stream = streams[0];
     VAR_CUDA_TRY(cudaHostAlloc(reinterpret_cast<void **>(&ctx.errorFlag),
                                sizeof(int), cudaHostAllocMapped));
     *ctx.errorFlag = 0;
@@ -176,6 +186,33 @@ public:
     return launchClipCoefficient(ctx.stream, squares, maxNorm, coefficient,
                                  norm);
   }
+  std::string selectStream(exec::PlanStream stream) override {
+    cudaStream_t chosen = streams[deviceStream(stream)];
+    if (chosen == ctx.stream)
+      return {};
+    ctx.stream = chosen;
+    VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, chosen));
+    VAR_CUDA_TRY(cublasSetStream(ctx.cublas, chosen));
+    return {};
+  }
+  std::string recordEvent(int64_t id) override {
+    cudaEvent_t event = nullptr;
+    if (std::string error = getEvent(id, event); !error.empty())
+      return error;
+    VAR_CUDA_TRY(cudaEventRecord(event, ctx.stream));
+    return {};
+  }
+  std::string waitEvent(exec::PlanStream stream, int64_t id) override {
+    cudaEvent_t event = nullptr;
+    if (std::string error = getEvent(id, event); !error.empty())
+      return error;
+    if (stream == exec::PlanStream::Host)
+      VAR_CUDA_TRY(cudaEventSynchronize(event));
+    else
+      VAR_CUDA_TRY(
+          cudaStreamWaitEvent(streams[deviceStream(stream)], event, 0));
+    return {};
+  }
   void *getStream() override { return ctx.stream; }
   std::unique_ptr<comm::DeviceCommunicator>
   createDeviceCommunicator(comm::Communicator &, std::string &error) override {
@@ -184,7 +221,8 @@ public:
   }
 
   std::string synchronize() override {
-    VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
+    for (cudaStream_t stream : streams)
+      VAR_CUDA_TRY(cudaStreamSynchronize(stream));
     int flag = *hostFlag;
     *hostFlag = 0;
     if (flag == kBadLabel)
@@ -193,7 +231,29 @@ public:
   }
 
 private:
+  /// The CUDA stream of a plan stream: compute, comm, copy; the host
+  /// stream's device work goes on compute.
+  static size_t deviceStream(exec::PlanStream stream) {
+    return stream == exec::PlanStream::Host ? 0 : static_cast<size_t>(stream);
+  }
+  /// Event `id`, created on first use (the first step; later steps reuse
+  /// it).
+  std::string getEvent(int64_t id, cudaEvent_t &event) {
+    if (id < 0 || id > (int64_t(1) << 20))
+      return "event id " + std::to_string(id) + " is out of range";
+    if (static_cast<size_t>(id) >= events.size())
+      events.resize(static_cast<size_t>(id) + 1, nullptr);
+    if (!events[id])
+      VAR_CUDA_TRY(
+          cudaEventCreateWithFlags(&events[id], cudaEventDisableTiming));
+    event = events[id];
+    return {};
+  }
+
   int device;
+  /// Compute, comm and copy; ctx.stream is the selected one.
+  std::array<cudaStream_t, 3> streams = {};
+  std::vector<cudaEvent_t> events;
   /// The GPU's used memory once the context and libraries are up.
   int64_t baselineBytes = 0;
   CudaContext ctx;

@@ -85,6 +85,18 @@ std::string Backend::clipCoefficient(const float *squares, double maxNorm,
   return {};
 }
 
+PlanStream parsePlanStream(const std::string *name) {
+  if (!name)
+    return PlanStream::Compute;
+  if (*name == "comm")
+    return PlanStream::Comm;
+  if (*name == "copy")
+    return PlanStream::Copy;
+  if (*name == "host")
+    return PlanStream::Host;
+  return PlanStream::Compute;
+}
+
 std::unique_ptr<comm::DeviceCommunicator>
 Backend::createDeviceCommunicator(comm::Communicator &, std::string &error) {
   error.clear();

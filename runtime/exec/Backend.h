@@ -56,6 +56,13 @@ struct OptimizerStep {
   bool nesterov = false;
 };
 
+/// The plan's streams (an instruction's `dist.stream`). Device work of the
+/// "host" stream's ops (what they leave for the device) goes on the compute
+/// stream.
+enum class PlanStream : int8_t { Compute = 0, Comm = 1, Copy = 2, Host = 3 };
+/// The stream named `name`; Compute for an unknown or absent name.
+PlanStream parsePlanStream(const std::string *name);
+
 /// One flat input of a sum of squares.
 struct FlatInput {
   const void *data = nullptr;
@@ -91,8 +98,8 @@ public:
   /// Runs (or, on an asynchronous device, launches) the kernel of
   /// call.inst.op on device tensors. Empty on success, else the error.
   virtual std::string runOp(cpu::OpCall &call) = 0;
-  /// Waits for everything launched so far; reports errors that kernels
-  /// could only record on the device (a label out of range).
+  /// Waits for everything launched so far, on every stream; reports errors
+  /// that kernels could only record on the device (a label out of range).
   virtual std::string synchronize() = 0;
   /// Device memory this process holds beyond what it held when the backend
   /// started (arenas, workspaces, library buffers), for the training log;
@@ -131,6 +138,18 @@ public:
   /// clipping coefficient min(1, maxNorm / (norm + 1e-6)) as one f32.
   virtual std::string clipCoefficient(const float *squares, double maxNorm,
                                       float *coefficient, double *norm);
+
+  // The plan's streams and events: a backend with one stream (the CPU's)
+  // runs everything in order and ignores them.
+
+  /// Device work from now on goes on `stream` (Host: the compute stream).
+  virtual std::string selectStream(PlanStream) { return {}; }
+  /// Event `id` marks the device work enqueued so far on the selected
+  /// stream.
+  virtual std::string recordEvent(int64_t) { return {}; }
+  /// Work enqueued later on `stream` waits for event `id`'s work; for the
+  /// Host stream, the host waits for it.
+  virtual std::string waitEvent(PlanStream, int64_t) { return {}; }
 
   /// The stream device work is enqueued on (a cudaStream_t), for the
   /// device communicator; null where there is none.

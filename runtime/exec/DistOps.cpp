@@ -7,6 +7,7 @@
 #include "runtime/exec/ExecutorHelpers.h"
 #include "runtime/exec/HostDistKernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -106,9 +107,22 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
                                   const plan::Instruction &inst,
                                   std::vector<cpu::TensorView> &views) {
   const std::string &op = inst.op;
-  if (op == "dist.release" || op == "dist.record_event" ||
-      op == "dist.wait_event")
-    return ""; // one stream, memory planned statically
+  if (op == "dist.release")
+    return ""; // memory is planned statically
+  if (op == "dist.record_event" || op == "dist.wait_event") {
+    const int64_t *id = inst.getAttr<int64_t>("event");
+    if (!id)
+      return "names no event";
+    int64_t event = *id;
+    // Host work is synchronous: what a host event marks is done.
+    if (std::find(layout.hostEvents.begin(), layout.hostEvents.end(), event) !=
+        layout.hostEvents.end())
+      return "";
+    if (op == "dist.record_event")
+      return backend->recordEvent(event);
+    return backend->waitEvent(
+        parsePlanStream(inst.getAttr<std::string>("stream")), event);
+  }
   std::vector<Place> operands, results;
   for (uint32_t id : inst.operands)
     operands.push_back({views[id].data, views[id].dtype, layout.onHost[id]});

@@ -344,6 +344,9 @@ std::string Executor::run(std::string_view name,
         !error.empty())
       return error;
   // Every run starts from zeroed arenas, as kernels that accumulate expect.
+  PlanStream current = PlanStream::Compute;
+  if (std::string error = backend->selectStream(current); !error.empty())
+    return what + ": " + error;
   auto *base = static_cast<uint8_t *>(arena.data());
   auto *hostBase = static_cast<uint8_t *>(hostArena.data());
   if (std::string error = backend->zero(base, layout->bytes); !error.empty())
@@ -379,7 +382,17 @@ std::string Executor::run(std::string_view name,
     const plan::Instruction &inst = function->instructions[i];
     if (timer)
       timer->begin(*function, i);
-    std::string error = execute(*function, *layout, inst, views, microSeed);
+    // The host stream's device work (copies, zeroing) goes on compute.
+    PlanStream stream = layout->streams[i] == PlanStream::Host
+                            ? PlanStream::Compute
+                            : layout->streams[i];
+    std::string error;
+    if (stream != current) {
+      error = backend->selectStream(stream);
+      current = stream;
+    }
+    if (error.empty())
+      error = execute(*function, *layout, inst, views, microSeed);
     if (error.empty() && syncEach)
       error = backend->synchronize(); // a kernel's fault names its op
     if (timer)
@@ -396,6 +409,9 @@ std::string Executor::run(std::string_view name,
     }
   }
   argumentBytes.clear();
+  if (std::string error = backend->selectStream(PlanStream::Compute);
+      !error.empty())
+    return what + ": " + error;
   if (device && !syncEach)
     if (std::string error = backend->synchronize(); !error.empty())
       return "a kernel of function '" + std::string(name) +
@@ -435,8 +451,13 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
   // Full buckets a collective reads or writes get room for the padding.
   std::vector<int64_t> capacity(count, 0);
   for (const plan::Instruction &inst : function.instructions) {
-    const std::string *stream = inst.getAttr<std::string>("dist.stream");
-    bool host = inst.op == "dist.to_host" || (stream && *stream == "host") ||
+    bool event = inst.op == "dist.record_event" || inst.op == "dist.wait_event";
+    PlanStream stream = parsePlanStream(
+        inst.getAttr<std::string>(event ? "stream" : "dist.stream"));
+    fresh.streams.push_back(stream);
+    if (inst.op == "dist.record_event" && stream == PlanStream::Host)
+      fresh.hostEvents.push_back(*inst.getAttr<int64_t>("event"));
+    bool host = inst.op == "dist.to_host" || stream == PlanStream::Host ||
                 (inst.op == "dist.load_params" && paramsOnHost);
     for (uint32_t id : inst.results)
       fresh.onHost[id] = host && !backend->isHostMemory();

@@ -220,6 +220,12 @@ private:
     std::vector<int64_t> offsets; // per value, in its arena
     std::vector<bool> onHost;     // per value
     int64_t bytes = 0, hostBytes = 0;
+    /// Per instruction, the stream it runs on (for dist.record_event and
+    /// dist.wait_event, the stream they name).
+    std::vector<PlanStream> streams;
+    /// Event ids recorded on the host stream: complete once recorded, since
+    /// host work is synchronous.
+    std::vector<int64_t> hostEvents;
   };
   std::string prepareMemory(const plan::PlanFunction &function,
                             const std::string &name,

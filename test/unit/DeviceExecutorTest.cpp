@@ -2,7 +2,8 @@
 // kernels and primitives on memory the host cannot dereference (addresses
 // moved out of the canonical range, so that any host access of "device"
 // memory crashes), with model state, collectives and updates through the
-// primitives and offloaded state in host memory. Training must give the
+// primitives, streams switched and events recorded before they are waited
+// for, and offloaded state in host memory. Training must give the
 // CPU backend's losses, weights, gradient norms and training state, bit for
 // bit, at every ZeRO stage with and without offload.
 #include "runtime/exec/Executor.h"
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -72,7 +74,23 @@ public:
         view.data = untag(view.data);
     return cpu->runOp(local);
   }
-  std::string synchronize() override { return ""; }
+  std::string synchronize() override {
+    ++synchronizations;
+    return failSynchronize ? "an illegal memory access" : "";
+  }
+  std::string selectStream(var::exec::PlanStream) override {
+    ++streamSwitches;
+    return "";
+  }
+  std::string recordEvent(int64_t id) override {
+    recorded.push_back(id);
+    return "";
+  }
+  std::string waitEvent(var::exec::PlanStream, int64_t id) override {
+    if (std::find(recorded.begin(), recorded.end(), id) == recorded.end())
+      ++unrecordedWaits;
+    return "";
+  }
   void *allocateHost(size_t bytes) override {
     ++hostAllocations;
     return Backend::allocateHost(bytes);
@@ -115,10 +133,14 @@ public:
                                 untag(norm));
   }
 
-  static inline int64_t primitives = 0, updates = 0, hostAllocations = 0;
+  static inline int64_t primitives = 0, updates = 0, hostAllocations = 0,
+                        synchronizations = 0, streamSwitches = 0,
+                        unrecordedWaits = 0;
+  static inline bool failSynchronize = false;
 
 private:
   std::unique_ptr<Backend> cpu = var::exec::createCpuBackend();
+  std::vector<int64_t> recorded;
 };
 
 constexpr int64_t kBatch = 4, kSteps = 4, kClipElements = 4 * 3 * 16 * 16;
@@ -250,6 +272,8 @@ TEST(DeviceExecutorTest, DevicePathMatchesTheCpuBackendBitForBit) {
     UnreachableMemoryBackend::primitives = 0;
     UnreachableMemoryBackend::updates = 0;
     UnreachableMemoryBackend::hostAllocations = 0;
+    UnreachableMemoryBackend::streamSwitches = 0;
+    UnreachableMemoryBackend::unrecordedWaits = 0;
     Outcome device =
         train(plan, config.accum, std::make_unique<UnreachableMemoryBackend>());
     ASSERT_EQ(cpu.losses.size(), static_cast<size_t>(kSteps * config.accum));
@@ -268,6 +292,9 @@ TEST(DeviceExecutorTest, DevicePathMatchesTheCpuBackendBitForBit) {
     // Offloaded updates run on the host; the others on the device.
     EXPECT_EQ(UnreachableMemoryBackend::updates > 0, !config.offloads);
     EXPECT_EQ(UnreachableMemoryBackend::hostAllocations > 0, config.offloads);
+    // Streams are switched, and every wait is for an event recorded before.
+    EXPECT_GT(UnreachableMemoryBackend::streamSwitches, 0);
+    EXPECT_EQ(UnreachableMemoryBackend::unrecordedWaits, 0);
   }
 }
 
@@ -324,6 +351,46 @@ TEST(DeviceExecutorTest, TrainingStateRoundTripsThroughDeviceMemory) {
     ASSERT_EQ(first->exportWeights(wa), "");
     ASSERT_EQ(second->exportWeights(wb), "");
     expectSame(wa, wb);
+  }
+}
+
+// Device work is asynchronous: one synchronize per run, and a fault found
+// there names the function and how to find the instruction; with
+// VAR_SYNC_EACH_OP=1 every instruction is synchronized and a fault names it.
+TEST(DeviceExecutorTest, SynchronizesOncePerRunUnlessAsked) {
+  var::plan::Plan plan = compile("--zero-stage=0 --micro-batch=4");
+  std::vector<float> clips(static_cast<size_t>(kBatch * kClipElements), 0.5f);
+  std::vector<HostTensor> args = {
+      HostTensor::f32({kBatch, 4, 3, 16, 16}, clips),
+      HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+      HostTensor::scalarI64(1)};
+  var::exec::SingleRankCommunicator comm;
+  for (bool each : {false, true}) {
+    SCOPED_TRACE(each);
+    if (each)
+      setenv("VAR_SYNC_EACH_OP", "1", 1);
+    auto executor = var::exec::Executor::create(
+        plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+    unsetenv("VAR_SYNC_EACH_OP");
+    ASSERT_TRUE(executor);
+    std::vector<HostTensor> results;
+    UnreachableMemoryBackend::synchronizations = 0;
+    UnreachableMemoryBackend::failSynchronize = false;
+    ASSERT_EQ(executor->run("train_step", args, results, 0), "");
+    size_t instructions = plan.findFunction("train_step")->instructions.size();
+    EXPECT_EQ(UnreachableMemoryBackend::synchronizations,
+              each ? static_cast<int64_t>(instructions) : 1);
+    UnreachableMemoryBackend::failSynchronize = true;
+    std::string error = executor->run("train_step", args, results, 1);
+    UnreachableMemoryBackend::failSynchronize = false;
+    EXPECT_NE(error.find("an illegal memory access"), std::string::npos);
+    if (each) {
+      EXPECT_EQ(error.rfind("instruction 0 (", 0), 0u) << error;
+    } else {
+      EXPECT_NE(error.find("function 'train_step' failed"), std::string::npos)
+          << error;
+      EXPECT_NE(error.find("VAR_SYNC_EACH_OP=1"), std::string::npos) << error;
+    }
   }
 }
 
