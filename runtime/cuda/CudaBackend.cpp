@@ -1,9 +1,13 @@
-// The CUDA backend: device memory, copies on the backend's stream, kernel
-// dispatch through the CUDA op table, and errors kernels leave in the
-// context's flag.
+// The CUDA backend: device memory, copies on the selected stream, kernel
+// dispatch through the CUDA op table, the dist primitives, the plan's
+// streams and events, and errors kernels leave in the context's flag.
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
+#include "runtime/cuda/DistKernels.h"
+
+#include <array>
+#include <vector>
 
 namespace var::cuda {
 
@@ -49,22 +53,31 @@ public:
   explicit CudaBackend(int device) : device(device) {}
   ~CudaBackend() override {
     cudaSetDevice(device);
-    if (ctx.stream)
-      cudaStreamSynchronize(ctx.stream);
+    for (cudaStream_t stream : streams)
+      if (stream)
+        cudaStreamSynchronize(stream);
     ctx.releaseWorkspace();
+    for (cudaEvent_t event : events)
+      if (event)
+        cudaEventDestroy(event);
+    if (squaresScratch)
+      cudaFree(squaresScratch);
     if (ctx.cublas)
       cublasDestroy(ctx.cublas);
     if (ctx.cudnn)
       cudnnDestroy(ctx.cudnn);
     if (ctx.errorFlag)
       cudaFreeHost(ctx.errorFlag);
-    if (ctx.stream)
-      cudaStreamDestroy(ctx.stream);
+    for (cudaStream_t stream : streams)
+      if (stream)
+        cudaStreamDestroy(stream);
   }
 
   std::string initialize() {
     VAR_CUDA_TRY(cudaSetDevice(device));
-    VAR_CUDA_TRY(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
+    for (cudaStream_t &stream : streams)
+      VAR_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    ctx.stream = streams[0];
     VAR_CUDA_TRY(cudaHostAlloc(reinterpret_cast<void **>(&ctx.errorFlag),
                                sizeof(int), cudaHostAllocMapped));
     *ctx.errorFlag = 0;
@@ -77,6 +90,8 @@ public:
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
     VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
+    VAR_CUDA_TRY(cudaMalloc(reinterpret_cast<void **>(&squaresScratch),
+                            exec::kSquarePartials * sizeof(double)));
     size_t freeBytes = 0, totalBytes = 0;
     VAR_CUDA_TRY(cudaMemGetInfo(&freeBytes, &totalBytes));
     baselineBytes = static_cast<int64_t>(totalBytes - freeBytes);
@@ -151,8 +166,63 @@ public:
       return "the CUDA backend has no kernel for it";
     return kernel->second(ctx, call);
   }
+  std::string convert(void *dst, plan::DType dstType, const void *src,
+                      plan::DType srcType, int64_t count) override {
+    return launchConvert(ctx.stream, dst, dstType, src, srcType, count);
+  }
+  std::string accumulate(float *sum, const void *addend, plan::DType addendType,
+                         int64_t count) override {
+    return launchAccumulate(ctx.stream, sum, addend, addendType, count);
+  }
+  std::string updateOptimizer(const exec::OptimizerStep &step) override {
+    return launchOptimizerUpdate(ctx.stream, step);
+  }
+  std::string sumSquares(const std::vector<exec::FlatInput> &inputs,
+                         float *result) override {
+    return launchSumSquares(ctx.stream, inputs, result, squaresScratch);
+  }
+  std::string clipCoefficient(const float *squares, double maxNorm,
+                              float *coefficient, double *norm) override {
+    return launchClipCoefficient(ctx.stream, squares, maxNorm, coefficient,
+                                 norm);
+  }
+  std::string selectStream(exec::PlanStream stream) override {
+    cudaStream_t chosen = streams[deviceStream(stream)];
+    if (chosen == ctx.stream)
+      return {};
+    ctx.stream = chosen;
+    VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, chosen));
+    VAR_CUDA_TRY(cublasSetStream(ctx.cublas, chosen));
+    return {};
+  }
+  std::string recordEvent(int64_t id) override {
+    cudaEvent_t event = nullptr;
+    if (std::string error = getEvent(id, event); !error.empty())
+      return error;
+    VAR_CUDA_TRY(cudaEventRecord(event, ctx.stream));
+    return {};
+  }
+  std::string waitEvent(exec::PlanStream stream, int64_t id) override {
+    cudaEvent_t event = nullptr;
+    if (std::string error = getEvent(id, event); !error.empty())
+      return error;
+    if (stream == exec::PlanStream::Host)
+      VAR_CUDA_TRY(cudaEventSynchronize(event));
+    else
+      VAR_CUDA_TRY(
+          cudaStreamWaitEvent(streams[deviceStream(stream)], event, 0));
+    return {};
+  }
+  void *getStream() override { return ctx.stream; }
+  std::unique_ptr<comm::DeviceCommunicator>
+  createDeviceCommunicator(comm::Communicator &, std::string &error) override {
+    error.clear();
+    return nullptr; // NCCL (NcclCommunicator.h) is hooked up at merge
+  }
+
   std::string synchronize() override {
-    VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
+    for (cudaStream_t stream : streams)
+      VAR_CUDA_TRY(cudaStreamSynchronize(stream));
     int flag = *hostFlag;
     *hostFlag = 0;
     if (flag == kBadLabel)
@@ -161,11 +231,35 @@ public:
   }
 
 private:
+  /// The CUDA stream of a plan stream: compute, comm, copy; the host
+  /// stream's device work goes on compute.
+  static size_t deviceStream(exec::PlanStream stream) {
+    return stream == exec::PlanStream::Host ? 0 : static_cast<size_t>(stream);
+  }
+  /// Event `id`, created on first use (the first step; later steps reuse
+  /// it).
+  std::string getEvent(int64_t id, cudaEvent_t &event) {
+    if (id < 0 || id > (int64_t(1) << 20))
+      return "event id " + std::to_string(id) + " is out of range";
+    if (static_cast<size_t>(id) >= events.size())
+      events.resize(static_cast<size_t>(id) + 1, nullptr);
+    if (!events[id])
+      VAR_CUDA_TRY(
+          cudaEventCreateWithFlags(&events[id], cudaEventDisableTiming));
+    event = events[id];
+    return {};
+  }
+
   int device;
+  /// Compute, comm and copy; ctx.stream is the selected one.
+  std::array<cudaStream_t, 3> streams = {};
+  std::vector<cudaEvent_t> events;
   /// The GPU's used memory once the context and libraries are up.
   int64_t baselineBytes = 0;
   CudaContext ctx;
   int *hostFlag = nullptr;
+  /// sumSquares' block partials.
+  double *squaresScratch = nullptr;
   const CudaOpTable &ops = getCudaOps();
 };
 

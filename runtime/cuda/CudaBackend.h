@@ -1,7 +1,8 @@
-// The CUDA backend of the executor: one device, one stream, cuDNN and
-// cuBLAS handles bound to it, device memory through cudaMalloc, and the
-// kernels of CudaOps.h. Ops without a CUDA kernel (the LSTM) run on the CPU
-// through the executor's host path.
+// The CUDA backend of the executor: one device, a CUDA stream for each of
+// the plan's device streams (compute, comm, copy) with the cuDNN and cuBLAS
+// handles bound to the selected one, device memory through cudaMalloc, and
+// the kernels of CudaOps.h and DistKernels.h. Ops without a CUDA kernel (the
+// LSTM) run on the CPU through the executor's host path.
 #ifndef VAR_RUNTIME_CUDA_CUDABACKEND_H
 #define VAR_RUNTIME_CUDA_CUDABACKEND_H
 

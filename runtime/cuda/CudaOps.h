@@ -26,7 +26,7 @@ struct ConvAlgorithm {
   int mathType = 0;
 };
 
-/// What kernels share: one stream, the library handles bound to it, a
+/// What kernels share: the selected stream, the library handles bound to it, a
 /// scratch workspace, and a flag kernels raise on bad data (host-mapped, so
 /// that it is read after a synchronize without a copy).
 class CudaContext {

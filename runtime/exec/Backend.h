@@ -5,6 +5,8 @@
 #ifndef VAR_RUNTIME_EXEC_BACKEND_H
 #define VAR_RUNTIME_EXEC_BACKEND_H
 
+#include "runtime/comm/Communicator.h"
+#include "runtime/comm/DeviceCommunicator.h"
 #include "runtime/cpu/CpuOps.h"
 
 #include <cstddef>
@@ -14,8 +16,59 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace var::exec {
+
+/// The partial sums of squares an optimizer update leaves of its gradient:
+/// their sum in index order is the whole (a fixed order, so the norm is the
+/// same from run to run).
+constexpr int kSquarePartials = 256;
+
+/// One fused AdamW or SGD update of a flat master region, as PyTorch's
+/// optimizers compute it (f32 storage, f64 arithmetic per element). All
+/// pointers are in one memory: the backend's, or host memory for the host
+/// implementation (runtime/exec/HostDistKernels.h).
+struct OptimizerStep {
+  bool adamw = true;
+  /// `count` f32 values, updated in place.
+  float *master = nullptr;
+  /// AdamW: exp_avg, exp_avg_sq. SGD: momentum_buffer (when momentum != 0).
+  float *state[2] = {nullptr, nullptr};
+  const void *grad = nullptr;
+  plan::DType gradType = plan::DType::F32;
+  int64_t count = 0;
+  /// One f32 the gradient is scaled by (gradient clipping); null: 1.
+  const float *clip = nullptr;
+  /// Where the updated master goes as well (`count` f32), or null.
+  float *result = nullptr;
+  /// kSquarePartials f64 partial sums of the unscaled gradient's squares.
+  double *squares = nullptr;
+  float lr = 0;
+  int64_t step = 1;
+  double weightDecay = 0;
+  /// AdamW; `biasCorrection1/2` are 1 - beta^step, computed on the host
+  /// (computeBiasCorrections) so that every backend uses the same values.
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double biasCorrection1 = 1, biasCorrection2 = 1;
+  /// SGD.
+  double momentum = 0, dampening = 0;
+  bool nesterov = false;
+};
+
+/// The plan's streams (an instruction's `dist.stream`). Device work of the
+/// "host" stream's ops (what they leave for the device) goes on the compute
+/// stream.
+enum class PlanStream : int8_t { Compute = 0, Comm = 1, Copy = 2, Host = 3 };
+/// The stream named `name`; Compute for an unknown or absent name.
+PlanStream parsePlanStream(const std::string *name);
+
+/// One flat input of a sum of squares.
+struct FlatInput {
+  const void *data = nullptr;
+  plan::DType dtype = plan::DType::F32;
+  int64_t count = 0;
+};
 
 class Backend {
 public:
@@ -45,8 +98,8 @@ public:
   /// Runs (or, on an asynchronous device, launches) the kernel of
   /// call.inst.op on device tensors. Empty on success, else the error.
   virtual std::string runOp(cpu::OpCall &call) = 0;
-  /// Waits for everything launched so far; reports errors that kernels
-  /// could only record on the device (a label out of range).
+  /// Waits for everything launched so far, on every stream; reports errors
+  /// that kernels could only record on the device (a label out of range).
   virtual std::string synchronize() = 0;
   /// Device memory this process holds beyond what it held when the backend
   /// started (arenas, workspaces, library buffers), for the training log;
@@ -63,12 +116,58 @@ public:
   virtual void releaseHost(void *memory) {
     ::operator delete(memory, std::align_val_t(64));
   }
+
+  // The dist ops' primitives, on this backend's memory and in launch order
+  // with its kernels. The defaults are the host implementation
+  // (HostDistKernels.h), right for any backend whose memory the host can
+  // address; a GPU backend overrides every one.
+
+  /// `count` elements of `src` (f32 or bf16) into `dst`, rounding to
+  /// nearest even when narrowing; a plain copy when the types agree.
+  virtual std::string convert(void *dst, plan::DType dstType, const void *src,
+                              plan::DType srcType, int64_t count);
+  /// sum[i] += addend[i] (f32 or bf16, widened) for i < count.
+  virtual std::string accumulate(float *sum, const void *addend,
+                                 plan::DType addendType, int64_t count);
+  virtual std::string updateOptimizer(const OptimizerStep &step);
+  /// The sum over `inputs` of their elements' squares, in f64, stored as
+  /// one f32 in `result`.
+  virtual std::string sumSquares(const std::vector<FlatInput> &inputs,
+                                 float *result);
+  /// From a global sum of squares: the norm (f64, into `norm`) and the
+  /// clipping coefficient min(1, maxNorm / (norm + 1e-6)) as one f32.
+  virtual std::string clipCoefficient(const float *squares, double maxNorm,
+                                      float *coefficient, double *norm);
+
+  // The plan's streams and events: a backend with one stream (the CPU's)
+  // runs everything in order and ignores them.
+
+  /// Device work from now on goes on `stream` (Host: the compute stream).
+  virtual std::string selectStream(PlanStream) { return {}; }
+  /// Event `id` marks the device work enqueued so far on the selected
+  /// stream.
+  virtual std::string recordEvent(int64_t) { return {}; }
+  /// Work enqueued later on `stream` waits for event `id`'s work; for the
+  /// Host stream, the host waits for it.
+  virtual std::string waitEvent(PlanStream, int64_t) { return {}; }
+
+  /// The stream device work is enqueued on (a cudaStream_t), for the
+  /// device communicator; null where there is none.
+  virtual void *getStream() { return nullptr; }
+  /// Collectives on this backend's memory among the ranks of `hostComm`
+  /// (which bootstraps it), or null when the backend has none: the
+  /// executor then stages collectives through host memory and `hostComm`.
+  /// Null with a non-empty `error` when creating one failed.
+  virtual std::unique_ptr<comm::DeviceCommunicator>
+  createDeviceCommunicator(comm::Communicator &hostComm, std::string &error);
 };
 
 /// The reference backend: host memory and the CPU kernels.
 std::unique_ptr<Backend> createCpuBackend();
 
-/// Device memory owned through a backend, released when destroyed.
+/// Memory owned through a backend, released when destroyed: device memory,
+/// or page-locked host memory (Backend::allocateHost) for state the plan
+/// keeps on the host (offload).
 class DeviceBuffer {
 public:
   DeviceBuffer() = default;
@@ -78,15 +177,18 @@ public:
   DeviceBuffer &operator=(DeviceBuffer &&other) noexcept;
   ~DeviceBuffer() { reset(); }
 
-  std::string allocate(Backend &owner, int64_t size, const std::string &what);
+  std::string allocate(Backend &owner, int64_t size, const std::string &what,
+                       bool onHost = false);
   void reset();
   void *data() const { return memory; }
   int64_t size() const { return bytes; }
+  bool isHost() const { return host; }
 
 private:
   Backend *backend = nullptr;
   void *memory = nullptr;
   int64_t bytes = 0;
+  bool host = false;
 };
 
 } // namespace var::exec

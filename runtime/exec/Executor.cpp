@@ -1,11 +1,14 @@
-// The executor's walk over a plan function, and the dist ops: bucket
-// storage, collectives through the communicator, and flat optimizer updates
-// on the rank's shard of the FP32 master.
+// The executor's walk over a plan function: initial weights, model state
+// allocated once in the backend's memory (or the host's, where the plan
+// offloads it), the arenas each function's values live in, and dispatch of
+// each instruction to a backend kernel, the host, or the dist ops
+// (DistOps.cpp).
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/ExecutorHelpers.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <unistd.h>
 
@@ -176,70 +179,133 @@ std::string Executor::initialize(uint64_t seed) {
   worldSize = comm->getWorldSize();
   stage = plan.config.zeroStage;
   initSeed = seed;
+  if (!backend->isHostMemory()) {
+    paramsOnHost = plan.config.offloadParams && stage == 3;
+    optimizerOnHost = plan.config.offloadOptimizer && stage >= 1;
+  }
+  const char *sync = std::getenv("VAR_SYNC_EACH_OP");
+  syncEachOp = sync && std::string(sync) == "1";
+  if (worldSize > 1) {
+    std::string error;
+    deviceComm = backend->createDeviceCommunicator(*comm, error);
+    if (!error.empty())
+      return "cannot create the device communicator: " + error;
+  }
   location.assign(plan.params.size(), {-1, 0});
   buffers.resize(plan.params.size());
   buckets.resize(plan.buckets.size());
   for (size_t b = 0; b < plan.buckets.size(); ++b) {
     const plan::PlanBucket &source = plan.buckets[b];
-    Bucket &bucket = buckets[b];
-    bucket.numel = source.numel;
-    bucket.padded = source.paddedNumel;
-    bucket.shard = source.shardNumel;
-    bucket.dtype = source.dtype;
-    bucket.hasMaster = source.dtype != DType::F32;
-    // Full f32 bucket, compute copy, master, state and gradients.
-    int64_t states = static_cast<int64_t>(source.stateKeys.size());
-    int64_t bytes = 0;
-    if (__builtin_mul_overflow(bucket.padded, 4 * (3 + states), &bytes))
-      bytes = -1;
-    std::string error = checkAllocation(bytes, "bucket '" + source.name + "'");
-    if (!error.empty())
+    for (size_t i = 0; i < source.params.size(); ++i)
+      location[source.params[i]] = {static_cast<int64_t>(b), source.offsets[i]};
+    if (std::string error = allocateBucket(b); !error.empty())
       return error;
+    Bucket &bucket = buckets[b];
     std::vector<float> full(static_cast<size_t>(bucket.padded), 0.0f);
     for (size_t i = 0; i < source.params.size(); ++i) {
-      const plan::PlanParam &param = plan.params[source.params[i]];
-      location[source.params[i]] = {static_cast<int64_t>(b), source.offsets[i]};
-      std::vector<float> values = initialValues(param, seed);
+      std::vector<float> values =
+          initialValues(plan.params[source.params[i]], seed);
       std::copy(values.begin(), values.end(), full.begin() + source.offsets[i]);
     }
-    setBucketValues(bucket, full);
-    bucket.state.assign(source.stateKeys.size(),
-                        std::vector<float>(masterCount(bucket), 0.0f));
-    bucket.grads.assign(stage <= 1 ? bucket.padded : bucket.shard, 0.0f);
+    if (std::string error = setBucketValues(bucket, full); !error.empty())
+      return error;
   }
   for (size_t p = 0; p < plan.params.size(); ++p) {
     if (location[p].first >= 0)
       continue;
     const plan::PlanParam &param = plan.params[p];
-    std::string error =
-        checkAllocation(param.numel * 8, "parameter '" + param.name + "'");
-    if (!error.empty())
+    std::string what = "parameter '" + param.name + "'";
+    if (std::string error = checkAllocation(param.numel * 8, what);
+        !error.empty())
       return error;
     std::vector<float> values = initialValues(param, seed);
-    buffers[p].resize(
-        static_cast<size_t>(param.numel * plan::getDTypeBytes(param.dtype)));
-    storeAs(values.data(), param.numel, param.dtype, buffers[p].data());
+    if (std::string error = buffers[p].allocate(
+            *backend, param.numel * plan::getDTypeBytes(param.dtype), what);
+        !error.empty())
+      return error;
+    if (std::string error = upload(values.data(), param.numel,
+                                   {buffers[p].data(), param.dtype, false});
+        !error.empty())
+      return error;
   }
-  return "";
+  return gradNorm.allocate(*backend, sizeof(double), "the gradient norm");
 }
 
-void Executor::setBucketValues(Bucket &bucket, const std::vector<float> &full) {
+std::string Executor::allocateBucket(size_t index) {
+  const plan::PlanBucket &source = plan.buckets[index];
+  Bucket &bucket = buckets[index];
+  bucket.numel = source.numel;
+  bucket.padded = source.paddedNumel;
+  bucket.shard = source.shardNumel;
+  bucket.dtype = source.dtype;
+  bucket.hasMaster =
+      source.dtype != DType::F32 || paramsOnHost != optimizerOnHost;
+  std::string what = "bucket '" + source.name + "'";
+  // The whole f32 bucket is built on the host to initialize it.
+  int64_t states = static_cast<int64_t>(source.stateKeys.size());
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(bucket.padded, 4 * (3 + states), &bytes))
+    bytes = -1;
+  if (std::string error = checkAllocation(bytes, what); !error.empty())
+    return error;
+  int64_t elementBytes = plan::getDTypeBytes(bucket.dtype);
+  int64_t masterBytes = masterCount(bucket) * 4;
+  std::string error = bucket.params.allocate(
+      *backend, (stage == 3 ? bucket.shard : bucket.padded) * elementBytes,
+      what + " parameters", paramsOnHost);
+  if (error.empty() && bucket.hasMaster)
+    error = bucket.master.allocate(*backend, masterBytes, what + " master",
+                                   optimizerOnHost);
+  bucket.state.resize(source.stateKeys.size());
+  for (size_t k = 0; k < bucket.state.size() && error.empty(); ++k) {
+    error = bucket.state[k].allocate(*backend, masterBytes,
+                                     what + " " + source.stateKeys[k],
+                                     optimizerOnHost);
+    if (error.empty())
+      error = zero({bucket.state[k].data(), DType::F32, optimizerOnHost},
+                   masterCount(bucket));
+  }
+  int64_t gradCount = stage <= 1 ? bucket.padded : bucket.shard;
+  if (error.empty())
+    error = bucket.grads.allocate(*backend, gradCount * 4, what + " gradients");
+  if (error.empty())
+    error = zero({bucket.grads.data(), DType::F32, false}, gradCount);
+  if (error.empty())
+    error = bucket.squares.allocate(*backend, kSquarePartials * 8,
+                                    what + " gradient norm", optimizerOnHost);
+  if (error.empty())
+    error = zero({bucket.squares.data(), DType::F32, optimizerOnHost},
+                 kSquarePartials * 2);
+  return error;
+}
+
+std::string Executor::setBucketValues(Bucket &bucket,
+                                      const std::vector<float> &full) {
   int64_t count = stage == 3 ? bucket.shard : bucket.padded;
   const float *first = full.data() + (stage == 3 ? rank * bucket.shard : 0);
-  bucket.params.resize(
-      static_cast<size_t>(count * plan::getDTypeBytes(bucket.dtype)));
-  storeAs(first, count, bucket.dtype, bucket.params.data());
-  if (bucket.hasMaster) {
-    const float *mine = full.data() + (stage == 0 ? 0 : rank * bucket.shard);
-    bucket.master.assign(mine, mine + masterCount(bucket));
-  }
+  if (std::string error = upload(first, count, paramsData(bucket));
+      !error.empty())
+    return error;
+  if (!bucket.hasMaster)
+    return "";
+  const float *mine = full.data() + (stage == 0 ? 0 : rank * bucket.shard);
+  return upload(mine, masterCount(bucket), masterData(bucket));
 }
 
-float *Executor::masterData(Bucket &bucket) {
+Executor::Place Executor::Place::at(int64_t elements) const {
+  return {static_cast<uint8_t *>(data) + elements * plan::getDTypeBytes(dtype),
+          dtype, host};
+}
+
+Executor::Place Executor::paramsData(Bucket &bucket) {
+  return {bucket.params.data(), bucket.dtype, bucket.params.isHost()};
+}
+
+Executor::Place Executor::masterData(Bucket &bucket) {
   if (bucket.hasMaster)
-    return bucket.master.data();
-  auto *params = reinterpret_cast<float *>(bucket.params.data());
-  return stage == 1 || stage == 2 ? params + rank * bucket.shard : params;
+    return {bucket.master.data(), DType::F32, bucket.master.isHost()};
+  Place params = paramsData(bucket);
+  return stage == 1 || stage == 2 ? params.at(rank * bucket.shard) : params;
 }
 
 int64_t Executor::masterCount(const Bucket &bucket) const {
@@ -267,22 +333,34 @@ std::string Executor::run(std::string_view name,
       !error.empty())
     return error;
   // Growing frees the smaller arena first: never both at once.
-  if (layout->bytes > arena.size()) {
-    if (std::string error = arena.allocate(
-            *backend, layout->bytes, "function '" + std::string(name) + "'");
+  std::string what = "function '" + std::string(name) + "'";
+  if (layout->bytes > arena.size())
+    if (std::string error = arena.allocate(*backend, layout->bytes, what);
         !error.empty())
       return error;
-  }
-  // Every run starts from a zeroed arena, as kernels that accumulate expect.
+  if (layout->hostBytes > hostArena.size())
+    if (std::string error = hostArena.allocate(*backend, layout->hostBytes,
+                                               what + " (host)", true);
+        !error.empty())
+      return error;
+  // Every run starts from zeroed arenas, as kernels that accumulate expect.
+  PlanStream current = PlanStream::Compute;
+  if (std::string error = backend->selectStream(current); !error.empty())
+    return what + ": " + error;
   auto *base = static_cast<uint8_t *>(arena.data());
+  auto *hostBase = static_cast<uint8_t *>(hostArena.data());
   if (std::string error = backend->zero(base, layout->bytes); !error.empty())
-    return "function '" + std::string(name) + "': " + error;
+    return what + ": " + error;
+  if (layout->hostBytes)
+    std::memset(hostBase, 0, static_cast<size_t>(layout->hostBytes));
   std::vector<cpu::TensorView> views(function->values.size());
   for (size_t id = 0; id < views.size(); ++id) {
     const plan::PlanValue &value = function->values[id];
-    views[id] = {value.dtype, value.shape, base + layout->offsets[id]};
+    views[id] = {value.dtype, value.shape,
+                 (layout->onHost[id] ? hostBase : base) + layout->offsets[id]};
   }
 
+  argumentBytes.assign(views.size(), nullptr);
   for (size_t i = 0; i < args.size(); ++i) {
     uint32_t id = function->args[i].value;
     const HostTensor &arg = args[i];
@@ -290,6 +368,7 @@ std::string Executor::run(std::string_view name,
       return "argument " + std::to_string(i) + " of '" + std::string(name) +
              "' must be a " + std::string(plan::getDTypeName(views[id].dtype)) +
              " tensor of the plan's shape";
+    argumentBytes[id] = arg.bytes.data();
     if (std::string error =
             backend->copyToDevice(views[id].data, arg.bytes.data(),
                                   static_cast<int64_t>(arg.bytes.size()));
@@ -297,29 +376,58 @@ std::string Executor::run(std::string_view name,
       return "argument " + std::to_string(i) + " of '" + std::string(name) +
              "': " + error;
   }
+  bool device = !backend->isHostMemory();
+  bool syncEach = device && (syncEachOp || timer);
   for (size_t i = 0; i < function->instructions.size(); ++i) {
     const plan::Instruction &inst = function->instructions[i];
     if (timer)
       timer->begin(*function, i);
-    std::string error = execute(*function, inst, views, microSeed);
-    if (error.empty() && !backend->isHostMemory())
+    // The host stream's device work (copies, zeroing) goes on compute.
+    PlanStream stream = layout->streams[i] == PlanStream::Host
+                            ? PlanStream::Compute
+                            : layout->streams[i];
+    std::string error;
+    if (stream != current) {
+      error = backend->selectStream(stream);
+      current = stream;
+    }
+    if (error.empty())
+      error = execute(*function, *layout, inst, views, microSeed);
+    if (error.empty() && syncEach)
       error = backend->synchronize(); // a kernel's fault names its op
     if (timer)
       timer->end(*function, i);
-    if (!error.empty())
+    if (!error.empty()) {
+      argumentBytes.clear();
       return "instruction " + std::to_string(i) + " (" + inst.op +
              (inst.location.empty() ? "" : " at " + inst.location) + ") of '" +
-             std::string(name) + "': " + error;
+             std::string(name) + "': " + error +
+             (device && !syncEach
+                  ? " (kernels run asynchronously: an earlier instruction "
+                    "may have failed; VAR_SYNC_EACH_OP=1 names it)"
+                  : "");
+    }
   }
+  argumentBytes.clear();
+  if (std::string error = backend->selectStream(PlanStream::Compute);
+      !error.empty())
+    return what + ": " + error;
+  if (device && !syncEach)
+    if (std::string error = backend->synchronize(); !error.empty())
+      return "a kernel of function '" + std::string(name) +
+             "' failed: " + error +
+             " (run with VAR_SYNC_EACH_OP=1 to name its instruction)";
   results.clear();
   for (uint32_t id : function->results) {
     HostTensor out;
     out.dtype = views[id].dtype;
     out.shape = views[id].shape;
     out.bytes.resize(static_cast<size_t>(views[id].bytes()));
-    if (std::string error = backend->copyToHost(
-            out.bytes.data(), views[id].data, views[id].bytes());
-        !error.empty())
+    if (layout->onHost[id])
+      std::memcpy(out.bytes.data(), views[id].data, out.bytes.size());
+    else if (std::string error = backend->copyToHost(
+                 out.bytes.data(), views[id].data, views[id].bytes());
+             !error.empty())
       return "result of '" + std::string(name) + "': " + error;
     results.push_back(std::move(out));
   }
@@ -334,335 +442,138 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
     layout = &found->second;
     return "";
   }
+  FunctionLayout fresh;
+  size_t count = function.values.size();
+  fresh.offsets.resize(count);
+  fresh.onHost.assign(count, false);
+  // On a device backend, what dist.to_host and the "host" stream produce,
+  // and the parameter shards loaded from host memory, stay on the host.
+  // Full buckets a collective reads or writes get room for the padding.
+  std::vector<int64_t> capacity(count, 0);
+  for (const plan::Instruction &inst : function.instructions) {
+    bool event = inst.op == "dist.record_event" || inst.op == "dist.wait_event";
+    PlanStream stream = parsePlanStream(
+        inst.getAttr<std::string>(event ? "stream" : "dist.stream"));
+    fresh.streams.push_back(stream);
+    if (inst.op == "dist.record_event" && stream == PlanStream::Host)
+      fresh.hostEvents.push_back(*inst.getAttr<int64_t>("event"));
+    bool host = inst.op == "dist.to_host" || stream == PlanStream::Host ||
+                (inst.op == "dist.load_params" && paramsOnHost);
+    for (uint32_t id : inst.results)
+      fresh.onHost[id] = host && !backend->isHostMemory();
+    bool gather = inst.op == "dist.all_gather";
+    if (gather || inst.op == "dist.reduce_scatter") {
+      uint32_t full = gather ? inst.results[0] : inst.operands[0];
+      uint32_t shard = gather ? inst.operands[0] : inst.results[0];
+      int64_t bucket = function.values[shard].shardOf;
+      if (bucket >= 0)
+        capacity[full] = plan.buckets[bucket].paddedNumel *
+                         plan::getDTypeBytes(function.values[full].dtype);
+    }
+  }
   // The planned arena, then every value the planner left out, 256-byte
   // aligned (what cuDNN and vector loads want). The loader keeps each
-  // value's bytes within int64; the sum is checked.
-  FunctionLayout fresh;
-  fresh.offsets.resize(function.values.size());
-  int64_t total = (function.arenaBytes + 255) / 256 * 256;
-  for (size_t id = 0; id < function.values.size(); ++id) {
+  // value's bytes within int64; the sums are checked.
+  int64_t total = (function.arenaBytes + 255) / 256 * 256, hostTotal = 0;
+  for (size_t id = 0; id < count; ++id) {
     const plan::PlanValue &value = function.values[id];
-    if (value.arenaOffset >= 0) {
+    if (value.arenaOffset >= 0 && !fresh.onHost[id]) {
       fresh.offsets[id] = value.arenaOffset;
       continue;
     }
-    int64_t count = 1;
+    int64_t elements = 1;
     for (int64_t dim : value.shape)
-      count *= dim;
-    int64_t bytes = count * plan::getDTypeBytes(value.dtype);
-    fresh.offsets[id] = total;
-    if (total < 0 ||
-        __builtin_add_overflow(total, (bytes + 255) / 256 * 256, &total))
-      total = -1;
+      elements *= dim;
+    int64_t bytes =
+        std::max(elements * plan::getDTypeBytes(value.dtype), capacity[id]);
+    int64_t &end = fresh.onHost[id] ? hostTotal : total;
+    fresh.offsets[id] = end;
+    if (end < 0 || __builtin_add_overflow(end, (bytes + 255) / 256 * 256, &end))
+      end = -1;
   }
-  if (std::string error = checkAllocation(total, "function '" + name + "'");
-      !error.empty())
-    return error;
+  for (int64_t bytes : {total, hostTotal})
+    if (std::string error = checkAllocation(bytes, "function '" + name + "'");
+        !error.empty())
+      return error;
   fresh.bytes = total;
+  fresh.hostBytes = hostTotal;
   layout = &layouts.emplace(name, std::move(fresh)).first->second;
   return "";
 }
 
 std::string Executor::execute(const plan::PlanFunction &function,
+                              const FunctionLayout &layout,
                               const plan::Instruction &inst,
                               std::vector<cpu::TensorView> &views,
                               uint64_t seed) {
-  std::vector<cpu::TensorView> operands, results;
+  if (inst.op == "var.get_param" || inst.op == "var.update_buffer" ||
+      inst.op.rfind("dist.", 0) == 0)
+    return executeDist(function, layout, inst, views);
+  bool onHost = false;
+  for (const auto *ids : {&inst.operands, &inst.results})
+    for (uint32_t id : *ids)
+      onHost = onHost || layout.onHost[id];
+  if (onHost || !backend->hasKernel(inst.op))
+    return executeOnHost(layout, inst, views, seed);
+  cpu::OpCall call{inst, {}, {}, seed};
   for (uint32_t id : inst.operands)
-    operands.push_back(views[id]);
+    call.operands.push_back(views[id]);
   for (uint32_t id : inst.results)
-    results.push_back(views[id]);
-
-  bool hostOp = inst.op == "var.get_param" || inst.op == "var.update_buffer" ||
-                inst.op.rfind("dist.", 0) == 0;
-  if (!hostOp && backend->hasKernel(inst.op)) {
-    cpu::OpCall call{inst, std::move(operands), std::move(results), seed};
-    return backend->runOp(call);
-  }
-  if (backend->isHostMemory())
-    return executeOnHost(function, inst, operands, results, seed);
-
-  // Device tensors: run on host copies, then copy the results back. Results
-  // start zeroed, as in the arena.
-  int64_t words = 0;
-  for (const auto *list : {&operands, &results})
-    for (const cpu::TensorView &tensor : *list)
-      words += (tensor.bytes() + 7) / 8;
-  if (static_cast<int64_t>(staging.size()) < words)
-    staging.resize(static_cast<size_t>(words));
-  uint64_t *next = staging.data();
-  std::vector<cpu::TensorView> hostOperands = operands, hostResults = results;
-  for (cpu::TensorView &tensor : hostOperands) {
-    if (std::string error =
-            backend->copyToHost(next, tensor.data, tensor.bytes());
-        !error.empty())
-      return error;
-    tensor.data = next;
-    next += (tensor.bytes() + 7) / 8;
-  }
-  for (cpu::TensorView &tensor : hostResults) {
-    std::fill(next, next + (tensor.bytes() + 7) / 8, 0);
-    tensor.data = next;
-    next += (tensor.bytes() + 7) / 8;
-  }
-  if (std::string error =
-          executeOnHost(function, inst, hostOperands, hostResults, seed);
-      !error.empty())
-    return error;
-  for (size_t r = 0; r < results.size(); ++r)
-    if (std::string error = backend->copyToDevice(
-            results[r].data, hostResults[r].data, results[r].bytes());
-        !error.empty())
-      return error;
-  return "";
+    call.results.push_back(views[id]);
+  return backend->runOp(call);
 }
 
-std::string Executor::executeOnHost(const plan::PlanFunction &function,
+std::string Executor::executeOnHost(const FunctionLayout &layout,
                                     const plan::Instruction &inst,
-                                    std::vector<cpu::TensorView> &operands,
-                                    std::vector<cpu::TensorView> &results,
+                                    std::vector<cpu::TensorView> &views,
                                     uint64_t seed) {
-  if (inst.op == "var.get_param" || inst.op == "var.update_buffer") {
-    const plan::SymbolRef *symbol = inst.findSymbol("name");
-    if (!symbol || symbol->kind != plan::SymbolKind::Param)
-      return "names no parameter";
-    auto [b, offset] = location[symbol->index];
-    const plan::PlanParam &param = plan.params[symbol->index];
-    if (inst.op == "var.update_buffer") {
-      std::vector<float> values = cpu::readFloats(operands[0]);
-      storeAs(values.data(), param.numel, param.dtype,
-              buffers[symbol->index].data());
-      return "";
-    }
-    std::vector<float> values;
-    if (b < 0) {
-      values = loadAs(buffers[symbol->index].data(), param.numel, param.dtype);
-    } else {
-      if (stage == 3)
-        return "parameter '" + param.name +
-               "' is sharded at stage 3; the plan must gather it";
-      Bucket &bucket = buckets[b];
-      values = loadAs(bucket.params.data() +
-                          offset * plan::getDTypeBytes(bucket.dtype),
-                      param.numel, bucket.dtype);
-    }
-    cpu::writeFloats(values, results[0]);
-    return "";
-  }
-  if (inst.op.rfind("dist.", 0) == 0)
-    return executeDist(function, inst, operands, results);
-
   const cpu::OpTable &cpuOps = cpu::getCpuOps();
   auto kernel = cpuOps.find(inst.op);
   if (kernel == cpuOps.end())
     return "no backend has a kernel for it";
-  cpu::OpCall call{inst, operands, results, seed};
-  return kernel->second(call);
-}
+  cpu::OpCall call{inst, {}, {}, seed};
+  for (uint32_t id : inst.operands)
+    call.operands.push_back(views[id]);
+  for (uint32_t id : inst.results)
+    call.results.push_back(views[id]);
+  if (backend->isHostMemory())
+    return kernel->second(call);
 
-//===----------------------------------------------------------------------===//
-// dist ops
-//===----------------------------------------------------------------------===//
-
-std::string Executor::executeDist(const plan::PlanFunction &function,
-                                  const plan::Instruction &inst,
-                                  std::vector<cpu::TensorView> &operands,
-                                  std::vector<cpu::TensorView> &results) {
-  const std::string &op = inst.op;
-  if (op == "dist.release" || op == "dist.record_event" ||
-      op == "dist.wait_event")
-    return ""; // one stream, memory planned statically
-  if (op == "dist.to_host" || op == "dist.to_device") {
-    std::memcpy(results[0].data, operands[0].data, results[0].bytes());
-    return "";
-  }
-  if (op == "dist.sum_squares") {
-    double sum = 0;
-    for (const cpu::TensorView &operand : operands)
-      for (float v : cpu::readFloats(operand))
-        sum += static_cast<double>(v) * v;
-    cpu::writeFloats({static_cast<float>(sum)}, results[0]);
-    return "";
-  }
-  if (op == "dist.clip_coefficient") {
-    double norm = std::sqrt(cpu::readFloats(operands[0])[0]);
-    lastGradNorm = norm;
-    double maxNorm = *inst.getAttr<double>("max_norm");
-    double coef = std::min(1.0, maxNorm / (norm + 1e-6));
-    cpu::writeFloats({static_cast<float>(coef)}, results[0]);
-    return "";
-  }
-  if (op == "dist.all_reduce") {
-    std::vector<float> values = cpu::readFloats(operands[0]);
-    bool sum = inst.getAttr<bool>("sum") && *inst.getAttr<bool>("sum");
-    std::string error = comm->allReduce(
-        values.data(), static_cast<int64_t>(values.size()), !sum);
-    if (!error.empty())
-      return error;
-    cpu::writeFloats(values, results[0]);
-    return "";
-  }
-
-  const plan::SymbolRef *symbol = inst.findSymbol("bucket");
-  if (op == "dist.reduce_scatter" || op == "dist.all_gather") {
-    // The bucket is the one the shard (result or operand) belongs to.
-    uint32_t shardId =
-        op == "dist.reduce_scatter" ? inst.results[0] : inst.operands[0];
-    int64_t index = function.values[shardId].shardOf;
-    if (index < 0)
-      return "its shard belongs to no bucket";
-    Bucket *bucket = &buckets[index];
-    if ((op == "dist.reduce_scatter" ? operands[0] : results[0]).numel() !=
-        bucket->numel)
-      return "its full tensor is not the bucket's " +
-             std::to_string(bucket->numel) + " elements";
-    if (op == "dist.all_gather") {
-      std::vector<float> shard = cpu::readFloats(operands[0]);
-      std::vector<float> gathered(static_cast<size_t>(bucket->padded));
-      std::string error =
-          comm->allGather(shard.data(), gathered.data(), bucket->shard);
-      if (!error.empty())
-        return error;
-      gathered.resize(static_cast<size_t>(bucket->numel));
-      cpu::writeFloats(gathered, results[0]);
+  // Device tensors go through host copies (results start zeroed, as in the
+  // arena); host ones are used in place.
+  std::vector<std::vector<uint64_t>> copies;
+  auto hostCopy = [&](cpu::TensorView &tensor, uint32_t id,
+                      bool read) -> std::string {
+    if (layout.onHost[id])
       return "";
-    }
-    std::vector<float> padded = cpu::readFloats(operands[0]);
-    padded.resize(static_cast<size_t>(bucket->padded), 0.0f);
-    std::vector<float> shard(static_cast<size_t>(bucket->shard));
-    std::string error = comm->reduceScatter(padded.data(), shard.data(),
-                                            bucket->shard, /*mean=*/true);
-    if (!error.empty())
-      return error;
-    if (inst.getAttr<bool>("accumulate")) {
-      for (int64_t i = 0; i < bucket->shard; ++i)
-        bucket->grads[i] += shard[i];
-      shard = bucket->grads;
-    }
-    cpu::writeFloats(shard, results[0]);
+    copies.emplace_back(static_cast<size_t>((tensor.bytes() + 7) / 8), 0);
+    void *host = copies.back().data();
+    if (read)
+      if (std::string error =
+              backend->copyToHost(host, tensor.data, tensor.bytes());
+          !error.empty())
+        return error;
+    tensor.data = host;
     return "";
-  }
-
-  if (!symbol || symbol->kind != plan::SymbolKind::Bucket)
-    return "names no bucket";
-  Bucket &bucket = buckets[symbol->index];
-  const plan::PlanBucket &source = plan.buckets[symbol->index];
-
-  if (op == "dist.pack") {
-    std::vector<float> full(static_cast<size_t>(bucket.numel), 0.0f);
-    for (size_t i = 0; i < operands.size(); ++i) {
-      std::vector<float> grad = cpu::readFloats(operands[i]);
-      std::copy(grad.begin(), grad.end(), full.begin() + source.offsets[i]);
-    }
-    if (inst.getAttr<bool>("accumulate")) {
-      for (int64_t i = 0; i < bucket.numel; ++i)
-        bucket.grads[i] += full[i];
-      std::copy(bucket.grads.begin(), bucket.grads.begin() + bucket.numel,
-                full.begin());
-    }
-    cpu::writeFloats(full, results[0]);
-    return "";
-  }
-  if (op == "dist.unpack") {
-    const plan::SymbolRef *param = inst.findSymbol("param");
-    if (!param)
-      return "names no parameter";
-    int64_t offset = -1;
-    for (size_t i = 0; i < source.params.size(); ++i)
-      if (source.params[i] == param->index)
-        offset = source.offsets[i];
-    if (offset < 0)
-      return "parameter is not in the bucket";
-    std::vector<float> full = cpu::readFloats(operands[0]);
-    int64_t count = results[0].numel();
-    cpu::writeFloats(std::vector<float>(full.begin() + offset,
-                                        full.begin() + offset + count),
-                     results[0]);
-    return "";
-  }
-  if (op == "dist.load_params") {
-    int64_t count = results[0].numel();
-    cpu::writeFloats(loadAs(bucket.params.data(), count, bucket.dtype),
-                     results[0]);
-    return "";
-  }
-  if (op == "dist.store_params") {
-    std::vector<float> values = cpu::readFloats(operands[0]);
-    storeAs(values.data(), static_cast<int64_t>(values.size()), bucket.dtype,
-            bucket.params.data());
-    return "";
-  }
-  if (op == "dist.adamw_update" || op == "dist.sgd_update") {
-    std::vector<float> grad = cpu::readFloats(operands[0]);
-    float lr = cpu::readFloats(operands[1])[0];
-    int64_t step = cpu::readInts(operands[2])[0];
-    double coef = 1.0;
-    if (operands.size() > 3)
-      coef = cpu::readFloats(operands[3])[0];
-    int64_t count = static_cast<int64_t>(grad.size());
-    if (count > masterCount(bucket))
-      return "gradient of " + std::to_string(count) +
-             " elements for a master of " + std::to_string(masterCount(bucket));
-    float *p = masterData(bucket);
-    if (captureGradients) {
-      std::fill(bucket.captured.begin(), bucket.captured.end(), 0.0f);
-      std::copy(grad.begin(), grad.end(), bucket.captured.begin());
-    }
-    bucket.gradSquares = 0;
-    for (int64_t i = 0; i < count; ++i)
-      bucket.gradSquares += static_cast<double>(grad[i]) * grad[i];
-    double wd = *inst.getAttr<double>("weight_decay");
-    if (op == "dist.adamw_update") {
-      double b1 = *inst.getAttr<double>("beta1");
-      double b2 = *inst.getAttr<double>("beta2");
-      double eps = *inst.getAttr<double>("eps");
-      double c1 = 1.0 - std::pow(b1, static_cast<double>(step));
-      double c2 = 1.0 - std::pow(b2, static_cast<double>(step));
-      std::vector<float> &m = bucket.state[0], &v = bucket.state[1];
-      for (int64_t i = 0; i < count; ++i) {
-        double g = grad[i] * coef;
-        double w = p[i] * (1.0 - lr * wd);
-        m[i] = static_cast<float>(b1 * m[i] + (1.0 - b1) * g);
-        v[i] = static_cast<float>(b2 * v[i] + (1.0 - b2) * g * g);
-        double denom = std::sqrt(v[i] / c2) + eps;
-        p[i] = static_cast<float>(w - lr * (m[i] / c1) / denom);
-      }
-    } else {
-      double momentum = *inst.getAttr<double>("momentum");
-      double dampening = *inst.getAttr<double>("dampening");
-      bool nesterov = inst.getAttr<bool>("nesterov") != nullptr;
-      for (int64_t i = 0; i < count; ++i) {
-        double g = grad[i] * coef + wd * p[i];
-        if (momentum != 0.0) {
-          float &buf = bucket.state[0][i];
-          buf =
-              step == 1
-                  ? static_cast<float>(g)
-                  : static_cast<float>(momentum * buf + (1.0 - dampening) * g);
-          g = nesterov ? g + momentum * buf : buf;
-        }
-        p[i] = static_cast<float>(p[i] - lr * g);
-      }
-    }
-    std::fill(bucket.grads.begin(), bucket.grads.end(), 0.0f);
-    cpu::writeFloats(std::vector<float>(p, p + count), results[0]);
-    return "";
-  }
-  return "the executor does not know this dist op";
-}
-
-std::string Executor::reduceGradNorm(double &norm) {
-  double squares = 0;
-  for (const Bucket &bucket : buckets)
-    squares += bucket.gradSquares;
-  if (stage > 0) { // shards: the whole is their sum over ranks
-    float total = static_cast<float>(squares);
-    if (std::string error = comm->allReduce(&total, 1, /*mean=*/false);
+  };
+  for (size_t i = 0; i < inst.operands.size(); ++i)
+    if (std::string error = hostCopy(call.operands[i], inst.operands[i], true);
         !error.empty())
       return error;
-    squares = total;
+  for (size_t i = 0; i < inst.results.size(); ++i)
+    if (std::string error = hostCopy(call.results[i], inst.results[i], false);
+        !error.empty())
+      return error;
+  if (std::string error = kernel->second(call); !error.empty())
+    return error;
+  for (size_t i = 0; i < inst.results.size(); ++i) {
+    uint32_t id = inst.results[i];
+    if (!layout.onHost[id])
+      if (std::string error = backend->copyToDevice(
+              views[id].data, call.results[i].data, views[id].bytes());
+          !error.empty())
+        return error;
   }
-  norm = std::sqrt(squares);
   return "";
 }
 

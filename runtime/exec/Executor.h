@@ -1,11 +1,20 @@
 // The executor: walks a plan function's instruction list on one rank. Model
 // state (parameters, buckets, masters, optimizer state, gradient buffers)
-// lives here across steps; var ops run on a backend's kernels, dist ops are
-// carried out here with the communicator. One code path for every backend.
+// lives here across steps, in the backend's memory (or page-locked host
+// memory where the plan offloads it); var ops run on a backend's kernels,
+// dist ops on its primitives and the communicators. One code path for every
+// backend.
+//
+// On a device backend work is asynchronous: run() synchronizes once, before
+// it copies the results out, so a failing kernel is reported for the
+// function. Environment: VAR_SYNC_EACH_OP=1 synchronizes after every
+// instruction instead (as a set InstructionTimer does), so that the error
+// names the instruction that failed.
 #ifndef VAR_RUNTIME_EXEC_EXECUTOR_H
 #define VAR_RUNTIME_EXEC_EXECUTOR_H
 
 #include "runtime/comm/Communicator.h"
+#include "runtime/comm/DeviceCommunicator.h"
 #include "runtime/cpu/CpuOps.h"
 #include "runtime/exec/Backend.h"
 #include "runtime/exec/InstructionTimer.h"
@@ -87,7 +96,7 @@ public:
   /// `plan` must be resolved for comm.getWorldSize(). Initializes every
   /// parameter from `seed` (the same values on every rank and at every ZeRO
   /// stage) and shards what this rank owns. Var ops run on `backend`
-  /// (null: the CPU backend); model state and dist ops stay on the host.
+  /// (null: the CPU backend), model state lives in its memory.
   static plan::Expected<Executor>
   create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed,
          std::unique_ptr<Backend> backend = nullptr);
@@ -143,7 +152,7 @@ public:
 
   /// The global L2 norm of the gradients (before clipping) that the last
   /// dist.clip_coefficient computed; none when the plan does not clip.
-  std::optional<double> getLastGradNorm() const { return lastGradNorm; }
+  std::optional<double> getLastGradNorm() const;
   /// The global L2 norm of the gradients the last update of every bucket
   /// received (averaged over ranks and micro-steps, before clipping), whether
   /// or not the plan clips. A collective at stages 1-3, where each rank
@@ -156,62 +165,110 @@ public:
   Backend &getBackend() { return *backend; }
 
 private:
+  /// A run of elements in the backend's memory or in (page-locked) host
+  /// memory; the dist ops pick the primitives of the memory they touch.
+  struct Place {
+    void *data = nullptr;
+    plan::DType dtype = plan::DType::F32;
+    bool host = false;
+    /// The place `elements` further on.
+    Place at(int64_t elements) const;
+  };
+  /// A bucket's storage, allocated once at create: in the backend's memory,
+  /// or in host memory where the plan offloads it.
   struct Bucket {
     int64_t numel = 0, padded = 0, shard = 0;
     plan::DType dtype = plan::DType::F32;
-    bool hasMaster = false; // compute type narrower than the f32 master
+    /// A master separate from the compute copy: the compute type is
+    /// narrower than f32, or the two live in different memories.
+    bool hasMaster = false;
     /// Compute copy: the padded bucket (stages 0-2) or this rank's shard.
-    std::vector<uint8_t> params;
+    DeviceBuffer params;
     /// f32 master, the padded bucket at stage 0, else this rank's shard.
-    std::vector<float> master;
-    std::vector<std::vector<float>> state; // one per state key, like master
+    DeviceBuffer master;
+    std::vector<DeviceBuffer> state; // one per state key, like master
     /// Persistent gradients for accumulation: padded bucket (stages 0-1) or
-    /// shard (stages 2-3), f32.
-    std::vector<float> grads;
+    /// shard (stages 2-3), f32, in the backend's memory.
+    DeviceBuffer grads;
     /// With setCaptureGradients: the gradient the last update applied, as
-    /// many elements as the master region.
-    std::vector<float> captured;
-    /// Sum of squares of the gradient region the last update received.
-    double gradSquares = 0;
+    /// many elements as the master region, beside the master.
+    DeviceBuffer captured;
+    /// kSquarePartials f64 partial sums of squares of the gradient region
+    /// the last update received, beside the master.
+    DeviceBuffer squares;
   };
 
   Executor(const plan::Plan &plan, comm::Communicator &comm);
   std::string initialize(uint64_t seed);
+  std::string allocateBucket(size_t index);
   /// Stores a padded f32 bucket's values as this rank's compute copy and
   /// master (the rank's slice of them, when sharded).
-  void setBucketValues(Bucket &bucket, const std::vector<float> &full);
+  std::string setBucketValues(Bucket &bucket, const std::vector<float> &full);
+  /// Zero optimizer state and gradients.
+  std::string resetOptimizer(Bucket &bucket);
   /// Consolidates per-bucket f32 regions shaped like the master (padded at
   /// stage 0, this rank's shard otherwise) into full padded buckets.
-  std::string gatherBuckets(const std::vector<const float *> &regions,
+  std::string gatherBuckets(const std::vector<Place> &regions,
                             std::vector<std::vector<float>> &full);
-  /// Where a function's values live in the executor's one device arena:
-  /// the planned arena first, then the values the planner left out, each
-  /// at its offset. Functions run one at a time, so they share the arena;
-  /// it grows to a function's need on that function's first run.
+  /// Where a function's values live: the executor's one device arena (the
+  /// planned arena first, then the values the planner left out, each at its
+  /// offset), or, for values the plan keeps on the host (what dist.to_host
+  /// and the "host" stream's ops produce), the host arena. Functions run
+  /// one at a time, so they share the arenas; each grows to a function's
+  /// need on that function's first run.
   struct FunctionLayout {
-    std::vector<int64_t> offsets; // per value
-    int64_t bytes = 0;
+    std::vector<int64_t> offsets; // per value, in its arena
+    std::vector<bool> onHost;     // per value
+    int64_t bytes = 0, hostBytes = 0;
+    /// Per instruction, the stream it runs on (for dist.record_event and
+    /// dist.wait_event, the stream they name).
+    std::vector<PlanStream> streams;
+    /// Event ids recorded on the host stream: complete once recorded, since
+    /// host work is synchronous.
+    std::vector<int64_t> hostEvents;
   };
   std::string prepareMemory(const plan::PlanFunction &function,
                             const std::string &name,
                             const FunctionLayout *&layout);
   std::string execute(const plan::PlanFunction &function,
+                      const FunctionLayout &layout,
                       const plan::Instruction &inst,
                       std::vector<cpu::TensorView> &views, uint64_t seed);
-  /// Ops that run on host tensors: parameter loads and stores, dist ops, and
-  /// var ops the backend has no kernel for (the CPU kernel runs them).
-  std::string executeOnHost(const plan::PlanFunction &function,
+  /// Var ops on host tensors: those the backend has no kernel for and those
+  /// on host memory; device operands and results go through host copies.
+  std::string executeOnHost(const FunctionLayout &layout,
                             const plan::Instruction &inst,
-                            std::vector<cpu::TensorView> &operands,
-                            std::vector<cpu::TensorView> &results,
-                            uint64_t seed);
+                            std::vector<cpu::TensorView> &views, uint64_t seed);
+  /// Parameter loads and stores and the dist ops, on the primitives of the
+  /// memory their tensors live in.
   std::string executeDist(const plan::PlanFunction &function,
+                          const FunctionLayout &layout,
                           const plan::Instruction &inst,
-                          std::vector<cpu::TensorView> &operands,
-                          std::vector<cpu::TensorView> &results);
-  /// The f32 values of a master region: the master, or for an f32 bucket
+                          std::vector<cpu::TensorView> &views);
+  std::string executeCollective(const plan::PlanFunction &function,
+                                const plan::Instruction &inst,
+                                const std::vector<Place> &operands,
+                                const std::vector<Place> &results,
+                                int64_t count);
+  std::string executeUpdate(const plan::Instruction &inst, Bucket &bucket,
+                            const std::vector<Place> &operands,
+                            const std::vector<Place> &results, int64_t count);
+  /// A scalar operand's value on the host: from the run's arguments when it
+  /// is one (no synchronization), else copied from its memory.
+  std::string readScalar(const plan::Instruction &inst, size_t operand,
+                         const Place &place, double &value);
+
+  // Moving elements between places (same or different memories).
+  std::string copy(const Place &dst, const Place &src, int64_t count);
+  std::string zero(const Place &place, int64_t count);
+  std::string download(const Place &src, int64_t count,
+                       std::vector<float> &values);
+  std::string upload(const float *values, int64_t count, const Place &dst);
+
+  /// The f32 master region: the master, or for an f32 bucket without one
   /// the compute copy itself.
-  float *masterData(Bucket &bucket);
+  Place masterData(Bucket &bucket);
+  Place paramsData(Bucket &bucket);
   /// Where rank's shard of `bucket` starts in its master region: 0, except
   /// at stage 0 where the region is the whole padded bucket.
   int64_t shardStartInMaster(const Bucket &bucket) const;
@@ -219,22 +276,31 @@ private:
 
   plan::Plan plan;
   comm::Communicator *comm;
+  /// Before everything held through it, so that it is destroyed last.
+  std::unique_ptr<Backend> backend;
   int64_t rank = 0, worldSize = 1, stage = 0;
   uint64_t initSeed = 0;
   bool captureGradients = false;
-  std::optional<double> lastGradNorm;
+  /// Where the plan keeps state on the host (offload), on a device backend.
+  bool paramsOnHost = false, optimizerOnHost = false;
+  /// VAR_SYNC_EACH_OP=1: synchronize after every instruction.
+  bool syncEachOp = false;
   InstructionTimer *timer = nullptr;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
-  std::vector<std::vector<uint8_t>> buffers;
+  std::vector<DeviceBuffer> buffers;
   /// For a bucketed param: (bucket, offset), else (-1, 0).
   std::vector<std::pair<int64_t, int64_t>> location;
-  std::unique_ptr<Backend> backend;
-  DeviceBuffer arena;
+  /// Collectives on device memory; null: staged through host memory.
+  std::unique_ptr<comm::DeviceCommunicator> deviceComm;
+  DeviceBuffer arena, hostArena;
   std::map<std::string, FunctionLayout, std::less<>> layouts;
-  /// Host copies of a device backend's tensors for executeOnHost; grows to
-  /// the largest instruction's need, then is reused.
-  std::vector<uint64_t> staging;
+  /// The norm the last dist.clip_coefficient computed, in the memory it ran
+  /// in (f64); read only when asked.
+  DeviceBuffer gradNorm;
+  bool hasGradNorm = false;
+  /// During run(): per value id, its argument's bytes on the host, or null.
+  std::vector<const void *> argumentBytes;
 };
 
 } // namespace var::exec

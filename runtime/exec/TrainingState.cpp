@@ -9,6 +9,8 @@
 
 namespace var::exec {
 
+using plan::DType;
+
 namespace {
 
 /// Tensors by name; the first of duplicates wins (checkpoint readers reject
@@ -36,6 +38,16 @@ std::vector<std::string> Executor::getOptimizerStateKeys() const {
   return keys;
 }
 
+std::string Executor::resetOptimizer(Bucket &bucket) {
+  for (DeviceBuffer &state : bucket.state)
+    if (std::string error =
+            zero({state.data(), DType::F32, state.isHost()}, state.size() / 4);
+        !error.empty())
+      return error;
+  return zero({bucket.grads.data(), DType::F32, false},
+              bucket.grads.size() / 4);
+}
+
 RankTrainingState Executor::getTrainingState() {
   RankTrainingState out;
   std::vector<std::string> keys = getOptimizerStateKeys();
@@ -44,7 +56,17 @@ RankTrainingState Executor::getTrainingState() {
   for (size_t b = 0; b < buckets.size(); ++b) {
     Bucket &bucket = buckets[b];
     const plan::PlanBucket &layout = plan.buckets[b];
-    const float *master = masterData(bucket);
+    // A failed copy leaves zeros: the caller checks the backend's health
+    // at its next step.
+    std::vector<float> master;
+    std::vector<std::vector<float>> states(bucket.state.size());
+    download(masterData(bucket), masterCount(bucket), master);
+    master.resize(static_cast<size_t>(masterCount(bucket)));
+    for (size_t k = 0; k < states.size(); ++k) {
+      download({bucket.state[k].data(), DType::F32, bucket.state[k].isHost()},
+               masterCount(bucket), states[k]);
+      states[k].resize(static_cast<size_t>(masterCount(bucket)));
+    }
     int64_t start = shardStartInMaster(bucket);
     for (size_t i = 0; i < layout.params.size(); ++i) {
       const plan::PlanParam &param = plan.params[layout.params[i]];
@@ -52,11 +74,11 @@ RankTrainingState Executor::getTrainingState() {
           {param.name, layout.offsets[i], param.numel}, bucket.shard, rank);
       if (slice.numel == 0)
         continue;
-      const float *first = master + start + slice.shardOffset;
+      const float *first = master.data() + start + slice.shardOffset;
       out.master.push_back({param.name, slice.paramOffset,
                             std::vector<float>(first, first + slice.numel)});
       for (size_t k = 0; k < layout.stateKeys.size(); ++k) {
-        const float *state = bucket.state[k].data() + start + slice.shardOffset;
+        const float *state = states[k].data() + start + slice.shardOffset;
         auto entry = std::find(keys.begin(), keys.end(), layout.stateKeys[k]);
         out.optimizer[entry - keys.begin()].second.push_back(
             {param.name, slice.paramOffset,
@@ -68,8 +90,11 @@ RankTrainingState Executor::getTrainingState() {
     if (location[p].first >= 0)
       continue;
     const plan::PlanParam &param = plan.params[p];
-    cpu::TensorView view{param.dtype, {param.numel}, buffers[p].data()};
-    out.buffers.push_back({param.name, param.shape, cpu::readFloats(view)});
+    NamedTensor buffer{param.name, param.shape, {}};
+    download({buffers[p].data(), param.dtype, false}, param.numel,
+             buffer.values);
+    buffer.values.resize(static_cast<size_t>(param.numel));
+    out.buffers.push_back(std::move(buffer));
   }
   return out;
 }
@@ -174,7 +199,10 @@ std::string Executor::setTrainingState(const TrainingState &state) {
       const std::vector<float> &values = master[layout.params[i]]->values;
       std::copy(values.begin(), values.end(), full.begin() + layout.offsets[i]);
     }
-    setBucketValues(bucket, full);
+    if (std::string error = setBucketValues(bucket, full); !error.empty())
+      return error;
+    if (std::string error = resetOptimizer(bucket); !error.empty())
+      return error;
     int64_t first = stage == 0 ? 0 : rank * bucket.shard;
     for (size_t k = 0; k < layout.stateKeys.size(); ++k) {
       std::fill(full.begin(), full.end(), 0.0f);
@@ -183,18 +211,21 @@ std::string Executor::setTrainingState(const TrainingState &state) {
         std::copy(values.begin(), values.end(),
                   full.begin() + layout.offsets[i]);
       }
-      std::copy(full.begin() + first,
-                full.begin() + first + masterCount(bucket),
-                bucket.state[k].begin());
+      if (std::string error = upload(
+              full.data() + first, masterCount(bucket),
+              {bucket.state[k].data(), DType::F32, bucket.state[k].isHost()});
+          !error.empty())
+        return error;
     }
-    std::fill(bucket.grads.begin(), bucket.grads.end(), 0.0f);
   }
   for (size_t p = 0; p < plan.params.size(); ++p) {
     if (location[p].first >= 0)
       continue;
     const plan::PlanParam &param = plan.params[p];
-    cpu::TensorView view{param.dtype, {param.numel}, buffers[p].data()};
-    cpu::writeFloats(master[p]->values, view);
+    if (std::string error = upload(master[p]->values.data(), param.numel,
+                                   {buffers[p].data(), param.dtype, false});
+        !error.empty())
+      return error;
   }
   return "";
 }

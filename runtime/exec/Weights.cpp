@@ -9,22 +9,28 @@
 
 namespace var::exec {
 
+using plan::DType;
+
 //===----------------------------------------------------------------------===//
 // Export
 //===----------------------------------------------------------------------===//
 
-std::string Executor::gatherBuckets(const std::vector<const float *> &regions,
+std::string Executor::gatherBuckets(const std::vector<Place> &regions,
                                     std::vector<std::vector<float>> &full) {
   full.assign(buckets.size(), {});
   for (size_t b = 0; b < buckets.size(); ++b) {
     const Bucket &bucket = buckets[b];
-    const float *mine = regions[b];
+    std::vector<float> mine;
+    if (std::string error = download(regions[b], masterCount(bucket), mine);
+        !error.empty())
+      return error;
     if (stage == 0) {
-      full[b].assign(mine, mine + bucket.padded);
+      full[b] = std::move(mine);
       continue;
     }
     full[b].resize(static_cast<size_t>(bucket.padded));
-    std::string error = comm->allGather(mine, full[b].data(), bucket.shard);
+    std::string error =
+        comm->allGather(mine.data(), full[b].data(), bucket.shard);
     if (!error.empty())
       return error;
   }
@@ -33,7 +39,7 @@ std::string Executor::gatherBuckets(const std::vector<const float *> &regions,
 
 std::string Executor::exportWeights(std::vector<NamedTensor> &out) {
   out.clear();
-  std::vector<const float *> regions;
+  std::vector<Place> regions;
   for (Bucket &bucket : buckets)
     regions.push_back(masterData(bucket));
   std::vector<std::vector<float>> full;
@@ -47,8 +53,11 @@ std::string Executor::exportWeights(std::vector<NamedTensor> &out) {
     if (b >= 0)
       tensor.values.assign(full[b].begin() + offset,
                            full[b].begin() + offset + param.numel);
-    else
-      tensor.values = loadAs(buffers[p].data(), param.numel, param.dtype);
+    else if (std::string error =
+                 download({buffers[p].data(), param.dtype, false}, param.numel,
+                          tensor.values);
+             !error.empty())
+      return error;
     out.push_back(std::move(tensor));
   }
   return "";
@@ -160,10 +169,10 @@ std::string Executor::importWeights(const std::vector<NamedTensor> &weights,
                                       : initialValues(plan.params[p], initSeed);
       std::copy(values.begin(), values.end(), full.begin() + layout.offsets[i]);
     }
-    setBucketValues(bucket, full);
-    for (std::vector<float> &state : bucket.state)
-      std::fill(state.begin(), state.end(), 0.0f);
-    std::fill(bucket.grads.begin(), bucket.grads.end(), 0.0f);
+    if (std::string error = setBucketValues(bucket, full); !error.empty())
+      return error;
+    if (std::string error = resetOptimizer(bucket); !error.empty())
+      return error;
   }
   for (size_t p = 0; p < plan.params.size(); ++p) {
     if (location[p].first >= 0)
@@ -171,25 +180,41 @@ std::string Executor::importWeights(const std::vector<NamedTensor> &weights,
     const plan::PlanParam &param = plan.params[p];
     std::vector<float> values =
         source[p] ? source[p]->values : initialValues(param, initSeed);
-    storeAs(values.data(), param.numel, param.dtype, buffers[p].data());
+    if (std::string error = upload(values.data(), param.numel,
+                                   {buffers[p].data(), param.dtype, false});
+        !error.empty())
+      return error;
   }
   return "";
 }
 
 void Executor::setCaptureGradients(bool on) {
+  // Off (gatherCapturedGradients says so) when the memory is not there.
   captureGradients = on;
-  for (Bucket &bucket : buckets)
-    bucket.captured.assign(on ? static_cast<size_t>(masterCount(bucket)) : 0,
-                           0.0f);
+  for (Bucket &bucket : buckets) {
+    bucket.captured.reset();
+    if (!on)
+      continue;
+    Place master = masterData(bucket);
+    captureGradients = captureGradients &&
+                       bucket.captured
+                           .allocate(*backend, masterCount(bucket) * 4,
+                                     "captured gradients", master.host)
+                           .empty() &&
+                       zero({bucket.captured.data(), DType::F32, master.host},
+                            masterCount(bucket))
+                           .empty();
+  }
 }
 
 std::string Executor::gatherCapturedGradients(std::vector<NamedTensor> &out) {
   out.clear();
   if (!captureGradients)
     return "gradient capture is off";
-  std::vector<const float *> regions;
+  std::vector<Place> regions;
   for (Bucket &bucket : buckets)
-    regions.push_back(bucket.captured.data());
+    regions.push_back(
+        {bucket.captured.data(), DType::F32, bucket.captured.isHost()});
   std::vector<std::vector<float>> full;
   std::string error = gatherBuckets(regions, full);
   if (!error.empty())

@@ -1,0 +1,131 @@
+// Host implementations of the dist ops' primitives, the arithmetic the
+// executor used to do inline: f32 storage, f64 per-element math.
+#include "runtime/exec/HostDistKernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+namespace var::exec::host {
+
+using plan::DType;
+
+namespace {
+
+float loadElement(const void *data, DType type, int64_t i) {
+  if (type == DType::BF16)
+    return cpu::bf16ToFloat(static_cast<const uint16_t *>(data)[i]);
+  return static_cast<const float *>(data)[i];
+}
+
+/// Elements [begin, end) of the update; returns their gradient's sum of
+/// squares (summed in element order).
+double updateRange(const OptimizerStep &s, int64_t begin, int64_t end) {
+  double squares = 0;
+  double coef = s.clip ? static_cast<double>(*s.clip) : 1.0;
+  float *p = s.master;
+  for (int64_t i = begin; i < end; ++i) {
+    float grad = loadElement(s.grad, s.gradType, i);
+    squares += static_cast<double>(grad) * grad;
+    if (s.adamw) {
+      float *m = s.state[0], *v = s.state[1];
+      double g = grad * coef;
+      double w = p[i] * (1.0 - s.lr * s.weightDecay);
+      m[i] = static_cast<float>(s.beta1 * m[i] + (1.0 - s.beta1) * g);
+      v[i] = static_cast<float>(s.beta2 * v[i] + (1.0 - s.beta2) * g * g);
+      double denom = std::sqrt(v[i] / s.biasCorrection2) + s.eps;
+      p[i] = static_cast<float>(w - s.lr * (m[i] / s.biasCorrection1) / denom);
+    } else {
+      double g = grad * coef + s.weightDecay * p[i];
+      if (s.momentum != 0.0) {
+        float &buf = s.state[0][i];
+        buf = s.step == 1 ? static_cast<float>(g)
+                          : static_cast<float>(s.momentum * buf +
+                                               (1.0 - s.dampening) * g);
+        g = s.nesterov ? g + s.momentum * buf : buf;
+      }
+      p[i] = static_cast<float>(p[i] - s.lr * g);
+    }
+    if (s.result)
+      s.result[i] = p[i];
+  }
+  return squares;
+}
+
+} // namespace
+
+void convert(void *dst, DType dstType, const void *src, DType srcType,
+             int64_t count) {
+  if (dstType == srcType) {
+    if (dst != src)
+      std::memmove(dst, src,
+                   static_cast<size_t>(count * plan::getDTypeBytes(dstType)));
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    float value = loadElement(src, srcType, i);
+    if (dstType == DType::BF16)
+      static_cast<uint16_t *>(dst)[i] = cpu::floatToBf16(value);
+    else
+      static_cast<float *>(dst)[i] = value;
+  }
+}
+
+void accumulate(float *sum, const void *addend, DType addendType,
+                int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    sum[i] += loadElement(addend, addendType, i);
+}
+
+void updateOptimizer(const OptimizerStep &step) {
+  // kSquarePartials fixed chunks (partial k covers chunk k), each summed in
+  // order; threads take whole chunks, so the partials never depend on how
+  // many threads ran.
+  int64_t chunk = std::max<int64_t>(
+      (step.count + kSquarePartials - 1) / kSquarePartials, 4096);
+  int64_t chunks = (step.count + chunk - 1) / chunk;
+  std::fill(step.squares, step.squares + kSquarePartials, 0.0);
+  auto work = [&](int64_t first, int64_t stride) {
+    for (int64_t c = first; c < chunks; c += stride)
+      step.squares[c] =
+          updateRange(step, c * chunk, std::min(step.count, (c + 1) * chunk));
+  };
+  int64_t threads = std::min<int64_t>(
+      chunks, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t)
+    pool.emplace_back(work, t, threads);
+  work(0, threads);
+  for (std::thread &thread : pool)
+    thread.join();
+}
+
+void sumSquares(const std::vector<FlatInput> &inputs, float *result) {
+  double sum = 0;
+  for (const FlatInput &input : inputs)
+    for (int64_t i = 0; i < input.count; ++i) {
+      float v = loadElement(input.data, input.dtype, i);
+      sum += static_cast<double>(v) * v;
+    }
+  *result = static_cast<float>(sum);
+}
+
+void clipCoefficient(const float *squares, double maxNorm, float *coefficient,
+                     double *norm) {
+  *norm = std::sqrt(*squares); // in f32, as the squares are
+  *coefficient = static_cast<float>(std::min(1.0, maxNorm / (*norm + 1e-6)));
+}
+
+} // namespace var::exec::host
+
+namespace var::exec {
+
+void computeBiasCorrections(OptimizerStep &step) {
+  step.biasCorrection1 =
+      1.0 - std::pow(step.beta1, static_cast<double>(step.step));
+  step.biasCorrection2 =
+      1.0 - std::pow(step.beta2, static_cast<double>(step.step));
+}
+
+} // namespace var::exec

@@ -1,0 +1,397 @@
+// The executor's device path without a GPU: a backend that runs the CPU
+// kernels and primitives on memory the host cannot dereference (addresses
+// moved out of the canonical range, so that any host access of "device"
+// memory crashes), with model state, collectives and updates through the
+// primitives, streams switched and events recorded before they are waited
+// for, and offloaded state in host memory. Training must give the
+// CPU backend's losses, weights, gradient norms and training state, bit for
+// bit, at every ZeRO stage with and without offload.
+#include "runtime/exec/Executor.h"
+#include "runtime/exec/SingleRank.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#ifndef VARC_PATH
+#error "VARC_PATH must name the varc binary"
+#endif
+
+namespace fs = std::filesystem;
+using var::exec::Backend;
+using var::exec::HostTensor;
+using var::plan::DType;
+
+namespace {
+
+/// "Device" memory: CPU memory seen at an address kTag higher.
+constexpr uintptr_t kTag = uintptr_t(1) << 62;
+
+template <typename T> T *untag(T *tagged) {
+  return tagged
+             ? reinterpret_cast<T *>(reinterpret_cast<uintptr_t>(tagged) - kTag)
+             : nullptr;
+}
+
+class UnreachableMemoryBackend final : public Backend {
+public:
+  std::string_view getName() const override { return "unreachable"; }
+  bool isHostMemory() const override { return false; }
+  std::string allocate(int64_t bytes, const std::string &what,
+                       void **memory) override {
+    std::string error = cpu->allocate(bytes, what, memory);
+    *memory =
+        reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(*memory) + kTag);
+    return error;
+  }
+  void release(void *memory) override { cpu->release(untag(memory)); }
+  std::string zero(void *memory, int64_t bytes) override {
+    return cpu->zero(untag(memory), bytes);
+  }
+  std::string copyToDevice(void *memory, const void *host,
+                           int64_t bytes) override {
+    return cpu->copyToDevice(untag(memory), host, bytes);
+  }
+  std::string copyToHost(void *host, const void *memory,
+                         int64_t bytes) override {
+    return cpu->copyToHost(host, untag(memory), bytes);
+  }
+  bool hasKernel(std::string_view op) const override {
+    return cpu->hasKernel(op);
+  }
+  std::string runOp(var::cpu::OpCall &call) override {
+    var::cpu::OpCall local{call.inst, call.operands, call.results, call.seed};
+    for (auto *list : {&local.operands, &local.results})
+      for (var::cpu::TensorView &view : *list)
+        view.data = untag(view.data);
+    return cpu->runOp(local);
+  }
+  std::string synchronize() override {
+    ++synchronizations;
+    return failSynchronize ? "an illegal memory access" : "";
+  }
+  std::string selectStream(var::exec::PlanStream) override {
+    ++streamSwitches;
+    return "";
+  }
+  std::string recordEvent(int64_t id) override {
+    recorded.push_back(id);
+    return "";
+  }
+  std::string waitEvent(var::exec::PlanStream, int64_t id) override {
+    if (std::find(recorded.begin(), recorded.end(), id) == recorded.end())
+      ++unrecordedWaits;
+    return "";
+  }
+  void *allocateHost(size_t bytes) override {
+    ++hostAllocations;
+    return Backend::allocateHost(bytes);
+  }
+
+  std::string convert(void *dst, DType dstType, const void *src, DType srcType,
+                      int64_t count) override {
+    ++primitives;
+    return cpu->convert(untag(dst), dstType, untag(src), srcType, count);
+  }
+  std::string accumulate(float *sum, const void *addend, DType type,
+                         int64_t count) override {
+    ++primitives;
+    return cpu->accumulate(untag(sum), untag(addend), type, count);
+  }
+  std::string updateOptimizer(const var::exec::OptimizerStep &step) override {
+    ++updates;
+    var::exec::OptimizerStep local = step;
+    local.master = untag(step.master);
+    local.state[0] = untag(step.state[0]);
+    local.state[1] = untag(step.state[1]);
+    local.grad = untag(step.grad);
+    local.clip = untag(step.clip);
+    local.result = untag(step.result);
+    local.squares = untag(step.squares);
+    return cpu->updateOptimizer(local);
+  }
+  std::string sumSquares(const std::vector<var::exec::FlatInput> &inputs,
+                         float *result) override {
+    ++primitives;
+    std::vector<var::exec::FlatInput> local = inputs;
+    for (var::exec::FlatInput &input : local)
+      input.data = untag(input.data);
+    return cpu->sumSquares(local, untag(result));
+  }
+  std::string clipCoefficient(const float *squares, double maxNorm,
+                              float *coefficient, double *norm) override {
+    ++primitives;
+    return cpu->clipCoefficient(untag(squares), maxNorm, untag(coefficient),
+                                untag(norm));
+  }
+
+  static inline int64_t primitives = 0, updates = 0, hostAllocations = 0,
+                        synchronizations = 0, streamSwitches = 0,
+                        unrecordedWaits = 0;
+  static inline bool failSynchronize = false;
+
+private:
+  std::unique_ptr<Backend> cpu = var::exec::createCpuBackend();
+  std::vector<int64_t> recorded;
+};
+
+constexpr int64_t kBatch = 4, kSteps = 4, kClipElements = 4 * 3 * 16 * 16;
+
+var::plan::Plan compile(const std::string &flags) {
+  fs::path dir = fs::temp_directory_path() / "var-device-executor-test";
+  fs::create_directories(dir);
+  std::string name = flags;
+  for (char &c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  fs::path path = dir / (name + ".fb");
+  std::string command = std::string(VARC_PATH) + " " + MODEL + " " + flags +
+                        " -o " + path.string() + " 2>/dev/null";
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  auto plan = var::plan::loadPlan(path);
+  EXPECT_TRUE(plan) << plan.error();
+  auto resolved = plan->resolve(1);
+  EXPECT_TRUE(resolved) << resolved.error();
+  return *resolved;
+}
+
+/// What a run leaves to compare.
+struct Outcome {
+  std::vector<float> losses;
+  std::vector<var::exec::NamedTensor> weights, grads;
+  var::exec::RankTrainingState state;
+  std::optional<double> lastNorm;
+  double norm = 0;
+};
+
+/// kSteps steps of random clips (the same for every backend), with `accum`
+/// micro-steps each; then everything the executor reports.
+Outcome train(const var::plan::Plan &plan, int64_t accum,
+              std::unique_ptr<Backend> backend) {
+  var::exec::SingleRankCommunicator comm;
+  auto executor =
+      var::exec::Executor::create(plan, comm, /*seed=*/5, std::move(backend));
+  EXPECT_TRUE(executor) << executor.error();
+  Outcome out;
+  if (!executor)
+    return out;
+  executor->setCaptureGradients(true);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  int64_t micro = kBatch / accum;
+  for (int64_t step = 0; step < kSteps; ++step) {
+    for (int64_t m = 0; m < accum; ++m) {
+      std::vector<float> clips(static_cast<size_t>(micro * kClipElements));
+      for (float &v : clips)
+        v = uniform(rng);
+      std::vector<int64_t> labels;
+      for (int64_t i = 0; i < micro; ++i)
+        labels.push_back(static_cast<int64_t>(rng() % 8));
+      std::vector<HostTensor> args = {
+          HostTensor::f32({micro, 4, 3, 16, 16}, clips),
+          HostTensor::i64({micro}, labels)};
+      bool last = m + 1 == accum;
+      if (last) {
+        args.push_back(HostTensor::scalarF32(0.01f));
+        args.push_back(HostTensor::scalarI64(step + 1));
+      }
+      std::vector<HostTensor> results;
+      std::string error =
+          executor->run(last ? "train_step" : "accumulate_step", args, results,
+                        static_cast<uint64_t>(step * accum + m));
+      EXPECT_EQ(error, "");
+      if (!error.empty())
+        return out;
+      out.losses.push_back(results[0].floats()[0]);
+    }
+  }
+  EXPECT_EQ(executor->exportWeights(out.weights), "");
+  EXPECT_EQ(executor->gatherCapturedGradients(out.grads), "");
+  EXPECT_EQ(executor->reduceGradNorm(out.norm), "");
+  out.lastNorm = executor->getLastGradNorm();
+  out.state = executor->getTrainingState();
+  return out;
+}
+
+void expectSame(const std::vector<var::exec::NamedTensor> &a,
+                const std::vector<var::exec::NamedTensor> &b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name);
+    EXPECT_EQ(a[i].values, b[i].values) << a[i].name;
+  }
+}
+
+void expectSame(const std::vector<var::exec::TensorSlice> &a,
+                const std::vector<var::exec::TensorSlice> &b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name);
+    EXPECT_EQ(a[i].offset, b[i].offset);
+    EXPECT_EQ(a[i].values, b[i].values) << a[i].name;
+  }
+}
+
+TEST(DeviceExecutorTest, DevicePathMatchesTheCpuBackendBitForBit) {
+  struct Config {
+    const char *flags;
+    int64_t accum;
+    bool offloads;
+  };
+  const Config configs[] = {
+      {"--zero-stage=0", 1, false},
+      {"--zero-stage=1", 1, false},
+      {"--zero-stage=2 --grad-clip=0.5", 1, false},
+      {"--zero-stage=3 --bucket-mb=0.005", 1, false},
+      {"--zero-stage=0 --grad-accum=2", 2, false},
+      {"--zero-stage=1 --grad-accum=2 --optimizer=sgd", 2, false},
+      {"--zero-stage=3 --grad-accum=2 --grad-clip=0.5", 2, false},
+      {"--zero-stage=1 --offload-optimizer", 1, true},
+      {"--zero-stage=2 --offload-optimizer --grad-clip=0.5", 1, true},
+      {"--zero-stage=3 --offload-optimizer --optimizer=sgd", 1, true},
+      {"--zero-stage=3 --offload-optimizer --offload-params --grad-accum=2", 2,
+       true},
+      {"--precision=fp32 --zero-stage=1 --offload-optimizer", 1, true},
+      {"--precision=fp32 --zero-stage=3 --offload-optimizer --offload-params",
+       1, true},
+  };
+  for (const Config &config : configs) {
+    SCOPED_TRACE(config.flags);
+    var::plan::Plan plan =
+        compile(std::string(config.flags) +
+                " --micro-batch=" + std::to_string(kBatch / config.accum));
+    Outcome cpu = train(plan, config.accum, nullptr);
+    UnreachableMemoryBackend::primitives = 0;
+    UnreachableMemoryBackend::updates = 0;
+    UnreachableMemoryBackend::hostAllocations = 0;
+    UnreachableMemoryBackend::streamSwitches = 0;
+    UnreachableMemoryBackend::unrecordedWaits = 0;
+    Outcome device =
+        train(plan, config.accum, std::make_unique<UnreachableMemoryBackend>());
+    ASSERT_EQ(cpu.losses.size(), static_cast<size_t>(kSteps * config.accum));
+    EXPECT_EQ(cpu.losses, device.losses);
+    expectSame(cpu.weights, device.weights);
+    expectSame(cpu.grads, device.grads);
+    EXPECT_EQ(cpu.norm, device.norm);
+    EXPECT_EQ(cpu.lastNorm, device.lastNorm);
+    expectSame(cpu.state.master, device.state.master);
+    ASSERT_EQ(cpu.state.optimizer.size(), device.state.optimizer.size());
+    for (size_t k = 0; k < cpu.state.optimizer.size(); ++k)
+      expectSame(cpu.state.optimizer[k].second,
+                 device.state.optimizer[k].second);
+    expectSame(cpu.state.buffers, device.state.buffers);
+    EXPECT_GT(UnreachableMemoryBackend::primitives, 0);
+    // Offloaded updates run on the host; the others on the device.
+    EXPECT_EQ(UnreachableMemoryBackend::updates > 0, !config.offloads);
+    EXPECT_EQ(UnreachableMemoryBackend::hostAllocations > 0, config.offloads);
+    // Streams are switched, and every wait is for an event recorded before.
+    EXPECT_GT(UnreachableMemoryBackend::streamSwitches, 0);
+    EXPECT_EQ(UnreachableMemoryBackend::unrecordedWaits, 0);
+  }
+}
+
+// Checkpoints through device memory: a state read from one executor and
+// written into a fresh one continues training exactly as the first.
+TEST(DeviceExecutorTest, TrainingStateRoundTripsThroughDeviceMemory) {
+  for (const char *flags :
+       {"--zero-stage=2 --micro-batch=4", "--zero-stage=3 --offload-optimizer "
+                                          "--offload-params --micro-batch=4"}) {
+    SCOPED_TRACE(flags);
+    var::plan::Plan plan = compile(flags);
+    var::exec::SingleRankCommunicator comm;
+    auto first = var::exec::Executor::create(
+        plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+    auto second = var::exec::Executor::create(
+        plan, comm, 9, std::make_unique<UnreachableMemoryBackend>());
+    ASSERT_TRUE(first && second);
+    std::vector<float> clips(static_cast<size_t>(kBatch * kClipElements), 0.5f);
+    std::vector<HostTensor> args = {
+        HostTensor::f32({kBatch, 4, 3, 16, 16}, clips),
+        HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+        HostTensor::scalarI64(1)};
+    std::vector<HostTensor> results;
+    ASSERT_EQ(first->run("train_step", args, results, 0), "");
+    var::exec::RankTrainingState saved = first->getTrainingState();
+    var::exec::TrainingState state;
+    auto whole = [](const std::vector<var::exec::TensorSlice> &slices) {
+      std::vector<var::exec::NamedTensor> tensors;
+      for (const var::exec::TensorSlice &slice : slices)
+        tensors.push_back({slice.name, {}, slice.values});
+      return tensors;
+    };
+    // One rank: every slice is the whole tensor; shapes come from the plan.
+    std::vector<var::exec::NamedTensor> weights;
+    ASSERT_EQ(first->exportWeights(weights), "");
+    auto shaped = [&](std::vector<var::exec::NamedTensor> tensors) {
+      for (var::exec::NamedTensor &tensor : tensors)
+        for (const var::exec::NamedTensor &weight : weights)
+          if (weight.name == tensor.name)
+            tensor.shape = weight.shape;
+      return tensors;
+    };
+    state.master = shaped(whole(saved.master));
+    for (const auto &[key, slices] : saved.optimizer)
+      state.optimizer.push_back({key, shaped(whole(slices))});
+    state.buffers = saved.buffers;
+    ASSERT_EQ(second->setTrainingState(state), "");
+    args[3] = HostTensor::scalarI64(2);
+    std::vector<HostTensor> a, b;
+    ASSERT_EQ(first->run("train_step", args, a, 1), "");
+    ASSERT_EQ(second->run("train_step", args, b, 1), "");
+    EXPECT_EQ(a[0].bytes, b[0].bytes);
+    std::vector<var::exec::NamedTensor> wa, wb;
+    ASSERT_EQ(first->exportWeights(wa), "");
+    ASSERT_EQ(second->exportWeights(wb), "");
+    expectSame(wa, wb);
+  }
+}
+
+// Device work is asynchronous: one synchronize per run, and a fault found
+// there names the function and how to find the instruction; with
+// VAR_SYNC_EACH_OP=1 every instruction is synchronized and a fault names it.
+TEST(DeviceExecutorTest, SynchronizesOncePerRunUnlessAsked) {
+  var::plan::Plan plan = compile("--zero-stage=0 --micro-batch=4");
+  std::vector<float> clips(static_cast<size_t>(kBatch * kClipElements), 0.5f);
+  std::vector<HostTensor> args = {
+      HostTensor::f32({kBatch, 4, 3, 16, 16}, clips),
+      HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+      HostTensor::scalarI64(1)};
+  var::exec::SingleRankCommunicator comm;
+  for (bool each : {false, true}) {
+    SCOPED_TRACE(each);
+    if (each)
+      setenv("VAR_SYNC_EACH_OP", "1", 1);
+    auto executor = var::exec::Executor::create(
+        plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+    unsetenv("VAR_SYNC_EACH_OP");
+    ASSERT_TRUE(executor);
+    std::vector<HostTensor> results;
+    UnreachableMemoryBackend::synchronizations = 0;
+    UnreachableMemoryBackend::failSynchronize = false;
+    ASSERT_EQ(executor->run("train_step", args, results, 0), "");
+    size_t instructions = plan.findFunction("train_step")->instructions.size();
+    EXPECT_EQ(UnreachableMemoryBackend::synchronizations,
+              each ? static_cast<int64_t>(instructions) : 1);
+    UnreachableMemoryBackend::failSynchronize = true;
+    std::string error = executor->run("train_step", args, results, 1);
+    UnreachableMemoryBackend::failSynchronize = false;
+    EXPECT_NE(error.find("an illegal memory access"), std::string::npos);
+    if (each) {
+      EXPECT_EQ(error.rfind("instruction 0 (", 0), 0u) << error;
+    } else {
+      EXPECT_NE(error.find("function 'train_step' failed"), std::string::npos)
+          << error;
+      EXPECT_NE(error.find("VAR_SYNC_EACH_OP=1"), std::string::npos) << error;
+    }
+  }
+}
+
+} // namespace
