@@ -36,6 +36,11 @@ public:
   /// Rank `root`'s `count` bytes to every rank.
   virtual std::string broadcast(void *data, int64_t bytes, int root) = 0;
   virtual std::string barrier() = 0;
+  /// How long a collective may wait for its peers before it fails; a
+  /// device communicator bootstrapped from this one takes the same.
+  virtual std::chrono::milliseconds getTimeout() const {
+    return std::chrono::milliseconds(300000);
+  }
 };
 
 /// Where this process sits in the job, from the environment.

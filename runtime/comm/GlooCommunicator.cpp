@@ -220,6 +220,7 @@ public:
 
   int getRank() const override { return rank; }
   int getWorldSize() const override { return worldSize; }
+  milliseconds getTimeout() const override { return timeout; }
 
   std::string allReduce(float *data, int64_t count, bool mean) override {
     uint32_t tag = nextTag++;

@@ -5,6 +5,7 @@
 #include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DistKernels.h"
+#include "runtime/cuda/NcclCommunicator.h"
 
 #include <array>
 #include <vector>
@@ -215,14 +216,24 @@ public:
   }
   void *getStream() override { return ctx.stream; }
   std::unique_ptr<comm::DeviceCommunicator>
-  createDeviceCommunicator(comm::Communicator &, std::string &error) override {
+  createDeviceCommunicator(comm::Communicator &hostComm,
+                           std::string &error) override {
     error.clear();
-    return nullptr; // NCCL (NcclCommunicator.h) is hooked up at merge
+    std::unique_ptr<NcclCommunicator> created =
+        createNcclCommunicator(hostComm, device, error, hostComm.getTimeout());
+    nccl = created.get(); // the executor owns it and outlives its use here
+    return created;
   }
 
   std::string synchronize() override {
-    for (cudaStream_t stream : streams)
-      VAR_CUDA_TRY(cudaStreamSynchronize(stream));
+    // With NCCL any stream may wait on peers: NCCL's wait has a deadline
+    // and aborts, a plain stream synchronize would hang on a dead rank.
+    for (cudaStream_t stream : streams) {
+      if (!nccl)
+        VAR_CUDA_TRY(cudaStreamSynchronize(stream));
+      else if (std::string error = nccl->synchronize(stream); !error.empty())
+        return error;
+    }
     int flag = *hostFlag;
     *hostFlag = 0;
     if (flag == kBadLabel)
@@ -258,6 +269,8 @@ private:
   int64_t baselineBytes = 0;
   CudaContext ctx;
   int *hostFlag = nullptr;
+  /// The NCCL communicator made for the executor, if any.
+  NcclCommunicator *nccl = nullptr;
   /// sumSquares' block partials.
   double *squaresScratch = nullptr;
   const CudaOpTable &ops = getCudaOps();
