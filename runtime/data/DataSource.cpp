@@ -33,6 +33,9 @@ DataSource::create(const DataOptions &given, const ClipShape &shape,
       options.data == kSyntheticTrailsSourceName)
     return createSyntheticSource(options, shape, modelClasses, layout,
                                  std::move(allocator), error);
+  if (options.data == kRandomSourceName)
+    return createRandomSource(options, shape, modelClasses, layout,
+                              std::move(allocator), error);
   return createVideoSource(options, shape, modelClasses, layout,
                            std::move(allocator), error);
 }

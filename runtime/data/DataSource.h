@@ -1,5 +1,6 @@
 // What varrun trains and evaluates on, behind one interface: a factory from
-// --data (builtin:synthetic, builtin:synthetic-trails or a dataset folder)
+// --data (builtin:synthetic, builtin:synthetic-trails, builtin:random or a
+// dataset folder)
 // and the data flags, yielding each rank's micro-batch of (step, micro-step)
 // from the deterministic sampler (Synthetic.h), filled ahead of time by
 // worker threads into staging buffers, and the evaluation batches with
@@ -32,7 +33,7 @@ struct DataOptions {
   std::string data = "builtin:synthetic";
   std::string trainList, valList;
   uint64_t seed = 0;
-  /// builtin:synthetic only.
+  /// Built-in sources only (taskClasses: builtin:synthetic only).
   int64_t trainSize = 4096, evalSize = 512, taskClasses = 0;
   /// Video datasets. sampling.frames 0 means the plan's clip length; the
   /// augmentation's output size is always the plan's.
@@ -53,12 +54,21 @@ struct RankLayout {
   int64_t rank = 0, worldSize = 1, gradAccum = 1;
 };
 
+/// --data's name for random clips (RandomSource.cpp), for benchmarks.
+inline constexpr const char *kRandomSourceName = "builtin:random";
+
 class DataSource;
 /// Builds the source for builtin:synthetic[-trails] (Synthetic.h).
 std::unique_ptr<DataSource>
 createSyntheticSource(const DataOptions &options, const ClipShape &shape,
                       int64_t modelClasses, const RankLayout &layout,
                       StagingAllocator allocator, std::string &error);
+/// Builds the source for builtin:random: normal(0, 1) clips, uniform labels
+/// over the model's classes, --train-size and --eval-size of them.
+std::unique_ptr<DataSource>
+createRandomSource(const DataOptions &options, const ClipShape &shape,
+                   int64_t modelClasses, const RankLayout &layout,
+                   StagingAllocator allocator, std::string &error);
 /// Builds the source for a dataset folder or list files (Dataset.h).
 std::unique_ptr<DataSource>
 createVideoSource(const DataOptions &options, const ClipShape &shape,
@@ -137,6 +147,9 @@ private:
   friend std::unique_ptr<DataSource>
   createSyntheticSource(const DataOptions &, const ClipShape &, int64_t,
                         const RankLayout &, StagingAllocator, std::string &);
+  friend std::unique_ptr<DataSource>
+  createRandomSource(const DataOptions &, const ClipShape &, int64_t,
+                     const RankLayout &, StagingAllocator, std::string &);
   friend std::unique_ptr<DataSource>
   createVideoSource(const DataOptions &, const ClipShape &, int64_t,
                     const RankLayout &, StagingAllocator, std::string &);

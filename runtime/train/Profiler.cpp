@@ -1,4 +1,4 @@
-// Per-op-kind time, FLOPs, TFLOP/s and MFU.
+// Per-op-kind time, FLOPs, bytes moved, TFLOP/s and MFU.
 #include "runtime/train/Profiler.h"
 
 #include <algorithm>
@@ -20,6 +20,26 @@ void CpuProfiler::end(const plan::PlanFunction &function, size_t index) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
   op.flops += inst.flops;
+  op.bytes += getInstructionBytes(function, inst);
+}
+
+int64_t getInstructionBytes(const plan::PlanFunction &function,
+                            const plan::Instruction &inst) {
+  int64_t bytes = 0;
+  auto add = [&](uint32_t id) {
+    if (id >= function.values.size())
+      return;
+    const plan::PlanValue &value = function.values[id];
+    int64_t count = 1;
+    for (int64_t dim : value.shape)
+      count *= dim > 0 ? dim : 0;
+    bytes += count * plan::getDTypeBytes(value.dtype);
+  };
+  for (uint32_t id : inst.operands)
+    add(id);
+  for (uint32_t id : inst.results)
+    add(id);
+  return bytes;
 }
 
 std::string CpuProfiler::report(double peakTflops, int64_t steps,
@@ -33,6 +53,7 @@ std::string CpuProfiler::report(double peakTflops, int64_t steps,
     total.count += op.count;
     total.seconds += op.seconds;
     total.flops += op.flops;
+    total.bytes += op.bytes;
   }
   std::string text;
   char line[256];
@@ -63,6 +84,12 @@ std::string CpuProfiler::report(double peakTflops, int64_t steps,
                 static_cast<long long>(steps > 0 ? total.flops / steps : 0),
                 achieved, peakTflops > 0 ? 100.0 * achieved / peakTflops : 0.0,
                 peakTflops);
+  text += line;
+  std::snprintf(line, sizeof line,
+                "%lld bytes per step (instruction operands and results), "
+                "%.4f TB/s\n",
+                static_cast<long long>(steps > 0 ? total.bytes / steps : 0),
+                wallSeconds > 0 ? total.bytes / wallSeconds / 1e12 : 0.0);
   text += line;
   text.pop_back(); // the caller ends the last line
   return text;

@@ -1,6 +1,7 @@
 // The FLOPS profiler: times every instruction of the steps it is on for,
-// adds the times and the compiler's FLOP counts up per op kind, and prints
-// achieved TFLOP/s and MFU against a peak.
+// adds the times, the compiler's FLOP counts and the bytes each instruction
+// reads and writes up per op kind, and prints achieved TFLOP/s and MFU
+// against a peak and the memory traffic per step.
 #ifndef VAR_RUNTIME_TRAIN_PROFILER_H
 #define VAR_RUNTIME_TRAIN_PROFILER_H
 
@@ -18,6 +19,9 @@ struct OpProfile {
   int64_t count = 0;
   double seconds = 0;
   int64_t flops = 0;
+  /// Operand and result bytes (plan shapes x element size): what the
+  /// instructions move if every tensor crosses memory once.
+  int64_t bytes = 0;
 };
 
 /// An InstructionTimer on the host's steady clock: an instruction's time
@@ -30,8 +34,8 @@ public:
   const std::map<std::string, OpProfile> &getOps() const { return ops; }
   /// A table, one row per op kind by descending time: calls, time, share,
   /// GFLOPs, achieved TFLOP/s and MFU (against `peakTflops`), then the
-  /// total over `steps` steps of `wallSeconds`; no newline after the last
-  /// line.
+  /// total over `steps` steps of `wallSeconds` and the bytes moved per step
+  /// with the TB/s they come to; no newline after the last line.
   std::string report(double peakTflops, int64_t steps,
                      double wallSeconds) const;
 
@@ -39,6 +43,10 @@ private:
   std::map<std::string, OpProfile> ops;
   std::chrono::steady_clock::time_point started;
 };
+
+/// Bytes of `inst`'s operands and results in `function` (dynamic dims: 0).
+int64_t getInstructionBytes(const plan::PlanFunction &function,
+                            const plan::Instruction &inst);
 
 /// Parses "A:B" (1 <= A <= B): the optimizer steps to profile.
 bool parseStepRange(const std::string &text, int64_t &first, int64_t &last);

@@ -1,5 +1,5 @@
-// The profiler's bookkeeping: per-op-kind calls and FLOPs from the plan's
-// instructions, the report's totals, and --profile-steps parsing.
+// The profiler's bookkeeping: per-op-kind calls, FLOPs and bytes moved from
+// the plan's instructions, the report's totals, and --profile-steps parsing.
 #include "runtime/train/Profiler.h"
 
 #include <gtest/gtest.h>
@@ -40,6 +40,40 @@ TEST(ProfilerTest, AddsUpPerOpKind) {
             std::string::npos)
       << report;
   EXPECT_NE(report.back(), '\n');
+}
+
+TEST(ProfilerTest, CountsOperandAndResultBytes) {
+  // %2 = conv(%0, %1) with %0 f32 [2, 3], %1 bf16 [4], %2 f32 [5]; then an
+  // op on a shard whose size is still dynamic, which counts nothing.
+  plan::PlanFunction function;
+  function.values = {{{2, 3}, plan::DType::F32},
+                     {{4}, plan::DType::BF16},
+                     {{5}, plan::DType::F32},
+                     {{plan::kDynamicDim}, plan::DType::F32}};
+  function.instructions.resize(2);
+  function.instructions[0].op = "var.conv";
+  function.instructions[0].operands = {0, 1};
+  function.instructions[0].results = {2};
+  function.instructions[1].op = "dist.all_gather";
+  function.instructions[1].operands = {3};
+  function.instructions[1].results = {3};
+  EXPECT_EQ(train::getInstructionBytes(function, function.instructions[0]),
+            6 * 4 + 4 * 2 + 5 * 4);
+  EXPECT_EQ(train::getInstructionBytes(function, function.instructions[1]), 0);
+
+  train::CpuProfiler profiler;
+  for (int step = 0; step < 2; ++step)
+    for (size_t i = 0; i < function.instructions.size(); ++i) {
+      profiler.begin(function, i);
+      profiler.end(function, i);
+    }
+  EXPECT_EQ(profiler.getOps().at("var.conv").bytes, 2 * 52);
+  // 104 bytes over 2 steps of 1 ms: 52 per step, 1.04e-7 TB/s.
+  std::string report = profiler.report(1.0, 2, 1e-3);
+  EXPECT_NE(report.find("\n52 bytes per step (instruction operands and "
+                        "results), 0.0000 TB/s"),
+            std::string::npos)
+      << report;
 }
 
 TEST(ProfilerTest, StepRanges) {
