@@ -1,7 +1,7 @@
 // The CUDA backend of the executor: one device, one stream, cuDNN and
 // cuBLAS handles bound to it, device memory through cudaMalloc, and the
-// kernels of CudaOps.h. Ops without a CUDA kernel (the LSTM) run on the CPU
-// through the executor's host path.
+// kernels of CudaOps.h. An op without a CUDA kernel would run on the CPU
+// through the executor's host path; today every op has one.
 #ifndef VAR_RUNTIME_CUDA_CUDABACKEND_H
 #define VAR_RUNTIME_CUDA_CUDABACKEND_H
 

@@ -395,16 +395,12 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
                                                                    : "_f32");
                          });
 
-/// Every op that has a CPU kernel has a CUDA kernel too, except the LSTM,
-/// which runs through the executor's host path for now.
-TEST(CudaOpTable, CoversTheCpuTableButTheLstm) {
+/// Every op that has a CPU kernel has a CUDA kernel too.
+TEST(CudaOpTable, CoversTheCpuTable) {
   const auto &cuda = var::cuda::getCudaOps();
   for (const auto &[op, kernel] : var::cpu::getCpuOps()) {
     (void)kernel;
-    if (op == "var.lstm" || op == "var.lstm_grad")
-      EXPECT_EQ(cuda.count(op), 0u) << op;
-    else
-      EXPECT_EQ(cuda.count(op), 1u) << op << " has no CUDA kernel";
+    EXPECT_EQ(cuda.count(op), 1u) << op << " has no CUDA kernel";
   }
 }
 
