@@ -3,6 +3,7 @@
 // through time).
 // Sums accumulate in double; gates and states are f32, as on the GPU.
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cpu/LstmCall.h"
 
 #include <cmath>
 #include <initializer_list>
@@ -340,80 +341,6 @@ void multiplyTransposedBy(const float *a, const float *b, int64_t inner,
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-struct LSTMShape {
-  int64_t batch = 0, steps = 0, features = 0, hidden = 0;
-
-  int64_t gates() const { return 4 * hidden; }
-  int64_t rows() const { return batch * steps; }
-};
-
-/// The operands of var.lstm (the first five) or var.lstm_grad (all seven),
-/// in ODS order. The ODS biases are required today; the kernels still take
-/// them as optional, both absent when two operands fewer come, or either one
-/// as an operandSegmentSizes attribute says, so that a bias-free LSTM needs
-/// no zero tensors.
-struct LSTMOperands {
-  enum Slot { Input, WIh, WHh, BIh, BHh, SequenceGrad, LastGrad };
-  const TensorView *slots[7] = {};
-
-  const TensorView *operator[](Slot slot) const { return slots[slot]; }
-};
-
-std::string getLSTMOperands(const OpCall &call, bool withGrads,
-                            LSTMOperands &operands, LSTMShape &shape) {
-  size_t slotCount = withGrads ? 7 : 5;
-  size_t given = call.operands.size();
-  std::vector<int64_t> segments = call.getInts("operandSegmentSizes", {});
-  if (segments.empty()) {
-    segments.assign(slotCount, 1);
-    if (given == slotCount - 2)
-      segments[LSTMOperands::BIh] = segments[LSTMOperands::BHh] = 0;
-  }
-  int64_t total = 0;
-  for (int64_t size : segments)
-    total += size;
-  bool valid =
-      segments.size() == slotCount && total == static_cast<int64_t>(given);
-  for (size_t slot = 0; valid && slot < slotCount; ++slot) {
-    bool optional = slot == LSTMOperands::BIh || slot == LSTMOperands::BHh;
-    valid = segments[slot] == 1 || (optional && segments[slot] == 0);
-  }
-  if (!valid)
-    return call.inst.op + ": expects " + std::to_string(slotCount) +
-           " operands (or " + std::to_string(slotCount - 2) +
-           " without biases), got " + std::to_string(given);
-  for (size_t slot = 0, next = 0; slot < slotCount; ++slot)
-    if (segments[slot])
-      operands.slots[slot] = &call.operands[next++];
-
-  const TensorView &input = *operands[LSTMOperands::Input];
-  const TensorView &wIh = *operands[LSTMOperands::WIh];
-  const TensorView &wHh = *operands[LSTMOperands::WHh];
-  if (input.shape.size() != 3 || wIh.shape.size() != 2 || wHh.shape.size() != 2)
-    return call.inst.op + ": needs input (B, T, I), w_ih (4H, I) and w_hh "
-                          "(4H, H)";
-  shape.batch = input.shape[0];
-  shape.steps = input.shape[1];
-  shape.features = input.shape[2];
-  shape.hidden = wIh.shape[0] / 4;
-  if (wIh.shape[0] % 4 != 0 || wIh.shape[1] != shape.features ||
-      wHh.shape[0] != shape.gates() || wHh.shape[1] != shape.hidden)
-    return call.inst.op + ": weights do not fit input (B, T, I), w_ih " +
-           "(4H, I), w_hh (4H, H)";
-  for (auto slot : {LSTMOperands::BIh, LSTMOperands::BHh})
-    if (operands[slot] && operands[slot]->numel() != shape.gates())
-      return call.inst.op +
-             ": biases must have 4H = " + std::to_string(shape.gates()) +
-             " elements";
-  if (withGrads)
-    return checkSizes(call,
-                      {{"sequence_grad", *operands[LSTMOperands::SequenceGrad],
-                        shape.rows() * shape.hidden},
-                       {"last_grad", *operands[LSTMOperands::LastGrad],
-                        shape.batch * shape.hidden}});
-  return {};
-}
-
 /// What the forward leaves for the backward, all row (b, t) major: the
 /// activated gates i, f, g, o (rows, 4H), and the cell and hidden states
 /// (rows, H).
@@ -475,16 +402,7 @@ LSTMTrace runLSTM(const LSTMShape &shape, const LSTMOperands &operands) {
 std::string lstm(OpCall &call) {
   LSTMOperands operands;
   LSTMShape shape;
-  if (std::string error = getLSTMOperands(call, false, operands, shape);
-      !error.empty())
-    return error;
-  if (call.results.size() != 2)
-    return call.inst.op + ": expects 2 results, got " +
-           std::to_string(call.results.size());
-  if (std::string error = checkSizes(
-          call, {{"sequence", call.results[0], shape.rows() * shape.hidden},
-                 {"last", call.results[1], shape.batch * shape.hidden}});
-      !error.empty())
+  if (std::string error = checkLSTMCall(call, operands, shape); !error.empty())
     return error;
   LSTMTrace trace = runLSTM(shape, operands);
   std::vector<float> last(shape.batch * shape.hidden, 0.0f);
@@ -505,25 +423,11 @@ std::string lstm(OpCall &call) {
 std::string lstmGrad(OpCall &call) {
   LSTMOperands operands;
   LSTMShape shape;
-  if (std::string error = getLSTMOperands(call, true, operands, shape);
+  if (std::string error = checkLSTMGradCall(call, operands, shape);
       !error.empty())
     return error;
-  if (call.results.size() != 5 && call.results.size() != 3)
-    return call.inst.op + ": expects 5 results (3 without bias gradients), " +
-           "got " + std::to_string(call.results.size());
   int64_t batch = shape.batch, steps = shape.steps, hidden = shape.hidden;
   int64_t gates = shape.gates(), features = shape.features;
-  if (std::string error = checkSizes(
-          call, {{"input_grad", call.results[0], shape.rows() * features},
-                 {"w_ih_grad", call.results[1], gates * features},
-                 {"w_hh_grad", call.results[2], gates * hidden}});
-      !error.empty())
-    return error;
-  for (size_t r = 3; r < call.results.size(); ++r)
-    if (call.results[r].numel() != gates)
-      return call.inst.op +
-             ": bias gradients must have 4H = " + std::to_string(gates) +
-             " elements";
 
   LSTMTrace trace = runLSTM(shape, operands);
   std::vector<float> sequenceGrad =

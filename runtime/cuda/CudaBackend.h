@@ -1,8 +1,9 @@
 // The CUDA backend of the executor: one device, a CUDA stream for each of
 // the plan's device streams (compute, comm, copy) with the cuDNN and cuBLAS
-// handles bound to the selected one, device memory through cudaMalloc, and
-// the kernels of CudaOps.h and DistKernels.h. Ops without a CUDA kernel (the
-// LSTM) run on the CPU through the executor's host path.
+// handles bound to the selected one, device memory through cudaMalloc, the
+// kernels of CudaOps.h and DistKernels.h, and NCCL for collectives. An op
+// without a CUDA kernel would run on the CPU through the executor's host
+// path; today every op has one.
 #ifndef VAR_RUNTIME_CUDA_CUDABACKEND_H
 #define VAR_RUNTIME_CUDA_CUDABACKEND_H
 

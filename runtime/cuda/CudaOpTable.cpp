@@ -13,6 +13,7 @@ const CudaOpTable &getCudaOps() {
     registerPoolOps(ops);
     registerLinearOps(ops);
     registerNormOps(ops);
+    registerLstmOps(ops);
     return ops;
   }();
   return table;

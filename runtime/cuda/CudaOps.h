@@ -69,6 +69,7 @@ void registerConvOps(CudaOpTable &table);        // cuDNN convolutions
 void registerPoolOps(CudaOpTable &table);        // max, average, global
 void registerLinearOps(CudaOpTable &table);      // cuBLAS matrix products
 void registerNormOps(CudaOpTable &table);        // batch norm
+void registerLstmOps(CudaOpTable &table);        // LSTM forward, backward
 
 /// Every CUDA kernel.
 const CudaOpTable &getCudaOps();

@@ -10,6 +10,7 @@
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
+#include "test/gpu/CudaOpCheck.h"
 
 #include <gtest/gtest.h>
 
@@ -24,110 +25,9 @@
 
 namespace {
 
+using namespace var::gputest;
 using var::cpu::OpCall;
-using var::cpu::TensorView;
 using var::exec::Backend;
-using var::exec::DeviceBuffer;
-using var::plan::Attribute;
-using var::plan::DType;
-using Shape = std::vector<int64_t>;
-
-/// How an operand's values are drawn.
-struct Spec {
-  DType dtype;
-  Shape shape;
-  enum Kind { Uniform, Positive, Labels, Given } kind = Uniform;
-  float scale = 2.0f;        // Uniform: [-scale, scale); Positive: (0.5, ...)
-  std::vector<float> values; // Given
-};
-
-Spec uniform(DType dtype, Shape shape, float scale = 2.0f) {
-  return {dtype, std::move(shape), Spec::Uniform, scale, {}};
-}
-Spec positive(DType dtype, Shape shape) {
-  return {dtype, std::move(shape), Spec::Positive, 1.5f, {}};
-}
-Spec labels(DType dtype, int64_t rows, int64_t classes) {
-  return {dtype, {rows}, Spec::Labels, static_cast<float>(classes), {}};
-}
-Spec given(DType dtype, Shape shape, std::vector<float> values) {
-  return {dtype, std::move(shape), Spec::Given, 0.0f, std::move(values)};
-}
-Spec result(DType dtype, Shape shape) { return uniform(dtype, shape); }
-
-struct Call {
-  Call(std::string op, std::vector<Spec> operands, std::vector<Spec> results,
-       std::vector<Attribute> attributes = {}, bool exact = false)
-      : op(std::move(op)), operands(std::move(operands)),
-        results(std::move(results)), attributes(std::move(attributes)),
-        exact(exact) {}
-  std::string op;
-  std::vector<Spec> operands, results;
-  std::vector<Attribute> attributes;
-  bool exact; // bit-for-bit agreement expected
-};
-
-Attribute ints(std::string name, Shape value) {
-  return {std::move(name), std::move(value)};
-}
-Attribute integer(std::string name, int64_t value) {
-  return {std::move(name), value};
-}
-Attribute real(std::string name, double value) {
-  return {std::move(name), value};
-}
-Attribute unit(std::string name) { return {std::move(name), true}; }
-
-int64_t numel(const Shape &shape) {
-  int64_t count = 1;
-  for (int64_t d : shape)
-    count *= d;
-  return count;
-}
-
-/// Host storage for one tensor.
-struct HostTensor {
-  std::vector<uint64_t> words;
-  TensorView view;
-  HostTensor(DType dtype, Shape shape) {
-    view.dtype = dtype;
-    view.shape = std::move(shape);
-    words.assign(static_cast<size_t>(view.bytes() + 7) / 8 + 1, 0);
-    view.data = words.data();
-  }
-};
-
-void fill(const Spec &spec, HostTensor &tensor, std::mt19937 &rng) {
-  int64_t n = numel(spec.shape);
-  if (spec.kind == Spec::Labels) {
-    std::uniform_int_distribution<int64_t> pick(
-        0, static_cast<int64_t>(spec.scale) - 1);
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t label = pick(rng);
-      if (spec.dtype == DType::I64)
-        static_cast<int64_t *>(tensor.view.data)[i] = label;
-      else
-        static_cast<int32_t *>(tensor.view.data)[i] =
-            static_cast<int32_t>(label);
-    }
-    return;
-  }
-  std::vector<float> values(static_cast<size_t>(n));
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < n; ++i) {
-    switch (spec.kind) {
-    case Spec::Uniform:
-      values[i] = spec.scale * u(rng);
-      break;
-    case Spec::Positive:
-      values[i] = 1.0f + 0.5f * u(rng);
-      break;
-    default:
-      values[i] = spec.values[static_cast<size_t>(i) % spec.values.size()];
-    }
-  }
-  var::cpu::writeFloats(values, tensor.view);
-}
 
 /// A case by name and compute type.
 struct CaseId {
@@ -149,90 +49,7 @@ protected:
       GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
   }
 
-  /// Runs `call` on both backends and compares every result.
-  void check(const Call &call) {
-    std::mt19937 rng(1234);
-    std::vector<HostTensor> operands, cpuResults, gpuResults;
-    for (const Spec &spec : call.operands) {
-      operands.emplace_back(spec.dtype, spec.shape);
-      fill(spec, operands.back(), rng);
-    }
-    for (const Spec &spec : call.results) {
-      cpuResults.emplace_back(spec.dtype, spec.shape);
-      gpuResults.emplace_back(spec.dtype, spec.shape);
-    }
-    var::plan::Instruction inst;
-    inst.op = call.op;
-    inst.attributes = call.attributes;
-    std::sort(
-        inst.attributes.begin(), inst.attributes.end(),
-        [](const Attribute &a, const Attribute &b) { return a.name < b.name; });
-    constexpr uint64_t kSeed = 0x5eed;
-
-    OpCall cpuCall{inst, {}, {}, kSeed};
-    for (HostTensor &t : operands)
-      cpuCall.operands.push_back(t.view);
-    for (HostTensor &t : cpuResults)
-      cpuCall.results.push_back(t.view);
-    auto cpuKernel = var::cpu::getCpuOps().find(call.op);
-    ASSERT_NE(cpuKernel, var::cpu::getCpuOps().end()) << call.op;
-    ASSERT_EQ(cpuKernel->second(cpuCall), "") << "CPU kernel of " << call.op;
-
-    std::vector<DeviceBuffer> buffers;
-    OpCall gpuCall{inst, {}, {}, kSeed};
-    auto toDevice = [&](HostTensor &t, bool copy) {
-      buffers.emplace_back();
-      ASSERT_EQ(buffers.back().allocate(*backend, t.view.bytes(), call.op), "");
-      TensorView view = t.view;
-      view.data = buffers.back().data();
-      ASSERT_EQ(backend->zero(view.data, view.bytes()), "");
-      if (copy) {
-        ASSERT_EQ(backend->copyToDevice(view.data, t.view.data, view.bytes()),
-                  "");
-      }
-      (copy ? gpuCall.operands : gpuCall.results).push_back(view);
-    };
-    buffers.reserve(operands.size() + gpuResults.size());
-    for (HostTensor &t : operands)
-      toDevice(t, true);
-    for (HostTensor &t : gpuResults)
-      toDevice(t, false);
-    ASSERT_TRUE(backend->hasKernel(call.op)) << call.op;
-    ASSERT_EQ(backend->runOp(gpuCall), "") << "CUDA kernel of " << call.op;
-    ASSERT_EQ(backend->synchronize(), "") << call.op;
-    for (size_t r = 0; r < gpuResults.size(); ++r)
-      ASSERT_EQ(backend->copyToHost(gpuResults[r].view.data,
-                                    gpuCall.results[r].data,
-                                    gpuResults[r].view.bytes()),
-                "");
-
-    for (size_t r = 0; r < gpuResults.size(); ++r) {
-      SCOPED_TRACE(call.op + " result " + std::to_string(r));
-      const TensorView &want = cpuResults[r].view;
-      const TensorView &got = gpuResults[r].view;
-      if (call.exact) {
-        EXPECT_EQ(
-            std::memcmp(want.data, got.data, static_cast<size_t>(want.bytes())),
-            0)
-            << "bytes differ";
-        continue;
-      }
-      std::vector<float> a = var::cpu::readFloats(want);
-      std::vector<float> b = var::cpu::readFloats(got);
-      float magnitude = 1e-3f;
-      for (float v : a)
-        magnitude = std::max(magnitude, std::fabs(v));
-      float tolerance = want.dtype == DType::BF16 ? 1e-2f : 2e-5f;
-      int reported = 0;
-      for (size_t i = 0; i < a.size(); ++i) {
-        bool close =
-            std::fabs(a[i] - b[i]) <= tolerance * (magnitude + std::fabs(a[i]));
-        if (!close && reported++ < 5)
-          ADD_FAILURE() << "element " << i << ": CPU " << a[i] << ", CUDA "
-                        << b[i] << " (magnitude " << magnitude << ")";
-      }
-    }
-  }
+  void check(const Call &call) { checkAgainstCpu(*backend, call); }
 
   static std::unique_ptr<Backend> backend;
   static std::string whyNot;
@@ -578,16 +395,12 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
                                                                    : "_f32");
                          });
 
-/// Every op that has a CPU kernel has a CUDA kernel too, except the LSTM,
-/// which runs through the executor's host path for now.
-TEST(CudaOpTable, CoversTheCpuTableButTheLstm) {
+/// Every op that has a CPU kernel has a CUDA kernel too.
+TEST(CudaOpTable, CoversTheCpuTable) {
   const auto &cuda = var::cuda::getCudaOps();
   for (const auto &[op, kernel] : var::cpu::getCpuOps()) {
     (void)kernel;
-    if (op == "var.lstm" || op == "var.lstm_grad")
-      EXPECT_EQ(cuda.count(op), 0u) << op;
-    else
-      EXPECT_EQ(cuda.count(op), 1u) << op << " has no CUDA kernel";
+    EXPECT_EQ(cuda.count(op), 1u) << op << " has no CUDA kernel";
   }
 }
 

@@ -1,0 +1,254 @@
+// Helpers of the GPU op tests: operands drawn at random by a Spec, a call
+// run through the CPU backend's kernel and through a device backend, and
+// the comparison of their results (bit for bit for ops that only move,
+// mask or round values; else within a tolerance scaled to the result's
+// magnitude: f32 2e-5, bf16 results 1e-2, about two bf16 steps, since sums
+// run in another order).
+#ifndef VAR_TEST_GPU_CUDAOPCHECK_H
+#define VAR_TEST_GPU_CUDAOPCHECK_H
+
+#include "runtime/cpu/CpuOps.h"
+#include "runtime/exec/Backend.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace var::gputest {
+
+using cpu::TensorView;
+using exec::Backend;
+using exec::DeviceBuffer;
+using plan::Attribute;
+using plan::DType;
+using Shape = std::vector<int64_t>;
+
+/// How an operand's values are drawn.
+struct Spec {
+  DType dtype;
+  Shape shape;
+  enum Kind { Uniform, Positive, Labels, Given } kind = Uniform;
+  float scale = 2.0f;        // Uniform: [-scale, scale); Positive: (0.5, ...)
+  std::vector<float> values; // Given
+};
+
+inline Spec uniform(DType dtype, Shape shape, float scale = 2.0f) {
+  return {dtype, std::move(shape), Spec::Uniform, scale, {}};
+}
+inline Spec positive(DType dtype, Shape shape) {
+  return {dtype, std::move(shape), Spec::Positive, 1.5f, {}};
+}
+inline Spec labels(DType dtype, int64_t rows, int64_t classes) {
+  return {dtype, {rows}, Spec::Labels, static_cast<float>(classes), {}};
+}
+inline Spec given(DType dtype, Shape shape, std::vector<float> values) {
+  return {dtype, std::move(shape), Spec::Given, 0.0f, std::move(values)};
+}
+inline Spec result(DType dtype, Shape shape) { return uniform(dtype, shape); }
+
+struct Call {
+  Call(std::string op, std::vector<Spec> operands, std::vector<Spec> results,
+       std::vector<Attribute> attributes = {}, bool exact = false)
+      : op(std::move(op)), operands(std::move(operands)),
+        results(std::move(results)), attributes(std::move(attributes)),
+        exact(exact) {}
+  std::string op;
+  std::vector<Spec> operands, results;
+  std::vector<Attribute> attributes;
+  bool exact; // bit-for-bit agreement expected
+};
+
+inline Attribute ints(std::string name, Shape value) {
+  return {std::move(name), std::move(value)};
+}
+inline Attribute integer(std::string name, int64_t value) {
+  return {std::move(name), value};
+}
+inline Attribute real(std::string name, double value) {
+  return {std::move(name), value};
+}
+inline Attribute unit(std::string name) { return {std::move(name), true}; }
+
+inline int64_t numel(const Shape &shape) {
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  return count;
+}
+
+/// Host storage for one tensor.
+struct HostTensor {
+  std::vector<uint64_t> words;
+  TensorView view;
+  HostTensor(DType dtype, Shape shape) {
+    view.dtype = dtype;
+    view.shape = std::move(shape);
+    words.assign(static_cast<size_t>(view.bytes() + 7) / 8 + 1, 0);
+    view.data = words.data();
+  }
+};
+
+inline void fill(const Spec &spec, HostTensor &tensor, std::mt19937 &rng) {
+  int64_t n = numel(spec.shape);
+  if (spec.kind == Spec::Labels) {
+    std::uniform_int_distribution<int64_t> pick(
+        0, static_cast<int64_t>(spec.scale) - 1);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t label = pick(rng);
+      if (spec.dtype == DType::I64)
+        static_cast<int64_t *>(tensor.view.data)[i] = label;
+      else
+        static_cast<int32_t *>(tensor.view.data)[i] =
+            static_cast<int32_t>(label);
+    }
+    return;
+  }
+  std::vector<float> values(static_cast<size_t>(n));
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    switch (spec.kind) {
+    case Spec::Uniform:
+      values[i] = spec.scale * u(rng);
+      break;
+    case Spec::Positive:
+      values[i] = 1.0f + 0.5f * u(rng);
+      break;
+    default:
+      values[i] = spec.values[static_cast<size_t>(i) % spec.values.size()];
+    }
+  }
+  cpu::writeFloats(values, tensor.view);
+}
+
+/// The plan instruction of `call`, attributes sorted by name as in a plan.
+inline plan::Instruction makeInstruction(const Call &call) {
+  plan::Instruction inst;
+  inst.op = call.op;
+  inst.attributes = call.attributes;
+  std::sort(
+      inst.attributes.begin(), inst.attributes.end(),
+      [](const Attribute &a, const Attribute &b) { return a.name < b.name; });
+  return inst;
+}
+
+/// The operands of `call`, drawn from a fixed seed.
+inline std::vector<HostTensor> makeOperands(const Call &call) {
+  std::mt19937 rng(1234);
+  std::vector<HostTensor> operands;
+  for (const Spec &spec : call.operands) {
+    operands.emplace_back(spec.dtype, spec.shape);
+    fill(spec, operands.back(), rng);
+  }
+  return operands;
+}
+
+/// Zeroed host tensors for the results of `call`.
+inline std::vector<HostTensor> makeResults(const Call &call) {
+  std::vector<HostTensor> results;
+  for (const Spec &spec : call.results)
+    results.emplace_back(spec.dtype, spec.shape);
+  return results;
+}
+
+constexpr uint64_t kSeed = 0x5eed;
+
+/// Runs `call` through the CPU backend's kernel into `results`.
+inline void runOnCpu(const Call &call, std::vector<HostTensor> &operands,
+                     std::vector<HostTensor> &results) {
+  plan::Instruction inst = makeInstruction(call);
+  cpu::OpCall cpuCall{inst, {}, {}, kSeed};
+  for (HostTensor &t : operands)
+    cpuCall.operands.push_back(t.view);
+  for (HostTensor &t : results)
+    cpuCall.results.push_back(t.view);
+  auto cpuKernel = cpu::getCpuOps().find(call.op);
+  ASSERT_NE(cpuKernel, cpu::getCpuOps().end()) << call.op;
+  ASSERT_EQ(cpuKernel->second(cpuCall), "") << "CPU kernel of " << call.op;
+}
+
+/// Runs `call` on `backend` (results start zeroed), its results copied
+/// back into `results`.
+inline void runOnDevice(Backend &backend, const Call &call,
+                        std::vector<HostTensor> &operands,
+                        std::vector<HostTensor> &results) {
+  plan::Instruction inst = makeInstruction(call);
+  std::vector<DeviceBuffer> buffers;
+  cpu::OpCall gpuCall{inst, {}, {}, kSeed};
+  auto toDevice = [&](HostTensor &t, bool copy) {
+    buffers.emplace_back();
+    ASSERT_EQ(buffers.back().allocate(backend, t.view.bytes(), call.op), "");
+    TensorView view = t.view;
+    view.data = buffers.back().data();
+    ASSERT_EQ(backend.zero(view.data, view.bytes()), "");
+    if (copy) {
+      ASSERT_EQ(backend.copyToDevice(view.data, t.view.data, view.bytes()), "");
+    }
+    (copy ? gpuCall.operands : gpuCall.results).push_back(view);
+  };
+  buffers.reserve(operands.size() + results.size());
+  for (HostTensor &t : operands)
+    toDevice(t, true);
+  for (HostTensor &t : results)
+    toDevice(t, false);
+  ASSERT_TRUE(backend.hasKernel(call.op)) << call.op;
+  ASSERT_EQ(backend.runOp(gpuCall), "") << "CUDA kernel of " << call.op;
+  ASSERT_EQ(backend.synchronize(), "") << call.op;
+  for (size_t r = 0; r < results.size(); ++r)
+    ASSERT_EQ(backend.copyToHost(results[r].view.data, gpuCall.results[r].data,
+                                 results[r].view.bytes()),
+              "");
+}
+
+/// Every result of the device agrees with the CPU's, as `call.exact` says.
+inline void expectAgree(const Call &call, const std::vector<HostTensor> &cpu,
+                        const std::vector<HostTensor> &device) {
+  for (size_t r = 0; r < device.size(); ++r) {
+    SCOPED_TRACE(call.op + " result " + std::to_string(r));
+    const TensorView &want = cpu[r].view;
+    const TensorView &got = device[r].view;
+    if (call.exact) {
+      EXPECT_EQ(
+          std::memcmp(want.data, got.data, static_cast<size_t>(want.bytes())),
+          0)
+          << "bytes differ";
+      continue;
+    }
+    std::vector<float> a = cpu::readFloats(want);
+    std::vector<float> b = cpu::readFloats(got);
+    float magnitude = 1e-3f;
+    for (float v : a)
+      magnitude = std::max(magnitude, std::fabs(v));
+    float tolerance = want.dtype == DType::BF16 ? 1e-2f : 2e-5f;
+    int reported = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      bool close =
+          std::fabs(a[i] - b[i]) <= tolerance * (magnitude + std::fabs(a[i]));
+      if (!close && reported++ < 5)
+        ADD_FAILURE() << "element " << i << ": CPU " << a[i] << ", CUDA "
+                      << b[i] << " (magnitude " << magnitude << ")";
+    }
+  }
+}
+
+/// Runs `call` on both backends and compares every result.
+inline void checkAgainstCpu(Backend &backend, const Call &call) {
+  std::vector<HostTensor> operands = makeOperands(call);
+  std::vector<HostTensor> cpuResults = makeResults(call);
+  std::vector<HostTensor> deviceResults = makeResults(call);
+  runOnCpu(call, operands, cpuResults);
+  if (::testing::Test::HasFatalFailure())
+    return;
+  runOnDevice(backend, call, operands, deviceResults);
+  if (::testing::Test::HasFatalFailure())
+    return;
+  expectAgree(call, cpuResults, deviceResults);
+}
+
+} // namespace var::gputest
+
+#endif
