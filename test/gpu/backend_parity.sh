@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # CPU/CUDA parity of whole plans (make_parity_plans.sh), from the same seed
 # and batches. Each plan runs one training step on each backend
-# (--dump-step: every parameter's gradient, compared by compare_tensors.py:
-# FP32 within 1e-3, BF16 within 5e-2), then trains 10 steps on each, and
-# weights_diff.py compares the FP32 weights:
-# - well-conditioned plans (-wc-) must agree within 1e-4 per tensor;
-# - as-trained stage-0 plans also train 10 steps on the CPU from a start
-#   perturbed by float32 rounding (perturb_weights.py): the distance that
-#   rounding alone carries their weights, printed as the floor beside the
-#   CPU/CUDA distance. Neither is enforced: these plans are chaotic.
+# (--dump-step: every parameter's gradient, compared by compare_tensors.py),
+# then trains 10 steps on each, and weights_diff.py compares the FP32
+# weights:
+# - well-conditioned plans (-wc-) must agree: gradients within 1e-3,
+#   weights within 1e-4 per tensor;
+# - as-trained plans are reported, not enforced: a ReLU, ReLU6 or max pool
+#   at a tie flips its gradient on a rounding difference, and small-batch
+#   batch norm amplifies it. Their stage-0 plans also run on the CPU from a
+#   start perturbed by float32 rounding (perturb_weights.py): how far
+#   rounding alone carries gradients and weights, printed as the floor
+#   beside the CPU/CUDA distance.
 # A failure prints DIFFERENT. Usage: backend_parity.sh PLANDIR [JOBS]
 # (varrun on PATH). PARITY_DEVICE=cpu compares the CPU backend with itself:
 # the script's own check, without a GPU.
@@ -39,38 +42,51 @@ pair() { # plan: both backends, then one verdict line
       return
     fi
   done
-  local gradTol=1e-3 losses grads weights verdict="" floor=""
-  [[ $name == *-bf16-* ]] && gradTol=5e-2
+  local losses grads weights verdict="" floor=""
   losses=$(grep -h "^step 10/10" "$run.cpu.log" "$run.$device2.log" |
     awk '{print $4}' | paste -sd' ')
-  grads=$(python3 "$here/compare_tensors.py" "$gradTol" \
-    "$run.cpu.step.safetensors" "$run.$device2.step.safetensors")
   if [[ $name == *-wc-* ]]; then
+    grads=$(python3 "$here/compare_tensors.py" 1e-3 \
+      "$run.cpu.step.safetensors" "$run.$device2.step.safetensors") ||
+      verdict="DIFFERENT gradients "
     weights=$(python3 "$here/weights_diff.py" "$run.cpu.safetensors" \
-      "$run.$device2.safetensors" 1e-4) || verdict="DIFFERENT weights "
+      "$run.$device2.safetensors" 1e-4) || verdict+="DIFFERENT weights "
   else
+    grads=$(python3 "$here/compare_tensors.py" 1e30 \
+      "$run.cpu.step.safetensors" "$run.$device2.step.safetensors")
+    grads=${grads/ok /}
     weights=$(python3 "$here/weights_diff.py" "$run.cpu.safetensors" \
       "$run.$device2.safetensors")
     if [[ $name == *-s0 ]] &&
        varrun "$plan" --steps=0 --seed=1 --export-weights="$run.init.st" \
          > /dev/null 2>&1 &&
-       python3 "$here/perturb_weights.py" "$run.init.st" "$run.nudged.st" &&
-       train "$plan" cpu "$run.floor0.log" --init-weights="$run.init.st" \
-         --export-weights="$run.floor0.st" &&
-       train "$plan" cpu "$run.floor1.log" --init-weights="$run.nudged.st" \
-         --export-weights="$run.floor1.st"; then
-      floor="; rounding floor $(python3 "$here/weights_diff.py" \
-        "$run.floor0.st" "$run.floor1.st")"
+       python3 "$here/perturb_weights.py" "$run.init.st" "$run.nudged.st"; then
+      local start ok=1
+      for start in init nudged; do
+        varrun "$plan" --device=cpu --seed=1 --train-size=64 \
+          --init-weights="$run.$start.st" \
+          --dump-step="$run.$start.step.st" > "$run.$start.step.log" 2>&1 &&
+          train "$plan" cpu "$run.$start.log" --init-weights="$run.$start.st" \
+            --export-weights="$run.$start.trained.st" || ok=0
+      done
+      if ((ok)); then
+        local gradFloor
+        gradFloor=$(python3 "$here/compare_tensors.py" 1e30 \
+          "$run.init.step.st" "$run.nudged.step.st")
+        floor="; rounding floor: gradients ${gradFloor/ok /}, weights"
+        floor+=" $(python3 "$here/weights_diff.py" "$run.init.trained.st" \
+          "$run.nudged.trained.st")"
+      fi
     fi
   fi
   echo "$name: ${verdict}step-1 gradients $grads; weights after 10 steps" \
-    "$weights$floor; loss after 10 steps (cpu cuda) $losses"
+    "$weights$floor; loss after 10 steps (cpu $device2) $losses"
 }
 export -f pair train
 ls "$dir"/plans/*.fb | xargs -P "$jobs" -I{} bash -c 'pair {}' |
   sort | tee "$dir/verdicts.txt"
 if ! grep -q DIFFERENT "$dir/verdicts.txt"; then
-  echo "parity: every plan's gradients and well-conditioned weights match"
+  echo "parity: every well-conditioned plan's gradients and weights match"
   exit 0
 fi
 exit 1
