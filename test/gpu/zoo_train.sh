@@ -4,7 +4,8 @@
 # (--data=builtin:random): a run passes when it finishes, every logged loss
 # is finite and the last is below half the first (the batch is being
 # learnt). One line per plan: losses, frames/s, GPU memory; a failure
-# prints FAILED. Usage: zoo_train.sh PLANDIR [JOBS] (varrun on PATH)
+# prints FAILED. Usage: zoo_train.sh PLANDIR [JOBS] (varrun on PATH;
+# DEVICE=cpu for a trial of the script without a GPU)
 set -uo pipefail
 dir=$1
 jobs=${2:-3}
@@ -15,7 +16,8 @@ one() {
   name=$(basename "$plan" .fb)
   log="$dir/runs/$name.log"
   metrics="$dir/runs/$name.jsonl"
-  if ! varrun "$plan" --device=cuda --data=builtin:random --steps=100 \
+  if ! varrun "$plan" --device="${DEVICE:-cuda}" --data=builtin:random \
+      --steps=100 \
       --log-every=10 --eval-size=8 --metrics="$metrics" > "$log" 2>&1; then
     echo "$name: FAILED (see $log: $(grep -m1 -i error "$log"))"
     return
