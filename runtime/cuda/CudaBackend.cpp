@@ -8,6 +8,7 @@
 #include "runtime/cuda/NcclCommunicator.h"
 
 #include <array>
+#include <map>
 #include <vector>
 
 namespace var::cuda {
@@ -93,9 +94,6 @@ public:
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
     VAR_CUDA_TRY(cudaMalloc(reinterpret_cast<void **>(&squaresScratch),
                             exec::kSquarePartials * sizeof(double)));
-    size_t freeBytes = 0, totalBytes = 0;
-    VAR_CUDA_TRY(cudaMemGetInfo(&freeBytes, &totalBytes));
-    baselineBytes = static_cast<int64_t>(totalBytes - freeBytes);
     return {};
   }
 
@@ -111,12 +109,8 @@ public:
   void releaseHost(void *memory) override { cudaFreeHost(memory); }
 
   std::optional<int64_t> getDeviceBytesInUse() const override {
-    size_t freeBytes = 0, totalBytes = 0;
-    if (cudaMemGetInfo(&freeBytes, &totalBytes) != cudaSuccess) {
-      cudaGetLastError();
-      return std::nullopt;
-    }
-    return static_cast<int64_t>(totalBytes - freeBytes) - baselineBytes;
+    return allocatedBytes + ctx.getWorkspaceBytes() +
+           static_cast<int64_t>(exec::kSquarePartials * sizeof(double));
   }
 
   std::string_view getName() const override { return "cuda"; }
@@ -126,8 +120,11 @@ public:
                        void **memory) override {
     cudaError_t status =
         cudaMalloc(memory, static_cast<size_t>(bytes > 0 ? bytes : 1));
-    if (status == cudaSuccess)
+    if (status == cudaSuccess) {
+      allocations[*memory] = bytes;
+      allocatedBytes += bytes;
       return {};
+    }
     cudaGetLastError();
     size_t freeBytes = 0, totalBytes = 0;
     cudaMemGetInfo(&freeBytes, &totalBytes);
@@ -137,7 +134,14 @@ public:
            " bytes free of " + std::to_string(totalBytes) +
            "); compare with `varc --report` for this plan";
   }
-  void release(void *memory) override { cudaFree(memory); }
+  void release(void *memory) override {
+    auto found = allocations.find(memory);
+    if (found != allocations.end()) {
+      allocatedBytes -= found->second;
+      allocations.erase(found);
+    }
+    cudaFree(memory);
+  }
   std::string zero(void *memory, int64_t bytes) override {
     VAR_CUDA_TRY(
         cudaMemsetAsync(memory, 0, static_cast<size_t>(bytes), ctx.stream));
@@ -265,8 +269,10 @@ private:
   /// Compute, comm and copy; ctx.stream is the selected one.
   std::array<cudaStream_t, 3> streams = {};
   std::vector<cudaEvent_t> events;
-  /// The GPU's used memory once the context and libraries are up.
-  int64_t baselineBytes = 0;
+  /// What allocate() handed out and release() has not taken back, by
+  /// address, and its sum.
+  std::map<void *, int64_t> allocations;
+  int64_t allocatedBytes = 0;
   CudaContext ctx;
   int *hostFlag = nullptr;
   /// The NCCL communicator made for the executor, if any.

@@ -101,9 +101,11 @@ public:
   /// Waits for everything launched so far, on every stream; reports errors
   /// that kernels could only record on the device (a label out of range).
   virtual std::string synchronize() = 0;
-  /// Device memory this process holds beyond what it held when the backend
-  /// started (arenas, workspaces, library buffers), for the training log;
-  /// none where device memory is host memory.
+  /// Device memory this backend has allocated and holds (arenas, model
+  /// state, kernel workspaces; not the CUDA context or the libraries' own
+  /// buffers), for the training log: nothing is allocated inside a step, so
+  /// after the first step this is also the peak. None where device memory
+  /// is host memory.
   virtual std::optional<int64_t> getDeviceBytesInUse() const {
     return std::nullopt;
   }
