@@ -1,12 +1,15 @@
 // CUDA kernels of batch normalization (evaluation, training, backward, frozen
 // backward) on (N, C, spatial...) tensors, with runtime/cpu's numerics:
 // per-channel sums in double (two passes for the variance), scale and shift
-// in double. The per-channel statistics are one block a channel; the
+// in double. The per-channel sums are spread over blocks (each a range of a
+// channel's elements, so that a few large channels fill the GPU), their
+// partial sums added in a fixed order by one thread a channel; the
 // elementwise passes read per-channel doubles from the context's workspace.
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
 
+#include <algorithm>
 #include <initializer_list>
 
 namespace var::cuda {
@@ -24,33 +27,137 @@ struct ChannelLayout {
   }
 };
 
-__device__ inline int64_t channelElement(const ChannelLayout &l, int64_t c,
-                                         int64_t j) {
-  return (j / l.spatial * l.channels + c) * l.spatial + j % l.spatial;
+/// The channel of element `i`: 32-bit division where the tensor allows (a
+/// 64-bit division costs tens of instructions an element).
+__device__ inline int64_t channelOf(const ChannelLayout &l, int64_t i) {
+  if (l.numel() <= 0xffffffffll)
+    return static_cast<uint32_t>(i) / static_cast<uint32_t>(l.spatial) %
+           static_cast<uint32_t>(l.channels);
+  return i / l.spatial % l.channels;
 }
 
-/// Sums `value(j)` over a channel's elements in double across the block.
-template <typename Fn>
-__device__ double blockSum(const ChannelLayout &l, Fn value) {
-  __shared__ double partial[kThreads];
-  double sum = 0;
-  for (int64_t j = threadIdx.x; j < l.perChannel(); j += blockDim.x)
-    sum += value(j);
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int step = blockDim.x / 2; step > 0; step /= 2) {
-    if (threadIdx.x < step)
-      partial[threadIdx.x] += partial[threadIdx.x + step];
-    __syncthreads();
+/// How the per-channel sums are spread over blocks: each channel's
+/// batch * spatial elements in `chunks` consecutive ranges of `chunk`, one
+/// block a range, so that even a few channels fill the GPU. A function of
+/// the shape only: the order of every sum is the same in every run.
+struct Split {
+  int64_t chunks = 1, chunk = 0;
+  /// A block's stride (kThreads elements) as whole samples and a remainder.
+  int64_t stepN = 0, stepS = 0;
+};
+
+Split splitChannels(const ChannelLayout &l) {
+  Split split;
+  int64_t m = l.perChannel();
+  int64_t wanted = std::max<int64_t>(1, (1024 + l.channels - 1) /
+                                            std::max<int64_t>(1, l.channels));
+  int64_t most = std::max<int64_t>(1, m / (4 * kThreads));
+  split.chunks = std::min(wanted, most);
+  split.chunk = (m + split.chunks - 1) / split.chunks;
+  if (split.chunk > 0)
+    split.chunks = (m + split.chunk - 1) / split.chunk;
+  if (l.spatial > 0) {
+    split.stepN = kThreads / l.spatial;
+    split.stepS = kThreads % l.spatial;
   }
-  double total = partial[0];
-  __syncthreads();
-  return total;
+  return split;
 }
 
 struct Operand {
   const void *data;
   int type;
+};
+
+/// K sums over one chunk of one channel's elements (block c * chunks + g),
+/// into partials[(k * channels + c) * chunks + g]; `Terms` adds element
+/// i's K values (after begin(c), once a block).
+template <int K, typename Terms>
+__global__ void partialSumsKernel(ChannelLayout l, Split split, Terms terms,
+                                  double *partials) {
+  int64_t c = blockIdx.x / split.chunks, g = blockIdx.x % split.chunks;
+  terms.begin(c);
+  double sum[K] = {};
+  int64_t begin = g * split.chunk;
+  int64_t end = min(begin + split.chunk, l.perChannel());
+  int64_t j = begin + threadIdx.x;
+  if (j < end) {
+    int64_t n = j / l.spatial, s = j - n * l.spatial;
+    for (; j < end; j += kThreads) {
+      terms.add((n * l.channels + c) * l.spatial + s, sum);
+      n += split.stepN;
+      s += split.stepS;
+      if (s >= l.spatial) {
+        s -= l.spatial;
+        ++n;
+      }
+    }
+  }
+  __shared__ double shared[K][kThreads];
+  for (int k = 0; k < K; ++k)
+    shared[k][threadIdx.x] = sum[k];
+  __syncthreads();
+  for (int step = kThreads / 2; step > 0; step /= 2) {
+    if (threadIdx.x < step)
+      for (int k = 0; k < K; ++k)
+        shared[k][threadIdx.x] += shared[k][threadIdx.x + step];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0)
+    for (int k = 0; k < K; ++k)
+      partials[(k * l.channels + c) * split.chunks + g] = shared[k][0];
+}
+
+/// Sum `k` of channel `c` from its chunks' partial sums, in chunk order.
+__device__ inline double channelSum(const double *partials, int64_t channels,
+                                    const Split &split, int k, int64_t c) {
+  const double *chunk = partials + (k * channels + c) * split.chunks;
+  double sum = 0;
+  for (int64_t g = 0; g < split.chunks; ++g)
+    sum += chunk[g];
+  return sum;
+}
+
+struct SumOfInput {
+  const void *x;
+  int xType;
+  __device__ void begin(int64_t) {}
+  __device__ void add(int64_t i, double *sum) const {
+    sum[0] += loadFloat(x, xType, i);
+  }
+};
+
+struct CenteredSquares {
+  const void *x;
+  int xType;
+  const double *means;
+  double mean = 0;
+  __device__ void begin(int64_t c) { mean = means[c]; }
+  __device__ void add(int64_t i, double *sum) const {
+    double centered = loadFloat(x, xType, i) - mean;
+    sum[0] += centered * centered;
+  }
+};
+
+/// sum dy and sum dy * (x - mean) * scale: with the saved inverse standard
+/// deviation as `scale` the batch backward's dy . xhat, with 1 the frozen
+/// backward's dy . (x - running_mean).
+struct GradSums {
+  const void *x, *dy;
+  int xType, dyType;
+  Operand mean, scale;
+  bool scaled;
+  double channelMean = 0, channelScale = 1;
+  __device__ void begin(int64_t c) {
+    channelMean = loadFloat(mean.data, mean.type, c);
+    if (scaled)
+      channelScale = loadFloat(scale.data, scale.type, c);
+  }
+  __device__ void add(int64_t i, double *sum) const {
+    float grad = loadFloat(dy, dyType, i);
+    sum[0] += grad;
+    double centered = loadFloat(x, xType, i) - channelMean;
+    sum[1] += grad * (scaled ? centered * channelScale : centered);
+  }
 };
 
 /// Evaluation: scale = weight / sqrt(running_var + eps), shift = bias -
@@ -72,7 +179,7 @@ __global__ void foldRunningStatsKernel(Operand weight, Operand bias,
 __global__ void normalizeKernel(ChannelLayout l, const void *x, int xType,
                                 const double *scaleShift, void *y, int yType) {
   VAR_GRID_STRIDE(i, l.numel()) {
-    int64_t c = i / l.spatial % l.channels;
+    int64_t c = channelOf(l, i);
     storeFloat(y, yType, i,
                static_cast<float>(loadFloat(x, xType, i) * scaleShift[c] +
                                   scaleShift[l.channels + c]));
@@ -84,70 +191,68 @@ struct TrainOutputs {
   int savedMeanType, savedInvstdType, newMeanType, newVarType;
 };
 
-__global__ void batchStatsKernel(ChannelLayout l, const void *x, int xType,
+/// Training statistics, pass 1 done: each channel's mean (one thread a
+/// channel).
+__global__ void channelMeansKernel(ChannelLayout l, Split split,
+                                   const double *partials, double *means) {
+  VAR_GRID_STRIDE(c, l.channels) {
+    means[c] = channelSum(partials, l.channels, split, 0, c) /
+               static_cast<double>(l.perChannel());
+  }
+}
+
+/// Training statistics, pass 2 done: scale and shift, saved statistics and
+/// running statistics (one thread a channel).
+__global__ void batchStatsKernel(ChannelLayout l, Split split,
+                                 const double *partials, const double *means,
                                  Operand weight, Operand bias,
                                  Operand runningMean, Operand runningVar,
                                  double eps, double momentum, TrainOutputs out,
                                  double *scaleShift) {
-  int64_t c = blockIdx.x;
-  double count = static_cast<double>(l.perChannel());
-  double mean = blockSum(l,
-                         [&](int64_t j) {
-                           return static_cast<double>(
-                               loadFloat(x, xType, channelElement(l, c, j)));
-                         }) /
-                count;
-  double squares = blockSum(l, [&](int64_t j) {
-    double centered = loadFloat(x, xType, channelElement(l, c, j)) - mean;
-    return centered * centered;
-  });
-  if (threadIdx.x != 0)
-    return;
-  double invstd = 1.0 / sqrt(squares / count + eps);
-  double scale = loadFloat(weight.data, weight.type, c) * invstd;
-  scaleShift[c] = scale;
-  scaleShift[l.channels + c] =
-      loadFloat(bias.data, bias.type, c) - mean * scale;
-  storeFloat(out.savedMean, out.savedMeanType, c, static_cast<float>(mean));
-  storeFloat(out.savedInvstd, out.savedInvstdType, c,
-             static_cast<float>(invstd));
-  storeFloat(
-      out.newMean, out.newMeanType, c,
-      static_cast<float>((1 - momentum) *
-                             loadFloat(runningMean.data, runningMean.type, c) +
-                         momentum * mean));
-  storeFloat(out.newVar, out.newVarType, c,
-             static_cast<float>((1 - momentum) * loadFloat(runningVar.data,
-                                                           runningVar.type, c) +
-                                momentum * squares / (count - 1)));
+  VAR_GRID_STRIDE(c, l.channels) {
+    double count = static_cast<double>(l.perChannel());
+    double mean = means[c];
+    double squares = channelSum(partials, l.channels, split, 0, c);
+    double invstd = 1.0 / sqrt(squares / count + eps);
+    double scale = loadFloat(weight.data, weight.type, c) * invstd;
+    scaleShift[c] = scale;
+    scaleShift[l.channels + c] =
+        loadFloat(bias.data, bias.type, c) - mean * scale;
+    storeFloat(out.savedMean, out.savedMeanType, c, static_cast<float>(mean));
+    storeFloat(out.savedInvstd, out.savedInvstdType, c,
+               static_cast<float>(invstd));
+    storeFloat(
+        out.newMean, out.newMeanType, c,
+        static_cast<float>(
+            (1 - momentum) * loadFloat(runningMean.data, runningMean.type, c) +
+            momentum * mean));
+    storeFloat(
+        out.newVar, out.newVarType, c,
+        static_cast<float>((1 - momentum) *
+                               loadFloat(runningVar.data, runningVar.type, c) +
+                           momentum * squares / (count - 1)));
+  }
 }
 
 /// Backward statistics: dbias = sum dy, dweight = sum dy * xhat; keeps
-/// weight * invstd, sum dy / M and sum dy xhat / M for the dx pass.
-__global__ void gradStatsKernel(ChannelLayout l, const void *x, int xType,
-                                const void *dy, int dyType, Operand weight,
-                                Operand mean, Operand invstd, void *weightGrad,
+/// weight * invstd, sum dy / M and sum dy xhat / M for the dx pass (one
+/// thread a channel).
+__global__ void gradStatsKernel(ChannelLayout l, Split split,
+                                const double *partials, Operand weight,
+                                Operand invstd, void *weightGrad,
                                 int weightGradType, void *biasGrad,
                                 int biasGradType, double *terms) {
-  int64_t c = blockIdx.x;
-  double channelMean = loadFloat(mean.data, mean.type, c);
-  double channelInvstd = loadFloat(invstd.data, invstd.type, c);
-  double gradSum = blockSum(l, [&](int64_t j) {
-    return static_cast<double>(loadFloat(dy, dyType, channelElement(l, c, j)));
-  });
-  double gradDotXhat = blockSum(l, [&](int64_t j) {
-    int64_t i = channelElement(l, c, j);
-    return loadFloat(dy, dyType, i) *
-           ((loadFloat(x, xType, i) - channelMean) * channelInvstd);
-  });
-  if (threadIdx.x != 0)
-    return;
-  storeFloat(weightGrad, weightGradType, c, static_cast<float>(gradDotXhat));
-  storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
-  double count = static_cast<double>(l.perChannel());
-  terms[c] = loadFloat(weight.data, weight.type, c) * channelInvstd;
-  terms[l.channels + c] = count == 0 ? 0.0 : gradSum / count;
-  terms[2 * l.channels + c] = count == 0 ? 0.0 : gradDotXhat / count;
+  VAR_GRID_STRIDE(c, l.channels) {
+    double gradSum = channelSum(partials, l.channels, split, 0, c);
+    double gradDotXhat = channelSum(partials, l.channels, split, 1, c);
+    storeFloat(weightGrad, weightGradType, c, static_cast<float>(gradDotXhat));
+    storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
+    double count = static_cast<double>(l.perChannel());
+    terms[c] = loadFloat(weight.data, weight.type, c) *
+               static_cast<double>(loadFloat(invstd.data, invstd.type, c));
+    terms[l.channels + c] = count == 0 ? 0.0 : gradSum / count;
+    terms[2 * l.channels + c] = count == 0 ? 0.0 : gradDotXhat / count;
+  }
 }
 
 __global__ void inputGradKernel(ChannelLayout l, const void *x, int xType,
@@ -155,7 +260,7 @@ __global__ void inputGradKernel(ChannelLayout l, const void *x, int xType,
                                 Operand invstd, const double *terms, void *dx,
                                 int dxType) {
   VAR_GRID_STRIDE(i, l.numel()) {
-    int64_t c = i / l.spatial % l.channels;
+    int64_t c = channelOf(l, i);
     double xhat = (loadFloat(x, xType, i) -
                    static_cast<double>(loadFloat(mean.data, mean.type, c))) *
                   loadFloat(invstd.data, invstd.type, c);
@@ -167,42 +272,52 @@ __global__ void inputGradKernel(ChannelLayout l, const void *x, int xType,
   }
 }
 
-/// Frozen backward statistics (running statistics as constants, one block a
-/// channel): dbias = sum dy, dweight = invstd * sum dy * (x - mean); keeps
-/// weight * invstd for the dx pass.
-__global__ void frozenGradStatsKernel(ChannelLayout l, const void *x, int xType,
-                                      const void *dy, int dyType,
-                                      Operand weight, Operand mean, Operand var,
-                                      double eps, void *weightGrad,
+/// Frozen backward statistics (running statistics as constants, one
+/// thread a channel): dbias = sum dy, dweight = invstd * sum dy * (x -
+/// mean); keeps weight * invstd for the dx pass.
+__global__ void frozenGradStatsKernel(ChannelLayout l, Split split,
+                                      const double *partials, Operand weight,
+                                      Operand var, double eps, void *weightGrad,
                                       int weightGradType, void *biasGrad,
                                       int biasGradType, double *scales) {
-  int64_t c = blockIdx.x;
-  double channelMean = loadFloat(mean.data, mean.type, c);
-  double invstd =
-      1.0 / sqrt(static_cast<double>(loadFloat(var.data, var.type, c)) + eps);
-  double gradSum = blockSum(l, [&](int64_t j) {
-    return static_cast<double>(loadFloat(dy, dyType, channelElement(l, c, j)));
-  });
-  double gradDotCentered = blockSum(l, [&](int64_t j) {
-    int64_t i = channelElement(l, c, j);
-    return loadFloat(dy, dyType, i) * (loadFloat(x, xType, i) - channelMean);
-  });
-  if (threadIdx.x != 0)
-    return;
-  storeFloat(weightGrad, weightGradType, c,
-             static_cast<float>(gradDotCentered * invstd));
-  storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
-  scales[c] = loadFloat(weight.data, weight.type, c) * invstd;
+  VAR_GRID_STRIDE(c, l.channels) {
+    double invstd =
+        1.0 / sqrt(static_cast<double>(loadFloat(var.data, var.type, c)) + eps);
+    double gradSum = channelSum(partials, l.channels, split, 0, c);
+    double gradDotCentered = channelSum(partials, l.channels, split, 1, c);
+    storeFloat(weightGrad, weightGradType, c,
+               static_cast<float>(gradDotCentered * invstd));
+    storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
+    scales[c] = loadFloat(weight.data, weight.type, c) * invstd;
+  }
 }
 
 __global__ void scaleByChannelKernel(ChannelLayout l, const void *dy,
                                      int dyType, const double *scales, void *dx,
                                      int dxType) {
   VAR_GRID_STRIDE(i, l.numel()) {
-    int64_t c = i / l.spatial % l.channels;
+    int64_t c = channelOf(l, i);
     storeFloat(dx, dxType, i,
                static_cast<float>(loadFloat(dy, dyType, i) * scales[c]));
   }
+}
+
+/// Launches partialSumsKernel over every channel's chunks.
+template <int K, typename Terms>
+std::string launchPartialSums(CudaContext &ctx, const ChannelLayout &l,
+                              const Split &split, const Terms &terms,
+                              double *partials) {
+  int64_t blocks = l.channels * split.chunks;
+  if (blocks == 0)
+    return {};
+  if (blocks > 0x7fffffffll)
+    return "has " + std::to_string(l.channels) +
+           " channels, more than one launch takes";
+  partialSumsKernel<K>
+      <<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
+          l, split, terms, partials);
+  VAR_CUDA_LAUNCHED();
+  return {};
 }
 
 struct SizeCheck {
@@ -317,20 +432,35 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   if (l.perChannel() < 2)
     return "needs more than one value per channel, got " +
            std::to_string(l.perChannel());
+  Split split = splitChannels(l);
   void *workspace;
-  if (std::string error = ctx.getWorkspace(2 * channels * 8, &workspace);
+  if (std::string error = ctx.getWorkspace(
+          (3 * channels + channels * split.chunks) * 8, &workspace);
       !error.empty())
     return error;
   auto *scaleShift = static_cast<double *>(workspace);
+  double *means = scaleShift + 2 * channels;
+  double *partials = means + channels;
   TrainOutputs outputs{call.results[1].data, call.results[2].data,
                        call.results[3].data, call.results[4].data,
                        out[1].type,          out[2].type,
                        out[3].type,          out[4].type};
-  batchStatsKernel<<<static_cast<unsigned>(channels), kThreads, 0,
-                     ctx.stream>>>(l, in[0].data, in[0].type, in[1], in[2],
-                                   in[3], in[4], call.getFloat("eps", 1e-5),
-                                   call.getFloat("momentum", 0.1), outputs,
-                                   scaleShift);
+  if (std::string error = launchPartialSums<1>(
+          ctx, l, split, SumOfInput{in[0].data, in[0].type}, partials);
+      !error.empty())
+    return error;
+  channelMeansKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
+      l, split, partials, means);
+  VAR_CUDA_LAUNCHED();
+  if (std::string error = launchPartialSums<1>(
+          ctx, l, split, CenteredSquares{in[0].data, in[0].type, means},
+          partials);
+      !error.empty())
+    return error;
+  batchStatsKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
+      l, split, partials, means, in[1], in[2], in[3], in[4],
+      call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
+      scaleShift);
   VAR_CUDA_LAUNCHED();
   normalizeKernel<<<blocksFor(l.numel()), kThreads, 0, ctx.stream>>>(
       l, in[0].data, in[0].type, scaleShift, call.results[0].data, out[0].type);
@@ -348,15 +478,24 @@ std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
   int64_t channels = l.channels;
   if (channels == 0)
     return {};
+  Split split = splitChannels(l);
   void *workspace;
-  if (std::string error = ctx.getWorkspace(3 * channels * 8, &workspace);
+  if (std::string error = ctx.getWorkspace(
+          (3 * channels + 2 * channels * split.chunks) * 8, &workspace);
       !error.empty())
     return error;
   auto *terms = static_cast<double *>(workspace);
-  gradStatsKernel<<<static_cast<unsigned>(channels), kThreads, 0, ctx.stream>>>(
-      l, in[0].data, in[0].type, in[1].data, in[1].type, in[2], in[3], in[4],
-      call.results[1].data, out[1].type, call.results[2].data, out[2].type,
-      terms);
+  double *partials = terms + 3 * channels;
+  if (std::string error =
+          launchPartialSums<2>(ctx, l, split,
+                               GradSums{in[0].data, in[1].data, in[0].type,
+                                        in[1].type, in[3], in[4], true},
+                               partials);
+      !error.empty())
+    return error;
+  gradStatsKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
+      l, split, partials, in[2], in[4], call.results[1].data, out[1].type,
+      call.results[2].data, out[2].type, terms);
   VAR_CUDA_LAUNCHED();
   inputGradKernel<<<blocksFor(l.numel()), kThreads, 0, ctx.stream>>>(
       l, in[0].data, in[0].type, in[1].data, in[1].type, in[3], in[4], terms,
@@ -375,16 +514,25 @@ std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
   int64_t channels = l.channels;
   if (channels == 0)
     return {};
+  Split split = splitChannels(l);
   void *workspace;
-  if (std::string error = ctx.getWorkspace(channels * 8, &workspace);
+  if (std::string error = ctx.getWorkspace(
+          (channels + 2 * channels * split.chunks) * 8, &workspace);
       !error.empty())
     return error;
   auto *scales = static_cast<double *>(workspace);
-  frozenGradStatsKernel<<<static_cast<unsigned>(channels), kThreads, 0,
-                          ctx.stream>>>(
-      l, in[0].data, in[0].type, in[1].data, in[1].type, in[2], in[3], in[4],
-      call.getFloat("eps", 1e-5), call.results[1].data, out[1].type,
-      call.results[2].data, out[2].type, scales);
+  double *partials = scales + channels;
+  if (std::string error =
+          launchPartialSums<2>(ctx, l, split,
+                               GradSums{in[0].data, in[1].data, in[0].type,
+                                        in[1].type, in[3], in[4], false},
+                               partials);
+      !error.empty())
+    return error;
+  frozenGradStatsKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
+      l, split, partials, in[2], in[4], call.getFloat("eps", 1e-5),
+      call.results[1].data, out[1].type, call.results[2].data, out[2].type,
+      scales);
   VAR_CUDA_LAUNCHED();
   scaleByChannelKernel<<<blocksFor(l.numel()), kThreads, 0, ctx.stream>>>(
       l, in[1].data, in[1].type, scales, call.results[0].data, out[0].type);

@@ -370,6 +370,31 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
         uniform(f32, ch, 0.5f), positive(f32, ch)},
        {result(t, bn), result(f32, ch), result(f32, ch)},
        {real("eps", 1e-3)}});
+  // Channels whose elements span several blocks' chunks: large spatial
+  // extent (a block's stride within one sample) and small (a stride over
+  // several samples).
+  Shape wide = {8, 3, 40, 40}, narrow = {600, 5, 3, 3};
+  for (const Shape &big : {wide, narrow}) {
+    Shape c = {big[1]};
+    std::string tag = big == wide ? "_wide" : "_narrow";
+    add("batch_norm_train" + tag,
+        {"var.batch_norm_train",
+         {uniform(t, big), uniform(f32, c), uniform(f32, c),
+          uniform(f32, c, 0.5f), positive(f32, c)},
+         {result(t, big), result(f32, c), result(f32, c), result(f32, c),
+          result(f32, c)}});
+    add("batch_norm_grad" + tag,
+        {"var.batch_norm_grad",
+         {uniform(t, big), uniform(t, big), uniform(f32, c),
+          uniform(f32, c, 0.5f), positive(f32, c)},
+         {result(t, big), result(f32, c), result(f32, c)}});
+    add("batch_norm_frozen_grad" + tag,
+        {"var.batch_norm_frozen_grad",
+         {uniform(t, big), uniform(t, big), uniform(f32, c),
+          uniform(f32, c, 0.5f), positive(f32, c)},
+         {result(t, big), result(f32, c), result(f32, c)},
+         {real("eps", 1e-3)}});
+  }
   return cases;
 }
 
