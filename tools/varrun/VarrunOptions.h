@@ -40,7 +40,8 @@ struct Options {
   int64_t evalEverySteps = 0, evalEveryEpochs = 0;
   std::string tensorboard, metrics;
   int64_t profileFirst = 0, profileLast = 0;
-  double peakTflops = 0.1;
+  /// Unset: defaultPeakTflops for the backend and compute type.
+  std::optional<double> peakTflops;
   var::data::DataOptions dataOptions; // the video data flags
 };
 

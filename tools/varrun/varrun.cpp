@@ -44,6 +44,16 @@ uint64_t mixSeed(uint64_t a, uint64_t b) {
   return x ^ (x >> 31);
 }
 
+/// The peak MFU is measured against when --peak-tflops is not given: one
+/// core's FP32 FMA peak for the CPU backend (one thread a rank), an H100
+/// SXM's dense tensor-core BF16 or FP32 (no TF32) peak on CUDA.
+double defaultPeakTflops(var::exec::Backend &backend,
+                         var::plan::DType compute) {
+  if (backend.getName() != "cuda")
+    return 0.1;
+  return compute == var::plan::DType::BF16 ? 989.0 : 67.0;
+}
+
 /// The shapes the plan's training step takes and gives.
 struct StepShapes {
   std::vector<int64_t> input; // (B, T, C, H, W)
@@ -585,8 +595,10 @@ int train(const Options &options) {
     else
       say("varrun: profile of steps " + std::to_string(options.profileFirst) +
           "-" + std::to_string(last) + " (rank 0)\n" +
-          profiler.report(options.peakTflops, last - options.profileFirst + 1,
-                          profileSeconds));
+          profiler.report(
+              options.peakTflops.value_or(defaultPeakTflops(
+                  executor->getBackend(), plan->config.computeDType)),
+              last - options.profileFirst + 1, profileSeconds));
   }
 
   if (!options.dumpStep.empty()) {
