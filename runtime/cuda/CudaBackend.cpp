@@ -8,6 +8,7 @@
 #include "runtime/cuda/NcclCommunicator.h"
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <vector>
 
@@ -59,9 +60,10 @@ public:
       if (stream)
         cudaStreamSynchronize(stream);
     ctx.releaseWorkspace();
-    for (cudaEvent_t event : events)
-      if (event)
-        cudaEventDestroy(event);
+    for (const std::vector<cudaEvent_t> *list : {&events, &timeEvents})
+      for (cudaEvent_t event : *list)
+        if (event)
+          cudaEventDestroy(event);
     if (squaresScratch)
       cudaFree(squaresScratch);
     if (ctx.cublas)
@@ -218,6 +220,43 @@ public:
           cudaStreamWaitEvent(streams[deviceStream(stream)], event, 0));
     return {};
   }
+  std::string markTime(size_t slot, bool onHost) override {
+    if (slot >= timeEvents.size()) {
+      timeEvents.resize(slot + 1, nullptr);
+      timeMarks.resize(slot + 1);
+    }
+    TimeMark &mark = timeMarks[slot];
+    mark.onHost = onHost && slot > 0;
+    if (mark.onHost) {
+      mark.host = std::chrono::steady_clock::now();
+      return {};
+    }
+    if (!timeEvents[slot])
+      VAR_CUDA_TRY(cudaEventCreate(&timeEvents[slot])); // timing on
+    VAR_CUDA_TRY(cudaEventRecord(timeEvents[slot], ctx.stream));
+    if (slot == 0) { // the anchor: its time on the host's clock too
+      VAR_CUDA_TRY(cudaEventSynchronize(timeEvents[0]));
+      mark.host = std::chrono::steady_clock::now();
+    }
+    return {};
+  }
+  std::string readTimes(size_t count, std::vector<double> &seconds) override {
+    if (count > timeMarks.size())
+      return "time slot " + std::to_string(count - 1) + " was never marked";
+    seconds.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (timeMarks[i].onHost) {
+        seconds[i] =
+            std::chrono::duration<double>(timeMarks[i].host - timeMarks[0].host)
+                .count();
+        continue;
+      }
+      float ms = 0;
+      VAR_CUDA_TRY(cudaEventElapsedTime(&ms, timeEvents[0], timeEvents[i]));
+      seconds[i] = ms / 1000.0;
+    }
+    return {};
+  }
   void *getStream() override { return ctx.stream; }
   std::unique_ptr<comm::DeviceCommunicator>
   createDeviceCommunicator(comm::Communicator &hostComm,
@@ -269,6 +308,13 @@ private:
   /// Compute, comm and copy; ctx.stream is the selected one.
   std::array<cudaStream_t, 3> streams = {};
   std::vector<cudaEvent_t> events;
+  /// markTime's slots: a timing event, or a host clock reading.
+  struct TimeMark {
+    bool onHost = false;
+    std::chrono::steady_clock::time_point host;
+  };
+  std::vector<cudaEvent_t> timeEvents;
+  std::vector<TimeMark> timeMarks;
   /// What allocate() handed out and release() has not taken back, by
   /// address, and its sum.
   std::map<void *, int64_t> allocations;

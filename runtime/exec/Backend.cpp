@@ -103,4 +103,21 @@ Backend::createDeviceCommunicator(comm::Communicator &, std::string &error) {
   return nullptr;
 }
 
+std::string Backend::markTime(size_t slot, bool) {
+  if (slot >= hostMarks.size())
+    hostMarks.resize(slot + 1);
+  hostMarks[slot] = std::chrono::steady_clock::now();
+  return {};
+}
+
+std::string Backend::readTimes(size_t count, std::vector<double> &seconds) {
+  if (count > hostMarks.size())
+    return "time slot " + std::to_string(count - 1) + " was never marked";
+  seconds.resize(count);
+  for (size_t i = 0; i < count; ++i)
+    seconds[i] =
+        std::chrono::duration<double>(hostMarks[i] - hostMarks[0]).count();
+  return {};
+}
+
 } // namespace var::exec

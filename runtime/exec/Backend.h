@@ -9,6 +9,7 @@
 #include "runtime/comm/DeviceCommunicator.h"
 #include "runtime/cpu/CpuOps.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -153,6 +154,14 @@ public:
   /// Host stream, the host waits for it.
   virtual std::string waitEvent(PlanStream, int64_t) { return {}; }
 
+  /// Timeline timestamps (varrun --trace), without synchronizing: marks in
+  /// `slot` the point the selected stream's work has reached (a timing
+  /// event on a device), or with `onHost` the host's clock now (work the
+  /// host does itself). Slot 0 of a run anchors the others.
+  virtual std::string markTime(size_t slot, bool onHost);
+  /// After synchronize(): seconds from slot 0 to each of slots [0, count).
+  virtual std::string readTimes(size_t count, std::vector<double> &seconds);
+
   /// The stream device work is enqueued on (a cudaStream_t), for the
   /// device communicator; null where there is none.
   virtual void *getStream() { return nullptr; }
@@ -162,6 +171,10 @@ public:
   /// Null with a non-empty `error` when creating one failed.
   virtual std::unique_ptr<comm::DeviceCommunicator>
   createDeviceCommunicator(comm::Communicator &hostComm, std::string &error);
+
+private:
+  /// markTime's host clock readings, by slot.
+  std::vector<std::chrono::steady_clock::time_point> hostMarks;
 };
 
 /// The reference backend: host memory and the CPU kernels.

@@ -378,6 +378,9 @@ std::string Executor::run(std::string_view name,
   }
   bool device = !backend->isHostMemory();
   bool syncEach = device && (syncEachOp || timer);
+  if (timeline)
+    if (std::string error = backend->markTime(0, false); !error.empty())
+      return what + ": " + error;
   for (size_t i = 0; i < function->instructions.size(); ++i) {
     const plan::Instruction &inst = function->instructions[i];
     if (timer)
@@ -391,8 +394,13 @@ std::string Executor::run(std::string_view name,
       error = backend->selectStream(stream);
       current = stream;
     }
+    bool hostWork = layout->streams[i] == PlanStream::Host;
+    if (error.empty() && timeline)
+      error = backend->markTime(1 + 2 * i, hostWork);
     if (error.empty())
       error = execute(*function, *layout, inst, views, microSeed);
+    if (error.empty() && timeline)
+      error = backend->markTime(2 + 2 * i, hostWork);
     if (error.empty() && syncEach)
       error = backend->synchronize(); // a kernel's fault names its op
     if (timer)
@@ -417,6 +425,9 @@ std::string Executor::run(std::string_view name,
       return "a kernel of function '" + std::string(name) +
              "' failed: " + error +
              " (run with VAR_SYNC_EACH_OP=1 to name its instruction)";
+  if (timeline)
+    if (std::string error = recordTimeline(*function, *layout); !error.empty())
+      return what + ": " + error;
   results.clear();
   for (uint32_t id : function->results) {
     HostTensor out;
@@ -431,6 +442,22 @@ std::string Executor::run(std::string_view name,
       return "result of '" + std::string(name) + "': " + error;
     results.push_back(std::move(out));
   }
+  return "";
+}
+
+std::string Executor::recordTimeline(const plan::PlanFunction &function,
+                                     const FunctionLayout &layout) {
+  size_t count = function.instructions.size();
+  std::vector<double> seconds;
+  if (std::string error = backend->readTimes(1 + 2 * count, seconds);
+      !error.empty())
+    return error;
+  std::vector<double> begin(count), end(count);
+  for (size_t i = 0; i < count; ++i) {
+    begin[i] = seconds[1 + 2 * i];
+    end[i] = seconds[2 + 2 * i];
+  }
+  timeline->record(function, layout.streams, begin, end);
   return "";
 }
 

@@ -160,6 +160,8 @@ public:
   std::string reduceGradNorm(double &norm);
   /// Brackets every instruction run() executes while set; nullptr: off.
   void setInstructionTimer(InstructionTimer *timer) { this->timer = timer; }
+  /// Gets every run's instruction timeline while set; nullptr: off.
+  void setTimeline(TimelineSink *sink) { timeline = sink; }
 
   const plan::Plan &getPlan() const { return plan; }
   Backend &getBackend() { return *backend; }
@@ -227,6 +229,10 @@ private:
     /// host work is synchronous.
     std::vector<int64_t> hostEvents;
   };
+  /// Reads the run's time marks (Backend::readTimes) and hands them to the
+  /// timeline.
+  std::string recordTimeline(const plan::PlanFunction &function,
+                             const FunctionLayout &layout);
   std::string prepareMemory(const plan::PlanFunction &function,
                             const std::string &name,
                             const FunctionLayout *&layout);
@@ -286,6 +292,7 @@ private:
   /// VAR_SYNC_EACH_OP=1: synchronize after every instruction.
   bool syncEachOp = false;
   InstructionTimer *timer = nullptr;
+  TimelineSink *timeline = nullptr;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
   std::vector<DeviceBuffer> buffers;

@@ -17,11 +17,7 @@ namespace var::train {
 
 using namespace format;
 
-namespace {
-
-/// A JSON string literal, escaped the way serde_json writes it (the
-/// reference writer), so our files match its bytes.
-void appendJsonString(std::string &out, std::string_view s) {
+void format::appendJsonString(std::string &out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out += '"';
   for (char ch : s) {
@@ -60,6 +56,9 @@ void appendJsonString(std::string &out, std::string_view s) {
   }
   out += '"';
 }
+
+namespace {
+
 
 /// Checks `tensors`, orders them as the reference writer does, and builds
 /// the 8-byte length plus padded header. `dataBytes` is the data section's

@@ -1,5 +1,6 @@
 // Pieces of the safetensors format shared by the writer and the header
-// parser. Internal to runtime/train.
+// parser (and JSON string escapes, for the timeline's trace file too).
+// Internal to runtime/train.
 #ifndef VAR_RUNTIME_TRAIN_SAFETENSORSFORMAT_H
 #define VAR_RUNTIME_TRAIN_SAFETENSORSFORMAT_H
 
@@ -28,6 +29,10 @@ inline constexpr int kNumDTypes = sizeof(kDTypes) / sizeof(kDTypes[0]);
 
 /// Position in kDTypes, or -1.
 int findDType(std::string_view name);
+
+/// Appends `s` as a JSON string literal, escaped the way serde_json writes
+/// it (safetensors' reference writer), so that our files match its bytes.
+void appendJsonString(std::string &out, std::string_view s);
 
 /// a * b, false on uint64 overflow.
 bool mulChecked(uint64_t a, uint64_t b, uint64_t &out);

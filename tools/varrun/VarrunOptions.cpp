@@ -85,6 +85,16 @@ const char *kUsage =
     "                         3e9 FLOP/s, as it runs one thread per rank; on\n"
     "                         CUDA an H100 SXM's dense peak for the plan's\n"
     "                         compute type: 989 for BF16, 67 for FP32)\n"
+    "  --trace=FILE           write the instruction timeline of the\n"
+    "                         --trace-steps as Chrome trace-event JSON\n"
+    "                         (chrome://tracing, Perfetto; one lane per\n"
+    "                         stream: compute, comm, copy, host), timed on\n"
+    "                         each stream without synchronizing, and print\n"
+    "                         each stream's busy time and how much of the\n"
+    "                         communication ran under compute; rank r > 0\n"
+    "                         writes FILE.rankR\n"
+    "  --trace-steps=A:B      the optimizer steps --trace records (default\n"
+    "                         2:3; not overlapping --profile-steps)\n"
     "  --train-size=N         builtin data's training clips (default 4096)\n"
     "  --eval-size=N          builtin data's evaluation clips (default 512)\n"
     "  --task-classes=N       synthetic directions, 2 to 8 (default: the\n"
@@ -298,6 +308,13 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
         return usageError(
             "--profile-steps must be A:B with 1 <= A <= B, got '" + value +
             "'");
+    } else if (name == "trace-steps") {
+      if (!var::train::parseStepRange(value, options.traceFirst,
+                                      options.traceLast))
+        return usageError("--trace-steps must be A:B with 1 <= A <= B, got '" +
+                          value + "'");
+    } else if (name == "trace") {
+      options.trace = value;
     } else if (name == "export-weights") {
       options.exportWeights = value;
     } else if (name == "init-weights") {
@@ -342,6 +359,18 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
     return usageError("give --steps or --epochs, not both");
   if (!options.resetClassifier.empty() && options.initWeights.empty())
     return usageError("--reset-classifier needs --init-weights");
+  if (options.traceFirst > 0 && options.trace.empty())
+    return usageError("--trace-steps needs --trace=FILE");
+  if (!options.trace.empty() && options.traceFirst == 0) {
+    options.traceFirst = 2; // step 1 also measures convolution algorithms
+    options.traceLast = 3;
+  }
+  if (options.traceFirst > 0 && options.profileFirst > 0 &&
+      options.traceFirst <= options.profileLast &&
+      options.profileFirst <= options.traceLast)
+    return usageError("--trace-steps and --profile-steps overlap: profiling "
+                      "synchronizes after every instruction, tracing must "
+                      "not");
   if (!options.dumpStep.empty() && (options.stepsGiven || options.epochsGiven))
     return usageError("--dump-step runs exactly one step; leave out --steps "
                       "and --epochs");

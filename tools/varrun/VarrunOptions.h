@@ -40,6 +40,9 @@ struct Options {
   int64_t evalEverySteps = 0, evalEveryEpochs = 0;
   std::string tensorboard, metrics;
   int64_t profileFirst = 0, profileLast = 0;
+  /// --trace: the timeline's file and steps (0: off).
+  std::string trace;
+  int64_t traceFirst = 0, traceLast = 0;
   /// Unset: defaultPeakTflops for the backend and compute type.
   std::optional<double> peakTflops;
   var::data::DataOptions dataOptions; // the video data flags

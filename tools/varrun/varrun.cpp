@@ -13,6 +13,7 @@
 #include "runtime/train/LrSchedule.h"
 #include "runtime/train/Profiler.h"
 #include "runtime/train/Safetensors.h"
+#include "runtime/train/Timeline.h"
 #include "runtime/train/TrainLog.h"
 #include "tools/varrun/DeviceChoice.h"
 #include "tools/varrun/VarrunOptions.h"
@@ -52,6 +53,32 @@ double defaultPeakTflops(var::exec::Backend &backend,
   if (backend.getName() != "cuda")
     return 0.1;
   return compute == var::plan::DType::BF16 ? 989.0 : 67.0;
+}
+
+/// Writes this rank's --trace file (FILE on rank 0, FILE.rankR on others)
+/// and, on rank 0, prints the timeline's summary; false after an error.
+bool writeTrace(const Options &options, int rank, int64_t steps,
+                const var::train::Timeline &timeline, const std::string &who) {
+  int64_t last = std::min(options.traceLast, steps);
+  if (last < options.traceFirst) {
+    if (rank == 0)
+      std::cerr << who << "--trace-steps " << options.traceFirst << ":"
+                << options.traceLast << ": the run has only " << steps
+                << " steps; nothing traced\n";
+    return true;
+  }
+  std::string path = options.trace;
+  if (rank > 0)
+    path += ".rank" + std::to_string(rank);
+  if (std::string error = timeline.write(path); !error.empty()) {
+    std::cerr << who << "error: --trace: " << error << "\n";
+    return false;
+  }
+  if (rank == 0)
+    std::cout << "varrun: trace of steps " << options.traceFirst << "-" << last
+              << " (rank 0) in " << path << ": "
+              << timeline.report(last - options.traceFirst + 1) << std::endl;
+  return true;
 }
 
 /// The shapes the plan's training step takes and gives.
@@ -448,6 +475,7 @@ int train(const Options &options) {
   var::train::ClassificationMetrics tally(shapes.classes);
   std::vector<var::exec::HostTensor> args; // the step's arguments
   var::train::CpuProfiler profiler;
+  var::train::Timeline timeline(info.rank);
   double profileSeconds = 0;
   auto trainingStart = std::chrono::steady_clock::now();
   auto start = trainingStart;
@@ -456,6 +484,10 @@ int train(const Options &options) {
     bool profiled = step + 1 >= options.profileFirst &&
                     step + 1 <= options.profileLast && info.rank == 0;
     executor->setInstructionTimer(profiled ? &profiler : nullptr);
+    executor->setTimeline(step + 1 >= options.traceFirst &&
+                                  step + 1 <= options.traceLast
+                              ? &timeline
+                              : nullptr);
     auto stepStart = std::chrono::steady_clock::now();
     double lr = schedule.lrAtStep(step + 1);
     if (step / stepsPerEpoch != epoch) {
@@ -570,6 +602,7 @@ int train(const Options &options) {
     }
   }
   executor->setInstructionTimer(nullptr);
+  executor->setTimeline(nullptr);
   if (log)
     log->finish();
   if (steps > firstStep) {
@@ -600,6 +633,10 @@ int train(const Options &options) {
                   executor->getBackend(), plan->config.computeDType)),
               last - options.profileFirst + 1, profileSeconds));
   }
+
+  if (!options.trace.empty())
+    if (!writeTrace(options, info.rank, steps, timeline, who))
+      return 1;
 
   if (!options.dumpStep.empty()) {
     std::vector<var::exec::NamedTensor> grads;
