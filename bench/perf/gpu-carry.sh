@@ -6,10 +6,11 @@
 # (ignored by git) for the device tool's `carry`:
 #   bench/perf/gpu-carry.sh [BUILD_DIR]
 #   run(command="bash .gpu/perf/run.sh", carry=[".gpu/perf"])
-# PERF_MODELS, PERF_BATCH, PERF_FRAMES, PERF_SIZE go to compile-plans.sh.
+# PERF_MODELS, PERF_BATCH, PERF_FRAMES, PERF_SIZE go to compile-plans.sh;
+# PERF_CARRY_OUT packs into another folder (bench/scaling/gpu-carry.sh).
 set -euo pipefail
 build=${1:-build}
-out=.gpu/perf
+out=${PERF_CARRY_OUT:-.gpu/perf}
 here=$(cd "$(dirname "$0")" && pwd)
 bin="$build/bin/varrun"
 [ -x "$bin" ] || { echo "gpu-carry: build varrun first (ninja -C $build varrun)" >&2; exit 1; }
