@@ -468,74 +468,73 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   return {};
 }
 
-std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
+/// What both backwards share: the checks, the workspace (`perChannel`
+/// doubles a channel for the dx pass, then the partial sums) and the pass
+/// that sums dy and dy * (x - mean), times the saved inverse standard
+/// deviation when `scaled`, per channel.
+struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
+  Split split;
+  double *perChannel = nullptr, *partials = nullptr;
+};
+
+std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
+                        const char *stat1, bool scaled, int64_t perChannel,
+                        GradPass &pass) {
   if (std::string error =
-          prepareGrad(call, "saved_mean", "saved_invstd", l, in, out);
+          prepareGrad(call, stat0, stat1, pass.l, pass.in, pass.out);
       !error.empty())
     return error;
-  int64_t channels = l.channels;
+  int64_t channels = pass.l.channels;
   if (channels == 0)
     return {};
-  Split split = splitChannels(l);
+  pass.split = splitChannels(pass.l);
   void *workspace;
   if (std::string error = ctx.getWorkspace(
-          (3 * channels + 2 * channels * split.chunks) * 8, &workspace);
+          (perChannel + 2 * pass.split.chunks) * channels * 8, &workspace);
       !error.empty())
     return error;
-  auto *terms = static_cast<double *>(workspace);
-  double *partials = terms + 3 * channels;
+  pass.perChannel = static_cast<double *>(workspace);
+  pass.partials = pass.perChannel + perChannel * channels;
+  const std::vector<Operand> &in = pass.in;
+  return launchPartialSums<2>(ctx, pass.l, pass.split,
+                              GradSums{in[0].data, in[1].data, in[0].type,
+                                       in[1].type, in[3], in[4], scaled},
+                              pass.partials);
+}
+
+std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
+  GradPass p;
   if (std::string error =
-          launchPartialSums<2>(ctx, l, split,
-                               GradSums{in[0].data, in[1].data, in[0].type,
-                                        in[1].type, in[3], in[4], true},
-                               partials);
-      !error.empty())
+          runGradSums(ctx, call, "saved_mean", "saved_invstd", true, 3, p);
+      !error.empty() || p.l.channels == 0)
     return error;
-  gradStatsKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
-      l, split, partials, in[2], in[4], call.results[1].data, out[1].type,
-      call.results[2].data, out[2].type, terms);
+  gradStatsKernel<<<blocksFor(p.l.channels), kThreads, 0, ctx.stream>>>(
+      p.l, p.split, p.partials, p.in[2], p.in[4], call.results[1].data,
+      p.out[1].type, call.results[2].data, p.out[2].type, p.perChannel);
   VAR_CUDA_LAUNCHED();
-  inputGradKernel<<<blocksFor(l.numel()), kThreads, 0, ctx.stream>>>(
-      l, in[0].data, in[0].type, in[1].data, in[1].type, in[3], in[4], terms,
-      call.results[0].data, out[0].type);
+  inputGradKernel<<<blocksFor(p.l.numel()), kThreads, 0, ctx.stream>>>(
+      p.l, p.in[0].data, p.in[0].type, p.in[1].data, p.in[1].type, p.in[3],
+      p.in[4], p.perChannel, call.results[0].data, p.out[0].type);
   VAR_CUDA_LAUNCHED();
   return {};
 }
 
 std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
-  ChannelLayout l;
-  std::vector<Operand> in, out;
+  GradPass p;
   if (std::string error =
-          prepareGrad(call, "running_mean", "running_var", l, in, out);
-      !error.empty())
+          runGradSums(ctx, call, "running_mean", "running_var", false, 1, p);
+      !error.empty() || p.l.channels == 0)
     return error;
-  int64_t channels = l.channels;
-  if (channels == 0)
-    return {};
-  Split split = splitChannels(l);
-  void *workspace;
-  if (std::string error = ctx.getWorkspace(
-          (channels + 2 * channels * split.chunks) * 8, &workspace);
-      !error.empty())
-    return error;
-  auto *scales = static_cast<double *>(workspace);
-  double *partials = scales + channels;
-  if (std::string error =
-          launchPartialSums<2>(ctx, l, split,
-                               GradSums{in[0].data, in[1].data, in[0].type,
-                                        in[1].type, in[3], in[4], false},
-                               partials);
-      !error.empty())
-    return error;
-  frozenGradStatsKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
-      l, split, partials, in[2], in[4], call.getFloat("eps", 1e-5),
-      call.results[1].data, out[1].type, call.results[2].data, out[2].type,
-      scales);
+  frozenGradStatsKernel<<<blocksFor(p.l.channels), kThreads, 0, ctx.stream>>>(
+      p.l, p.split, p.partials, p.in[2], p.in[4], call.getFloat("eps", 1e-5),
+      call.results[1].data, p.out[1].type, call.results[2].data, p.out[2].type,
+      p.perChannel);
   VAR_CUDA_LAUNCHED();
-  scaleByChannelKernel<<<blocksFor(l.numel()), kThreads, 0, ctx.stream>>>(
-      l, in[1].data, in[1].type, scales, call.results[0].data, out[0].type);
+  scaleByChannelKernel<<<blocksFor(p.l.numel()), kThreads, 0, ctx.stream>>>(
+      p.l, p.in[1].data, p.in[1].type, p.perChannel, call.results[0].data,
+      p.out[0].type);
   VAR_CUDA_LAUNCHED();
   return {};
 }

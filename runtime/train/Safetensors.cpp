@@ -59,7 +59,6 @@ void format::appendJsonString(std::string &out, std::string_view s) {
 
 namespace {
 
-
 /// Checks `tensors`, orders them as the reference writer does, and builds
 /// the 8-byte length plus padded header. `dataBytes` is the data section's
 /// size.
