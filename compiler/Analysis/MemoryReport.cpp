@@ -15,10 +15,6 @@ namespace var {
 
 namespace {
 
-plan::SpaceBytes operator+(plan::SpaceBytes a, plan::SpaceBytes b) {
-  return {a.device + b.device, a.host + b.host};
-}
-
 /// Bytes of the non-trainable parameters (batch-norm running statistics),
 /// which every rank keeps whole in the step's memory.
 int64_t bufferBytes(ModuleOp module) {

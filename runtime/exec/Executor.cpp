@@ -5,6 +5,7 @@
 // (DistOps.cpp).
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/ExecutorHelpers.h"
+#include "runtime/plan/PlanMemoryReport.h"
 
 #include <algorithm>
 #include <cmath>
@@ -222,13 +223,25 @@ std::string Executor::initialize(uint64_t seed) {
     if (std::string error = buffers[p].allocate(
             *backend, param.numel * plan::getDTypeBytes(param.dtype), what);
         !error.empty())
-      return error;
+      return withPlanReport(error);
     if (std::string error = upload(values.data(), param.numel,
                                    {buffers[p].data(), param.dtype, false});
         !error.empty())
       return error;
   }
-  return gradNorm.allocate(*backend, sizeof(double), "the gradient norm");
+  return withPlanReport(
+      gradNorm.allocate(*backend, sizeof(double), "the gradient norm"));
+}
+
+std::string Executor::withPlanReport(const std::string &error) const {
+  if (error.empty())
+    return error;
+  plan::Expected<plan::PlanMemoryReport> report =
+      plan::computePlanMemoryReport(plan);
+  if (!report)
+    return error;
+  return error + "; the plan's memory report for this rank: " +
+         plan::formatPlanMemoryReport(*report);
 }
 
 std::string Executor::allocateBucket(size_t index) {
@@ -276,7 +289,7 @@ std::string Executor::allocateBucket(size_t index) {
   if (error.empty())
     error = zero({bucket.squares.data(), DType::F32, optimizerOnHost},
                  kSquarePartials * 2);
-  return error;
+  return withPlanReport(error);
 }
 
 std::string Executor::setBucketValues(Bucket &bucket,
@@ -337,12 +350,12 @@ std::string Executor::run(std::string_view name,
   if (layout->bytes > arena.size())
     if (std::string error = arena.allocate(*backend, layout->bytes, what);
         !error.empty())
-      return error;
+      return withPlanReport(error);
   if (layout->hostBytes > hostArena.size())
     if (std::string error = hostArena.allocate(*backend, layout->hostBytes,
                                                what + " (host)", true);
         !error.empty())
-      return error;
+      return withPlanReport(error);
   // Every run starts from zeroed arenas, as kernels that accumulate expect.
   PlanStream current = PlanStream::Compute;
   if (std::string error = backend->selectStream(current); !error.empty())

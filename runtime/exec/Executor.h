@@ -233,6 +233,9 @@ private:
   /// timeline.
   std::string recordTimeline(const plan::PlanFunction &function,
                              const FunctionLayout &layout);
+  /// A failed allocation's `error` with the plan's own memory report for
+  /// this rank (plan::computePlanMemoryReport) beside it; empty stays empty.
+  std::string withPlanReport(const std::string &error) const;
   std::string prepareMemory(const plan::PlanFunction &function,
                             const std::string &name,
                             const FunctionLayout *&layout);

@@ -44,6 +44,10 @@ struct SpaceBytes {
   int64_t host = 0; // pinned
 };
 
+inline SpaceBytes operator+(SpaceBytes a, SpaceBytes b) {
+  return {a.device + b.device, a.host + b.host};
+}
+
 /// Bytes one rank allocates. With W ranks, P = the layout's total padded
 /// elements, S = P / W its shard elements, Bmax = the largest bucket's padded
 /// elements, c = the compute element size, master = 4 for Bf16Mixed and 0

@@ -47,6 +47,9 @@ public:
   bool isHostMemory() const override { return false; }
   std::string allocate(int64_t bytes, const std::string &what,
                        void **memory) override {
+    if (bytes > allocationLimit)
+      return what + ": cannot allocate " + std::to_string(bytes) +
+             " bytes (the test's limit)";
     std::string error = cpu->allocate(bytes, what, memory);
     *memory =
         reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(*memory) + kTag);
@@ -137,6 +140,8 @@ public:
                         synchronizations = 0, streamSwitches = 0,
                         unrecordedWaits = 0;
   static inline bool failSynchronize = false;
+  /// Allocations above this many bytes fail, as on a full device.
+  static inline int64_t allocationLimit = INT64_MAX;
 
 private:
   std::unique_ptr<Backend> cpu = var::exec::createCpuBackend();
@@ -392,6 +397,31 @@ TEST(DeviceExecutorTest, SynchronizesOncePerRunUnlessAsked) {
       EXPECT_NE(error.find("VAR_SYNC_EACH_OP=1"), std::string::npos) << error;
     }
   }
+}
+
+TEST(DeviceExecutorTest, FailedAllocationCarriesThePlansMemoryReport) {
+  var::plan::Plan plan = compile("--zero-stage=0 --micro-batch=4");
+  std::vector<float> clips(static_cast<size_t>(kBatch * kClipElements), 0.5f);
+  std::vector<HostTensor> args = {
+      HostTensor::f32({kBatch, 4, 3, 16, 16}, clips),
+      HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+      HostTensor::scalarI64(1)};
+  var::exec::SingleRankCommunicator comm;
+  auto executor = var::exec::Executor::create(
+      plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+  ASSERT_TRUE(executor);
+  // The step's arena is the largest allocation: a device too small for it.
+  UnreachableMemoryBackend::allocationLimit =
+      plan.findFunction("train_step")->arenaBytes - 1;
+  std::vector<HostTensor> results;
+  std::string error = executor->run("train_step", args, results, 0);
+  UnreachableMemoryBackend::allocationLimit = INT64_MAX;
+  EXPECT_EQ(error.rfind("function 'train_step': cannot allocate", 0), 0u)
+      << error;
+  EXPECT_NE(error.find("; the plan's memory report for this rank: device "),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("activations"), std::string::npos) << error;
 }
 
 } // namespace

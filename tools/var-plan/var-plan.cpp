@@ -1,6 +1,7 @@
 // var-plan: loads a plan file the way the runtime does (verified as untrusted
 // input) and prints what it holds; with --world-size, resolves the shards.
 #include "runtime/plan/PlanFile.h"
+#include "runtime/plan/PlanMemoryReport.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +19,9 @@ const char *kUsage =
     "its configuration, parameters, buckets and functions.\n"
     "\n"
     "  --world-size=N  resolve bucket shards for N ranks, as the runtime\n"
-    "                  does at load time (a pinned plan refuses other N)\n"
+    "                  does at load time (a pinned plan refuses other N),\n"
+    "                  and print the bytes each rank allocates, computed\n"
+    "                  from the plan as `varc --report` computes them\n"
     "  --help          this text\n"
     "\n"
     "Exit codes: 0 the plan is valid, 1 it is not (the error says why),\n"
@@ -131,6 +134,16 @@ int main(int argc, char **argv) {
       return 1;
     }
     printPlan(*resolved, path);
+    var::plan::Expected<var::plan::PlanMemoryReport> memory =
+        var::plan::computePlanMemoryReport(*resolved);
+    if (!memory) {
+      std::cerr << path << ": error: " << memory.error() << "\n";
+      return 1;
+    }
+    std::cout << "memory per rank (the runtime's report): "
+              << var::plan::formatPlanMemoryReport(*memory)
+              << "; bytes: device " << memory->total.device << ", host "
+              << memory->total.host << "\n";
     return 0;
   }
   printPlan(*plan, path);
