@@ -9,6 +9,7 @@
 #include "runtime/data/Synthetic.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
+#include "runtime/plan/PlanMemoryReport.h"
 #include "runtime/train/Checkpoint.h"
 #include "runtime/train/LrSchedule.h"
 #include "runtime/train/Profiler.h"
@@ -632,6 +633,20 @@ int train(const Options &options) {
               options.peakTflops.value_or(defaultPeakTflops(
                   executor->getBackend(), plan->config.computeDType)),
               last - options.profileFirst + 1, profileSeconds));
+  }
+
+  if (std::optional<int64_t> used =
+          executor->getBackend().getDeviceBytesInUse();
+      used && info.rank == 0) {
+    var::plan::Expected<var::plan::PlanMemoryReport> report =
+        var::plan::computePlanMemoryReport(*plan);
+    char line[160];
+    std::snprintf(line, sizeof(line),
+                  "varrun: device memory (rank 0): %.1f MiB allocated; ",
+                  static_cast<double>(*used) / 1048576);
+    say(line + (report ? "the plan's report: " +
+                             var::plan::formatPlanMemoryReport(*report)
+                       : "no plan report: " + report.error()));
   }
 
   if (!options.trace.empty())
