@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Packs the CUDA backend's GPU checks for the GPU machine (it has CUDA,
+# cuDNN, NCCL and PyTorch, not our Debian libraries or varc): varrun and its
+# libraries (bench/perf/gpu-carry.sh, into .gpu/gpu-tests), the GPU test
+# binaries, the zoo and parity plans (compiled here) and run.sh:
+#   test/gpu/gpu-carry.sh [BUILD_DIR]
+#   run(command="bash .gpu/gpu-tests/run.sh", carry=[".gpu/gpu-tests"],
+#       kind="nvidia-h100-x2", timeout_s=600)
+# run.sh: every GPU test binary, then zoo_train.sh (every zoo model 100
+# BF16 steps at every ZeRO stage) on GPU 0 beside backend_parity.sh on the
+# last GPU; one line per test binary and per plan, the logs in
+# $OUT/gpu-tests.tgz (weights left out: the files that come back are
+# small).
+set -euo pipefail
+build=${1:-build}
+out=.gpu/gpu-tests
+here=$(cd "$(dirname "$0")" && pwd)
+PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
+  "$here/../../bench/perf/gpu-carry.sh" "$build"
+rm -rf "$out/plans"
+mkdir -p "$out/data"
+for test in CudaOpTest CudaLstmTest CudaDistTest NcclTest; do
+  cp "$build/bin/$test" "$out/libexec/$test"
+  strip "$out/libexec/$test"
+  sed "s|/libexec/varrun|/libexec/$test|" "$out/bin/varrun" > "$out/bin/$test"
+  chmod +x "$out/bin/$test"
+done
+plans=$(mktemp -d)
+PATH=$build/bin:$PATH bash "$here/make_zoo_plans.sh" "$here/../../models" \
+  "$plans/zoo" > /dev/null
+PATH=$build/bin:$PATH bash "$here/make_parity_plans.sh" "$here/../../models" \
+  "$plans/parity" > /dev/null
+tar cJf "$out/data/plans.txz" -C "$plans" zoo parity/plans
+rm -rf "$plans"
+cat > "$out/run.sh" <<'RUN'
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root (see test/gpu/gpu-carry.sh).
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
+work=/tmp/gpu-tests
+rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
+gpus=$(nvidia-smi -L | grep -c '^GPU')
+for test in CudaOpTest CudaLstmTest CudaDistTest NcclTest; do
+  timeout 120 "$test" --gtest_brief=1 --gtest_filter=-Nccl.RefusesNvlinkMulticast \
+    > "$work/$test.log" 2>&1
+  echo "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"
+  grep -A3 Failure "$work/$test.log" | head -12
+done
+( CUDA_VISIBLE_DEVICES=0 timeout 300 bash "$root/test/gpu/zoo_train.sh" "$work/zoo" 4 \
+    > "$work/zoo.txt" 2>&1 ) &
+( CUDA_VISIBLE_DEVICES=$((gpus - 1)) timeout 300 bash "$root/test/gpu/backend_parity.sh" \
+    "$work/parity" 14 > "$work/parity.txt" 2>&1 ) &
+wait
+sed -E 's/losses ([^ ]+) .* ([^ ]+);/losses \1 .. \2;/' "$work/zoo.txt"
+sed -E 's/ in [^ ,;]+//g' "$work/parity.txt"
+tar czf "${OUT:-/tmp}/gpu-tests.tgz" --exclude='*.safetensors' --exclude='*.st' \
+  -C "$work" .
+RUN
+chmod +x "$out/run.sh"
+echo "gpu-carry: $out, $(du -sm "$out" | cut -f1) MiB"
