@@ -181,6 +181,20 @@ bool dropoutKeep(uint64_t seed, int64_t key, int64_t index, double p) {
   return u >= p;
 }
 
+std::string globalIndexOffset(const OpCall &call, int64_t numel,
+                              int64_t &offset) {
+  offset = 0;
+  if (call.batch <= 0 || call.firstSample == 0)
+    return {};
+  if (numel % call.batch != 0)
+    return "a tensor of " + std::to_string(numel) +
+           " elements does not split into the call's " +
+           std::to_string(call.batch) + " samples";
+  if (__builtin_mul_overflow(call.firstSample, numel / call.batch, &offset))
+    return "the global element index overflows int64";
+  return {};
+}
+
 int64_t OpCall::getInt(std::string_view name, int64_t fallback) const {
   if (const int64_t *value = inst.getAttr<int64_t>(name))
     return *value;

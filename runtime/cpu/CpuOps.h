@@ -50,9 +50,15 @@ struct OpCall {
   const plan::Instruction &inst;
   std::vector<TensorView> operands;
   std::vector<TensorView> results;
-  /// Randomness of this micro-step on this rank (run seed, rank, step and
-  /// micro-step mixed by the executor); dropout hashes it with its key.
+  /// Randomness of this optimizer step (the run seed and the step, mixed by
+  /// the caller); dropout hashes it with its key and an element's index.
   uint64_t seed = 0;
+  /// Where this call's samples sit in the step's global batch: samples
+  /// [firstSample, firstSample + batch) (0 and 0: the call is the whole
+  /// batch). Dropout indexes a batch-major tensor's elements by their
+  /// global position, so that its mask does not depend on how the batch is
+  /// split over ranks and micro-steps.
+  int64_t firstSample = 0, batch = 0;
 
   /// Attribute accessors; `fallback` when the attribute is absent (ODS
   /// default-valued attributes are elided from the plan when default).
@@ -62,6 +68,12 @@ struct OpCall {
   std::vector<int64_t> getInts(std::string_view name,
                                std::vector<int64_t> fallback) const;
 };
+
+/// The global index of element 0 of `call`'s batch-major tensor of `numel`
+/// elements (see OpCall::firstSample); an error when the tensor does not
+/// split into `batch` samples.
+std::string globalIndexOffset(const OpCall &call, int64_t numel,
+                              int64_t &offset);
 
 /// A kernel: empty on success, else a message naming what is wrong (a shape
 /// the verifier should have caught, an unsupported dtype). Never throws.

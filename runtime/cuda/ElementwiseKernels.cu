@@ -281,11 +281,11 @@ __device__ inline uint64_t mix(uint64_t x) {
 }
 
 __global__ void dropoutKernel(const void *x, int xType, void *y, int yType,
-                              int64_t n, uint64_t seed, int64_t key, double p,
-                              float scale) {
+                              int64_t n, int64_t offset, uint64_t seed,
+                              int64_t key, double p, float scale) {
   VAR_GRID_STRIDE(i, n) {
-    uint64_t h = mix(
-        seed ^ mix(static_cast<uint64_t>(key) ^ mix(static_cast<uint64_t>(i))));
+    uint64_t h = mix(seed ^ mix(static_cast<uint64_t>(key) ^
+                                mix(static_cast<uint64_t>(offset + i))));
     double u = static_cast<double>(h >> 40) / 16777216.0;
     storeFloat(y, yType, i, u >= p ? loadFloat(x, xType, i) * scale : 0.0f);
   }
@@ -314,9 +314,13 @@ std::string dropoutMaskOp(CudaContext &ctx, OpCall &call) {
       !error.empty())
     return error;
   int64_t n = call.results[0].numel();
+  int64_t offset = 0;
+  if (std::string error = cpu::globalIndexOffset(call, n, offset);
+      !error.empty())
+    return error;
   dropoutKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      call.operands[0].data, xType, call.results[0].data, yType, n, call.seed,
-      key, p, static_cast<float>(1.0 / (1.0 - p)));
+      call.operands[0].data, xType, call.results[0].data, yType, n, offset,
+      call.seed, key, p, static_cast<float>(1.0 / (1.0 - p)));
   VAR_CUDA_LAUNCHED();
   return {};
 }

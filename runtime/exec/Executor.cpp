@@ -331,8 +331,8 @@ int64_t Executor::masterCount(const Bucket &bucket) const {
 
 std::string Executor::run(std::string_view name,
                           const std::vector<HostTensor> &args,
-                          std::vector<HostTensor> &results,
-                          uint64_t microSeed) {
+                          std::vector<HostTensor> &results, uint64_t microSeed,
+                          int64_t firstSample) {
   const plan::PlanFunction *function = plan.findFunction(name);
   if (!function)
     return "the plan has no function '" + std::string(name) + "'";
@@ -373,6 +373,11 @@ std::string Executor::run(std::string_view name,
                  (layout->onHost[id] ? hostBase : base) + layout->offsets[id]};
   }
 
+  runFirstSample = firstSample;
+  runBatch = 0;
+  for (const plan::PlanArgument &arg : function->args)
+    if (arg.role == plan::ArgRole::Input && !views[arg.value].shape.empty())
+      runBatch = views[arg.value].shape[0];
   argumentBytes.assign(views.size(), nullptr);
   for (size_t i = 0; i < args.size(); ++i) {
     uint32_t id = function->args[i].value;
@@ -556,6 +561,8 @@ std::string Executor::execute(const plan::PlanFunction &function,
   if (onHost || !backend->hasKernel(inst.op))
     return executeOnHost(layout, inst, views, seed);
   cpu::OpCall call{inst, {}, {}, seed};
+  call.firstSample = runFirstSample;
+  call.batch = runBatch;
   for (uint32_t id : inst.operands)
     call.operands.push_back(views[id]);
   for (uint32_t id : inst.results)
@@ -572,6 +579,8 @@ std::string Executor::executeOnHost(const FunctionLayout &layout,
   if (kernel == cpuOps.end())
     return "no backend has a kernel for it";
   cpu::OpCall call{inst, {}, {}, seed};
+  call.firstSample = runFirstSample;
+  call.batch = runBatch;
   for (uint32_t id : inst.operands)
     call.operands.push_back(views[id]);
   for (uint32_t id : inst.results)

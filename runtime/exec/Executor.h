@@ -102,10 +102,15 @@ public:
          std::unique_ptr<Backend> backend = nullptr);
 
   /// Runs function `name` with `args` (one per function argument, in
-  /// order); `results` gets its results. `microSeed` feeds dropout.
+  /// order); `results` gets its results. `microSeed` feeds dropout, and
+  /// `firstSample` says where this run's samples (the input argument's
+  /// first dimension) sit in the step's global batch: dropout masks follow
+  /// global positions, so a step's masks are the same however its batch is
+  /// split over ranks and micro-steps (see cpu::OpCall).
   /// Empty on success, else the error, naming the instruction.
   std::string run(std::string_view name, const std::vector<HostTensor> &args,
-                  std::vector<HostTensor> &results, uint64_t microSeed);
+                  std::vector<HostTensor> &results, uint64_t microSeed,
+                  int64_t firstSample = 0);
 
   /// Every parameter and buffer as FP32, gathered from all ranks' shards
   /// (a collective: every rank must call it).
@@ -296,6 +301,8 @@ private:
   bool syncEachOp = false;
   InstructionTimer *timer = nullptr;
   TimelineSink *timeline = nullptr;
+  /// The running call's place in the global batch (cpu::OpCall).
+  int64_t runFirstSample = 0, runBatch = 0;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
   std::vector<DeviceBuffer> buffers;

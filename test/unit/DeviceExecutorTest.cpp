@@ -72,6 +72,8 @@ public:
   }
   std::string runOp(var::cpu::OpCall &call) override {
     var::cpu::OpCall local{call.inst, call.operands, call.results, call.seed};
+    local.firstSample = call.firstSample;
+    local.batch = call.batch;
     for (auto *list : {&local.operands, &local.results})
       for (var::cpu::TensorView &view : *list)
         view.data = untag(view.data);

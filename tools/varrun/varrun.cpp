@@ -515,11 +515,14 @@ int train(const Options &options) {
             var::exec::HostTensor::scalarF32(static_cast<float>(lr)));
         args.push_back(var::exec::HostTensor::scalarI64(step + 1));
       }
-      uint64_t seed = mixSeed(mixSeed(options.seed, info.rank),
-                              static_cast<uint64_t>(step * 1024 + m));
+      // One seed a step; dropout masks follow each sample's place in the
+      // global batch (rank-major, then micro-step: the data's layout), so
+      // they do not depend on the world size or the accumulation split.
+      uint64_t seed = mixSeed(options.seed, static_cast<uint64_t>(step));
+      int64_t firstSample = (info.rank * shapes.gradAccum + m) * micro;
       std::vector<var::exec::HostTensor> results;
       error = executor->run(last ? "train_step" : "accumulate_step", args,
-                            results, seed);
+                            results, seed, firstSample);
       if (!error.empty()) {
         std::cerr << who << "error: step " << step + 1 << ": " << error << "\n";
         return 1;
