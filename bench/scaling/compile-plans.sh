@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compiles, here, the plans of the multi-GPU runs (bench/scaling/run.sh):
-#   DIR/eq/wN-CONFIG.fb    ZeRO equivalence: test/varrun/Inputs/tiny_cnn.mlir
-#                          (no batch norm, no dropout), FP32, global batch 8
+#   DIR/eq/wN-CONFIG.fb    ZeRO equivalence: tiny_cnn_dropout.mlir
+#                          (test/varrun/Inputs: no batch norm; dropout masks
+#                          follow global positions), FP32, global batch 8
 #                          on N = 1, 2, 4, 8 GPUs (micro-batch 8 / N), at
 #                          stages 0-3 with and without offload
 #   DIR/scale/MODEL-sS.fb  weak scaling: mobilenet_v2 at ZeRO-1,
@@ -17,7 +18,7 @@ for world in 1 2 4 8; do
   for config in "0" "1" "2" "3" "2 --offload-optimizer" \
                 "3 --offload-optimizer --offload-params"; do
     read -r stage extra <<< "$config"
-    "$varc" "$root/test/varrun/Inputs/tiny_cnn.mlir" --precision=fp32 \
+    "$varc" "$root/test/varrun/Inputs/tiny_cnn_dropout.mlir" --precision=fp32 \
       --bucket-mb=0.002 --zero-stage="$stage" $extra \
       --micro-batch=$((8 / world)) \
       -o "$dir/eq/w$world-s$stage${extra// /}.fb" 2> /dev/null
