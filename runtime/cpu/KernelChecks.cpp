@@ -5,6 +5,16 @@
 
 namespace var::cpu {
 
+std::string checkSizes(const OpCall &call,
+                       std::initializer_list<SizeCheck> checks) {
+  for (const SizeCheck &check : checks)
+    if (check.tensor.numel() != check.expected)
+      return call.inst.op + ": " + check.what + " has " +
+             std::to_string(check.tensor.numel()) + " elements, expected " +
+             std::to_string(check.expected);
+  return {};
+}
+
 bool isFloat(plan::DType dtype) {
   return dtype == plan::DType::F32 || dtype == plan::DType::F16 ||
          dtype == plan::DType::BF16 || dtype == plan::DType::F64;

@@ -6,6 +6,7 @@
 #include "runtime/cpu/CpuOps.h"
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,18 @@ bool isFloat(plan::DType dtype);
 std::string formatShape(const std::vector<int64_t> &shape);
 
 std::string expectFloat(const TensorView &tensor, const std::string &what);
+
+/// A tensor and the element count it must have.
+struct SizeCheck {
+  const char *what;
+  const TensorView &tensor;
+  int64_t expected;
+};
+
+/// The first tensor whose element count is not the expected one, as a
+/// message naming the op; empty when all match.
+std::string checkSizes(const OpCall &call,
+                       std::initializer_list<SizeCheck> checks);
 
 /// The operand and result counts, and, unless told otherwise, float tensors
 /// throughout.

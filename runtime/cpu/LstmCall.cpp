@@ -1,29 +1,12 @@
 // Checks of var.lstm and var.lstm_grad calls, shared by the backends.
 #include "runtime/cpu/LstmCall.h"
+#include "runtime/cpu/KernelChecks.h"
 
 #include <initializer_list>
 #include <vector>
 
 namespace var::cpu {
 namespace {
-
-struct SizeCheck {
-  const char *what;
-  const TensorView &tensor;
-  int64_t expected;
-};
-
-/// The first tensor whose element count is not the expected one, as a
-/// message; empty when all match.
-std::string checkSizes(const OpCall &call,
-                       std::initializer_list<SizeCheck> checks) {
-  for (const SizeCheck &check : checks)
-    if (check.tensor.numel() != check.expected)
-      return call.inst.op + ": " + check.what + " has " +
-             std::to_string(check.tensor.numel()) + " elements, expected " +
-             std::to_string(check.expected);
-  return {};
-}
 
 std::string getLSTMOperands(const OpCall &call, bool withGrads,
                             LSTMOperands &operands, LSTMShape &shape) {

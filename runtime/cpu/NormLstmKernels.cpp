@@ -3,6 +3,7 @@
 // through time).
 // Sums accumulate in double; gates and states are f32, as on the GPU.
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cpu/KernelChecks.h"
 #include "runtime/cpu/LstmCall.h"
 
 #include <cmath>
@@ -20,24 +21,6 @@ std::string checkCounts(const OpCall &call, size_t operands, size_t results) {
          " operands and " + std::to_string(results) + " results, got " +
          std::to_string(call.operands.size()) + " and " +
          std::to_string(call.results.size());
-}
-
-struct SizeCheck {
-  const char *what;
-  const TensorView &tensor;
-  int64_t expected;
-};
-
-/// The first tensor whose element count is not the expected one, as a
-/// message; empty when all match.
-std::string checkSizes(const OpCall &call,
-                       std::initializer_list<SizeCheck> checks) {
-  for (const SizeCheck &check : checks)
-    if (check.tensor.numel() != check.expected)
-      return call.inst.op + ": " + check.what + " has " +
-             std::to_string(check.tensor.numel()) + " elements, expected " +
-             std::to_string(check.expected);
-  return {};
 }
 
 //===----------------------------------------------------------------------===//

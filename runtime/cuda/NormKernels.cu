@@ -320,21 +320,6 @@ std::string launchPartialSums(CudaContext &ctx, const ChannelLayout &l,
   return {};
 }
 
-struct SizeCheck {
-  const char *what;
-  const TensorView &tensor;
-  int64_t expected;
-};
-
-std::string checkSizes(std::initializer_list<SizeCheck> checks) {
-  for (const SizeCheck &check : checks)
-    if (check.tensor.numel() != check.expected)
-      return std::string(check.what) + " has " +
-             std::to_string(check.tensor.numel()) + " elements, expected " +
-             std::to_string(check.expected);
-  return {};
-}
-
 std::string prepare(const OpCall &call, size_t operands, size_t results,
                     ChannelLayout &layout, std::vector<Operand> &ins,
                     std::vector<Operand> &outs) {
@@ -374,13 +359,13 @@ std::string prepareGrad(const OpCall &call, const char *stat0,
                         std::vector<Operand> &in, std::vector<Operand> &out) {
   if (std::string error = prepare(call, 5, 3, l, in, out); !error.empty())
     return error;
-  return checkSizes({{"grad", call.operands[1], l.numel()},
-                     {"weight", call.operands[2], l.channels},
-                     {stat0, call.operands[3], l.channels},
-                     {stat1, call.operands[4], l.channels},
-                     {"input_grad", call.results[0], l.numel()},
-                     {"weight_grad", call.results[1], l.channels},
-                     {"bias_grad", call.results[2], l.channels}});
+  return cpu::checkSizes(call, {{"grad", call.operands[1], l.numel()},
+                                {"weight", call.operands[2], l.channels},
+                                {stat0, call.operands[3], l.channels},
+                                {stat1, call.operands[4], l.channels},
+                                {"input_grad", call.results[0], l.numel()},
+                                {"weight_grad", call.results[1], l.channels},
+                                {"bias_grad", call.results[2], l.channels}});
 }
 
 std::string batchNormOp(CudaContext &ctx, OpCall &call) {
@@ -389,11 +374,11 @@ std::string batchNormOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = prepare(call, 5, 1, l, in, out); !error.empty())
     return error;
   if (std::string error =
-          checkSizes({{"weight", call.operands[1], l.channels},
-                      {"bias", call.operands[2], l.channels},
-                      {"running_mean", call.operands[3], l.channels},
-                      {"running_var", call.operands[4], l.channels},
-                      {"result", call.results[0], l.numel()}});
+          cpu::checkSizes(call, {{"weight", call.operands[1], l.channels},
+                                 {"bias", call.operands[2], l.channels},
+                                 {"running_mean", call.operands[3], l.channels},
+                                 {"running_var", call.operands[4], l.channels},
+                                 {"result", call.results[0], l.numel()}});
       !error.empty())
     return error;
   void *workspace;
@@ -417,16 +402,16 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = prepare(call, 5, 5, l, in, out); !error.empty())
     return error;
   int64_t channels = l.channels;
-  if (std::string error =
-          checkSizes({{"weight", call.operands[1], channels},
-                      {"bias", call.operands[2], channels},
-                      {"running_mean", call.operands[3], channels},
-                      {"running_var", call.operands[4], channels},
-                      {"result", call.results[0], l.numel()},
-                      {"saved_mean", call.results[1], channels},
-                      {"saved_invstd", call.results[2], channels},
-                      {"new_running_mean", call.results[3], channels},
-                      {"new_running_var", call.results[4], channels}});
+  if (std::string error = cpu::checkSizes(
+          call, {{"weight", call.operands[1], channels},
+                 {"bias", call.operands[2], channels},
+                 {"running_mean", call.operands[3], channels},
+                 {"running_var", call.operands[4], channels},
+                 {"result", call.results[0], l.numel()},
+                 {"saved_mean", call.results[1], channels},
+                 {"saved_invstd", call.results[2], channels},
+                 {"new_running_mean", call.results[3], channels},
+                 {"new_running_var", call.results[4], channels}});
       !error.empty())
     return error;
   if (l.perChannel() < 2)
