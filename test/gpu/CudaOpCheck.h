@@ -8,6 +8,7 @@
 #define VAR_TEST_GPU_CUDAOPCHECK_H
 
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cuda/CudaOps.h"
 #include "runtime/exec/Backend.h"
 
 #include <gtest/gtest.h>
@@ -247,6 +248,41 @@ inline void checkAgainstCpu(Backend &backend, const Call &call) {
   if (::testing::Test::HasFatalFailure())
     return;
   expectAgree(call, cpuResults, deviceResults);
+}
+
+/// A call the verifier should have caught: shapes (f32) and attributes.
+struct BadCall {
+  std::string op;
+  std::vector<Shape> operands, results;
+  std::vector<Attribute> attributes;
+};
+
+/// Each bad call gets an error from the CPU kernel and the same message
+/// from the CUDA kernel, before anything is launched (no GPU needed).
+inline void expectCpuErrors(const std::vector<BadCall> &cases) {
+  for (const BadCall &bad : cases) {
+    SCOPED_TRACE(bad.op);
+    plan::Instruction inst;
+    inst.op = bad.op;
+    inst.attributes = bad.attributes;
+    std::vector<HostTensor> storage;
+    storage.reserve(bad.operands.size() + bad.results.size());
+    cpu::OpCall call{inst, {}, {}, 0};
+    for (const Shape &shape : bad.operands) {
+      storage.emplace_back(DType::F32, shape);
+      call.operands.push_back(storage.back().view);
+    }
+    for (const Shape &shape : bad.results) {
+      storage.emplace_back(DType::F32, shape);
+      call.results.push_back(storage.back().view);
+    }
+    std::string cpuError = cpu::getCpuOps().find(bad.op)->second(call);
+    cuda::CudaContext context;
+    std::string cudaError =
+        cuda::getCudaOps().find(bad.op)->second(context, call);
+    EXPECT_NE(cpuError, "");
+    EXPECT_EQ(cudaError, cpuError);
+  }
 }
 
 } // namespace var::gputest

@@ -8,6 +8,7 @@
 // bit, at every ZeRO stage with and without offload.
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
+#include "test/unit/CompilePlan.h"
 
 #include <gtest/gtest.h>
 
@@ -153,21 +154,7 @@ private:
 constexpr int64_t kBatch = 4, kSteps = 4, kClipElements = 4 * 3 * 16 * 16;
 
 var::plan::Plan compile(const std::string &flags) {
-  fs::path dir = fs::temp_directory_path() / "var-device-executor-test";
-  fs::create_directories(dir);
-  std::string name = flags;
-  for (char &c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  fs::path path = dir / (name + ".fb");
-  std::string command = std::string(VARC_PATH) + " " + MODEL + " " + flags +
-                        " -o " + path.string() + " 2>/dev/null";
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  auto plan = var::plan::loadPlan(path);
-  EXPECT_TRUE(plan) << plan.error();
-  auto resolved = plan->resolve(1);
-  EXPECT_TRUE(resolved) << resolved.error();
-  return *resolved;
+  return var::test::compilePlan(MODEL, flags, "var-device-executor-test");
 }
 
 /// What a run leaves to compare.

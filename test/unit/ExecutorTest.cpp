@@ -7,6 +7,7 @@
 // in test/varrun.)
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
+#include "test/unit/CompilePlan.h"
 
 #include <gtest/gtest.h>
 
@@ -36,21 +37,7 @@ constexpr int64_t kClasses = 4, kSteps = 10;
 /// Compiles the tiny model with `flags` into a plan and loads it for one
 /// rank.
 var::plan::Plan compile(const std::string &flags) {
-  fs::path dir = fs::temp_directory_path() / "var-executor-test";
-  fs::create_directories(dir);
-  std::string name = flags;
-  for (char &c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  fs::path path = dir / (name + ".fb");
-  std::string command = std::string(VARC_PATH) + " " + kModel + " " + flags +
-                        " -o " + path.string() + " 2>/dev/null";
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  var::plan::Expected<var::plan::Plan> plan = var::plan::loadPlan(path);
-  EXPECT_TRUE(plan) << plan.error();
-  var::plan::Expected<var::plan::Plan> resolved = plan->resolve(1);
-  EXPECT_TRUE(resolved) << resolved.error();
-  return *resolved;
+  return var::test::compilePlan(kModel, flags, "var-executor-test");
 }
 
 /// A fixed dataset: clips whose class is the argmax of a fixed projection.
