@@ -44,7 +44,8 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def make_step(name, batch, frames, size, device, mode, seed, precision):
+def make_step(name, batch, frames, size, device, mode, seed, precision,
+              contiguous=False):
     """The model, its optimizer and a closure running one training step on
     a fixed random batch."""
     torch.manual_seed(seed)
@@ -54,13 +55,15 @@ def make_step(name, batch, frames, size, device, mode, seed, precision):
         # in no channels-last layout: feed torchvision's (B, C, T, H, W)
         # model directly, channels-last-3d.
         model = inner
-        layout = torch.channels_last_3d
+        layout = (torch.contiguous_format if contiguous
+                  else torch.channels_last_3d)
         clips = torch.randn(batch, 3, frames, size, size, device=device)
         clips = clips.contiguous(memory_format=layout)
     else:
         # Frames (B*T, C, H, W) channels-last, viewed as (B, T, C, H, W):
         # the models' flatten(0, 1) gives the channels-last frames back.
-        layout = torch.channels_last
+        layout = (torch.contiguous_format if contiguous
+                  else torch.channels_last)
         clips = torch.randn(batch * frames, 3, size, size, device=device)
         clips = clips.contiguous(memory_format=layout).view(
             batch, frames, 3, size, size)
@@ -90,6 +93,8 @@ def measure(name, mode, args, device):
     result = {"model": name, "mode": mode, "batch": batch, "frames": frames,
               "size": size, "classes": CLASSES, "device": str(device),
               "precision": args.precision,
+              "deterministic": args.deterministic,
+              "contiguous": args.contiguous,
               "torch": torch.__version__}
     if device.type == "cuda":
         result["gpu"] = torch.cuda.get_device_name(device)
@@ -104,7 +109,8 @@ def measure(name, mode, args, device):
     model = optimizer = step = None
     try:
         model, optimizer, step = make_step(name, batch, frames, size, device,
-                                           mode, args.seed, args.precision)
+                                           mode, args.seed, args.precision,
+                                           args.contiguous)
         # The first step: compilation (compile mode), cuDNN's algorithm
         # search, the optimizer's state allocation.
         begin = time.perf_counter()
@@ -172,6 +178,11 @@ def main():
                         "(old CPU builds lack some BF16 backward kernels)")
     parser.add_argument("--no-cudnn-benchmark", action="store_true",
                         help="leave torch.backends.cudnn.benchmark off")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic algorithms only (cuDNN and "
+                        "torch.use_deterministic_algorithms), as varrun runs")
+    parser.add_argument("--contiguous", action="store_true",
+                        help="NCHW / NCDHW tensors instead of channels-last")
     parser.add_argument("--out", help="also append the JSON lines here")
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
@@ -187,6 +198,10 @@ def main():
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = not args.no_cudnn_benchmark
+    if args.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True)
     for name in models:
         for mode in modes:
             result = measure(name, mode, args, device)

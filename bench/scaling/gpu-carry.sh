@@ -29,7 +29,7 @@ out=${OUT:-scaling-out}/scaling
 bash "$here/../../bench/scaling/run.sh" "$here/plans" "$out"
 status=$?
 # What comes back: at most 8 files, so the logs travel as one archive.
-tar czf "$out.tgz" --exclude='*.safetensors' -C "$(dirname "$out")" scaling
+tar czf "$out.tgz" -C "$(dirname "$out")" scaling
 rm -rf "$out"
 exit $status
 RUN

@@ -15,12 +15,15 @@
 #    (torch_comm_bench.py, when PYTHON has torch), 1-256 MiB.
 # Environment: GPUS (default: every GPU nvidia-smi lists), DEVICE (cuda;
 # cpu for a trial of the script on CPU ranks), STEPS (scaling steps, 30),
-# PYTHON (default /opt/torch/.venv/bin/python where it exists).
+# PYTHON (default /opt/torch/.venv/bin/python where it exists), PARTS
+# (which of eq, scale, bw to run; default all three).
 set -uo pipefail
 plans=${1:?usage: run.sh PLANS OUT}
 out=${2:?usage: run.sh PLANS OUT}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 device=${DEVICE:-cuda}
+parts=${PARTS:-eq,scale,bw}
+want() { [[ ",$parts," == *",$1,"* ]]; }
 steps=${STEPS:-30}
 gpus=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
 python=${PYTHON:-python3}
@@ -28,10 +31,13 @@ python=${PYTHON:-python3}
   python=/opt/torch/.venv/bin/python
 export NCCL_NVLS_ENABLE=0 # the machine's rule: never NVLink multicast
 mkdir -p "$out"
+# Everything printed below is also kept in OUT/summary.txt.
+exec > >(tee "$out/summary.txt") 2>&1
 worlds=()
 for n in 1 2 4 8; do ((n <= gpus)) && worlds+=("$n"); done
 echo "run.sh: ${gpus} GPU(s); worlds ${worlds[*]}"
 
+if want eq; then
 echo "== ZeRO equivalence (FP32, 10 steps, global batch 8)"
 files=()
 for n in "${worlds[@]}"; do
@@ -49,6 +55,9 @@ done
 python3 "$root/test/varrun/Inputs/compare_weights.py" 1e-4 \
   "$out/w1-s0.safetensors" "${files[@]}" | sed 's|^.*/||'
 
+fi
+
+if want scale; then
 echo "== weak scaling (BF16, 16 clips of 8x112x112 per GPU, random data)"
 for plan in "$plans"/scale/*.fb; do
   name=$(basename "$plan" .fb)
@@ -72,6 +81,9 @@ print("%.1f" % (rows[-1]["frames_per_s"] / int(sys.argv[2])))' "$run.jsonl" "$n"
   done
 done
 
+fi
+
+want bw || exit 0
 echo "== bus bandwidth, ours and torch.distributed's"
 if ((gpus >= 2)); then
   comm-bench --nproc="$gpus" > "$out/comm-bench.txt" 2>&1 ||

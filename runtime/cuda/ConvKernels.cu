@@ -156,6 +156,9 @@ std::string chooseAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
   if (found != ctx.convAlgorithms.end()) {
     chosen = found->second;
   } else {
+    if (ctx.quiesce)
+      if (std::string error = ctx.quiesce(); !error.empty())
+        return error;
     constexpr int64_t kSearchWorkspace = int64_t(256) << 20;
     void *workspace = nullptr;
     if (std::string error = ctx.getWorkspace(kSearchWorkspace, &workspace);

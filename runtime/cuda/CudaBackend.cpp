@@ -94,6 +94,7 @@ public:
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
     VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
+    ctx.quiesce = [this] { return synchronize(); };
     VAR_CUDA_TRY(cudaMalloc(reinterpret_cast<void **>(&squaresScratch),
                             exec::kSquarePartials * sizeof(double)));
     return {};

@@ -13,6 +13,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -40,6 +41,12 @@ public:
   /// Convolution algorithms chosen so far, by direction, type and geometry:
   /// cuDNN measures once per distinct convolution, not every step.
   std::map<std::string, ConvAlgorithm> convAlgorithms;
+  /// Waits until every stream of the device is idle (the backend's
+  /// synchronize, with NCCL's deadlines). cuDNN's algorithm search calls it
+  /// first: a collective running beside the search on another stream takes
+  /// SMs from the candidates and makes cuDNN pick slow algorithms (seen on
+  /// 2-4 H100s at ZeRO-2, whose reduce-scatters overlap the backward).
+  std::function<std::string()> quiesce;
 
   /// Scratch memory of at least `bytes`, valid until the next call; grows
   /// (synchronizing) when a call needs more than any before.
