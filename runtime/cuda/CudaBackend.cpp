@@ -14,11 +14,16 @@
 
 namespace var::cuda {
 
-std::string CudaContext::getWorkspace(int64_t bytes, void **memory) {
+constexpr int64_t kMinWorkspace = int64_t(64) << 20;
+
+std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
+                                      bool search) {
+  if (!search)
+    workspaceNeed = std::max(workspaceNeed, bytes);
   if (bytes > workspaceBytes) {
     // Grow to the new need (at least 64 MiB, so that most calls fit the
     // first one); freeing synchronizes with kernels still reading it.
-    int64_t size = std::max<int64_t>(bytes, int64_t(64) << 20);
+    int64_t size = std::max(bytes, kMinWorkspace);
     releaseWorkspace();
     cudaError_t status = cudaMalloc(&workspace, static_cast<size_t>(size));
     if (status != cudaSuccess) {
@@ -31,6 +36,11 @@ std::string CudaContext::getWorkspace(int64_t bytes, void **memory) {
   }
   *memory = workspace;
   return {};
+}
+
+void CudaContext::trimWorkspace() {
+  if (workspaceBytes > std::max(workspaceNeed, kMinWorkspace))
+    releaseWorkspace();
 }
 
 void CudaContext::releaseWorkspace() {

@@ -49,15 +49,21 @@ public:
   std::function<std::string()> quiesce;
 
   /// Scratch memory of at least `bytes`, valid until the next call; grows
-  /// (synchronizing) when a call needs more than any before.
-  std::string getWorkspace(int64_t bytes, void **memory);
+  /// (synchronizing) when a call needs more than any before. A `search`
+  /// (cuDNN trying algorithms) may ask for more than any kernel will use;
+  /// trimWorkspace then gives the excess back.
+  std::string getWorkspace(int64_t bytes, void **memory, bool search = false);
   int64_t getWorkspaceBytes() const { return workspaceBytes; }
+  /// Frees the workspace if it is larger than what kernels asked for (not
+  /// searches); the next call allocates what it needs.
+  void trimWorkspace();
 
   void releaseWorkspace();
 
 private:
   void *workspace = nullptr;
   int64_t workspaceBytes = 0;
+  int64_t workspaceNeed = 0; // the most a kernel (not a search) asked for
 };
 
 /// errorFlag values.

@@ -254,7 +254,7 @@ inline void checkAgainstCpu(Backend &backend, const Call &call) {
 struct BadCall {
   std::string op;
   std::vector<Shape> operands, results;
-  std::vector<Attribute> attributes;
+  std::vector<Attribute> attributes = {};
 };
 
 /// Each bad call gets an error from the CPU kernel and the same message
