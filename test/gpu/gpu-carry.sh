@@ -10,7 +10,7 @@
 # BF16 steps at every ZeRO stage) on GPU 0 beside backend_parity.sh on the
 # last GPU; one line per test binary and per plan, the logs in
 # $OUT/gpu-tests.tgz (weights left out: the files that come back are
-# small).
+# small). bin/layout-bench (bench/layout) travels too; run.sh leaves it out.
 set -euo pipefail
 build=${1:-build}
 out=.gpu/gpu-tests
@@ -19,7 +19,8 @@ PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
   "$here/../../bench/perf/gpu-carry.sh" "$build"
 rm -rf "$out/plans"
 mkdir -p "$out/data"
-for test in CudaOpTest CudaLstmTest CudaDistTest NcclTest; do
+for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
+  NcclTest layout-bench; do
   cp "$build/bin/$test" "$out/libexec/$test"
   strip "$out/libexec/$test"
   sed "s|/libexec/varrun|/libexec/$test|" "$out/bin/varrun" > "$out/bin/$test"
@@ -41,7 +42,8 @@ export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
 work=/tmp/gpu-tests
 rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
 gpus=$(nvidia-smi -L | grep -c '^GPU')
-for test in CudaOpTest CudaLstmTest CudaDistTest NcclTest; do
+for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
+  NcclTest; do
   timeout 120 "$test" --gtest_brief=1 --gtest_filter=-Nccl.RefusesNvlinkMulticast \
     > "$work/$test.log" 2>&1
   echo "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"
