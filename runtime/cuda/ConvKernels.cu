@@ -5,8 +5,8 @@
 // channels_last call (the filter then goes through a KRSC copy, and 3-D
 // windows that slide over two or one dimension run as 2-D convolutions);
 // the algorithm is the fastest deterministic one cuDNN measures, once per
-// geometry and layout. The bias is a
-// separate kernel (bf16 results round twice; within a bf16 ulp).
+// geometry and layout. The bias is a separate kernel (bf16 results round
+// twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
