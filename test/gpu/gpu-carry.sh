@@ -10,7 +10,7 @@
 # BF16 steps at every ZeRO stage) on GPU 0 beside backend_parity.sh on the
 # last GPU; one line per test binary and per plan, the logs in
 # $OUT/gpu-tests.tgz (weights left out: the files that come back are
-# small). bin/layout-bench (bench/layout) travels too; run.sh leaves it out.
+# small).
 set -euo pipefail
 build=${1:-build}
 out=.gpu/gpu-tests
@@ -20,7 +20,7 @@ PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
 rm -rf "$out/plans"
 mkdir -p "$out/data"
 for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
-  NcclTest layout-bench; do
+  NcclTest; do
   cp "$build/bin/$test" "$out/libexec/$test"
   strip "$out/libexec/$test"
   sed "s|/libexec/varrun|/libexec/$test|" "$out/bin/varrun" > "$out/bin/$test"
