@@ -1,7 +1,10 @@
 // CPU reference kernels of var.conv, the pools and var.linear, forward and
 // backward. Convolutions run as im2col + a small GEMM per (sample, group);
 // pools are direct window loops. Every spatial op runs as a 3-D one: a 1-D
-// or 2-D window gets leading spatial dimensions of size 1.
+// or 2-D window gets leading spatial dimensions of size 1. Channels-last
+// calls run these kernels on channels-first copies (ChannelsLast.h), once
+// their shapes have been checked in their own layout.
+#include "runtime/cpu/ChannelsLast.h"
 #include "runtime/cpu/WindowGeometry.h"
 
 #include <algorithm>
@@ -142,6 +145,8 @@ std::string convForward(OpCall &call) {
   if (hasBias && call.operands[2].shape != Shape{w.outChannels})
     return "bias is " + formatShape(call.operands[2].shape) + ", expected (" +
            std::to_string(w.outChannels) + ")";
+  if (w.channelsLast)
+    return runChannelsFirst(call, convForward, {1});
 
   std::vector<float> x = readFloats(input), k = readFloats(weight);
   std::vector<float> y(static_cast<size_t>(result.numel()), 0.0f);
@@ -182,6 +187,8 @@ std::string convGradInput(OpCall &call) {
                                          grad.shape, "grad", w);
       !error.empty())
     return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, convGradInput, {1});
 
   std::vector<float> dy = readFloats(grad), k = readFloats(weight);
   std::vector<float> dx(static_cast<size_t>(result.numel()), 0.0f);
@@ -219,6 +226,8 @@ std::string convGradWeight(OpCall &call) {
                                          grad.shape, "grad", w);
       !error.empty())
     return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, convGradWeight, {}, {0});
 
   std::vector<float> x = readFloats(input), dy = readFloats(grad);
   std::vector<float> dk(static_cast<size_t>(result.numel()), 0.0f);
@@ -286,6 +295,8 @@ std::string maxPoolForward(OpCall &call) {
           makePoolWindow(call, input.shape, result.shape, "result", w);
       !error.empty())
     return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, maxPoolForward);
   std::vector<float> x = readFloats(input);
   std::vector<float> y(static_cast<size_t>(result.numel()));
   int64_t inSize = product(w.in), outSize = product(w.out);
@@ -317,6 +328,8 @@ std::string maxPoolGrad(OpCall &call) {
     return "output " + formatShape(output.shape) + " and result " +
            formatShape(result.shape) + " must have the shapes of grad " +
            formatShape(grad.shape) + " and input " + formatShape(input.shape);
+  if (w.channelsLast)
+    return runChannelsFirst(call, maxPoolGrad);
   std::vector<float> x = readFloats(input), dy = readFloats(grad);
   std::vector<float> dx(x.size(), 0.0f);
   int64_t inSize = product(w.in), outSize = product(w.out);
@@ -341,6 +354,8 @@ std::string avgPoolForward(OpCall &call) {
           makePoolWindow(call, input.shape, result.shape, "result", w);
       !error.empty())
     return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, avgPoolForward);
   std::vector<float> x = readFloats(input);
   std::vector<float> y(static_cast<size_t>(result.numel()));
   int64_t inSize = product(w.in), outSize = product(w.out);
@@ -367,6 +382,8 @@ std::string avgPoolGrad(OpCall &call) {
           makePoolWindow(call, result.shape, grad.shape, "grad", w);
       !error.empty())
     return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, avgPoolGrad);
   std::vector<float> dy = readFloats(grad);
   std::vector<float> dx(static_cast<size_t>(result.numel()), 0.0f);
   int64_t inSize = product(w.in), outSize = product(w.out);
@@ -387,10 +404,13 @@ std::string globalAvgPoolForward(OpCall &call) {
     return error;
   const TensorView &input = call.operands[0];
   TensorView &result = call.results[0];
-  if (std::string error = checkGlobalPool(input.shape, result.shape,
-                                          call.getBool("keep_dims"), "result");
+  if (std::string error =
+          checkGlobalPool(input.shape, result.shape, call.getBool("keep_dims"),
+                          "result", isChannelsLast(call));
       !error.empty())
     return error;
+  if (isChannelsLast(call))
+    return runChannelsFirst(call, globalAvgPoolForward);
   std::vector<float> x = readFloats(input);
   int64_t planes = input.shape[0] * input.shape[1];
   int64_t size = planes ? input.numel() / planes : 0;
@@ -410,10 +430,13 @@ std::string globalAvgPoolGrad(OpCall &call) {
     return error;
   const TensorView &grad = call.operands[0];
   TensorView &result = call.results[0];
-  if (std::string error = checkGlobalPool(result.shape, grad.shape,
-                                          grad.shape.size() != 2, "grad");
+  if (std::string error =
+          checkGlobalPool(result.shape, grad.shape, grad.shape.size() != 2,
+                          "grad", isChannelsLast(call));
       !error.empty())
     return error;
+  if (isChannelsLast(call))
+    return runChannelsFirst(call, globalAvgPoolGrad);
   std::vector<float> dy = readFloats(grad);
   int64_t planes = result.shape[0] * result.shape[1];
   int64_t size = planes ? result.numel() / planes : 0;

@@ -28,11 +28,16 @@ std::string checkCounts(const OpCall &call, size_t operands, size_t results) {
 //===----------------------------------------------------------------------===//
 
 /// Batch norm sees its input (N, C, ...) as (N, C, S): channel c's
-/// statistics run over the N * S elements (n * C + c) * S + s.
+/// statistics run over the N * S elements (n * C + c) * S + s; with
+/// `channels_last` an input (N, ..., C) is (N, S, C) and the elements are
+/// (n * S + s) * C + c. Both visit a channel's elements in the same (n, s)
+/// order, so a channels-last call sums exactly as the channels-first call
+/// on transposed data.
 struct ChannelLayout {
   int64_t batch = 0;
   int64_t channels = 0;
   int64_t spatial = 1;
+  bool channelsLast = false;
 
   int64_t perChannel() const { return batch * spatial; }
   int64_t numel() const { return batch * channels * spatial; }
@@ -40,6 +45,11 @@ struct ChannelLayout {
   /// Calls f(index) for every element of channel c.
   template <typename F> void forEach(int64_t c, F f) const {
     for (int64_t n = 0; n < batch; ++n) {
+      if (channelsLast) {
+        for (int64_t s = 0; s < spatial; ++s)
+          f((n * spatial + s) * channels + c);
+        continue;
+      }
       int64_t base = (n * channels + c) * spatial;
       for (int64_t s = 0; s < spatial; ++s)
         f(base + s);
@@ -52,11 +62,14 @@ std::string getChannelLayout(const OpCall &call, ChannelLayout &layout) {
   if (shape.size() < 2)
     return call.inst.op + ": input must be (N, C, ...), got rank " +
            std::to_string(shape.size());
+  // A rank-2 input (N, C) is the same in either layout.
+  layout.channelsLast = call.getBool("channels_last") && shape.size() >= 3;
   layout.batch = shape[0];
-  layout.channels = shape[1];
+  layout.channels = layout.channelsLast ? shape.back() : shape[1];
   layout.spatial = 1;
-  for (size_t d = 2; d < shape.size(); ++d)
-    layout.spatial *= shape[d];
+  for (size_t d = 1; d < shape.size(); ++d)
+    if (d != (layout.channelsLast ? shape.size() - 1 : 1))
+      layout.spatial *= shape[d];
   return {};
 }
 

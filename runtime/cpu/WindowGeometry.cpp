@@ -12,13 +12,25 @@ int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
   return reach < 0 ? 0 : reach / stride + 1;
 }
 
-/// (N, C, spatial...) with 1 to 3 spatial dimensions.
-std::string checkSpatialShape(const Shape &shape, const char *what) {
+/// (N, C, spatial...), or (N, spatial..., C) when `channelsLast`, with 1
+/// to 3 spatial dimensions.
+std::string checkSpatialShape(const Shape &shape, const char *what,
+                              bool channelsLast) {
   if (shape.size() < 3 || shape.size() > 5)
-    return std::string(what) +
-           " must be (N, C, spatial...) with 1 to 3 spatial dimensions, got " +
-           formatShape(shape);
+    return std::string(what) + " must be " +
+           (channelsLast ? "(N, spatial..., C)" : "(N, C, spatial...)") +
+           " with 1 to 3 spatial dimensions, got " + formatShape(shape);
   return {};
+}
+
+/// The channel count of an activation in the given layout.
+int64_t channelsOf(const Shape &shape, bool channelsLast) {
+  return channelsLast ? shape.back() : shape[1];
+}
+
+/// Spatial dimension i (0-based) of an activation in the given layout.
+int64_t spatialOf(const Shape &shape, size_t i, bool channelsLast) {
+  return shape[(channelsLast ? 1 : 2) + i];
 }
 
 /// Reads per-spatial-dimension attribute `name` (absent: `fallback`) into
@@ -41,10 +53,12 @@ std::string readDims(const OpCall &call, const char *name,
 }
 
 /// Output sizes of `w` from its input, kernel and attributes, checked
-/// against the (N, C_out, spatial...) shape `output`.
-std::string finishWindow(Window &w, const Shape &output, const char *what) {
-  size_t spatial = output.size() - 2;
-  Shape expected = {w.batch, w.outChannels};
+/// against the (N, C_out, spatial...) (or channels-last) shape `output`.
+std::string finishWindow(Window &w, size_t spatial, const Shape &output,
+                         const char *what) {
+  Shape expected = {w.batch};
+  if (!w.channelsLast)
+    expected.push_back(w.outChannels);
   for (size_t d = 3 - spatial; d < 3; ++d) {
     w.out[d] = windowOutputSize(w.in[d], w.kernel[d], w.stride[d], w.padding[d],
                                 w.dilation[d]);
@@ -56,6 +70,8 @@ std::string finishWindow(Window &w, const Shape &output, const char *what) {
              std::to_string(w.padding[d]);
     expected.push_back(w.out[d]);
   }
+  if (w.channelsLast)
+    expected.push_back(w.outChannels);
   if (output != expected)
     return std::string(what) + " is " + formatShape(output) + ", expected " +
            formatShape(expected);
@@ -63,6 +79,10 @@ std::string finishWindow(Window &w, const Shape &output, const char *what) {
 }
 
 } // namespace
+
+bool isChannelsLast(const OpCall &call) {
+  return call.getBool("channels_last");
+}
 
 // Operand and result counts, and float element types throughout.
 std::string checkSignature(const OpCall &call, size_t minOperands,
@@ -87,7 +107,9 @@ std::string checkSignature(const OpCall &call, size_t minOperands,
 std::string makeConvWindow(const OpCall &call, const Shape &input,
                            const Shape &weight, const Shape &output,
                            const char *outputName, Window &w) {
-  if (std::string error = checkSpatialShape(input, "input"); !error.empty())
+  w.channelsLast = isChannelsLast(call);
+  if (std::string error = checkSpatialShape(input, "input", w.channelsLast);
+      !error.empty())
     return error;
   if (weight.size() != input.size())
     return "weight " + formatShape(weight) + " does not match input " +
@@ -95,7 +117,7 @@ std::string makeConvWindow(const OpCall &call, const Shape &input,
            " (weight is (C_out, C_in / groups, kernel...))";
   size_t spatial = input.size() - 2;
   w.batch = input[0];
-  w.inChannels = input[1];
+  w.inChannels = channelsOf(input, w.channelsLast);
   w.outChannels = weight[0];
   w.groups = call.getInt("groups", 1);
   if (w.groups < 1 || w.outChannels < 1 || weight[1] < 1 ||
@@ -104,7 +126,7 @@ std::string makeConvWindow(const OpCall &call, const Shape &input,
            std::to_string(w.groups) + " groups does not fit input " +
            formatShape(input);
   for (size_t i = 0; i < spatial; ++i) {
-    w.in[3 - spatial + i] = input[2 + i];
+    w.in[3 - spatial + i] = spatialOf(input, i, w.channelsLast);
     w.kernel[3 - spatial + i] = weight[2 + i];
     if (weight[2 + i] < 1)
       return "weight " + formatShape(weight) + " has an empty kernel";
@@ -115,19 +137,21 @@ std::string makeConvWindow(const OpCall &call, const Shape &input,
         readDims(call, "dilation", Shape(spatial, 1), 1, w.dilation)})
     if (!error.empty())
       return error;
-  return finishWindow(w, output, outputName);
+  return finishWindow(w, spatial, output, outputName);
 }
 
 std::string makePoolWindow(const OpCall &call, const Shape &input,
                            const Shape &output, const char *outputName,
                            Window &w) {
-  if (std::string error = checkSpatialShape(input, "input"); !error.empty())
+  w.channelsLast = isChannelsLast(call);
+  if (std::string error = checkSpatialShape(input, "input", w.channelsLast);
+      !error.empty())
     return error;
   size_t spatial = input.size() - 2;
   w.batch = input[0];
-  w.inChannels = w.outChannels = input[1];
+  w.inChannels = w.outChannels = channelsOf(input, w.channelsLast);
   for (size_t i = 0; i < spatial; ++i)
-    w.in[3 - spatial + i] = input[2 + i];
+    w.in[3 - spatial + i] = spatialOf(input, i, w.channelsLast);
   Shape kernel = call.getInts("kernel", {});
   if (kernel.size() != spatial)
     return "'kernel' must have one entry per spatial dimension (" +
@@ -142,16 +166,24 @@ std::string makePoolWindow(const OpCall &call, const Shape &input,
     if (w.padding[d] > w.kernel[d] / 2)
       return "padding " + std::to_string(w.padding[d]) +
              " must be at most half the kernel " + std::to_string(w.kernel[d]);
-  return finishWindow(w, output, outputName);
+  return finishWindow(w, spatial, output, outputName);
 }
 
 std::string checkGlobalPool(const Shape &input, const Shape &pooled,
-                            bool keepDims, const char *pooledName) {
-  if (std::string error = checkSpatialShape(input, "input"); !error.empty())
+                            bool keepDims, const char *pooledName,
+                            bool channelsLast) {
+  if (std::string error = checkSpatialShape(input, "input", channelsLast);
+      !error.empty())
     return error;
-  Shape expected = {input[0], input[1]};
-  if (keepDims)
+  int64_t channels = channelsOf(input, channelsLast);
+  Shape expected = {input[0], channels};
+  if (keepDims) {
     expected.resize(input.size(), 1);
+    if (channelsLast) {
+      expected[1] = 1;
+      expected.back() = channels;
+    }
+  }
   if (pooled != expected)
     return std::string(pooledName) + " is " + formatShape(pooled) +
            ", expected " + formatShape(expected);

@@ -1,6 +1,8 @@
 // Shape rules of the windowed ops (convolution, pooling) and of linear,
 // shared by the CPU kernels and the CUDA backend: both check a call the
-// same way and see its geometry as the same padded 3-D window.
+// same way and see its geometry as the same padded 3-D window. A call with
+// the `channels_last` attribute has its activations (N, spatial..., C)
+// instead of (N, C, spatial...); convolution weights keep (O, I/groups, k...).
 #ifndef VAR_RUNTIME_CPU_WINDOWGEOMETRY_H
 #define VAR_RUNTIME_CPU_WINDOWGEOMETRY_H
 
@@ -27,7 +29,13 @@ struct Window {
   int64_t groups = 1;
   Dims in{1, 1, 1}, out{1, 1, 1}, kernel{1, 1, 1};
   Dims stride{1, 1, 1}, padding{0, 0, 0}, dilation{1, 1, 1};
+  /// Activations are (N, spatial..., C) rather than (N, C, spatial...).
+  bool channelsLast = false;
 };
+
+/// Whether `call` has the `channels_last` attribute: its activation-like
+/// tensors of rank >= 3 have the channel last.
+bool isChannelsLast(const OpCall &call);
 
 /// Operand and result counts, and float element types throughout.
 std::string checkSignature(const OpCall &call, size_t minOperands,
@@ -35,6 +43,7 @@ std::string checkSignature(const OpCall &call, size_t minOperands,
 
 /// The window of a convolution of `input` by `weight` giving `output`: of
 /// the three shapes the op's operands give two and its result the third.
+/// `input` and `output` are laid out as isChannelsLast(call) says.
 std::string makeConvWindow(const OpCall &call, const Shape &input,
                            const Shape &weight, const Shape &output,
                            const char *outputName, Window &w);
@@ -45,9 +54,10 @@ std::string makePoolWindow(const OpCall &call, const Shape &input,
                            Window &w);
 
 /// Checks that `pooled` is the global average pool of `input`: (N, C), or
-/// (N, C, 1, ...) when `keepDims`.
+/// (N, C, 1, ...) when `keepDims` ((N, 1, ..., C) when `channelsLast`).
 std::string checkGlobalPool(const Shape &input, const Shape &pooled,
-                            bool keepDims, const char *pooledName);
+                            bool keepDims, const char *pooledName,
+                            bool channelsLast = false);
 
 /// `shape` with its last dimension replaced by `last`.
 Shape withLastDim(Shape shape, int64_t last);

@@ -1,9 +1,12 @@
 // Convolutions through cuDNN: forward, backward data and backward filter,
 // 1-D to 3-D, grouped and depthwise, in f32 (FMA math: no TF32, to stay
 // within f32 rounding of the CPU) and bf16 (tensor cores, f32 accumulation).
-// Tensors are NCHW / NCDHW as the plan lays them out; the algorithm is the
-// fastest deterministic one cuDNN measures, once per geometry. The bias is a
-// separate kernel (bf16 results round twice; within a bf16 ulp).
+// Tensors are NCHW / NCDHW as the plan lays them out, or NHWC / NDHWC for a
+// channels_last call (the filter then goes through a KRSC copy, and 3-D
+// windows that slide over two or one dimension run as 2-D convolutions);
+// the algorithm is the fastest deterministic one cuDNN measures, once per
+// geometry and layout. The bias is a separate kernel (bf16 results round
+// twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -36,54 +39,118 @@ struct ConvDescriptors {
   }
 };
 
+/// How cuDNN sees a convolution: 2 or 3 spatial dimensions, the batch and
+/// dimensions possibly folded (see cudnnGeometryOf), in one element type.
+struct CudnnGeometry {
+  bool channelsLast = false;
+  int batch = 0, inChannels = 0, outChannels = 0, groups = 1;
+  std::vector<int> in, out, kernel, padding, stride, dilation;
+};
+
+/// The plan's window as cuDNN sees it. Channels-first: 1-D and 2-D
+/// windows as 2-D (4-D descriptors), 3-D ones as 3-D. Channels-last: a
+/// 3-D window that only slides over (H, W) (kernel, stride 1 and no
+/// padding along D) is a 2-D convolution over N * D images (N, D, H, W, C)
+/// = (N * D, H, W, C); one that only slides over D is a 2-D (k, 1)
+/// convolution over (N, D, H * W, C). These are R(2+1)D's convolutions,
+/// and cuDNN's 2-D NHWC kernels are its fastest; other 3-D windows stay
+/// 3-D (5-D descriptors).
+CudnnGeometry cudnnGeometryOf(const Window &w, size_t spatial) {
+  auto narrow = [](int64_t v) { return static_cast<int>(v); };
+  CudnnGeometry g;
+  g.channelsLast = w.channelsLast;
+  g.batch = narrow(w.batch);
+  g.inChannels = narrow(w.inChannels);
+  g.outChannels = narrow(w.outChannels);
+  g.groups = narrow(w.groups);
+  auto push = [&](int64_t in, int64_t out, int64_t kernel, int64_t padding,
+                  int64_t stride, int64_t dilation) {
+    g.in.push_back(narrow(in));
+    g.out.push_back(narrow(out));
+    g.kernel.push_back(narrow(kernel));
+    g.padding.push_back(narrow(padding));
+    g.stride.push_back(narrow(stride));
+    g.dilation.push_back(narrow(dilation));
+  };
+  auto pushDim = [&](int d) {
+    push(w.in[d], w.out[d], w.kernel[d], w.padding[d], w.stride[d],
+         w.dilation[d]);
+  };
+  auto onlyPoints = [&](int d) { // the window does not slide along d
+    return w.kernel[d] == 1 && w.stride[d] == 1 && w.padding[d] == 0;
+  };
+  if (spatial == 3 && w.channelsLast && onlyPoints(0)) {
+    g.batch = narrow(w.batch * w.in[0]);
+    pushDim(1);
+    pushDim(2);
+  } else if (spatial == 3 && w.channelsLast && onlyPoints(1) && onlyPoints(2)) {
+    pushDim(0);
+    int64_t plane = w.in[1] * w.in[2];
+    push(plane, plane, 1, 0, 1, 1);
+  } else {
+    for (int d = spatial == 3 ? 0 : 1; d < 3; ++d)
+      pushDim(d);
+  }
+  return g;
+}
+
+/// A packed (N, C, spatial...) tensor descriptor, its memory NCHW-ordered
+/// or, when `channelsLast`, NHWC-ordered (C the fastest dimension).
 std::string setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type,
-                      const std::vector<int> &dims) {
+                      const std::vector<int> &dims, bool channelsLast) {
   std::vector<int> strides(dims.size());
   int stride = 1;
-  for (size_t d = dims.size(); d-- > 0;) {
-    strides[d] = stride;
-    stride *= dims[d];
+  if (channelsLast) {
+    strides[1] = 1;
+    stride = dims[1];
+    for (size_t d = dims.size(); d-- > 2;) {
+      strides[d] = stride;
+      stride *= dims[d];
+    }
+    strides[0] = stride;
+  } else {
+    for (size_t d = dims.size(); d-- > 0;) {
+      strides[d] = stride;
+      stride *= dims[d];
+    }
   }
   VAR_CUDA_TRY(cudnnSetTensorNdDescriptor(
       desc, type, static_cast<int>(dims.size()), dims.data(), strides.data()));
   return {};
 }
 
-/// Descriptors for window `w` over tensors of one element type; 1-D and
-/// 2-D windows use 4-D descriptors, 3-D ones 5-D.
-std::string describe(const Window &w, plan::DType dtype, size_t spatial,
+/// Descriptors of geometry `g` over tensors of one element type. The
+/// filter of a channels-last convolution is described NHWC (KRSC): see
+/// FilterScratch for why and how the plan's (O, I/groups, k...) weight gets
+/// there.
+std::string describe(const CudnnGeometry &g, plan::DType dtype,
                      ConvDescriptors &d) {
   d.dataType =
       dtype == plan::DType::BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-  int first = spatial == 3 ? 0 : 1; // window dimensions cuDNN sees
-  auto narrow = [](int64_t v) { return static_cast<int>(v); };
-  std::vector<int> x = {narrow(w.batch), narrow(w.inChannels)};
-  std::vector<int> y = {narrow(w.batch), narrow(w.outChannels)};
-  std::vector<int> k = {narrow(w.outChannels), narrow(w.inChannels / w.groups)};
-  std::vector<int> pad, stride, dilation;
-  for (int i = first; i < 3; ++i) {
-    x.push_back(narrow(w.in[i]));
-    y.push_back(narrow(w.out[i]));
-    k.push_back(narrow(w.kernel[i]));
-    pad.push_back(narrow(w.padding[i]));
-    stride.push_back(narrow(w.stride[i]));
-    dilation.push_back(narrow(w.dilation[i]));
-  }
+  std::vector<int> x = {g.batch, g.inChannels};
+  std::vector<int> y = {g.batch, g.outChannels};
+  std::vector<int> k = {g.outChannels, g.inChannels / g.groups};
+  x.insert(x.end(), g.in.begin(), g.in.end());
+  y.insert(y.end(), g.out.begin(), g.out.end());
+  k.insert(k.end(), g.kernel.begin(), g.kernel.end());
   VAR_CUDA_TRY(cudnnCreateTensorDescriptor(&d.x));
   VAR_CUDA_TRY(cudnnCreateTensorDescriptor(&d.y));
   VAR_CUDA_TRY(cudnnCreateFilterDescriptor(&d.w));
   VAR_CUDA_TRY(cudnnCreateConvolutionDescriptor(&d.conv));
-  if (std::string error = setTensor(d.x, d.dataType, x); !error.empty())
+  if (std::string error = setTensor(d.x, d.dataType, x, g.channelsLast);
+      !error.empty())
     return error;
-  if (std::string error = setTensor(d.y, d.dataType, y); !error.empty())
+  if (std::string error = setTensor(d.y, d.dataType, y, g.channelsLast);
+      !error.empty())
     return error;
-  VAR_CUDA_TRY(cudnnSetFilterNdDescriptor(d.w, d.dataType, CUDNN_TENSOR_NCHW,
-                                          static_cast<int>(k.size()),
-                                          k.data()));
+  VAR_CUDA_TRY(cudnnSetFilterNdDescriptor(
+      d.w, d.dataType, g.channelsLast ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+      static_cast<int>(k.size()), k.data()));
   VAR_CUDA_TRY(cudnnSetConvolutionNdDescriptor(
-      d.conv, static_cast<int>(pad.size()), pad.data(), stride.data(),
-      dilation.data(), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  VAR_CUDA_TRY(cudnnSetConvolutionGroupCount(d.conv, narrow(w.groups)));
+      d.conv, static_cast<int>(g.padding.size()), g.padding.data(),
+      g.stride.data(), g.dilation.data(), CUDNN_CROSS_CORRELATION,
+      CUDNN_DATA_FLOAT));
+  VAR_CUDA_TRY(cudnnSetConvolutionGroupCount(d.conv, g.groups));
   // Heuristics then offer f32 algorithms without TF32 only.
   VAR_CUDA_TRY(cudnnSetConvolutionMathType(
       d.conv,
@@ -146,76 +213,54 @@ std::string pickAlgorithm(const ConvDescriptors &d, const Perf *perf, int found,
 
 enum class Direction { Forward, BackwardData, BackwardFilter };
 
-/// The algorithm of this convolution in `direction`: measured by cuDNN
-/// (cudnnFind*Ex, on the call's own tensors; it writes the output, which
-/// the real call then overwrites) the first time a geometry is seen, the
-/// context's cache after that. A bf16 convolution takes the chosen
-/// algorithm's math type. `x`, `w`, `y`: input, filter, output, whichever
-/// of them the direction reads or writes.
-std::string chooseAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
-                            const Window &w, Direction direction, void *x,
-                            void *filter, void *y, ConvAlgorithm &chosen) {
+/// The algorithm cache's key: direction, type and the geometry as cuDNN
+/// sees it (layout, folded batch and dimensions included).
+std::string algorithmKey(const ConvDescriptors &d, const CudnnGeometry &g,
+                         Direction direction) {
   std::string key = std::to_string(static_cast<int>(direction)) + "/" +
-                    std::to_string(static_cast<int>(d.dataType));
-  for (int64_t v : {w.batch, w.inChannels, w.outChannels, w.groups})
+                    std::to_string(static_cast<int>(d.dataType)) +
+                    (g.channelsLast ? "/nhwc" : "/nchw");
+  for (int v : {g.batch, g.inChannels, g.outChannels, g.groups})
     key += "/" + std::to_string(v);
-  for (const cpu::Dims *dims :
-       {&w.in, &w.out, &w.kernel, &w.stride, &w.padding, &w.dilation})
-    for (int64_t v : *dims)
-      key += "/" + std::to_string(v);
-  auto found = ctx.convAlgorithms.find(key);
-  if (found != ctx.convAlgorithms.end()) {
-    chosen = found->second;
-  } else {
-    if (ctx.quiesce)
-      if (std::string error = ctx.quiesce(); !error.empty())
-        return error;
-    // The fast algorithms of large convolutions need a few hundred MiB
-    // (R(2+1)D-18's (1,3,3) convolutions on NCDHW: 319 MiB, 100x faster
-    // backward data than the best within 256 MiB, on an H100); the search
-    // may use 1 GiB where free, the chosen algorithm keeps what it needs.
-    void *workspace = nullptr;
-    std::string error;
-    for (int64_t mib : {1024, 256})
-      if ((error = ctx.getWorkspace(int64_t(mib) << 20, &workspace, true))
-              .empty())
-        break;
-    if (!error.empty())
-      return error;
-    size_t bytes = static_cast<size_t>(ctx.getWorkspaceBytes());
-    int count = 0;
-    if (direction == Direction::Forward) {
-      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-      VAR_CUDA_TRY(cudnnFindConvolutionForwardAlgorithmEx(
-          ctx.cudnn, d.x, x, d.w, filter, d.conv, d.y, y,
-          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf, workspace, bytes));
-      error = pickAlgorithm(d, perf, count, bytes, chosen);
-    } else if (direction == Direction::BackwardData) {
-      cudnnConvolutionBwdDataAlgoPerf_t
-          perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      VAR_CUDA_TRY(cudnnFindConvolutionBackwardDataAlgorithmEx(
-          ctx.cudnn, d.w, filter, d.y, y, d.conv, d.x, x,
-          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf, workspace,
-          bytes));
-      error = pickAlgorithm(d, perf, count, bytes, chosen);
-    } else {
-      cudnnConvolutionBwdFilterAlgoPerf_t
-          perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-      VAR_CUDA_TRY(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-          ctx.cudnn, d.x, x, d.y, y, d.conv, d.w, filter,
-          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, workspace,
-          bytes));
-      error = pickAlgorithm(d, perf, count, bytes, chosen);
-    }
-    ctx.trimWorkspace();
-    if (!error.empty())
-      return error;
-    ctx.convAlgorithms.emplace(key, chosen);
+  for (const std::vector<int> *dims :
+       {&g.in, &g.out, &g.kernel, &g.stride, &g.padding, &g.dilation}) {
+    key += ":";
+    for (int v : *dims)
+      key += std::to_string(v) + ",";
   }
-  if (d.dataType != CUDNN_DATA_FLOAT)
-    VAR_CUDA_TRY(cudnnSetConvolutionMathType(
-        d.conv, static_cast<cudnnMathType_t>(chosen.mathType)));
-  return {};
+  return key;
+}
+
+/// Measures this convolution in `direction` with cudnnFind*Ex on the
+/// call's own tensors (it writes the output, which the real call then
+/// overwrites) and picks from what it found. `x`, `filter`, `y`: input,
+/// filter (as cuDNN reads it) and output.
+std::string findAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
+                          Direction direction, void *x, void *filter, void *y,
+                          void *workspace, size_t bytes,
+                          ConvAlgorithm &chosen) {
+  int count = 0;
+  if (direction == Direction::Forward) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    VAR_CUDA_TRY(cudnnFindConvolutionForwardAlgorithmEx(
+        ctx.cudnn, d.x, x, d.w, filter, d.conv, d.y, y,
+        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf, workspace, bytes));
+    return pickAlgorithm(d, perf, count, bytes, chosen);
+  }
+  if (direction == Direction::BackwardData) {
+    cudnnConvolutionBwdDataAlgoPerf_t
+        perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    VAR_CUDA_TRY(cudnnFindConvolutionBackwardDataAlgorithmEx(
+        ctx.cudnn, d.w, filter, d.y, y, d.conv, d.x, x,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf, workspace, bytes));
+    return pickAlgorithm(d, perf, count, bytes, chosen);
+  }
+  cudnnConvolutionBwdFilterAlgoPerf_t
+      perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+  VAR_CUDA_TRY(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+      ctx.cudnn, d.x, x, d.y, y, d.conv, d.w, filter,
+      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, workspace, bytes));
+  return pickAlgorithm(d, perf, count, bytes, chosen);
 }
 
 __global__ void addBiasKernel(void *y, int yType, const void *bias,
@@ -228,28 +273,157 @@ __global__ void addBiasKernel(void *y, int yType, const void *bias,
   }
 }
 
+/// Between the plan's (O, C, taps) filter and cuDNN's KRSC (O, taps, C),
+/// C = I / groups, taps = prod(kernel); one thread an element of `to`.
+template <typename T>
+__global__ void permuteFilterKernel(const T *from, T *to, int64_t channels,
+                                    int64_t taps, bool toChannelsLast,
+                                    int64_t n) {
+  VAR_GRID_STRIDE(i, n) {
+    if (toChannelsLast) {
+      int64_t c = i % channels, t = i / channels % taps,
+              o = i / (channels * taps);
+      to[i] = from[(o * channels + c) * taps + t];
+    } else {
+      int64_t t = i % taps, c = i / taps % channels, o = i / (channels * taps);
+      to[i] = from[(o * taps + t) * channels + c];
+    }
+  }
+}
+
+/// The filter of a channels-last convolution. cuDNN's NHWC tensor-core
+/// kernels (and most of its NHWC kernels at all) take the filter in NHWC
+/// (KRSC) format only; an NCHW filter beside NHWC activations leaves few or
+/// no engines. The plan keeps weights (O, I/groups, k...) (optimizer,
+/// checkpoints and ZeRO buckets do not know layouts), so the forward and
+/// backward-data read a KRSC copy made in the workspace, and the backward
+/// filter writes KRSC there and is permuted into the result: a weight is
+/// small beside the activations. Depthwise (I/groups = 1) and pointwise
+/// (1x1) filters are the same in both layouts and need no copy.
+struct FilterScratch {
+  int64_t channels = 0, taps = 0, count = 0;
+  size_t elementBytes = 0;
+  bool needed = false;
+  /// Workspace bytes reserved ahead of cuDNN's, 256-byte aligned.
+  size_t reservedBytes() const {
+    return needed ? (count * elementBytes + 255) / 256 * 256 : 0;
+  }
+};
+
+FilterScratch filterScratchOf(const Window &w, const TensorView &filter) {
+  FilterScratch f;
+  f.channels = w.inChannels / w.groups;
+  f.taps = cpu::product(w.kernel);
+  f.count = filter.numel();
+  f.elementBytes = plan::getDTypeBytes(filter.dtype);
+  f.needed = w.channelsLast && f.channels > 1 && f.taps > 1 && f.count > 0;
+  return f;
+}
+
+std::string permuteFilter(CudaContext &ctx, const FilterScratch &f,
+                          const void *from, void *to, bool toChannelsLast) {
+  if (f.elementBytes == 2)
+    permuteFilterKernel<<<blocksFor(f.count), kThreads, 0, ctx.stream>>>(
+        static_cast<const uint16_t *>(from), static_cast<uint16_t *>(to),
+        f.channels, f.taps, toChannelsLast, f.count);
+  else
+    permuteFilterKernel<<<blocksFor(f.count), kThreads, 0, ctx.stream>>>(
+        static_cast<const uint32_t *>(from), static_cast<uint32_t *>(to),
+        f.channels, f.taps, toChannelsLast, f.count);
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
 /// What one cuDNN convolution call needs once its window is known: the
-/// descriptors, the algorithm measured for the geometry and its workspace.
+/// descriptors, the algorithm measured for the geometry, its workspace,
+/// and the filter as cuDNN reads or writes it (the plan's, or its KRSC
+/// copy in the workspace).
 struct ConvSetup {
   ConvDescriptors d;
   ConvAlgorithm chosen;
+  FilterScratch scratch;
   void *workspace = nullptr;
+  void *filter = nullptr;
 };
 
+/// Measures the convolution `setup` describes (first sight of its
+/// geometry) into setup.chosen. The device is quiesced first (see
+/// CudaContext::quiesce). The fast algorithms of large convolutions need a
+/// few hundred MiB (R(2+1)D-18's (1,3,3) convolutions channels-first: 319
+/// MiB, 100x faster backward data than the best within 256 MiB, on an
+/// H100), so the search may use 1 GiB where free; the excess is given back
+/// after. `reserved`: workspace bytes ahead of cuDNN's for the filter copy.
+std::string searchAlgorithm(CudaContext &ctx, ConvSetup &setup,
+                            Direction direction, void *x, void *filter, void *y,
+                            size_t reserved) {
+  if (ctx.quiesce)
+    if (std::string error = ctx.quiesce(); !error.empty())
+      return error;
+  void *base = nullptr;
+  std::string error;
+  for (int64_t mib : {1024, 256})
+    if ((error = ctx.getWorkspace(static_cast<int64_t>(reserved) + (mib << 20),
+                                  &base, true))
+            .empty())
+      break;
+  if (!error.empty())
+    return error;
+  void *searchFilter = reserved ? base : filter;
+  if (reserved && direction != Direction::BackwardFilter)
+    error = permuteFilter(ctx, setup.scratch, filter, searchFilter, true);
+  if (error.empty())
+    error = findAlgorithm(
+        ctx, setup.d, direction, x, searchFilter, y,
+        static_cast<char *>(base) + reserved,
+        static_cast<size_t>(ctx.getWorkspaceBytes()) - reserved, setup.chosen);
+  ctx.trimWorkspace();
+  return error;
+}
+
+/// Describes the call, takes the workspace (the filter copy ahead of
+/// cuDNN's), makes the KRSC filter copy for the directions that read it,
+/// and picks the algorithm: cuDNN's measurement the first time a geometry
+/// is seen, the context's cache after that. A bf16 convolution takes the
+/// chosen algorithm's math type. `x`, `filter`, `y`: the plan's input,
+/// filter and output tensors.
 std::string setUpConv(CudaContext &ctx, const OpCall &call, const Window &w,
                       size_t spatial, Direction direction, void *x,
-                      void *filter, void *y, ConvSetup &setup) {
+                      const TensorView &filter, void *y, ConvSetup &setup) {
   plan::DType dtype;
   if (std::string error = commonType(call, dtype); !error.empty())
     return error;
-  if (std::string error = describe(w, dtype, spatial, setup.d); !error.empty())
+  CudnnGeometry g = cudnnGeometryOf(w, spatial);
+  if (std::string error = describe(g, dtype, setup.d); !error.empty())
     return error;
-  if (std::string error = chooseAlgorithm(ctx, setup.d, w, direction, x, filter,
-                                          y, setup.chosen);
+  std::string key = algorithmKey(setup.d, g, direction);
+  setup.scratch = filterScratchOf(w, filter);
+  size_t reserved = setup.scratch.reservedBytes();
+  auto cached = ctx.convAlgorithms.find(key);
+  if (cached != ctx.convAlgorithms.end()) {
+    setup.chosen = cached->second;
+  } else if (std::string error = searchAlgorithm(ctx, setup, direction, x,
+                                                 filter.data, y, reserved);
+             !error.empty()) {
+    return error + (g.channelsLast ? " (channels-last)" : "");
+  } else {
+    ctx.convAlgorithms.emplace(key, setup.chosen);
+  }
+  void *base = nullptr;
+  if (std::string error = ctx.getWorkspace(
+          static_cast<int64_t>(reserved + setup.chosen.memory), &base);
       !error.empty())
     return error;
-  return ctx.getWorkspace(static_cast<int64_t>(setup.chosen.memory),
-                          &setup.workspace);
+  setup.filter = reserved ? base : filter.data;
+  setup.workspace = static_cast<char *>(base) + reserved;
+  if (reserved && direction != Direction::BackwardFilter)
+    if (std::string error =
+            permuteFilter(ctx, setup.scratch, filter.data, setup.filter, true);
+        !error.empty())
+      return error;
+  if (setup.d.dataType != CUDNN_DATA_FLOAT)
+    VAR_CUDA_TRY(cudnnSetConvolutionMathType(
+        setup.d.conv, static_cast<cudnnMathType_t>(setup.chosen.mathType)));
+  return {};
 }
 
 std::string convForwardOp(CudaContext &ctx, OpCall &call) {
@@ -270,12 +444,12 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
   ConvSetup c;
   if (std::string error =
           setUpConv(ctx, call, w, input.shape.size() - 2, Direction::Forward,
-                    input.data, weight.data, result.data, c);
+                    input.data, weight, result.data, c);
       !error.empty())
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionForward(
-      ctx.cudnn, &one, c.d.x, input.data, c.d.w, weight.data, c.d.conv,
+      ctx.cudnn, &one, c.d.x, input.data, c.d.w, c.filter, c.d.conv,
       static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
       c.chosen.memory, &zero, c.d.y, result.data));
   if (hasBias) {
@@ -287,9 +461,10 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
         !error.empty())
       return error;
     int64_t n = result.numel();
+    // Channels-last: the channel is the fastest index.
     addBiasKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
         result.data, yType, call.operands[2].data, biasType, w.outChannels,
-        cpu::product(w.out), n);
+        w.channelsLast ? 1 : cpu::product(w.out), n);
     VAR_CUDA_LAUNCHED();
   }
   return {};
@@ -307,14 +482,14 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
       !error.empty())
     return error;
   ConvSetup c;
-  if (std::string error = setUpConv(ctx, call, w, result.shape.size() - 2,
-                                    Direction::BackwardData, result.data,
-                                    weight.data, grad.data, c);
+  if (std::string error =
+          setUpConv(ctx, call, w, result.shape.size() - 2,
+                    Direction::BackwardData, result.data, weight, grad.data, c);
       !error.empty())
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionBackwardData(
-      ctx.cudnn, &one, c.d.w, weight.data, c.d.y, grad.data, c.d.conv,
+      ctx.cudnn, &one, c.d.w, c.filter, c.d.y, grad.data, c.d.conv,
       static_cast<cudnnConvolutionBwdDataAlgo_t>(c.chosen.algo), c.workspace,
       c.chosen.memory, &zero, c.d.x, result.data));
   return {};
@@ -334,14 +509,16 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
   ConvSetup c;
   if (std::string error = setUpConv(ctx, call, w, input.shape.size() - 2,
                                     Direction::BackwardFilter, input.data,
-                                    result.data, grad.data, c);
+                                    result, grad.data, c);
       !error.empty())
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionBackwardFilter(
       ctx.cudnn, &one, c.d.x, input.data, c.d.y, grad.data, c.d.conv,
       static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.chosen.algo), c.workspace,
-      c.chosen.memory, &zero, c.d.w, result.data));
+      c.chosen.memory, &zero, c.d.w, c.filter));
+  if (c.filter != result.data)
+    return permuteFilter(ctx, c.scratch, c.filter, result.data, false);
   return {};
 }
 

@@ -5,6 +5,9 @@
 // channel's elements, so that a few large channels fill the GPU), their
 // partial sums added in a fixed order by one thread a channel; the
 // elementwise passes read per-channel doubles from the context's workspace.
+// A channels_last input (N, ..., C) is an (M, C) matrix, M = N * spatial:
+// its sums are column sums over blocks of rows, threads along C (coalesced),
+// into the same per-chunk partials, so every order stays fixed.
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -19,6 +22,7 @@ using cpu::TensorView;
 
 namespace {
 
+/// (batch, channels, spatial); a channels-last input is (N * spatial, C, 1).
 struct ChannelLayout {
   int64_t batch = 0, channels = 0, spatial = 1;
   __host__ __device__ int64_t perChannel() const { return batch * spatial; }
@@ -44,14 +48,23 @@ struct Split {
   int64_t chunks = 1, chunk = 0;
   /// A block's stride (kThreads elements) as whole samples and a remainder.
   int64_t stepN = 0, stepS = 0;
+  /// Channels-last: chunks of `chunk` rows of the (M, C) matrix, each
+  /// summed by blocks of kColumns channels x kRows threads.
+  bool columns = false;
 };
 
-Split splitChannels(const ChannelLayout &l) {
+constexpr int kColumns = 32, kRows = kThreads / kColumns;
+
+Split splitChannels(const ChannelLayout &l, bool columns) {
   Split split;
+  split.columns = columns;
   int64_t m = l.perChannel();
-  int64_t wanted = std::max<int64_t>(1, (1024 + l.channels - 1) /
-                                            std::max<int64_t>(1, l.channels));
-  int64_t most = std::max<int64_t>(1, m / (4 * kThreads));
+  // Enough blocks to fill the GPU, each thread summing at least 4 elements.
+  int64_t blocksPerChunk =
+      columns ? (l.channels + kColumns - 1) / kColumns : l.channels;
+  int64_t wanted = std::max<int64_t>(
+      1, (1024 + blocksPerChunk - 1) / std::max<int64_t>(1, blocksPerChunk));
+  int64_t most = std::max<int64_t>(1, m / (4 * (columns ? kRows : kThreads)));
   split.chunks = std::min(wanted, most);
   split.chunk = (m + split.chunks - 1) / split.chunks;
   if (split.chunk > 0)
@@ -105,6 +118,36 @@ __global__ void partialSumsKernel(ChannelLayout l, Split split, Terms terms,
   if (threadIdx.x == 0)
     for (int k = 0; k < K; ++k)
       partials[(k * l.channels + c) * split.chunks + g] = shared[k][0];
+}
+
+/// The channels-last partialSumsKernel: block (x, g) sums rows
+/// [g * chunk, (g + 1) * chunk) of columns [x * kColumns, ...) of the
+/// (M, C) input, thread (tx, ty) every kRows-th row of column tx (a warp
+/// reads kColumns consecutive channels of one row), then the kRows partial
+/// sums of a column in row order.
+template <int K, typename Terms>
+__global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
+                                 double *partials) {
+  int64_t c = static_cast<int64_t>(blockIdx.x) * kColumns + threadIdx.x;
+  int64_t g = blockIdx.y;
+  double sum[K] = {};
+  if (c < l.channels) {
+    terms.begin(c);
+    int64_t end = min((g + 1) * split.chunk, l.perChannel());
+    for (int64_t r = g * split.chunk + threadIdx.y; r < end; r += kRows)
+      terms.add(r * l.channels + c, sum);
+  }
+  __shared__ double shared[K][kRows][kColumns];
+  for (int k = 0; k < K; ++k)
+    shared[k][threadIdx.y][threadIdx.x] = sum[k];
+  __syncthreads();
+  if (threadIdx.y == 0 && c < l.channels)
+    for (int k = 0; k < K; ++k) {
+      double total = 0;
+      for (int y = 0; y < kRows; ++y)
+        total += shared[k][y][threadIdx.x];
+      partials[(k * l.channels + c) * split.chunks + g] = total;
+    }
 }
 
 /// Sum `k` of channel `c` from its chunks' partial sums, in chunk order.
@@ -307,6 +350,16 @@ template <int K, typename Terms>
 std::string launchPartialSums(CudaContext &ctx, const ChannelLayout &l,
                               const Split &split, const Terms &terms,
                               double *partials) {
+  if (split.columns) {
+    if (l.channels == 0 || split.chunks == 0)
+      return {};
+    dim3 grid(static_cast<unsigned>((l.channels + kColumns - 1) / kColumns),
+              static_cast<unsigned>(split.chunks));
+    columnSumsKernel<K><<<grid, dim3(kColumns, kRows), 0, ctx.stream>>>(
+        l, split, terms, partials);
+    VAR_CUDA_LAUNCHED();
+    return {};
+  }
   int64_t blocks = l.channels * split.chunks;
   if (blocks == 0)
     return {};
@@ -320,9 +373,12 @@ std::string launchPartialSums(CudaContext &ctx, const ChannelLayout &l,
   return {};
 }
 
+/// Checks the counts and element types, and reads the input's layout;
+/// `channelsLast` when the input is (N, ..., C) (rank >= 3 with
+/// channels_last; an (N, C) input is the same in either layout).
 std::string prepare(const OpCall &call, size_t operands, size_t results,
                     ChannelLayout &layout, std::vector<Operand> &ins,
-                    std::vector<Operand> &outs) {
+                    std::vector<Operand> &outs, bool &channelsLast) {
   if (call.operands.size() != operands || call.results.size() != results)
     return "expects " + std::to_string(operands) + " operands and " +
            std::to_string(results) + " results, got " +
@@ -332,9 +388,16 @@ std::string prepare(const OpCall &call, size_t operands, size_t results,
   if (shape.size() < 2)
     return "input must be (N, C, ...), got rank " +
            std::to_string(shape.size());
-  layout.batch = shape[0];
-  layout.channels = shape[1];
-  layout.spatial = cpu::product(shape, 2, shape.size());
+  channelsLast = call.getBool("channels_last") && shape.size() >= 3;
+  if (channelsLast) {
+    layout.batch = cpu::product(shape, 0, shape.size() - 1);
+    layout.channels = shape.back();
+    layout.spatial = 1;
+  } else {
+    layout.batch = shape[0];
+    layout.channels = shape[1];
+    layout.spatial = cpu::product(shape, 2, shape.size());
+  }
   for (const TensorView &tensor : call.operands) {
     ElementType type;
     if (std::string error = elementTypeOf(tensor, "an operand", type);
@@ -356,8 +419,10 @@ std::string prepare(const OpCall &call, size_t operands, size_t results,
 /// statistics (named in messages) in; input, weight and bias gradients out.
 std::string prepareGrad(const OpCall &call, const char *stat0,
                         const char *stat1, ChannelLayout &l,
-                        std::vector<Operand> &in, std::vector<Operand> &out) {
-  if (std::string error = prepare(call, 5, 3, l, in, out); !error.empty())
+                        std::vector<Operand> &in, std::vector<Operand> &out,
+                        bool &channelsLast) {
+  if (std::string error = prepare(call, 5, 3, l, in, out, channelsLast);
+      !error.empty())
     return error;
   return cpu::checkSizes(call, {{"grad", call.operands[1], l.numel()},
                                 {"weight", call.operands[2], l.channels},
@@ -371,7 +436,9 @@ std::string prepareGrad(const OpCall &call, const char *stat0,
 std::string batchNormOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
-  if (std::string error = prepare(call, 5, 1, l, in, out); !error.empty())
+  bool channelsLast; // the layout alone makes a channels-last channel i % C
+  if (std::string error = prepare(call, 5, 1, l, in, out, channelsLast);
+      !error.empty())
     return error;
   if (std::string error =
           cpu::checkSizes(call, {{"weight", call.operands[1], l.channels},
@@ -399,7 +466,9 @@ std::string batchNormOp(CudaContext &ctx, OpCall &call) {
 std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
-  if (std::string error = prepare(call, 5, 5, l, in, out); !error.empty())
+  bool channelsLast;
+  if (std::string error = prepare(call, 5, 5, l, in, out, channelsLast);
+      !error.empty())
     return error;
   int64_t channels = l.channels;
   if (std::string error = cpu::checkSizes(
@@ -417,7 +486,7 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   if (l.perChannel() < 2)
     return "needs more than one value per channel, got " +
            std::to_string(l.perChannel());
-  Split split = splitChannels(l);
+  Split split = splitChannels(l, channelsLast);
   void *workspace;
   if (std::string error = ctx.getWorkspace(
           (3 * channels + channels * split.chunks) * 8, &workspace);
@@ -461,20 +530,21 @@ struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
   Split split;
+  bool channelsLast = false;
   double *perChannel = nullptr, *partials = nullptr;
 };
 
 std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
                         const char *stat1, bool scaled, int64_t perChannel,
                         GradPass &pass) {
-  if (std::string error =
-          prepareGrad(call, stat0, stat1, pass.l, pass.in, pass.out);
+  if (std::string error = prepareGrad(call, stat0, stat1, pass.l, pass.in,
+                                      pass.out, pass.channelsLast);
       !error.empty())
     return error;
   int64_t channels = pass.l.channels;
   if (channels == 0)
     return {};
-  pass.split = splitChannels(pass.l);
+  pass.split = splitChannels(pass.l, pass.channelsLast);
   void *workspace;
   if (std::string error = ctx.getWorkspace(
           (perChannel + 2 * pass.split.chunks) * channels * 8, &workspace);

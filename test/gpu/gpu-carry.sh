@@ -19,7 +19,8 @@ PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
   "$here/../../bench/perf/gpu-carry.sh" "$build"
 rm -rf "$out/plans"
 mkdir -p "$out/data"
-for test in CudaOpTest CudaLstmTest CudaDistTest NcclTest; do
+for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
+  NcclTest; do
   cp "$build/bin/$test" "$out/libexec/$test"
   strip "$out/libexec/$test"
   sed "s|/libexec/varrun|/libexec/$test|" "$out/bin/varrun" > "$out/bin/$test"
@@ -41,7 +42,8 @@ export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
 work=/tmp/gpu-tests
 rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
 gpus=$(nvidia-smi -L | grep -c '^GPU')
-for test in CudaOpTest CudaLstmTest CudaDistTest NcclTest; do
+for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
+  NcclTest; do
   timeout 120 "$test" --gtest_brief=1 --gtest_filter=-Nccl.RefusesNvlinkMulticast \
     > "$work/$test.log" 2>&1
   echo "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"

@@ -1,0 +1,275 @@
+// The CUDA kernels' channels_last calls against the CPU backend's (which
+// CpuChannelsLastTest ties, bit for bit, to the channels-first ops), in f32
+// and bf16, forward and backward: convolutions (with bias, strided, grouped,
+// depthwise, pointwise, dilated, 1-D, the (1, 3, 3) and (3, 1, 1) 3-D
+// convolutions that run as 2-D ones, a full 3-D one), pools, global pools
+// and batch norm with channel counts that are not multiples of 32. Without
+// a GPU every case is skipped, and ctest counts it as skipped.
+#include "runtime/cuda/CudaBackend.h"
+#include "test/gpu/CudaOpCheck.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace var::gputest;
+using var::exec::Backend;
+
+struct CaseId {
+  std::string name;
+  DType dtype;
+};
+void PrintTo(const CaseId &id, std::ostream *out) {
+  *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
+}
+
+class CudaChannelsLastTest : public ::testing::TestWithParam<CaseId> {
+protected:
+  static void SetUpTestSuite() {
+    backend = var::cuda::createCudaBackend(0, whyNot);
+  }
+  static void TearDownTestSuite() { backend.reset(); }
+  void SetUp() override {
+    if (!backend)
+      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
+  }
+
+  static std::unique_ptr<Backend> backend;
+  static std::string whyNot;
+};
+
+std::unique_ptr<Backend> CudaChannelsLastTest::backend;
+std::string CudaChannelsLastTest::whyNot;
+
+/// Every case in compute type `t`, each with `channels_last`; shapes are
+/// as the call sees them: activations (N, spatial..., C), weights
+/// (O, I/groups, k...), per-channel tensors (C).
+std::vector<std::pair<std::string, Call>> buildCases(DType t) {
+  const DType f32 = DType::F32;
+  std::vector<std::pair<std::string, Call>> cases;
+  auto add = [&](std::string name, Call call) {
+    call.attributes.push_back(unit("channels_last"));
+    cases.emplace_back(std::move(name), std::move(call));
+  };
+
+  struct Conv {
+    std::string name;
+    Shape x, w, y;
+    std::vector<Attribute> attrs;
+    bool bias;
+  };
+  std::vector<Conv> convs = {
+      {"conv2d",
+       {2, 9, 9, 16},
+       {24, 16, 3, 3},
+       {2, 5, 5, 24},
+       {ints("stride", {2, 2}), ints("padding", {1, 1})},
+       true},
+      {"conv2d_rgb_stem",
+       {2, 9, 9, 3},
+       {6, 3, 3, 3},
+       {2, 9, 9, 6},
+       {ints("padding", {1, 1})},
+       true},
+      {"conv2d_grouped",
+       {2, 8, 8, 8},
+       {12, 4, 3, 3},
+       {2, 8, 8, 12},
+       {ints("padding", {1, 1}), integer("groups", 2)},
+       false},
+      {"conv2d_depthwise",
+       {2, 10, 10, 16},
+       {16, 1, 3, 3},
+       {2, 5, 5, 16},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 16)},
+       false},
+      {"conv2d_pointwise",
+       {4, 6, 6, 16},
+       {24, 16, 1, 1},
+       {4, 6, 6, 24},
+       {},
+       true},
+      {"conv2d_dilated",
+       {1, 11, 11, 4},
+       {4, 4, 3, 3},
+       {1, 7, 7, 4},
+       {ints("dilation", {2, 2})},
+       false},
+      {"conv1d", {2, 10, 3}, {4, 3, 3}, {2, 8, 4}, {}, false},
+      // R(2+1)D: spatial (1, 3, 3) and temporal (3, 1, 1) convolutions,
+      // which run as 2-D NHWC ones, and a temporal one over one frame.
+      {"conv3d_spatial",
+       {2, 3, 8, 8, 8},
+       {16, 8, 1, 3, 3},
+       {2, 3, 4, 4, 16},
+       {ints("stride", {1, 2, 2}), ints("padding", {0, 1, 1})},
+       false},
+      {"conv3d_temporal",
+       {2, 4, 5, 5, 16},
+       {8, 16, 3, 1, 1},
+       {2, 2, 5, 5, 8},
+       {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0})},
+       false},
+      {"conv3d_one_frame",
+       {2, 1, 4, 4, 8},
+       {8, 8, 3, 1, 1},
+       {2, 1, 4, 4, 8},
+       {ints("padding", {1, 0, 0})},
+       false},
+      {"conv3d_full",
+       {2, 4, 6, 6, 4},
+       {8, 4, 3, 3, 3},
+       {2, 4, 6, 6, 8},
+       {ints("padding", {1, 1, 1})},
+       true},
+  };
+  for (const Conv &c : convs) {
+    std::vector<Spec> fwd = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
+    if (c.bias)
+      fwd.push_back(uniform(t, {c.w[0]}));
+    add(c.name, {"var.conv", fwd, {result(t, c.y)}, c.attrs});
+    add(c.name + "_grad_input", {"var.conv_grad_input",
+                                 {uniform(t, c.y), uniform(t, c.w, 0.5f)},
+                                 {result(t, c.x)},
+                                 c.attrs});
+    add(c.name + "_grad_weight", {"var.conv_grad_weight",
+                                  {uniform(t, c.x), uniform(t, c.y)},
+                                  {result(t, c.w)},
+                                  c.attrs});
+  }
+
+  struct Pool {
+    std::string name;
+    Shape x, y;
+    std::vector<Attribute> attrs;
+  };
+  std::vector<Pool> pools = {
+      {"pool2d",
+       {2, 9, 9, 3},
+       {2, 5, 5, 3},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"pool2d_c40", {2, 8, 8, 40}, {2, 4, 4, 40}, {ints("kernel", {2, 2})}},
+      {"pool3d", {1, 4, 6, 6, 5}, {1, 2, 3, 3, 5}, {ints("kernel", {2, 2, 2})}},
+  };
+  for (const Pool &p : pools) {
+    add("max_" + p.name,
+        {"var.max_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs, true});
+    add("max_" + p.name + "_grad",
+        {"var.max_pool_grad",
+         {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
+         {result(t, p.x)},
+         p.attrs});
+    add("avg_" + p.name,
+        {"var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs});
+    add("avg_" + p.name + "_grad",
+        {"var.avg_pool_grad", {uniform(t, p.y)}, {result(t, p.x)}, p.attrs});
+  }
+  add("global_avg_pool", {"var.global_avg_pool",
+                          {uniform(t, {4, 7, 7, 40})},
+                          {result(t, {4, 40})}});
+  add("global_avg_pool_keep", {"var.global_avg_pool",
+                               {uniform(t, {2, 3, 5, 5, 8})},
+                               {result(t, {2, 1, 1, 1, 8})},
+                               {unit("keep_dims")}});
+  add("global_avg_pool_grad", {"var.global_avg_pool_grad",
+                               {uniform(t, {4, 40})},
+                               {result(t, {4, 7, 7, 40})}});
+  add("global_avg_pool_grad_keep", {"var.global_avg_pool_grad",
+                                    {uniform(t, {2, 1, 1, 1, 8})},
+                                    {result(t, {2, 3, 5, 5, 8})},
+                                    {unit("keep_dims")}});
+
+  // Batch norm (weights and statistics f32): few and many rows, channel
+  // counts below, between and above multiples of 32, 2-D and 3-D.
+  std::vector<std::pair<std::string, Shape>> norms = {
+      {"small", {4, 5, 5, 6}},  {"rows", {64, 9, 9, 37}},
+      {"wide", {2, 6, 6, 200}}, {"3d", {2, 3, 4, 4, 40}},
+      {"1d", {8, 30, 12}},
+  };
+  for (const auto &[tag, x] : norms) {
+    Shape c = {x.back()};
+    add("batch_norm_" + tag, {"var.batch_norm",
+                              {uniform(t, x), uniform(f32, c), uniform(f32, c),
+                               uniform(f32, c, 0.5f), positive(f32, c)},
+                              {result(t, x)},
+                              {real("eps", 1e-5)}});
+    add("batch_norm_train_" + tag,
+        {"var.batch_norm_train",
+         {uniform(t, x), uniform(f32, c), uniform(f32, c),
+          uniform(f32, c, 0.5f), positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c), result(f32, c),
+          result(f32, c)},
+         {real("eps", 1e-3), real("momentum", 0.01)}});
+    add("batch_norm_grad_" + tag,
+        {"var.batch_norm_grad",
+         {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+          positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c)}});
+    add("batch_norm_frozen_grad_" + tag,
+        {"var.batch_norm_frozen_grad",
+         {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+          positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c)},
+         {real("eps", 1e-3)}});
+  }
+  return cases;
+}
+
+std::vector<CaseId> allCases() {
+  std::vector<CaseId> all;
+  for (DType t : {DType::F32, DType::BF16})
+    for (const auto &entry : buildCases(t))
+      all.push_back({entry.first, t});
+  return all;
+}
+
+TEST_P(CudaChannelsLastTest, MatchesCpu) {
+  for (const auto &entry : buildCases(GetParam().dtype))
+    if (entry.first == GetParam().name)
+      return checkAgainstCpu(*backend, entry.second);
+  FAIL() << "no case " << GetParam().name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaChannelsLastTest,
+                         ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<CaseId> &info) {
+                           return info.param.name +
+                                  (info.param.dtype == DType::BF16 ? "_bf16"
+                                                                   : "_f32");
+                         });
+
+// Shapes that do not fit the channels-last layout get the CPU's message
+// from the CUDA kernels, before anything is launched (no GPU needed).
+TEST(CudaChannelsLast, RejectsBadCallsAsTheCpuDoes) {
+  Attribute last = unit("channels_last");
+  expectCpuErrors({
+      // A channels-first input read channels-last: 8 channels, not 3.
+      {"var.conv", {{1, 3, 8, 8}, {4, 3, 3, 3}}, {{1, 4, 6, 6}}, {last}},
+      {"var.conv", {{1, 8, 8, 3}, {4, 3, 3, 3}}, {{1, 4, 6, 6}}, {last}},
+      {"var.conv_grad_weight",
+       {{1, 8, 8, 3}, {1, 6, 6, 4}},
+       {{4, 3, 3, 3, 1}},
+       {last}},
+      {"var.max_pool",
+       {{1, 8, 8, 2}},
+       {{1, 2, 4, 4}},
+       {ints("kernel", {2, 2}), last}},
+      {"var.avg_pool_grad",
+       {{1, 4, 4, 2}},
+       {{1, 2, 8, 8}},
+       {ints("kernel", {2, 2}), last}},
+      {"var.global_avg_pool",
+       {{2, 5, 5, 3}},
+       {{2, 3, 1, 1}},
+       {unit("keep_dims"), last}},
+      {"var.global_avg_pool_grad", {{2, 5}}, {{2, 3, 3, 3}}, {last}},
+  });
+}
+
+} // namespace
