@@ -134,8 +134,11 @@ def main():
                 (name, mode) in torch_rows for mode in ("eager", "compile")):
             continue  # not run
         ours = varrun_rows.get(name, {})
-        eager = torch_rows.get((name, "eager"), {})
-        compiled = torch_rows.get((name, "compile"), {})
+        # A variant plan (MODEL+NAME, see compile-plans.sh) meets the
+        # model's PyTorch rows.
+        base = name.split("+")[0]
+        eager = torch_rows.get((base, "eager"), {})
+        compiled = torch_rows.get((base, "compile"), {})
         mine = ours.get("frames_per_s")
         theirs = [r.get("frames_per_s") for r in (eager, compiled)
                   if r.get("frames_per_s")]
@@ -149,7 +152,7 @@ def main():
 
         ratio = lambda a, b: "%.2fx" % (a / b) if a and b else "-"
         print("| " + " | ".join([
-            name, shapes.get(name, "-"), fmt(mine), fmt(eager.get(
+            name, shapes.get(base, "-"), fmt(mine), fmt(eager.get(
                 "frames_per_s")), fmt(compiled.get("frames_per_s")),
             ratio(mine, eager.get("frames_per_s")), ratio(mine, best),
             fmt(ours.get("device_mib", ours.get("peak_rss_mib"))),

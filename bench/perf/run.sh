@@ -55,15 +55,19 @@ while read -r model batch frames size; do
   if [ -n "${PERF_MODELS:-}" ] && ! grep -qw "$model" <<<"${PERF_MODELS//,/ }"; then
     continue
   fi
-  echo "run.sh: $model: varrun" >&2
-  rm -f "$out/$model.varrun.jsonl"
-  timeout "$limit" "$varrun" "$plans/$model.fb" --device="$device" \
-    --data=builtin:random --steps="$total" --log-every="$window" \
-    --train-size=$((batch * total)) --eval-size="$batch" \
-    --profile-steps="$first:$total" --peak-tflops="$peak" \
-    --metrics="$out/$model.varrun.jsonl" > "$out/$model.varrun.log" 2>&1
-  rc=$?
-  [ $rc -eq 0 ] || echo "run.sh: $model: varrun error: exit $rc (see $model.varrun.log)" >> "$out/$model.varrun.log"
+  for plan in "$plans/$model.fb" "$plans/$model+"*.fb; do
+    [ -f "$plan" ] || continue
+    name=$(basename "$plan" .fb)
+    echo "run.sh: $name: varrun" >&2
+    rm -f "$out/$name.varrun.jsonl"
+    timeout "$limit" "$varrun" "$plan" --device="$device" \
+      --data=builtin:random --steps="$total" --log-every="$window" \
+      --train-size=$((batch * total)) --eval-size="$batch" \
+      --profile-steps="$first:$total" --peak-tflops="$peak" \
+      --metrics="$out/$name.varrun.jsonl" > "$out/$name.varrun.log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || echo "run.sh: $name: varrun error: exit $rc (see $name.varrun.log)" >> "$out/$name.varrun.log"
+  done
   for mode in ${modes//,/ }; do
     echo "run.sh: $model: PyTorch $mode" >&2
     timeout "$limit" "$python" "$here/torch_bench.py" --models="$model" \
