@@ -85,7 +85,11 @@ __device__ inline float evalStep(const DeviceProgram &program, int s,
 }
 
 /// Values of the operands, then of the steps, per thread (local memory).
-__global__ void fusedElementwiseKernel(const DeviceProgram program, int64_t n) {
+/// __grid_constant__ keeps the program in the constant bank, which the
+/// threads index by step and operand, instead of a per-thread copy.
+__global__ void
+fusedElementwiseKernel(const __grid_constant__ DeviceProgram program,
+                       int64_t n) {
   VAR_GRID_STRIDE(i, n) {
     float values[fused::kMaxInputs + fused::kMaxSteps];
     for (int k = 0; k < program.numInputs; ++k)
