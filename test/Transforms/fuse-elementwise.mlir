@@ -99,3 +99,72 @@ func.func @single(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = var.relu %a : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// A chain longer than 32 steps: the first 32 fuse, the rest start a group of
+// their own (here one op, left as it is).
+// CHECK-LABEL: func.func @step_limit(
+// CHECK-NEXT: %[[F:.*]] = var.fused_elementwise %{{.*}} steps ["relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu", "relu"] args [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] returns [31]
+// CHECK-NEXT: var.relu %[[F]]
+// CHECK-NEXT: return
+func.func @step_limit(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = var.relu %x : tensor<4xf32>
+  %1 = var.relu %0 : tensor<4xf32>
+  %2 = var.relu %1 : tensor<4xf32>
+  %3 = var.relu %2 : tensor<4xf32>
+  %4 = var.relu %3 : tensor<4xf32>
+  %5 = var.relu %4 : tensor<4xf32>
+  %6 = var.relu %5 : tensor<4xf32>
+  %7 = var.relu %6 : tensor<4xf32>
+  %8 = var.relu %7 : tensor<4xf32>
+  %9 = var.relu %8 : tensor<4xf32>
+  %10 = var.relu %9 : tensor<4xf32>
+  %11 = var.relu %10 : tensor<4xf32>
+  %12 = var.relu %11 : tensor<4xf32>
+  %13 = var.relu %12 : tensor<4xf32>
+  %14 = var.relu %13 : tensor<4xf32>
+  %15 = var.relu %14 : tensor<4xf32>
+  %16 = var.relu %15 : tensor<4xf32>
+  %17 = var.relu %16 : tensor<4xf32>
+  %18 = var.relu %17 : tensor<4xf32>
+  %19 = var.relu %18 : tensor<4xf32>
+  %20 = var.relu %19 : tensor<4xf32>
+  %21 = var.relu %20 : tensor<4xf32>
+  %22 = var.relu %21 : tensor<4xf32>
+  %23 = var.relu %22 : tensor<4xf32>
+  %24 = var.relu %23 : tensor<4xf32>
+  %25 = var.relu %24 : tensor<4xf32>
+  %26 = var.relu %25 : tensor<4xf32>
+  %27 = var.relu %26 : tensor<4xf32>
+  %28 = var.relu %27 : tensor<4xf32>
+  %29 = var.relu %28 : tensor<4xf32>
+  %30 = var.relu %29 : tensor<4xf32>
+  %31 = var.relu %30 : tensor<4xf32>
+  %32 = var.relu %31 : tensor<4xf32>
+  return %32 : tensor<4xf32>
+}
+
+// Sixteen operands at most: the add that would read a seventeenth starts a
+// new group.
+// CHECK-LABEL: func.func @operand_limit(
+// CHECK-NEXT: %[[F:.*]] = var.fused_elementwise %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} steps ["add", "add", "add", "add", "add", "add", "add", "add", "add", "add", "add", "add", "add", "add", "add"]
+// CHECK-NEXT: var.add %[[F]], %{{.*}}
+// CHECK-NEXT: return
+func.func @operand_limit(%a0: tensor<4xf32>, %a1: tensor<4xf32>, %a2: tensor<4xf32>, %a3: tensor<4xf32>, %a4: tensor<4xf32>, %a5: tensor<4xf32>, %a6: tensor<4xf32>, %a7: tensor<4xf32>, %a8: tensor<4xf32>, %a9: tensor<4xf32>, %a10: tensor<4xf32>, %a11: tensor<4xf32>, %a12: tensor<4xf32>, %a13: tensor<4xf32>, %a14: tensor<4xf32>, %a15: tensor<4xf32>, %a16: tensor<4xf32>) -> tensor<4xf32> {
+  %1 = var.add %a0, %a1 : tensor<4xf32>, tensor<4xf32>
+  %2 = var.add %1, %a2 : tensor<4xf32>, tensor<4xf32>
+  %3 = var.add %2, %a3 : tensor<4xf32>, tensor<4xf32>
+  %4 = var.add %3, %a4 : tensor<4xf32>, tensor<4xf32>
+  %5 = var.add %4, %a5 : tensor<4xf32>, tensor<4xf32>
+  %6 = var.add %5, %a6 : tensor<4xf32>, tensor<4xf32>
+  %7 = var.add %6, %a7 : tensor<4xf32>, tensor<4xf32>
+  %8 = var.add %7, %a8 : tensor<4xf32>, tensor<4xf32>
+  %9 = var.add %8, %a9 : tensor<4xf32>, tensor<4xf32>
+  %10 = var.add %9, %a10 : tensor<4xf32>, tensor<4xf32>
+  %11 = var.add %10, %a11 : tensor<4xf32>, tensor<4xf32>
+  %12 = var.add %11, %a12 : tensor<4xf32>, tensor<4xf32>
+  %13 = var.add %12, %a13 : tensor<4xf32>, tensor<4xf32>
+  %14 = var.add %13, %a14 : tensor<4xf32>, tensor<4xf32>
+  %15 = var.add %14, %a15 : tensor<4xf32>, tensor<4xf32>
+  %16 = var.add %15, %a16 : tensor<4xf32>, tensor<4xf32>
+  return %16 : tensor<4xf32>
+}
