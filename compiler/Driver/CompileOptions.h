@@ -101,6 +101,10 @@ struct CompileOptions {
   /// Batch norm in evaluation form in the training step (running statistics
   /// normalize and are not updated). No DeepSpeed key sets it.
   std::optional<bool> freezeBatchNorm;
+  /// Chains of elementwise ops fused into one kernel each
+  /// (--var-fuse-elementwise); on unless a flag turns it off. No DeepSpeed
+  /// key sets it.
+  std::optional<bool> fuseElementwise;
 
   /// A DeepSpeed config's `scheduler`, carried into the plan for the
   /// runtime (no varc flag: varrun's --lr-schedule flags override it).
@@ -137,6 +141,7 @@ struct CompileOptions {
   double getMomentum() const { return momentum.value_or(kDefaultMomentum); }
   double getGradientClipping() const { return gradientClipping.value_or(0); }
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
+  bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
 };
 
 /// Reads a DeepSpeed config (`text`, named `fileName` in messages) into

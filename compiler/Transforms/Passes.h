@@ -58,6 +58,11 @@ struct OptimizerConfig {
 mlir::LogicalResult addOptimizer(mlir::ModuleOp module, mlir::func::FuncOp step,
                                  const OptimizerConfig &options);
 
+/// Replaces the chains of fusible elementwise ops of `func` by
+/// var.fused_elementwise ops; the core of --var-fuse-elementwise. Returns the
+/// number of ops fused away (ops removed minus fused ops made).
+int64_t fuseElementwise(mlir::func::FuncOp func);
+
 /// What --var-zero builds; see its description in Passes.td.
 struct ZeroConfig {
   int64_t stage = 0;
@@ -76,8 +81,9 @@ mlir::LogicalResult partitionZero(mlir::ModuleOp module,
                                   const ZeroConfig &config);
 
 /// varc's pipeline: batch specialization to the micro batch, mixed
-/// precision, autodiff (loss seeded with 1/grad-accum), optimizer, ZeRO
-/// partitioning, stream scheduling and memory planning, as `options` say.
+/// precision, autodiff (loss seeded with 1/grad-accum), optimizer,
+/// elementwise fusion (unless options turn it off), ZeRO partitioning,
+/// stream scheduling and memory planning, as `options` say.
 /// `entry` names the forward function.
 void buildTrainingPipeline(mlir::OpPassManager &pm,
                            const CompileOptions &options,

@@ -203,6 +203,39 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
                            "::dist::DistDialect"];
 }
 
+def FuseElementwise : Pass<"var-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Fuse chains of elementwise ops into var.fused_elementwise";
+  let description = [{
+    Runs on every function after `--var-autodiff` (which needs each op's own
+    backward rule) and `--var-mixed-precision` (whose casts fuse too), and
+    before `--var-zero`, `--var-schedule` and `--var-plan-memory`, so that
+    the planner never allocates the fused intermediates and the casts and
+    collectives ZeRO adds stay what the scheduler and planner recognize.
+
+    Ops implementing `FusibleElementwiseOpInterface` (activations, their
+    gradients, `var.add`, `var.mul`, `var.cast`, `var.dropout_train`,
+    `var.dropout_grad`) join, in program order, the groups of the ops that
+    define their operands, when:
+    - their result has the static shape of the group's results (an operand
+      may broadcast into it, a step may not widen a value: the sigmoid of a
+      squeeze-excitation scale stays out of the multiply that broadcasts it);
+    - no value of the group has a user outside it that comes earlier in the
+      block than the joining op (the fused op takes the place of the
+      group's last op, which must dominate every outside user);
+    - the group stays within 32 steps and 16 operands.
+    An op whose operands come from several groups merges them. Each group
+    of two or more ops becomes one `var.fused_elementwise` whose results are
+    the group's values used outside it: a value that only feeds the group
+    is never materialized; one that has other users too stays a result.
+    Each step rounds as its op did, so the step computes the same bits.
+  }];
+  let statistics = [
+    Statistic<"numFused", "ops-fused-away",
+              "Ops removed by fusion (fused ops minus the ops they replace)">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def Schedule : Pass<"var-schedule", "::mlir::ModuleOp"> {
   let summary = "Streams and events, so that communication overlaps compute";
   let description = [{

@@ -37,6 +37,13 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   optimizer.momentum = options.getMomentum();
   pm.addPass(createOptimizer(optimizer));
 
+  // After autodiff (the fused op has no backward rule) and mixed precision
+  // (its casts fuse too); before ZeRO, whose master-to-compute casts the
+  // scheduler and planner recognize, and before memory planning, so that
+  // fused intermediates get no arena space.
+  if (options.getFuseElementwise())
+    pm.addPass(createFuseElementwise());
+
   ZeroOptions zero;
   zero.stage = options.getZeroStage();
   zero.bucketMB = options.getBucketMB();

@@ -90,6 +90,7 @@ void registerElementwiseOps(OpTable &table); // activations, add/mul, cast,
 void registerShapeOps(OpTable &table);       // reshapes, time folding, slices,
                                              // concat, transpose
 void registerNormLstmOps(OpTable &table);    // batch norm, LSTM
+void registerFusedElementwiseOps(OpTable &table); // var.fused_elementwise
 
 /// Every CPU kernel.
 const OpTable &getCpuOps();

@@ -1,6 +1,7 @@
 // CPU reference kernels of the elementwise, reduction, time-mean, dropout
 // and loss ops, forward and backward. Values are computed in f32 (sums and
 // the loss in double, rounded once). Data movement is ShapeKernels.cpp.
+#include "runtime/cpu/ElementwiseScalars.h"
 #include "runtime/cpu/KernelChecks.h"
 
 #include <algorithm>
@@ -12,40 +13,7 @@ namespace var::cpu {
 
 namespace {
 
-//===----------------------------------------------------------------------===//
-// Activations and their gradients
-//===----------------------------------------------------------------------===//
-
-// NaN propagates: std::max/std::min return their first argument when the
-// comparison is false.
-float relu(float x) { return std::max(x, 0.0f); }
-float relu6(float x) { return std::min(std::max(x, 0.0f), 6.0f); }
-float sigmoid(float x) {
-  // Never exp of a large positive number.
-  if (x >= 0)
-    return 1.0f / (1.0f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.0f + e);
-}
-float silu(float x) { return x * sigmoid(x); }
-float hardswish(float x) { return x * relu6(x + 3.0f) / 6.0f; }
-
-// Gradients from the forward's output y (ReLU, ReLU6, sigmoid) or input x
-// (SiLU, hard-swish), as in VarTrainOps.td.
-float reluGrad(float y, float dy) { return y > 0 ? dy : 0.0f; }
-float relu6Grad(float y, float dy) { return y > 0 && y < 6 ? dy : 0.0f; }
-float sigmoidGrad(float y, float dy) { return dy * y * (1.0f - y); }
-float siluGrad(float x, float dy) {
-  float s = sigmoid(x);
-  return dy * s * (1.0f + x * (1.0f - s));
-}
-float hardswishGrad(float x, float dy) {
-  if (x < -3)
-    return 0.0f;
-  if (x > 3)
-    return dy;
-  return dy * (2.0f * x + 3.0f) / 6.0f;
-}
+using namespace scalar;
 
 template <float (*Fn)(float)> std::string unaryKernel(OpCall &call) {
   if (std::string error = checkCall(call, 1, 1); !error.empty())
@@ -82,25 +50,6 @@ std::string activationGradKernel(OpCall &call) {
 // Broadcasting binary ops
 //===----------------------------------------------------------------------===//
 
-/// Strides that read `shape`, right-aligned in a result of `resultShape`,
-/// with 0 along the dimensions it is stretched in. Empty when the shapes do
-/// not broadcast.
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
-                                      const std::vector<int64_t> &resultShape) {
-  if (shape.size() > resultShape.size())
-    return {};
-  size_t extra = resultShape.size() - shape.size();
-  std::vector<int64_t> own = rowMajorStrides(shape);
-  std::vector<int64_t> strides(resultShape.size(), 0);
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == resultShape[d + extra])
-      strides[d + extra] = shape[d] == 1 ? 0 : own[d];
-    else if (shape[d] != 1)
-      return {};
-  }
-  return strides;
-}
-
 template <float (*Fn)(float, float)> std::string broadcastKernel(OpCall &call) {
   if (std::string error = checkCall(call, 2, 1); !error.empty())
     return error;
@@ -132,9 +81,6 @@ template <float (*Fn)(float, float)> std::string broadcastKernel(OpCall &call) {
   writeFloats(out, result);
   return {};
 }
-
-float addValues(float a, float b) { return a + b; }
-float mulValues(float a, float b) { return a * b; }
 
 //===----------------------------------------------------------------------===//
 // Conversions and constants
@@ -309,9 +255,8 @@ std::string dropoutMaskKernel(OpCall &call) {
   float scale = static_cast<float>(1.0 / (1.0 - p));
   std::vector<float> values = readFloats(call.operands[0]);
   for (size_t i = 0; i < values.size(); ++i)
-    values[i] = dropoutKeep(call.seed, key, offset + static_cast<int64_t>(i), p)
-                    ? values[i] * scale
-                    : 0.0f;
+    values[i] = dropout(values[i], call.seed, key,
+                        offset + static_cast<int64_t>(i), p, scale);
   writeFloats(values, call.results[0]);
   return {};
 }

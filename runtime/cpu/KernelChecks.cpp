@@ -142,4 +142,20 @@ std::string copyKernel(OpCall &call) {
   return {};
 }
 
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
+                                      const std::vector<int64_t> &resultShape) {
+  if (shape.size() > resultShape.size())
+    return {};
+  size_t extra = resultShape.size() - shape.size();
+  std::vector<int64_t> own = rowMajorStrides(shape);
+  std::vector<int64_t> strides(resultShape.size(), 0);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == resultShape[d + extra])
+      strides[d + extra] = shape[d] == 1 ? 0 : own[d];
+    else if (shape[d] != 1)
+      return {};
+  }
+  return strides;
+}
+
 } // namespace var::cpu

@@ -60,6 +60,12 @@ int64_t offsetOf(int64_t flat, const std::vector<int64_t> &shape,
 
 std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape);
 
+/// Strides that read `shape`, right-aligned in a result of `resultShape`,
+/// with 0 along the dimensions it is stretched in. Empty when the shapes do
+/// not broadcast.
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
+                                      const std::vector<int64_t> &resultShape);
+
 /// Copies the operand's bytes into the result (same element type, same
 /// count): every op that only renames dimensions.
 std::string copyKernel(OpCall &call);

@@ -14,6 +14,7 @@ const CudaOpTable &getCudaOps() {
     registerLinearOps(ops);
     registerNormOps(ops);
     registerLstmOps(ops);
+    registerFusedElementwiseOps(ops);
     return ops;
   }();
   return table;

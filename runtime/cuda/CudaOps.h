@@ -83,6 +83,7 @@ void registerPoolOps(CudaOpTable &table);        // max, average, global
 void registerLinearOps(CudaOpTable &table);      // cuBLAS matrix products
 void registerNormOps(CudaOpTable &table);        // batch norm
 void registerLstmOps(CudaOpTable &table);        // LSTM forward, backward
+void registerFusedElementwiseOps(CudaOpTable &table); // var.fused_elementwise
 
 /// Every CUDA kernel.
 const CudaOpTable &getCudaOps();

@@ -1,6 +1,7 @@
 // The runtime's table of the ops a plan function may hold, with their
 // operand and result counts: the loader checks every instruction against it,
 // and the emitter refuses ops missing from it.
+#include "runtime/plan/FusedOpcodes.h"
 #include "runtime/plan/PlanFile.h"
 
 #include <algorithm>
@@ -46,6 +47,8 @@ static const std::vector<OpSignature> kOpSignatures = {
     {"var.fill", 0, 0, 1, 1},
     {"var.flatten", 1, 1, 1, 1},
     {"var.fold_time", 1, 1, 1, 1},
+    {"var.fused_elementwise", 1, var::fused::kMaxInputs, 1,
+     var::fused::kMaxResults},
     {"var.get_param", 0, 0, 1, 1},
     {"var.global_avg_pool", 1, 1, 1, 1},
     {"var.global_avg_pool_grad", 1, 1, 1, 1},

@@ -134,6 +134,39 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   add("dropout_eval",
       {"var.dropout", {uniform(t, {3, 100})}, {result(t, {3, 100})}, {}, true});
 
+  // var.fused_elementwise: a chain that only adds, multiplies, masks and
+  // rounds agrees bit for bit (a broadcast operand, two dropout masks, an
+  // extra result); one through the transcendental activations within the
+  // tolerance; casts between f32 and bf16 bit for bit.
+  using Names = std::vector<std::string>;
+  add("fused_mask_chain",
+      {"var.fused_elementwise",
+       {uniform(t, {3, 40, 7}, 8.0f), uniform(t, {40, 1}),
+        uniform(t, {3, 40, 7})},
+       {result(t, {3, 40, 7}), result(t, {3, 40, 7})},
+       {{"steps", Names{"add", "relu", "relu_grad", "dropout_train", "mul",
+                        "relu6", "dropout_grad"}},
+        ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
+        ints("returns", {6, 1}),
+        {"p", std::vector<double>{0.3, 0.5}},
+        ints("key", {5, 9})},
+       true});
+  add("fused_activations",
+      {"var.fused_elementwise",
+       {uniform(t, {2, 3, 17, 5}, 8.0f), uniform(t, {2, 3, 17, 5})},
+       {result(t, {2, 3, 17, 5}), result(t, {2, 3, 17, 5})},
+       {{"steps", Names{"silu", "sigmoid", "sigmoid_grad", "hardswish",
+                        "hardswish_grad", "silu_grad", "relu6_grad"}},
+        ints("args", {0, 2, 3, 1, 4, 5, 1, 6, 1, 7, 1}),
+        ints("returns", {6, 2})}});
+  add("fused_casts", {"var.fused_elementwise",
+                      {uniform(f32, {1000}, 8.0f)},
+                      {result(f32, {1000}), result(DType::BF16, {1000})},
+                      {{"steps", Names{"cast_bf16", "relu", "cast_f32"}},
+                       ints("args", {0, 1, 2}),
+                       ints("returns", {2, 1})},
+                      true});
+
   for (DType label : {DType::I64, DType::I32}) {
     std::string suffix = label == DType::I64 ? "_i64" : "_i32";
     add("cross_entropy" + suffix,
@@ -461,6 +494,12 @@ TEST(CudaOpTable, RejectsBadCallsAsTheCpuDoes) {
        {{4, 3}},
        {integer("axis", 1), integer("offset", 4), integer("size", 3)}},
       {"var.mean_time", {{5}}, {{5}}, {}},
+      {"var.fused_elementwise",
+       {{4}},
+       {{4}},
+       {{"steps", std::vector<std::string>{"tanh"}},
+        ints("args", {0}),
+        ints("returns", {0})}},
   });
 }
 

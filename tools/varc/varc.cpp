@@ -148,6 +148,13 @@ llvm::cl::opt<bool> freezeBatchNorm(
                    "not updated; weight and bias still train"),
     llvm::cl::cat(planCategory));
 
+llvm::cl::opt<bool>
+    fuse("fuse",
+         llvm::cl::desc("Fuse chains of elementwise ops (activations, their "
+                        "gradients, add, mul, casts, dropout) into one kernel "
+                        "each; on by default, --fuse=false turns it off"),
+         llvm::cl::init(true), llvm::cl::cat(planCategory));
+
 enum class Emit { None, MLIR };
 llvm::cl::opt<Emit>
     emit("emit", llvm::cl::desc("Print the compiled training program"),
@@ -170,12 +177,25 @@ llvm::cl::opt<std::string>
 
 /// Whether any option asks for a training plan.
 bool wantsPlan() {
-  const llvm::cl::Option *options[] = {
-      &configFile,       &zeroStage,     &precisionFlag,   &microBatch,
-      &gradAccum,        &worldSize,     &bucketMB,        &prefetchBuckets,
-      &offloadOptimizer, &offloadParams, &optimizerFlag,   &lrFlag,
-      &weightDecay,      &gradClip,      &freezeBatchNorm, &emit,
-      &report,           &outputFile};
+  const llvm::cl::Option *options[] = {&configFile,
+                                       &zeroStage,
+                                       &precisionFlag,
+                                       &microBatch,
+                                       &gradAccum,
+                                       &worldSize,
+                                       &bucketMB,
+                                       &prefetchBuckets,
+                                       &offloadOptimizer,
+                                       &offloadParams,
+                                       &optimizerFlag,
+                                       &lrFlag,
+                                       &weightDecay,
+                                       &gradClip,
+                                       &freezeBatchNorm,
+                                       &fuse,
+                                       &emit,
+                                       &report,
+                                       &outputFile};
   for (const llvm::cl::Option *option : options)
     if (option->getNumOccurrences() > 0)
       return true;
@@ -224,6 +244,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.gradientClipping = gradClip;
   if (given(freezeBatchNorm))
     flags.freezeBatchNorm = freezeBatchNorm;
+  if (given(fuse))
+    flags.fuseElementwise = fuse;
   return flags;
 }
 

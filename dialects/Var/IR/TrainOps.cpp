@@ -149,6 +149,11 @@ std::optional<int64_t> DropoutTrainOp::getForwardFlops() {
   return numElements(getType());
 }
 
+fused::FusedStep DropoutTrainOp::getFusedStep() {
+  return {fused::Opcode::DropoutTrain, getP().convertToDouble(),
+          static_cast<int64_t>(getKey())};
+}
+
 LogicalResult DropoutGradOp::inferReturnTypes(MLIRContext *,
                                               std::optional<Location> loc,
                                               Adaptor adaptor,
@@ -165,6 +170,11 @@ LogicalResult DropoutGradOp::inferReturnTypes(MLIRContext *,
 
 std::optional<int64_t> DropoutGradOp::getForwardFlops() {
   return numElements(getType());
+}
+
+fused::FusedStep DropoutGradOp::getFusedStep() {
+  return {fused::Opcode::DropoutGrad, getP().convertToDouble(),
+          static_cast<int64_t>(getKey())};
 }
 
 //===----------------------------------------------------------------------===//

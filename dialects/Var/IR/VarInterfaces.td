@@ -46,4 +46,22 @@ def Var_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
   ];
 }
 
+def Var_FusibleElementwiseOpInterface
+    : OpInterface<"FusibleElementwiseOpInterface"> {
+  let cppNamespace = "::var";
+  let description = [{
+    An op that computes each result element from the operand elements at
+    the same (broadcast) position only, and that var.fused_elementwise can
+    run as one step of its program (--var-fuse-elementwise). The opcode
+    table is runtime/plan/FusedOpcodes.h.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        This op as a step of a fused program: its opcode and, for dropout,
+        its probability and key.
+      }],
+      "::var::fused::FusedStep", "getFusedStep", (ins)>,
+  ];
+}
+
 #endif // VAR_INTERFACES_TD

@@ -12,6 +12,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "runtime/plan/FusedOpcodes.h"
 
 #include "dialects/Var/IR/VarEnums.h.inc"
 

@@ -223,8 +223,21 @@ def Var_LSTMOp : Var_DifferentiableOp<"lstm", [Pure]> {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-class Var_ActivationOp<string mnemonic, string formula>
-    : Var_DifferentiableOp<mnemonic, [Pure]> {
+// An elementwise op that var.fused_elementwise runs as step `opcode`.
+class Var_FusibleOp<string opcode> {
+  code fusedStepDefinition = [{
+    ::var::fused::FusedStep $cppClass::getFusedStep() {
+      return {::var::fused::Opcode::}] # opcode # [{};
+    }
+  }];
+}
+
+def Var_FusibleElementwise
+    : DeclareOpInterfaceMethods<Var_FusibleElementwiseOpInterface>;
+
+class Var_ActivationOp<string mnemonic, string formula, string opcode>
+    : Var_DifferentiableOp<mnemonic, [Pure, Var_FusibleElementwise]>,
+      Var_FusibleOp<opcode> {
   let summary = "elementwise " # formula;
   let description = "FLOPs: 1 per element.";
   let arguments = (ins Var_FloatTensor:$input);
@@ -240,17 +253,20 @@ class Var_ActivationOp<string mnemonic, string formula>
     std::optional<int64_t> $cppClass::getForwardFlops() {
       return ::var::numElements(getType());
     }
-  }];
+  }] # fusedStepDefinition;
 }
 
-def Var_ReluOp : Var_ActivationOp<"relu", "max(x, 0)">;
-def Var_Relu6Op : Var_ActivationOp<"relu6", "min(max(x, 0), 6)">;
-def Var_SigmoidOp : Var_ActivationOp<"sigmoid", "1 / (1 + exp(-x))">;
-def Var_SiluOp : Var_ActivationOp<"silu", "x * sigmoid(x)">;
-def Var_HardSwishOp : Var_ActivationOp<"hardswish", "x * relu6(x + 3) / 6">;
+def Var_ReluOp : Var_ActivationOp<"relu", "max(x, 0)", "Relu">;
+def Var_Relu6Op : Var_ActivationOp<"relu6", "min(max(x, 0), 6)", "Relu6">;
+def Var_SigmoidOp : Var_ActivationOp<"sigmoid", "1 / (1 + exp(-x))", "Sigmoid">;
+def Var_SiluOp : Var_ActivationOp<"silu", "x * sigmoid(x)", "Silu">;
+def Var_HardSwishOp
+    : Var_ActivationOp<"hardswish", "x * relu6(x + 3) / 6", "HardSwish">;
 
-class Var_BinaryOp<string mnemonic, string what>
-    : Var_DifferentiableOp<mnemonic, [Pure, Commutative]> {
+class Var_BinaryOp<string mnemonic, string what, string opcode>
+    : Var_DifferentiableOp<mnemonic, [Pure, Commutative,
+                                      Var_FusibleElementwise]>,
+      Var_FusibleOp<opcode> {
   let summary = "elementwise " # what # " with NumPy broadcasting";
   let description = [{
     Shapes broadcast as in NumPy and PyTorch (trailing dimensions aligned;
@@ -260,10 +276,11 @@ class Var_BinaryOp<string mnemonic, string what>
   let arguments = (ins Var_FloatTensor:$lhs, Var_FloatTensor:$rhs);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type(operands)";
+  let extraClassDefinition = fusedStepDefinition;
 }
 
-def Var_AddOp : Var_BinaryOp<"add", "addition">;
-def Var_MulOp : Var_BinaryOp<"mul", "multiplication">;
+def Var_AddOp : Var_BinaryOp<"add", "addition", "Add">;
+def Var_MulOp : Var_BinaryOp<"mul", "multiplication", "Mul">;
 
 def Var_DropoutOp : Var_ComputeOp<"dropout"> {
   let summary = "zeroes elements with probability p during training";
@@ -276,7 +293,7 @@ def Var_DropoutOp : Var_ComputeOp<"dropout"> {
   let assemblyFormat = "$input `p` $p attr-dict `:` type($input)";
 }
 
-def Var_CastOp : Var_DifferentiableOp<"cast", [Pure]> {
+def Var_CastOp : Var_DifferentiableOp<"cast", [Pure, Var_FusibleElementwise]> {
   let summary = "elementwise conversion to another float element type";
   let description = [{
     Converts every element to the result's element type (rounding to
@@ -361,8 +378,18 @@ def Var_CastOp : Var_DifferentiableOp<"cast", [Pure]> {
     std::optional<int64_t> $cppClass::getForwardFlops() {
       return ::var::numElements(getType());
     }
+    ::var::fused::FusedStep $cppClass::getFusedStep() {
+      ::mlir::Type to = getTo();
+      if (to.isBF16())
+        return {::var::fused::Opcode::CastBF16};
+      if (to.isF16())
+        return {::var::fused::Opcode::CastF16};
+      return {::var::fused::Opcode::CastF32};
+    }
   }];
 }
+
+include "dialects/Var/IR/VarFusedOps.td"
 
 //===----------------------------------------------------------------------===//
 // Shape and time

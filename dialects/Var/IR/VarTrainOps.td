@@ -88,7 +88,8 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
   }];
 }
 
-def Var_DropoutTrainOp : Var_DifferentiableOp<"dropout_train", [Pure]> {
+def Var_DropoutTrainOp : Var_DifferentiableOp<"dropout_train", [Pure,
+    Var_FusibleElementwise]> {
   let summary = "dropout with a mask drawn from a counter-based generator";
   let description = [{
     The mask of element i is a pure function of (run seed, step, `key`, i),
@@ -289,8 +290,11 @@ def Var_LSTMGradOp : Var_ComputeOp<"lstm_grad", [Pure]> {
 
 // The gradient of an activation from the forward value it needs (its input
 // or its output) and the result's gradient.
-class Var_ActivationGradOp<string mnemonic, string from, string formula>
-    : Var_ComputeOp<mnemonic, [Pure, AllTypesMatch<["value", "grad"]>]> {
+class Var_ActivationGradOp<string mnemonic, string from, string formula,
+                           string opcode>
+    : Var_ComputeOp<mnemonic, [Pure, AllTypesMatch<["value", "grad"]>,
+                               Var_FusibleElementwise]>,
+      Var_FusibleOp<opcode> {
   let summary = "activation gradient: " # formula;
   let description = "`value` is the forward's " # from # [{. FLOPs: 1 per
     element for ReLU and ReLU6, 2 for sigmoid, 4 for SiLU and hard-swish.
@@ -298,20 +302,22 @@ class Var_ActivationGradOp<string mnemonic, string from, string formula>
   let arguments = (ins Var_FloatTensor:$value, Var_FloatTensor:$grad);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = "$value `,` $grad attr-dict `:` type($value)";
+  let extraClassDefinition = fusedStepDefinition;
 }
 
 def Var_ReluGradOp
-    : Var_ActivationGradOp<"relu_grad", "output", "dy * (y > 0)">;
-def Var_Relu6GradOp
-    : Var_ActivationGradOp<"relu6_grad", "output", "dy * (0 < y < 6)">;
-def Var_SigmoidGradOp
-    : Var_ActivationGradOp<"sigmoid_grad", "output", "dy * y * (1 - y)">;
+    : Var_ActivationGradOp<"relu_grad", "output", "dy * (y > 0)", "ReluGrad">;
+def Var_Relu6GradOp : Var_ActivationGradOp<"relu6_grad", "output",
+    "dy * (0 < y < 6)", "Relu6Grad">;
+def Var_SigmoidGradOp : Var_ActivationGradOp<"sigmoid_grad", "output",
+    "dy * y * (1 - y)", "SigmoidGrad">;
 def Var_SiluGradOp : Var_ActivationGradOp<"silu_grad", "input",
-    "dy * s * (1 + x * (1 - s)), s = sigmoid(x)">;
+    "dy * s * (1 + x * (1 - s)), s = sigmoid(x)", "SiluGrad">;
 def Var_HardSwishGradOp : Var_ActivationGradOp<"hardswish_grad", "input",
-    "dy * (x < -3 ? 0 : x > 3 ? 1 : (2x + 3) / 6)">;
+    "dy * (x < -3 ? 0 : x > 3 ? 1 : (2x + 3) / 6)", "HardSwishGrad">;
 
-def Var_DropoutGradOp : Var_ComputeOp<"dropout_grad", [Pure]> {
+def Var_DropoutGradOp : Var_ComputeOp<"dropout_grad", [Pure,
+    Var_FusibleElementwise]> {
   let summary = "gradient of var.dropout_train: the same mask, regenerated";
   let description = "FLOPs: 1 per element.";
   let arguments = (ins Var_FloatTensor:$grad, F64Attr:$p, I64Attr:$key);

@@ -1,0 +1,179 @@
+// CUDA kernel of var.fused_elementwise: one grid-stride pass over the
+// elements, one thread an element; the program travels by value as a kernel
+// parameter (constant memory), each thread runs every step on its element
+// with the device functions of the unfused kernels (ElementwiseScalars.cuh)
+// and rounds each step to its element type, as the unfused stores would.
+#include "runtime/cpu/FusedProgram.h"
+#include "runtime/cpu/KernelChecks.h"
+#include "runtime/cuda/CudaOps.h"
+#include "runtime/cuda/DeviceTensor.cuh"
+#include "runtime/cuda/ElementwiseScalars.cuh"
+
+namespace var::cuda {
+
+using cpu::OpCall;
+using fused::Opcode;
+
+namespace {
+
+/// The program and tensors of one call, by value.
+struct DeviceProgram {
+  int numInputs = 0, numSteps = 0, numResults = 0;
+  Dims8 shape;
+  uint64_t seed = 0;
+  int64_t offset = 0; // global index of element 0 (dropout)
+
+  uint8_t opcode[fused::kMaxSteps] = {};
+  uint8_t args[fused::kMaxSteps][2] = {};
+  uint8_t type[fused::kMaxSteps] = {}; // ElementType each step rounds to
+  float scale[fused::kMaxSteps] = {};
+  double p[fused::kMaxSteps] = {};
+  int64_t key[fused::kMaxSteps] = {};
+
+  const void *input[fused::kMaxInputs] = {};
+  uint8_t inputType[fused::kMaxInputs] = {};
+  bool broadcast[fused::kMaxInputs] = {};
+  int64_t strides[fused::kMaxInputs][kMaxRank] = {};
+
+  void *output[fused::kMaxResults] = {};
+  uint8_t outputType[fused::kMaxResults] = {};
+  uint8_t returns[fused::kMaxResults] = {};
+};
+
+// Kernel parameters are limited to 4 KiB on every architecture we build for.
+static_assert(sizeof(DeviceProgram) <= 4096, "the program must fit a launch");
+
+__device__ inline float roundTo(float value, int type) {
+  return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(value)) : value;
+}
+
+__device__ inline float evalStep(const DeviceProgram &program, int s,
+                                 const float *values, int64_t index) {
+  float a = values[program.args[s][0]], b = values[program.args[s][1]];
+  switch (static_cast<Opcode>(program.opcode[s])) {
+  case Opcode::Relu:
+    return Relu{}(a);
+  case Opcode::Relu6:
+    return Relu6{}(a);
+  case Opcode::Sigmoid:
+    return Sigmoid{}(a);
+  case Opcode::Silu:
+    return Silu{}(a);
+  case Opcode::HardSwish:
+    return Hardswish{}(a);
+  case Opcode::ReluGrad:
+    return ReluGrad{}(a, b);
+  case Opcode::Relu6Grad:
+    return Relu6Grad{}(a, b);
+  case Opcode::SigmoidGrad:
+    return SigmoidGrad{}(a, b);
+  case Opcode::SiluGrad:
+    return SiluGrad{}(a, b);
+  case Opcode::HardSwishGrad:
+    return HardswishGrad{}(a, b);
+  case Opcode::Add:
+    return Add{}(a, b);
+  case Opcode::Mul:
+    return Mul{}(a, b);
+  case Opcode::DropoutTrain:
+  case Opcode::DropoutGrad:
+    return deviceDropout(a, program.seed, program.key[s], index, program.p[s],
+                         program.scale[s]);
+  default: // casts: the rounding to the step's type is the cast
+    return a;
+  }
+}
+
+/// Values of the operands, then of the steps, per thread (local memory).
+/// __grid_constant__ keeps the program in the constant bank, which the
+/// threads index by step and operand, instead of a per-thread copy.
+__global__ void
+fusedElementwiseKernel(const __grid_constant__ DeviceProgram program,
+                       int64_t n) {
+  VAR_GRID_STRIDE(i, n) {
+    float values[fused::kMaxInputs + fused::kMaxSteps];
+    for (int k = 0; k < program.numInputs; ++k)
+      values[k] =
+          loadFloat(program.input[k], program.inputType[k],
+                    program.broadcast[k]
+                        ? broadcastOffset(program.shape, program.strides[k], i)
+                        : i);
+    for (int s = 0; s < program.numSteps; ++s)
+      values[program.numInputs + s] = roundTo(
+          evalStep(program, s, values, program.offset + i), program.type[s]);
+    for (int r = 0; r < program.numResults; ++r)
+      storeFloat(program.output[r], program.outputType[r], i,
+                 values[program.numInputs + program.returns[r]]);
+  }
+}
+
+std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
+  cpu::FusedProgram decoded;
+  if (std::string error = cpu::decodeFusedProgram(call, decoded);
+      !error.empty())
+    return error;
+  if (decoded.shape.size() > static_cast<size_t>(kMaxRank))
+    return "rank " + std::to_string(decoded.shape.size()) +
+           " exceeds the CUDA kernels' " + std::to_string(kMaxRank);
+  int64_t n = call.results[0].numel();
+  DeviceProgram program;
+  if (std::string error = cpu::globalIndexOffset(call, n, program.offset);
+      !error.empty())
+    return error;
+  program.seed = call.seed;
+  program.shape.rank = static_cast<int>(decoded.shape.size());
+  std::copy(decoded.shape.begin(), decoded.shape.end(), program.shape.size);
+
+  program.numInputs = decoded.numInputs;
+  for (int k = 0; k < decoded.numInputs; ++k) {
+    const cpu::TensorView &operand = call.operands[k];
+    ElementType type;
+    if (std::string error = elementTypeOf(operand, "an operand", type);
+        !error.empty())
+      return error;
+    program.input[k] = operand.data;
+    program.inputType[k] = static_cast<uint8_t>(type);
+    program.broadcast[k] = operand.shape != decoded.shape;
+    if (program.broadcast[k])
+      stretchStrides(operand.shape, decoded.shape, program.strides[k]);
+  }
+  program.numSteps = static_cast<int>(decoded.steps.size());
+  for (int s = 0; s < program.numSteps; ++s) {
+    const cpu::FusedProgram::Step &step = decoded.steps[s];
+    ElementType type;
+    if (!toElementType(step.dtype, type))
+      return "step " + std::to_string(s) + " computes in " +
+             std::string(plan::getDTypeName(step.dtype)) +
+             "; the CUDA kernels take f32 and bf16";
+    program.opcode[s] = static_cast<uint8_t>(step.opcode);
+    program.args[s][0] = static_cast<uint8_t>(step.args[0]);
+    program.args[s][1] = static_cast<uint8_t>(step.args[1]);
+    program.type[s] = static_cast<uint8_t>(type);
+    program.scale[s] = step.scale;
+    program.p[s] = step.p;
+    program.key[s] = step.key;
+  }
+  program.numResults = static_cast<int>(decoded.returns.size());
+  for (int r = 0; r < program.numResults; ++r) {
+    ElementType type;
+    if (std::string error = elementTypeOf(call.results[r], "a result", type);
+        !error.empty())
+      return error;
+    program.output[r] = call.results[r].data;
+    program.outputType[r] = static_cast<uint8_t>(type);
+    program.returns[r] = static_cast<uint8_t>(decoded.returns[r]);
+  }
+  if (n == 0)
+    return {};
+  fusedElementwiseKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(program, n);
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+} // namespace
+
+void registerFusedElementwiseOps(CudaOpTable &table) {
+  table["var.fused_elementwise"] = fusedElementwiseOp;
+}
+
+} // namespace var::cuda
