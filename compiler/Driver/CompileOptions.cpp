@@ -239,6 +239,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
     return err;
 
   merged.freezeBatchNorm = flags.freezeBatchNorm;
+  merged.channelsLast = flags.channelsLast;
 
   // Bucket sizes: MB from a flag against elements from the file, compared in
   // elements of the merged precision.
@@ -436,6 +437,8 @@ std::string describe(const CompileOptions &options) {
     os << "no grad clipping";
   if (options.getFreezeBatchNorm())
     os << ", frozen batch norm";
+  if (options.getChannelsLast())
+    os << ", channels-last";
   return text;
 }
 

@@ -101,6 +101,9 @@ struct CompileOptions {
   /// Batch norm in evaluation form in the training step (running statistics
   /// normalize and are not updated). No DeepSpeed key sets it.
   std::optional<bool> freezeBatchNorm;
+  /// Convolutions, pooling and batch norm compute channels-last (NHWC /
+  /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
+  std::optional<bool> channelsLast;
 
   /// A DeepSpeed config's `scheduler`, carried into the plan for the
   /// runtime (no varc flag: varrun's --lr-schedule flags override it).
@@ -137,6 +140,7 @@ struct CompileOptions {
   double getMomentum() const { return momentum.value_or(kDefaultMomentum); }
   double getGradientClipping() const { return gradientClipping.value_or(0); }
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
+  bool getChannelsLast() const { return channelsLast.value_or(false); }
 };
 
 /// Reads a DeepSpeed config (`text`, named `fileName` in messages) into

@@ -148,6 +148,14 @@ llvm::cl::opt<bool> freezeBatchNorm(
                    "not updated; weight and bias still train"),
     llvm::cl::cat(planCategory));
 
+llvm::cl::opt<bool> channelsLast(
+    "channels-last",
+    llvm::cl::desc("Run convolutions, pooling and batch norm channels-last "
+                   "(NHWC / NDHWC), which GPU kernels run faster; transposes "
+                   "at the layout boundaries, clips and parameters as "
+                   "before (default off)"),
+    llvm::cl::cat(planCategory));
+
 enum class Emit { None, MLIR };
 llvm::cl::opt<Emit>
     emit("emit", llvm::cl::desc("Print the compiled training program"),
@@ -170,13 +178,16 @@ llvm::cl::opt<std::string>
 
 /// Whether any option asks for a training plan.
 bool wantsPlan() {
+  // Options that configure the training,
   const llvm::cl::Option *options[] = {
       &configFile,       &zeroStage,     &precisionFlag,   &microBatch,
       &gradAccum,        &worldSize,     &bucketMB,        &prefetchBuckets,
       &offloadOptimizer, &offloadParams, &optimizerFlag,   &lrFlag,
-      &weightDecay,      &gradClip,      &freezeBatchNorm, &emit,
-      &report,           &outputFile};
-  for (const llvm::cl::Option *option : options)
+      &weightDecay,      &gradClip,      &freezeBatchNorm, &channelsLast};
+  // and those that ask for an output.
+  const llvm::cl::Option *outputs[] = {&emit, &report, &outputFile};
+  for (const llvm::cl::Option *option :
+       llvm::concat<const llvm::cl::Option *const>(options, outputs))
     if (option->getNumOccurrences() > 0)
       return true;
   return false;
@@ -224,6 +235,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.gradientClipping = gradClip;
   if (given(freezeBatchNorm))
     flags.freezeBatchNorm = freezeBatchNorm;
+  if (given(channelsLast))
+    flags.channelsLast = channelsLast;
   return flags;
 }
 
