@@ -270,9 +270,26 @@ LogicalResult cancelTransposes(Block &body) {
   return success();
 }
 
+/// Undoes convertOp on one op, keeping the transposes around it: the op
+/// computes NCHW again between a transpose back and one forth.
+LogicalResult emulateInNCHW(Operation *op) {
+  Value input = op->getOperand(0);
+  int64_t rank = tensorType(input).getRank();
+  OpBuilder b(op);
+  op->setOperand(0, createTranspose(b, op->getLoc(), input,
+                                    toChannelsFirstPermutation(rank)));
+  op->removeAttr(kChannelsLastAttr);
+  if (failed(reinferTypes(op)))
+    return failure();
+  int64_t resultRank = tensorType(op->getResult(0)).getRank();
+  if (resultRank > 2)
+    transposeResult(b, op, toChannelsLastPermutation(resultRank));
+  return success();
+}
+
 } // namespace
 
-LogicalResult applyChannelsLast(func::FuncOp forward) {
+LogicalResult applyChannelsLast(func::FuncOp forward, bool emulateNCHW) {
   if (forward.isExternal())
     return forward.emitError(
         "cannot change the layout of a function without a body");
@@ -286,7 +303,13 @@ LogicalResult applyChannelsLast(func::FuncOp forward) {
   for (Operation *op : layoutOps)
     if (failed(convertOp(op)))
       return failure();
-  return cancelTransposes(body);
+  if (failed(cancelTransposes(body)))
+    return failure();
+  if (emulateNCHW)
+    for (Operation *op : layoutOps)
+      if (op->hasAttr(kChannelsLastAttr) && failed(emulateInNCHW(op)))
+        return failure();
+  return success();
 }
 
 namespace {
@@ -300,7 +323,7 @@ struct ChannelsLastPass : public impl::ChannelsLastBase<ChannelsLastPass> {
       module.emitError("no function @") << entry << " to make channels-last";
       return signalPassFailure();
     }
-    if (failed(applyChannelsLast(forward)))
+    if (failed(applyChannelsLast(forward, emulateNCHW)))
       signalPassFailure();
   }
 };

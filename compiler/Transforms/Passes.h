@@ -30,8 +30,10 @@ mlir::LogicalResult applyMixedPrecision(mlir::func::FuncOp forward,
 
 /// Makes the convolutions, pooling and batch norms of `forward` compute
 /// channels-last, with transposes at the layout boundaries, and cancels the
-/// transposes that meet; the core of --var-channels-last.
-mlir::LogicalResult applyChannelsLast(mlir::func::FuncOp forward);
+/// transposes that meet; the core of --var-channels-last. `emulateNCHW` then
+/// computes each of those ops NCHW between two more transposes.
+mlir::LogicalResult applyChannelsLast(mlir::func::FuncOp forward,
+                                      bool emulateNCHW = false);
 
 /// What --var-autodiff builds; see its description in Passes.td.
 struct TrainStepOptions {

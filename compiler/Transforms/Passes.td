@@ -113,10 +113,19 @@ def ChannelsLast : Pass<"var-channels-last", "::mlir::ModuleOp"> {
     types (the clips arrive NCHW / NCDHW; one transpose at the start), and
     `--var-autodiff` gives every backward op of a channels-last op the same
     attribute.
+
+    `emulate-nchw` checks the rewrites on a runtime without channels-last
+    kernels: after them, each channels-last op computes NCHW again between
+    two more transposes, so the graph runs anywhere and must give exactly
+    the results of the original one (test/models/channels-last-numerics.test).
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
            "Name of the forward function">,
+    Option<"emulateNCHW", "emulate-nchw", "bool", /*default=*/"false",
+           "After the rewrites, compute each channels-last op NCHW between "
+           "two more transposes (to run the rewritten graph without "
+           "channels-last kernels)">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
 }
