@@ -240,6 +240,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
 
   merged.freezeBatchNorm = flags.freezeBatchNorm;
   merged.fuseElementwise = flags.fuseElementwise;
+  merged.channelsLast = flags.channelsLast;
 
   // Bucket sizes: MB from a flag against elements from the file, compared in
   // elements of the merged precision.
@@ -439,6 +440,8 @@ std::string describe(const CompileOptions &options) {
     os << ", frozen batch norm";
   if (!options.getFuseElementwise())
     os << ", no elementwise fusion";
+  if (options.getChannelsLast())
+    os << ", channels-last";
   return text;
 }
 

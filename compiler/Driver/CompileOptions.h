@@ -105,6 +105,9 @@ struct CompileOptions {
   /// (--var-fuse-elementwise); on unless a flag turns it off. No DeepSpeed
   /// key sets it.
   std::optional<bool> fuseElementwise;
+  /// Convolutions, pooling and batch norm compute channels-last (NHWC /
+  /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
+  std::optional<bool> channelsLast;
 
   /// A DeepSpeed config's `scheduler`, carried into the plan for the
   /// runtime (no varc flag: varrun's --lr-schedule flags override it).
@@ -142,6 +145,7 @@ struct CompileOptions {
   double getGradientClipping() const { return gradientClipping.value_or(0); }
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
+  bool getChannelsLast() const { return channelsLast.value_or(false); }
 };
 
 /// Reads a DeepSpeed config (`text`, named `fileName` in messages) into

@@ -28,6 +28,13 @@ mlir::LogicalResult specializeBatch(mlir::func::FuncOp func, int64_t batch);
 mlir::LogicalResult applyMixedPrecision(mlir::func::FuncOp forward,
                                         Precision precision);
 
+/// Makes the convolutions, pooling and batch norms of `forward` compute
+/// channels-last, with transposes at the layout boundaries, and cancels the
+/// transposes that meet; the core of --var-channels-last. `emulateNCHW` then
+/// computes each of those ops NCHW between two more transposes.
+mlir::LogicalResult applyChannelsLast(mlir::func::FuncOp forward,
+                                      bool emulateNCHW = false);
+
 /// What --var-autodiff builds; see its description in Passes.td.
 struct TrainStepOptions {
   std::string trainEntry = "train_step";
@@ -80,11 +87,11 @@ mlir::LogicalResult partitionZero(mlir::ModuleOp module,
                                   mlir::func::FuncOp step,
                                   const ZeroConfig &config);
 
-/// varc's pipeline: batch specialization to the micro batch, mixed
-/// precision, autodiff (loss seeded with 1/grad-accum), optimizer,
-/// elementwise fusion (unless options turn it off), ZeRO partitioning,
-/// stream scheduling and memory planning, as `options` say.
-/// `entry` names the forward function.
+/// varc's pipeline: batch specialization to the micro batch, channels-last
+/// layout (if asked), mixed precision, autodiff (loss seeded with
+/// 1/grad-accum), optimizer, elementwise fusion (unless options turn it
+/// off), ZeRO partitioning, stream scheduling and memory planning, as
+/// `options` say. `entry` names the forward function.
 void buildTrainingPipeline(mlir::OpPassManager &pm,
                            const CompileOptions &options,
                            llvm::StringRef entry);

@@ -77,6 +77,59 @@ def Autodiff : Pass<"var-autodiff", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
 }
 
+def ChannelsLast : Pass<"var-channels-last", "::mlir::ModuleOp"> {
+  let summary = "Run convolutions, pooling and batch norm channels-last (NHWC)";
+  let description = [{
+    Runs on the forward function before `--var-autodiff` (varc: right after
+    `--var-specialize-batch`, before `--var-mixed-precision`; `varc
+    --channels-last`). Every `var.conv`, `var.max_pool`, `var.avg_pool`,
+    `var.global_avg_pool` and `var.batch_norm` on a rank-4 or rank-5
+    activation gets `channels_last`: a `var.transpose` makes its input
+    (N, spatial..., C) and another turns its result back to (N, C,
+    spatial...) (none after a global average pool without `keep_dims`, whose
+    (N, C) result is the same in both layouts). Weights and per-channel
+    operands keep their layout, so parameters and checkpoints do not change.
+
+    Then transposes cancel, until none of these rewrites applies:
+
+    - `transpose(transpose(x, p), q)` becomes one transpose, or `x` when the
+      two permutations cancel (NCHW -> NHWC -> NCHW between two layout ops);
+      a second transpose of a value by the same permutation reuses the
+      first (a tensor that feeds two convolutions is transposed once).
+    - A transpose moves below a layout-agnostic elementwise op (relu,
+      relu6, sigmoid, silu, hardswish, cast, add, mul) when every operand is
+      a transpose by the same permutation and one of them, as large as the
+      result, is read only by that op: `op(T(a), T(b))` becomes
+      `T(op(a, b))`. An operand of add or mul that is broadcast (a 1 where
+      the result is not, like a squeeze-excitation scale) may instead be
+      transposed by the inverse permutation.
+    - `concat` of transposes by one permutation becomes a concat of their
+      inputs along the permuted axis (channels -> last), transposed after.
+
+    Dropout is not crossed (its mask follows the element index), nor are
+    reshape, flatten, linear, the time ops or anything else that depends on
+    the layout: those keep a transpose before them. The function computes
+    exactly what it computed before, its arguments and results keep their
+    types (the clips arrive NCHW / NCDHW; one transpose at the start), and
+    `--var-autodiff` gives every backward op of a channels-last op the same
+    attribute.
+
+    `emulate-nchw` checks the rewrites on a runtime without channels-last
+    kernels: after them, each channels-last op computes NCHW again between
+    two more transposes, so the graph runs anywhere and must give exactly
+    the results of the original one (test/models/channels-last-numerics.test).
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function">,
+    Option<"emulateNCHW", "emulate-nchw", "bool", /*default=*/"false",
+           "After the rewrites, compute each channels-last op NCHW between "
+           "two more transposes (to run the rewritten graph without "
+           "channels-last kernels)">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
+}
+
 def Optimizer : Pass<"var-optimizer", "::mlir::ModuleOp"> {
   let summary = "Turn each parameter's gradient into an explicit update";
   let description = [{

@@ -15,6 +15,16 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   batch.entry = entry.str();
   pm.addPass(createSpecializeBatch(batch));
 
+  // Layout goes first, while the forward holds only forward ops in FP32:
+  // autodiff then gives every backward op its forward's layout, and mixed
+  // precision casts the arguments before the input transpose, so the one
+  // transpose of the clips moves bf16.
+  if (options.getChannelsLast()) {
+    ChannelsLastOptions layout;
+    layout.entry = entry.str();
+    pm.addPass(createChannelsLast(layout));
+  }
+
   MixedPrecisionOptions precision;
   precision.precision = getPrecisionName(options.getPrecision()).str();
   precision.entry = entry.str();

@@ -650,4 +650,15 @@ TEST(CompileOptionsTest, FreezeBatchNormSurvivesTheMergeAndIsDescribed) {
   EXPECT_EQ(describe(merge({}, {})).find("frozen"), std::string::npos);
 }
 
+TEST(CompileOptionsTest, ChannelsLastSurvivesTheMergeAndIsDescribed) {
+  CompileOptions flags;
+  flags.channelsLast = true;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_TRUE(merged.getChannelsLast());
+  EXPECT_NE(describe(merged).find(", channels-last"), std::string::npos)
+      << describe(merged);
+  EXPECT_FALSE(merge({}, {}).getChannelsLast());
+  EXPECT_EQ(describe(merge({}, {})).find("channels-last"), std::string::npos);
+}
+
 } // namespace

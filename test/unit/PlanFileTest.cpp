@@ -339,6 +339,29 @@ module {
   EXPECT_TRUE(relu.getAttr<std::vector<int64_t>>("empty")->empty());
 }
 
+TEST_F(PlanFileTest, ChannelsLastReachesTheRuntimeAsABool) {
+  // The layout contract with the kernels: call.getBool("channels_last").
+  const char *text = R"mlir(
+module {
+  func.func @f(%x: tensor<2x8x8x3xf32>, %w: tensor<4x3x3x3xf32>)
+      -> (tensor<2x6x6x4xf32>, tensor<2x4x6x8xf32>) {
+    %a = var.conv %x, %w channels_last : tensor<2x8x8x3xf32>, tensor<4x3x3x3xf32>
+    %b = var.conv %x, %w : tensor<2x8x8x3xf32>, tensor<4x3x3x3xf32>
+    return %a, %b : tensor<2x6x6x4xf32>, tensor<2x4x6x8xf32>
+  }
+}
+)mlir";
+  OwningOpRef<ModuleOp> module = parse(text);
+  std::vector<uint8_t> bytes = emit(*module);
+  ASSERT_FALSE(bytes.empty()) << diagnostics;
+  plan::Plan loaded = load(bytes);
+  const auto &instructions = loaded.functions.at(0).instructions;
+  ASSERT_EQ(instructions.size(), 2u);
+  ASSERT_NE(instructions[0].getAttr<bool>("channels_last"), nullptr);
+  EXPECT_TRUE(*instructions[0].getAttr<bool>("channels_last"));
+  EXPECT_EQ(instructions[1].findAttribute("channels_last"), nullptr);
+}
+
 //===----------------------------------------------------------------------===//
 // Resolution
 //===----------------------------------------------------------------------===//

@@ -154,6 +154,13 @@ llvm::cl::opt<bool>
                         "gradients, add, mul, casts, dropout) into one kernel "
                         "each; on by default, --fuse=false turns it off"),
          llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> channelsLast(
+    "channels-last",
+    llvm::cl::desc("Run convolutions, pooling and batch norm channels-last "
+                   "(NHWC / NDHWC), which GPU kernels run faster; transposes "
+                   "at the layout boundaries, clips and parameters as "
+                   "before (default off)"),
+    llvm::cl::cat(planCategory));
 
 enum class Emit { None, MLIR };
 llvm::cl::opt<Emit>
@@ -177,6 +184,7 @@ llvm::cl::opt<std::string>
 
 /// Whether any option asks for a training plan.
 bool wantsPlan() {
+  // Options that configure the training,
   const llvm::cl::Option *options[] = {&configFile,
                                        &zeroStage,
                                        &precisionFlag,
@@ -192,11 +200,12 @@ bool wantsPlan() {
                                        &weightDecay,
                                        &gradClip,
                                        &freezeBatchNorm,
-                                       &fuse,
-                                       &emit,
-                                       &report,
-                                       &outputFile};
-  for (const llvm::cl::Option *option : options)
+                                       &channelsLast,
+                                       &fuse};
+  // and those that ask for an output.
+  const llvm::cl::Option *outputs[] = {&emit, &report, &outputFile};
+  for (const llvm::cl::Option *option :
+       llvm::concat<const llvm::cl::Option *const>(options, outputs))
     if (option->getNumOccurrences() > 0)
       return true;
   return false;
@@ -246,6 +255,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.freezeBatchNorm = freezeBatchNorm;
   if (given(fuse))
     flags.fuseElementwise = fuse;
+  if (given(channelsLast))
+    flags.channelsLast = channelsLast;
   return flags;
 }
 

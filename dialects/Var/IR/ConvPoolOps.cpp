@@ -1,5 +1,8 @@
 // Sliding-window ops: var.conv, var.max_pool, var.avg_pool, and
-// var.global_avg_pool. Shapes follow PyTorch's Conv*d / *Pool*d.
+// var.global_avg_pool. Shapes follow PyTorch's Conv*d / *Pool*d. A
+// channels-last op is checked on its channels-first view (ChannelLayout.h)
+// and its result moved back, so one rule serves both layouts.
+#include "dialects/Var/IR/ChannelLayout.h"
 #include "dialects/Var/IR/ShapeRules.h"
 #include "dialects/Var/IR/VarOps.h"
 
@@ -10,23 +13,29 @@ using namespace mlir;
 namespace var {
 
 LogicalResult checkSpatialInput(std::optional<Location> loc, StringRef opName,
-                                RankedTensorType input) {
+                                RankedTensorType input, bool channelsLast) {
   int64_t rank = input.getRank();
   if (rank < 3 || rank > 5)
-    return opError(loc, opName,
-                   "input must be (N, C, spatial...) with 1 to 3 spatial "
-                   "dimensions, got rank ",
-                   rank);
+    return opError(loc, opName, "input must be ",
+                   channelsLast ? "(N, spatial..., C) (channels_last)"
+                                : "(N, C, spatial...)",
+                   " with 1 to 3 spatial dimensions, got rank ", rank);
   return success();
 }
 
-/// A ranked (N, C, spatial...) operand.
+/// A ranked (N, C, spatial...) or (N, spatial..., C) operand.
 static FailureOr<RankedTensorType> spatialInput(std::optional<Location> loc,
-                                                StringRef name, Value input) {
+                                                StringRef name, Value input,
+                                                bool channelsLast) {
   FailureOr<RankedTensorType> type = rankedOperand(loc, name, "input", input);
-  if (failed(type) || failed(checkSpatialInput(loc, name, *type)))
+  if (failed(type) || failed(checkSpatialInput(loc, name, *type, channelsLast)))
     return failure();
   return type;
+}
+
+/// Where a channel count was read from, for diagnostics.
+static StringRef channelWhere(bool channelsLast) {
+  return channelsLast ? " (in its last dimension: channels_last)" : "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -39,9 +48,12 @@ inferConvType(std::optional<Location> loc, StringRef name,
               RankedTensorType bias,
               std::optional<ArrayRef<int64_t>> strideAttr,
               std::optional<ArrayRef<int64_t>> paddingAttr,
-              std::optional<ArrayRef<int64_t>> dilationAttr, int64_t groups) {
-  if (failed(checkSpatialInput(loc, name, input)))
+              std::optional<ArrayRef<int64_t>> dilationAttr, int64_t groups,
+              bool channelsLast) {
+  if (failed(checkSpatialInput(loc, name, input, channelsLast)))
     return failure();
+  if (channelsLast)
+    input = toChannelsFirst(input);
   int64_t rank = input.getRank();
   size_t spatial = rank - 2;
   if (weight.getRank() != rank)
@@ -68,9 +80,9 @@ inferConvType(std::optional<Location> loc, StringRef name,
   if (llvm::MulOverflow(weight.getDimSize(1), groups, groupedChannels))
     groupedChannels = -1;
   if (!ShapedType::isDynamic(inChannels) && groupedChannels != inChannels)
-    return opError(loc, name, "input has ", inChannels,
-                   " channels but the weight expects ", weight.getDimSize(1),
-                   " per group x ", groups, " groups");
+    return opError(loc, name, "input has ", inChannels, " channels",
+                   channelWhere(channelsLast), " but the weight expects ",
+                   weight.getDimSize(1), " per group x ", groups, " groups");
 
   if (bias) {
     if (bias.getRank() != 1 || bias.getDimSize(0) != outChannels)
@@ -100,7 +112,8 @@ inferConvType(std::optional<Location> loc, StringRef name,
                      " of size ", in, " with padding ", (*padding)[i]);
     shape.push_back(out);
   }
-  return RankedTensorType::get(shape, elementType);
+  auto result = RankedTensorType::get(shape, elementType);
+  return channelsLast ? toChannelsLast(result) : result;
 }
 
 std::optional<int64_t> convFlops(RankedTensorType result,
@@ -114,8 +127,9 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
   StringRef name = getOperationName();
+  bool channelsLast = isChannelsLast(adaptor);
   FailureOr<RankedTensorType> input =
-      spatialInput(loc, name, adaptor.getInput());
+      spatialInput(loc, name, adaptor.getInput(), channelsLast);
   FailureOr<RankedTensorType> weight =
       rankedOperand(loc, name, "weight", adaptor.getWeight());
   if (failed(input) || failed(weight))
@@ -130,7 +144,7 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   FailureOr<RankedTensorType> result =
       inferConvType(loc, name, *input, *weight, biasType, adaptor.getStride(),
                     adaptor.getPadding(), adaptor.getDilation(),
-                    valueOr(adaptor.getGroupsAttr(), 1));
+                    valueOr(adaptor.getGroupsAttr(), 1), channelsLast);
   if (failed(result))
     return failure();
   types.push_back(*result);
@@ -152,9 +166,11 @@ inferPoolType(std::optional<Location> loc, StringRef name,
               RankedTensorType input,
               std::optional<ArrayRef<int64_t>> kernelAttr,
               std::optional<ArrayRef<int64_t>> strideAttr,
-              std::optional<ArrayRef<int64_t>> paddingAttr) {
-  if (failed(checkSpatialInput(loc, name, input)))
+              std::optional<ArrayRef<int64_t>> paddingAttr, bool channelsLast) {
+  if (failed(checkSpatialInput(loc, name, input, channelsLast)))
     return failure();
+  if (channelsLast)
+    input = toChannelsFirst(input);
   size_t spatial = input.getRank() - 2;
   if (!kernelAttr)
     return opError(loc, name, "needs a 'kernel'");
@@ -181,21 +197,24 @@ inferPoolType(std::optional<Location> loc, StringRef name,
                      " does not fit spatial dimension ", i, " of size ", in);
     shape.push_back(out);
   }
-  return RankedTensorType::get(shape, input.getElementType());
+  auto result = RankedTensorType::get(shape, input.getElementType());
+  return channelsLast ? toChannelsLast(result) : result;
 }
 
 template <typename Adaptor>
 static LogicalResult inferPool(std::optional<Location> loc, StringRef name,
                                Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  bool channelsLast = isChannelsLast(adaptor);
   FailureOr<RankedTensorType> input =
-      spatialInput(loc, name, adaptor.getInput());
+      spatialInput(loc, name, adaptor.getInput(), channelsLast);
   if (failed(input))
     return failure();
   std::optional<ArrayRef<int64_t>> kernel;
   if (adaptor.getKernelAttr())
     kernel = adaptor.getKernel();
-  FailureOr<RankedTensorType> result = inferPoolType(
-      loc, name, *input, kernel, adaptor.getStride(), adaptor.getPadding());
+  FailureOr<RankedTensorType> result =
+      inferPoolType(loc, name, *input, kernel, adaptor.getStride(),
+                    adaptor.getPadding(), channelsLast);
   if (failed(result))
     return failure();
   types.push_back(*result);
@@ -231,13 +250,17 @@ std::optional<int64_t> AvgPoolOp::getForwardFlops() {
 FailureOr<RankedTensorType> inferGlobalAvgPoolType(std::optional<Location> loc,
                                                    StringRef name,
                                                    RankedTensorType input,
-                                                   bool keepDims) {
-  if (failed(checkSpatialInput(loc, name, input)))
+                                                   bool keepDims,
+                                                   bool channelsLast) {
+  if (failed(checkSpatialInput(loc, name, input, channelsLast)))
     return failure();
+  if (channelsLast)
+    input = toChannelsFirst(input);
   SmallVector<int64_t> shape(input.getShape().take_front(2));
   if (keepDims)
     shape.append(input.getRank() - 2, 1);
-  return RankedTensorType::get(shape, input.getElementType());
+  auto result = RankedTensorType::get(shape, input.getElementType());
+  return channelsLast ? toChannelsLast(result) : result;
 }
 
 LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
@@ -249,8 +272,8 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
       rankedOperand(loc, name, "input", adaptor.getInput());
   if (failed(input))
     return failure();
-  FailureOr<RankedTensorType> result =
-      inferGlobalAvgPoolType(loc, name, *input, adaptor.getKeepDims());
+  FailureOr<RankedTensorType> result = inferGlobalAvgPoolType(
+      loc, name, *input, adaptor.getKeepDims(), isChannelsLast(adaptor));
   if (failed(result))
     return failure();
   types.push_back(*result);

@@ -1,6 +1,8 @@
 // Reverse-mode rules of DifferentiableOpInterface: for each forward op, the
 // backward ops that turn its results' gradients into its operands'. The
-// autodiff pass (compiler/Transforms/Autodiff.cpp) drives them.
+// autodiff pass (compiler/Transforms/Autodiff.cpp) drives them. A layout op's
+// backward ops take its `channels_last`, so they see the layout it computed in.
+#include "dialects/Var/IR/ChannelLayout.h"
 #include "dialects/Var/IR/VarOps.h"
 
 using namespace mlir;
@@ -86,15 +88,19 @@ LogicalResult ConvOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   if (needed[0])
     operandGrads[0] = b.create<ConvGradInputOp>(
         loc, getInput().getType(), grad, getWeight(), getStrideAttr(),
-        getPaddingAttr(), getDilationAttr(), getGroupsAttr());
+        getPaddingAttr(), getDilationAttr(), getGroupsAttr(),
+        getChannelsLastAttr());
   if (needed[1])
     operandGrads[1] = b.create<ConvGradWeightOp>(
         loc, getWeight().getType(), getInput(), grad, getStrideAttr(),
-        getPaddingAttr(), getDilationAttr(), getGroupsAttr());
-  if (getBias() && needed[2])
-    operandGrads[2] =
-        reduceSum(b, loc, grad, allDimsBut(tensorType(grad).getRank(), 1),
-                  /*keepDims=*/false);
+        getPaddingAttr(), getDilationAttr(), getGroupsAttr(),
+        getChannelsLastAttr());
+  if (getBias() && needed[2]) {
+    int64_t rank = tensorType(grad).getRank();
+    operandGrads[2] = reduceSum(
+        b, loc, grad, allDimsBut(rank, channelDim(rank, getChannelsLast())),
+        /*keepDims=*/false);
+  }
   return success();
 }
 
@@ -106,7 +112,8 @@ LogicalResult MaxPoolOp::buildGradients(OpBuilder &b,
   if (needed[0])
     operandGrads[0] = b.create<MaxPoolGradOp>(
         getLoc(), getInput(), getResult(), onlyGrad(resultGrads),
-        getKernelAttr(), getStrideAttr(), getPaddingAttr());
+        getKernelAttr(), getStrideAttr(), getPaddingAttr(),
+        getChannelsLastAttr());
   return success();
 }
 
@@ -118,7 +125,7 @@ LogicalResult AvgPoolOp::buildGradients(OpBuilder &b,
   if (needed[0])
     operandGrads[0] = b.create<AvgPoolGradOp>(
         getLoc(), getInput().getType(), onlyGrad(resultGrads), getKernelAttr(),
-        getStrideAttr(), getPaddingAttr());
+        getStrideAttr(), getPaddingAttr(), getChannelsLastAttr());
   return success();
 }
 
@@ -129,7 +136,8 @@ GlobalAvgPoolOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   prepare(*this, operandGrads);
   if (needed[0])
     operandGrads[0] = b.create<GlobalAvgPoolGradOp>(
-        getLoc(), getInput().getType(), onlyGrad(resultGrads));
+        getLoc(), getInput().getType(), onlyGrad(resultGrads),
+        getChannelsLastAttr());
   return success();
 }
 
@@ -153,9 +161,9 @@ BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
     return emitOpError("running statistics must be buffers, not trainable");
   if (!resultGrads[0] || !(needed[0] || needed[1] || needed[2]))
     return success();
-  auto grads =
-      b.create<BatchNormGradOp>(getLoc(), getInput(), resultGrads[0],
-                                getWeight(), getSavedMean(), getSavedInvstd());
+  auto grads = b.create<BatchNormGradOp>(
+      getLoc(), getInput(), resultGrads[0], getWeight(), getSavedMean(),
+      getSavedInvstd(), getChannelsLastAttr());
   for (unsigned i = 0; i < 3; ++i)
     if (needed[i])
       operandGrads[i] = grads->getResult(i);
@@ -178,7 +186,7 @@ BatchNormOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
     return success();
   auto grads = b.create<BatchNormFrozenGradOp>(
       getLoc(), getInput(), onlyGrad(resultGrads), getWeight(),
-      getRunningMean(), getRunningVar(), getEpsAttr());
+      getRunningMean(), getRunningVar(), getEpsAttr(), getChannelsLastAttr());
   for (unsigned i = 0; i < 3; ++i)
     if (needed[i])
       operandGrads[i] = grads->getResult(i);

@@ -1,5 +1,6 @@
 // Layers with per-channel or matrix parameters: var.batch_norm, var.linear,
 // var.lstm. Parameter layouts are PyTorch's, so state_dicts load unchanged.
+#include "dialects/Var/IR/ChannelLayout.h"
 #include "dialects/Var/IR/ShapeRules.h"
 #include "dialects/Var/IR/VarOps.h"
 
@@ -43,25 +44,28 @@ FailureOr<RankedTensorType> checkMatrix(std::optional<Location> loc,
 //===----------------------------------------------------------------------===//
 
 FailureOr<RankedTensorType> checkBatchNormInput(std::optional<Location> loc,
-                                                StringRef name, Value input) {
+                                                StringRef name, Value input,
+                                                bool channelsLast) {
   FailureOr<RankedTensorType> type = rankedOperand(loc, name, "input", input);
   if (failed(type))
     return failure();
   if (type->getRank() < 2)
-    return opError(loc, name, "input must be (N, C, ...), got rank ",
-                   type->getRank());
+    return opError(loc, name, "input must be ",
+                   channelsLast ? "(N, ..., C) (channels_last)" : "(N, C, ...)",
+                   ", got rank ", type->getRank());
   return type;
 }
 
 FailureOr<RankedTensorType>
 checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
                Value weight, Value bias, Value runningMean, Value runningVar,
-               FloatAttr epsAttr, FloatAttr momentumAttr) {
+               FloatAttr epsAttr, FloatAttr momentumAttr, bool channelsLast) {
   FailureOr<RankedTensorType> input =
-      checkBatchNormInput(loc, name, inputValue);
+      checkBatchNormInput(loc, name, inputValue, channelsLast);
   if (failed(input))
     return failure();
-  int64_t channels = input->getDimSize(1);
+  int64_t channels =
+      input->getDimSize(channelDim(input->getRank(), channelsLast));
   Type elementType = input->getElementType();
   // cuDNN normalizes a bf16 or f16 input with f32 scale, shift and
   // statistics, which is how mixed precision keeps batch norm in FP32: an f32
@@ -105,7 +109,7 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
   FailureOr<RankedTensorType> input = checkBatchNorm(
       loc, getOperationName(), adaptor.getInput(), adaptor.getWeight(),
       adaptor.getBias(), adaptor.getRunningMean(), adaptor.getRunningVar(),
-      adaptor.getEpsAttr(), adaptor.getMomentumAttr());
+      adaptor.getEpsAttr(), adaptor.getMomentumAttr(), isChannelsLast(adaptor));
   if (failed(input))
     return failure();
   types.push_back(*input);

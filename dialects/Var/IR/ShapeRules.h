@@ -19,16 +19,20 @@ namespace var {
 // Every rule reports through opError(loc, opName, ...): `opName` is the op
 // being checked, and a nullopt `loc` makes the rule silent. A backward op
 // that re-runs a forward rule passes its own name; the messages then name
-// the forward op's operands (its `input`, its `weight`).
+// the forward op's operands (its `input`, its `weight`). `channelsLast` is
+// the op's `channels_last`: activations are (N, spatial..., C) instead of
+// (N, C, spatial...); weights and per-channel operands keep their layout.
 
 //===----------------------------------------------------------------------===//
 // ConvPoolOps.cpp
 //===----------------------------------------------------------------------===//
 
-/// (N, C, spatial...) with 1 to 3 spatial dimensions.
+/// (N, C, spatial...), or (N, spatial..., C), with 1 to 3 spatial
+/// dimensions.
 mlir::LogicalResult checkSpatialInput(std::optional<mlir::Location> loc,
                                       llvm::StringRef opName,
-                                      mlir::RankedTensorType input);
+                                      mlir::RankedTensorType input,
+                                      bool channelsLast);
 
 /// The result type of var.conv. `bias` may be null; absent window attributes
 /// take their defaults.
@@ -38,7 +42,8 @@ inferConvType(std::optional<mlir::Location> loc, llvm::StringRef opName,
               mlir::RankedTensorType bias,
               std::optional<llvm::ArrayRef<int64_t>> stride,
               std::optional<llvm::ArrayRef<int64_t>> padding,
-              std::optional<llvm::ArrayRef<int64_t>> dilation, int64_t groups);
+              std::optional<llvm::ArrayRef<int64_t>> dilation, int64_t groups,
+              bool channelsLast);
 
 /// FLOPs of a convolution without bias, from its result and weight types:
 /// 2 * |result| * (C_in / groups) * prod(kernel).
@@ -47,18 +52,17 @@ std::optional<int64_t> convFlops(mlir::RankedTensorType result,
 
 /// The result type of var.max_pool and var.avg_pool; a nullopt `kernel` is
 /// an op that lacks one.
-mlir::FailureOr<mlir::RankedTensorType>
-inferPoolType(std::optional<mlir::Location> loc, llvm::StringRef opName,
-              mlir::RankedTensorType input,
-              std::optional<llvm::ArrayRef<int64_t>> kernel,
-              std::optional<llvm::ArrayRef<int64_t>> stride,
-              std::optional<llvm::ArrayRef<int64_t>> padding);
+mlir::FailureOr<mlir::RankedTensorType> inferPoolType(
+    std::optional<mlir::Location> loc, llvm::StringRef opName,
+    mlir::RankedTensorType input, std::optional<llvm::ArrayRef<int64_t>> kernel,
+    std::optional<llvm::ArrayRef<int64_t>> stride,
+    std::optional<llvm::ArrayRef<int64_t>> padding, bool channelsLast);
 
 /// The result type of var.global_avg_pool.
 mlir::FailureOr<mlir::RankedTensorType>
 inferGlobalAvgPoolType(std::optional<mlir::Location> loc,
                        llvm::StringRef opName, mlir::RankedTensorType input,
-                       bool keepDims);
+                       bool keepDims, bool channelsLast);
 
 //===----------------------------------------------------------------------===//
 // NormLinearOps.cpp
@@ -76,10 +80,10 @@ mlir::FailureOr<mlir::RankedTensorType>
 checkMatrix(std::optional<mlir::Location> loc, llvm::StringRef opName,
             llvm::StringRef what, mlir::Value value, mlir::Type elementType);
 
-/// The (N, C, ...) input of a batch normalization.
+/// The (N, C, ...) input of a batch normalization, or (N, ..., C).
 mlir::FailureOr<mlir::RankedTensorType>
 checkBatchNormInput(std::optional<mlir::Location> loc, llvm::StringRef opName,
-                    mlir::Value input);
+                    mlir::Value input, bool channelsLast);
 
 /// Every operand and attribute of var.batch_norm; returns the input type,
 /// which is also the result type.
@@ -87,7 +91,8 @@ mlir::FailureOr<mlir::RankedTensorType>
 checkBatchNorm(std::optional<mlir::Location> loc, llvm::StringRef opName,
                mlir::Value input, mlir::Value weight, mlir::Value bias,
                mlir::Value runningMean, mlir::Value runningVar,
-               mlir::FloatAttr eps, mlir::FloatAttr momentum);
+               mlir::FloatAttr eps, mlir::FloatAttr momentum,
+               bool channelsLast);
 
 /// The result types of var.lstm: the sequence (B, T, H) and the last step
 /// (B, H).

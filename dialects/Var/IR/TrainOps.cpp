@@ -1,6 +1,7 @@
 // Ops of a training step (VarTrainOps.td): step outputs, the training forms
 // of batch norm and dropout, and the backward ops. A backward op checks its
 // shapes with the rule of the forward op it inverts (ShapeRules.h).
+#include "dialects/Var/IR/ChannelLayout.h"
 #include "dialects/Var/IR/ShapeRules.h"
 #include "dialects/Var/IR/VarOps.h"
 
@@ -102,7 +103,7 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *,
   FailureOr<RankedTensorType> input = checkBatchNorm(
       loc, getOperationName(), adaptor.getInput(), adaptor.getWeight(),
       adaptor.getBias(), adaptor.getRunningMean(), adaptor.getRunningVar(),
-      adaptor.getEpsAttr(), adaptor.getMomentumAttr());
+      adaptor.getEpsAttr(), adaptor.getMomentumAttr(), isChannelsLast(adaptor));
   if (failed(input))
     return failure();
   types.push_back(*input);
@@ -186,7 +187,7 @@ LogicalResult ConvGradInputOp::verify() {
   RankedTensorType weight = getWeight().getType();
   FailureOr<RankedTensorType> forward = inferConvType(
       getLoc(), getOperationName(), getType(), weight, RankedTensorType(),
-      getStride(), getPadding(), getDilation(), getGroups());
+      getStride(), getPadding(), getDilation(), getGroups(), getChannelsLast());
   if (failed(forward))
     return failure();
   if (*forward != grad)
@@ -206,7 +207,7 @@ LogicalResult ConvGradWeightOp::verify() {
   RankedTensorType grad = getGrad().getType();
   FailureOr<RankedTensorType> forward = inferConvType(
       getLoc(), getOperationName(), input, getType(), RankedTensorType(),
-      getStride(), getPadding(), getDilation(), getGroups());
+      getStride(), getPadding(), getDilation(), getGroups(), getChannelsLast());
   if (failed(forward))
     return failure();
   if (*forward != grad)
@@ -235,8 +236,9 @@ LogicalResult MaxPoolGradOp::inferReturnTypes(MLIRContext *,
   std::optional<ArrayRef<int64_t>> kernel;
   if (adaptor.getKernelAttr())
     kernel = adaptor.getKernel();
-  FailureOr<RankedTensorType> pooled = inferPoolType(
-      loc, name, *input, kernel, adaptor.getStride(), adaptor.getPadding());
+  FailureOr<RankedTensorType> pooled =
+      inferPoolType(loc, name, *input, kernel, adaptor.getStride(),
+                    adaptor.getPadding(), isChannelsLast(adaptor));
   if (failed(pooled))
     return failure();
   if (*pooled != *output)
@@ -255,7 +257,7 @@ LogicalResult AvgPoolGradOp::verify() {
   RankedTensorType grad = getGrad().getType();
   FailureOr<RankedTensorType> forward =
       inferPoolType(getLoc(), getOperationName(), getType(), getKernel(),
-                    getStride(), getPadding());
+                    getStride(), getPadding(), getChannelsLast());
   if (failed(forward))
     return failure();
   if (*forward != grad)
@@ -273,8 +275,8 @@ LogicalResult GlobalAvgPoolGradOp::verify() {
   RankedTensorType grad = getGrad().getType();
   // The forward kept its spatial dimensions (as 1s) unless grad is (N, C).
   bool keepDims = grad.getRank() != 2;
-  FailureOr<RankedTensorType> forward =
-      inferGlobalAvgPoolType(getLoc(), getOperationName(), getType(), keepDims);
+  FailureOr<RankedTensorType> forward = inferGlobalAvgPoolType(
+      getLoc(), getOperationName(), getType(), keepDims, getChannelsLast());
   if (failed(forward))
     return failure();
   if (*forward != grad)
@@ -298,17 +300,19 @@ std::optional<int64_t> GlobalAvgPoolGradOp::getForwardFlops() {
 /// per-channel operands match the weight (ODS's AllTypesMatch).
 static LogicalResult batchNormGradTypes(std::optional<Location> loc,
                                         StringRef name, Value inputValue,
-                                        Value weight,
+                                        Value weight, bool channelsLast,
                                         SmallVectorImpl<Type> &types) {
   FailureOr<RankedTensorType> input =
-      checkBatchNormInput(loc, name, inputValue);
+      checkBatchNormInput(loc, name, inputValue, channelsLast);
   if (failed(input))
     return failure();
   Type weightElementType = input->getElementType();
   auto weightType = llvm::dyn_cast<RankedTensorType>(weight.getType());
   if (weightType && weightType.getElementType().isF32())
     weightElementType = weightType.getElementType();
-  if (failed(checkVector(loc, name, "weight", weight, input->getDimSize(1),
+  int64_t channels =
+      input->getDimSize(channelDim(input->getRank(), channelsLast));
+  if (failed(checkVector(loc, name, "weight", weight, channels,
                          weightElementType)))
     return failure();
   types.append({*input, weight.getType(), weight.getType()});
@@ -320,7 +324,8 @@ LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
                                                 Adaptor adaptor,
                                                 SmallVectorImpl<Type> &types) {
   return batchNormGradTypes(loc, getOperationName(), adaptor.getInput(),
-                            adaptor.getWeight(), types);
+                            adaptor.getWeight(), isChannelsLast(adaptor),
+                            types);
 }
 
 std::optional<int64_t> BatchNormGradOp::getForwardFlops() {
@@ -335,7 +340,7 @@ LogicalResult BatchNormFrozenGradOp::inferReturnTypes(
   if (!(eps > 0.0))
     return opError(loc, name, "eps must be positive, got ", eps);
   return batchNormGradTypes(loc, name, adaptor.getInput(), adaptor.getWeight(),
-                            types);
+                            isChannelsLast(adaptor), types);
 }
 
 std::optional<int64_t> BatchNormFrozenGradOp::getForwardFlops() {

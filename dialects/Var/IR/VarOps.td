@@ -96,6 +96,10 @@ def Var_ConvOp : Var_DifferentiableOp<"conv", [Pure]> {
     and default to 1, 0 and 1. A depthwise convolution has
     `groups = C_in = C_out`.
 
+    With `channels_last`, `input` and the result are (N, spatial..., C)
+    (NHWC, NDHWC); the weight and bias keep their layout. The FLOPs are the
+    same either way.
+
     FLOPs: 2 * N * C_out * prod(out spatial) * (C_in / groups) * prod(kernel),
     plus N * C_out * prod(out spatial) for the bias.
 
@@ -109,11 +113,13 @@ def Var_ConvOp : Var_DifferentiableOp<"conv", [Pure]> {
                        OptionalAttr<DenseI64ArrayAttr>:$stride,
                        OptionalAttr<DenseI64ArrayAttr>:$padding,
                        OptionalAttr<DenseI64ArrayAttr>:$dilation,
-                       DefaultValuedAttr<I64Attr, "1">:$groups);
+                       DefaultValuedAttr<I64Attr, "1">:$groups,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? (`stride` $stride^)? (`padding` $padding^)?
-    (`dilation` $dilation^)? (`groups` $groups^)? attr-dict `:` type(operands)
+    (`dilation` $dilation^)? (`groups` $groups^)?
+    (`channels_last` $channels_last^)? attr-dict `:` type(operands)
   }];
 }
 
@@ -122,11 +128,12 @@ class Var_PoolOp<string mnemonic, string what> : Var_DifferentiableOp<mnemonic, 
   let arguments = (ins Var_FloatTensor:$input,
                        DenseI64ArrayAttr:$kernel,
                        OptionalAttr<DenseI64ArrayAttr>:$stride,
-                       OptionalAttr<DenseI64ArrayAttr>:$padding);
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $input `kernel` $kernel (`stride` $stride^)? (`padding` $padding^)?
-    attr-dict `:` type($input)
+    (`channels_last` $channels_last^)? attr-dict `:` type($input)
   }];
 }
 
@@ -134,7 +141,8 @@ def Var_MaxPoolOp : Var_PoolOp<"max_pool", "max"> {
   let description = [{
     `input` is (N, C, spatial...). `stride` defaults to `kernel`, `padding`
     to 0 and may be at most half the kernel (as in PyTorch); padded positions
-    never win. FLOPs: one comparison per window element of every output.
+    never win. With `channels_last`, input and result are (N, spatial...,
+    C). FLOPs: one comparison per window element of every output.
   }];
 }
 
@@ -142,8 +150,9 @@ def Var_AvgPoolOp : Var_PoolOp<"avg_pool", "average"> {
   let description = [{
     `input` is (N, C, spatial...). `stride` defaults to `kernel`, `padding`
     to 0 and may be at most half the kernel. Padded positions count as zeros
-    in the average (PyTorch's `count_include_pad=True`). FLOPs: one add per
-    window element of every output.
+    in the average (PyTorch's `count_include_pad=True`). With
+    `channels_last`, input and result are (N, spatial..., C). FLOPs: one add
+    per window element of every output.
   }];
 }
 
@@ -151,15 +160,20 @@ def Var_GlobalAvgPoolOp : Var_DifferentiableOp<"global_avg_pool", [Pure]> {
   let summary = "average over all spatial dimensions";
   let description = [{
     (N, C, spatial...) -> (N, C), or (N, C, 1, ...) with `keep_dims`.
-    FLOPs: one add per input element.
+    With `channels_last`: (N, spatial..., C) -> (N, C), or (N, 1, ..., C)
+    with `keep_dims`. FLOPs: one add per input element.
   }];
-  let arguments = (ins Var_FloatTensor:$input, UnitAttr:$keep_dims);
+  let arguments = (ins Var_FloatTensor:$input, UnitAttr:$keep_dims,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
-  let assemblyFormat = "$input (`keep_dims` $keep_dims^)? attr-dict `:` type($input)";
+  let assemblyFormat = [{
+    $input (`keep_dims` $keep_dims^)? (`channels_last` $channels_last^)?
+    attr-dict `:` type($input)
+  }];
 }
 
 def Var_BatchNormOp : Var_DifferentiableOp<"batch_norm", [Pure]> {
-  let summary = "batch normalization over dimension 1";
+  let summary = "batch normalization over dimension 1 (or the last)";
   let description = [{
     `input` is (N, C, ...); `weight`, `bias`, `running_mean` and
     `running_var` are (C). In a training step the batch statistics normalize
@@ -173,17 +187,21 @@ def Var_BatchNormOp : Var_DifferentiableOp<"batch_norm", [Pure]> {
     The four per-channel operands have the input's element type, or, under
     a bf16 or f16 input, are all f32 (cuDNN's mixed precision: scale, shift
     and statistics stay FP32, the result has the input's type).
+    With `channels_last`, input and result are (N, ..., C): the channels
+    are the last dimension; the per-channel operands stay (C).
     FLOPs: 2 per element (the folded scale and shift).
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
                        Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
                        Var_FloatTensor:$running_var,
                        DefaultValuedAttr<F64Attr, "1e-5">:$eps,
-                       DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
-    (`eps` $eps^)? (`momentum` $momentum^)? attr-dict `:` type(operands)
+    (`eps` $eps^)? (`momentum` $momentum^)?
+    (`channels_last` $channels_last^)? attr-dict `:` type(operands)
   }];
 }
 

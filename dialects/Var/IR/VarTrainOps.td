@@ -71,20 +71,23 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
     the four per-channel results have the weight's type (f32 under a bf16
     input with f32 weight).
     FLOPs: 7 per element (two reductions, normalize, scale and shift) plus
-    8 per channel.
+    8 per channel. `channels_last` as in var.batch_norm (the channels are
+    the last dimension of input and result).
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
                        Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
                        Var_FloatTensor:$running_var,
                        DefaultValuedAttr<F64Attr, "1e-5">:$eps,
-                       DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result, Var_FloatTensor:$saved_mean,
                       Var_FloatTensor:$saved_invstd,
                       Var_FloatTensor:$new_running_mean,
                       Var_FloatTensor:$new_running_var);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
-    (`eps` $eps^)? (`momentum` $momentum^)? attr-dict `:` type(operands)
+    (`eps` $eps^)? (`momentum` $momentum^)?
+    (`channels_last` $channels_last^)? attr-dict `:` type(operands)
   }];
 }
 
@@ -110,17 +113,21 @@ def Var_ConvGradInputOp : Var_ExplicitGradOp<"conv_grad_input"> {
   let summary = "gradient of var.conv with respect to its input";
   let description = [{
     `grad` is the gradient of the convolution's result; the attributes are
-    the forward's. FLOPs: those of the forward convolution without bias.
+    the forward's, `channels_last` included (then `grad` and the result
+    are (N, spatial..., C)). FLOPs: those of the forward convolution
+    without bias.
   }];
   let arguments = (ins Var_FloatTensor:$grad, Var_FloatTensor:$weight,
                        OptionalAttr<DenseI64ArrayAttr>:$stride,
                        OptionalAttr<DenseI64ArrayAttr>:$padding,
                        OptionalAttr<DenseI64ArrayAttr>:$dilation,
-                       DefaultValuedAttr<I64Attr, "1">:$groups);
+                       DefaultValuedAttr<I64Attr, "1">:$groups,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $grad `,` $weight (`stride` $stride^)? (`padding` $padding^)?
-    (`dilation` $dilation^)? (`groups` $groups^)? attr-dict
+    (`dilation` $dilation^)? (`groups` $groups^)?
+    (`channels_last` $channels_last^)? attr-dict
     `:` type($grad) `,` type($weight) `->` type($result)
   }];
 }
@@ -128,17 +135,21 @@ def Var_ConvGradInputOp : Var_ExplicitGradOp<"conv_grad_input"> {
 def Var_ConvGradWeightOp : Var_ExplicitGradOp<"conv_grad_weight"> {
   let summary = "gradient of var.conv with respect to its weight";
   let description = [{
-    FLOPs: those of the forward convolution without bias.
+    With `channels_last`, `input` and `grad` are (N, spatial..., C); the
+    result keeps the weight's layout. FLOPs: those of the forward
+    convolution without bias.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
                        OptionalAttr<DenseI64ArrayAttr>:$stride,
                        OptionalAttr<DenseI64ArrayAttr>:$padding,
                        OptionalAttr<DenseI64ArrayAttr>:$dilation,
-                       DefaultValuedAttr<I64Attr, "1">:$groups);
+                       DefaultValuedAttr<I64Attr, "1">:$groups,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $grad (`stride` $stride^)? (`padding` $padding^)?
-    (`dilation` $dilation^)? (`groups` $groups^)? attr-dict
+    (`dilation` $dilation^)? (`groups` $groups^)?
+    (`channels_last` $channels_last^)? attr-dict
     `:` type($input) `,` type($grad) `->` type($result)
   }];
 }
@@ -148,16 +159,19 @@ def Var_MaxPoolGradOp : Var_ComputeOp<"max_pool_grad", [Pure,
   let summary = "gradient of var.max_pool: routes each gradient to its max";
   let description = [{
     `input` and `output` are the forward's; ties go to the first maximum in
-    window order, as in PyTorch. FLOPs: 1 per input element.
+    window order, as in PyTorch. With `channels_last`, all four tensors
+    are (N, spatial..., C). FLOPs: 1 per input element.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$output,
                        Var_FloatTensor:$grad, DenseI64ArrayAttr:$kernel,
                        OptionalAttr<DenseI64ArrayAttr>:$stride,
-                       OptionalAttr<DenseI64ArrayAttr>:$padding);
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $output `,` $grad `kernel` $kernel (`stride` $stride^)?
-    (`padding` $padding^)? attr-dict `:` type($input) `,` type($grad)
+    (`padding` $padding^)? (`channels_last` $channels_last^)? attr-dict
+    `:` type($input) `,` type($grad)
   }];
 }
 
@@ -165,15 +179,18 @@ def Var_AvgPoolGradOp : Var_ExplicitGradOp<"avg_pool_grad"> {
   let summary = "gradient of var.avg_pool";
   let description = [{
     Spreads each gradient evenly over its window (padding counted, as
-    PyTorch's default count_include_pad). FLOPs: 1 per input element.
+    PyTorch's default count_include_pad). With `channels_last`, `grad` and
+    the result are (N, spatial..., C). FLOPs: 1 per input element.
   }];
   let arguments = (ins Var_FloatTensor:$grad, DenseI64ArrayAttr:$kernel,
                        OptionalAttr<DenseI64ArrayAttr>:$stride,
-                       OptionalAttr<DenseI64ArrayAttr>:$padding);
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $grad `kernel` $kernel (`stride` $stride^)? (`padding` $padding^)?
-    attr-dict `:` type($grad) `->` type($result)
+    (`channels_last` $channels_last^)? attr-dict `:` type($grad) `->`
+    type($result)
   }];
 }
 
@@ -181,12 +198,16 @@ def Var_GlobalAvgPoolGradOp : Var_ExplicitGradOp<"global_avg_pool_grad"> {
   let summary = "gradient of var.global_avg_pool";
   let description = [{
     Broadcasts each (N, C) gradient over the spatial dimensions, divided by
-    their size. `grad` is (N, C) or (N, C, 1, ...). FLOPs: 1 per result
-    element.
+    their size. `grad` is (N, C) or (N, C, 1, ...). With `channels_last`,
+    `grad` is (N, C) or (N, 1, ..., C) and the result (N, spatial..., C).
+    FLOPs: 1 per result element.
   }];
-  let arguments = (ins Var_FloatTensor:$grad);
+  let arguments = (ins Var_FloatTensor:$grad, UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$result);
-  let assemblyFormat = "$grad attr-dict `:` type($grad) `->` type($result)";
+  let assemblyFormat = [{
+    $grad (`channels_last` $channels_last^)? attr-dict `:` type($grad) `->`
+    type($result)
+  }];
 }
 
 def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
@@ -198,17 +219,19 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
     result's gradient: the gradients of input, weight and bias. The weight
     and the statistics have the input's element type, or are f32 under a
     bf16 or f16 input; the weight and bias gradients have the weight's type.
+    With `channels_last`, input, grad and input_grad are (N, ..., C).
     FLOPs: 8 per input element.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
                        Var_FloatTensor:$weight, Var_FloatTensor:$saved_mean,
-                       Var_FloatTensor:$saved_invstd);
+                       Var_FloatTensor:$saved_invstd, UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$input_grad,
                       Var_FloatTensor:$weight_grad,
                       Var_FloatTensor:$bias_grad);
   let assemblyFormat = [{
-    $input `,` $grad `,` $weight `,` $saved_mean `,` $saved_invstd attr-dict
-    `:` type($input) `,` type($weight)
+    $input `,` $grad `,` $weight `,` $saved_mean `,` $saved_invstd
+    (`channels_last` $channels_last^)? attr-dict `:` type($input) `,`
+    type($weight)
   }];
 }
 
@@ -229,18 +252,22 @@ def Var_BatchNormFrozenGradOp : Var_ComputeOp<"batch_norm_frozen_grad", [
     input's element type, or are f32 under a bf16 or f16 input; the weight
     and bias gradients have the weight's type.
     FLOPs: 5 per input element (scale, two sums, center, product) plus 5 per
-    channel (invstd, the folded scale, the final weight_grad scale).
+    channel (invstd, the folded scale, the final weight_grad scale). With
+    `channels_last`, input, grad and input_grad are (N, ..., C) and the sums
+    run over every dimension but the last.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
                        Var_FloatTensor:$weight, Var_FloatTensor:$running_mean,
                        Var_FloatTensor:$running_var,
-                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                       UnitAttr:$channels_last);
   let results = (outs Var_FloatTensor:$input_grad,
                       Var_FloatTensor:$weight_grad,
                       Var_FloatTensor:$bias_grad);
   let assemblyFormat = [{
     $input `,` $grad `,` $weight `,` $running_mean `,` $running_var
-    (`eps` $eps^)? attr-dict `:` type($input) `,` type($weight)
+    (`eps` $eps^)? (`channels_last` $channels_last^)? attr-dict `:`
+    type($input) `,` type($weight)
   }];
 }
 
