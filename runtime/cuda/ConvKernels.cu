@@ -155,6 +155,10 @@ std::string chooseAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
   auto found = ctx.convAlgorithms.find(key);
   if (found != ctx.convAlgorithms.end()) {
     chosen = found->second;
+  } else if (ctx.capturing) {
+    // A search runs convolutions and waits for them: not in a recording.
+    return "cuDNN would search an algorithm for a convolution first seen "
+           "while the step is recorded as a graph";
   } else {
     constexpr int64_t kSearchWorkspace = int64_t(256) << 20;
     void *workspace = nullptr;

@@ -40,21 +40,30 @@ public:
   /// Convolution algorithms chosen so far, by direction, type and geometry:
   /// cuDNN measures once per distinct convolution, not every step.
   std::map<std::string, ConvAlgorithm> convAlgorithms;
+  /// While the backend records a step as a CUDA graph: what would allocate
+  /// or search (a grown workspace, a new convolution) fails instead, and
+  /// the step runs eagerly.
+  bool capturing = false;
 
   /// Scratch memory of at least `bytes`, valid until the next call; grows
-  /// (synchronizing) when a call needs more than any before.
+  /// (synchronizing) when a call needs more than any before, and then
+  /// counts a new generation (graphs recorded with the old one are stale).
   std::string getWorkspace(int64_t bytes, void **memory);
   int64_t getWorkspaceBytes() const { return workspaceBytes; }
+  int64_t getWorkspaceGeneration() const { return workspaceGeneration; }
 
   void releaseWorkspace();
 
 private:
   void *workspace = nullptr;
   int64_t workspaceBytes = 0;
+  int64_t workspaceGeneration = 0;
 };
 
 /// errorFlag values.
 constexpr int kBadLabel = 1;
+/// Dropout on a tensor that does not split into the call's samples.
+constexpr int kBadSampleSplit = 2;
 
 using CudaOpFn = std::string (*)(CudaContext &context, cpu::OpCall &call);
 using CudaOpTable = std::map<std::string, CudaOpFn, std::less<>>;
