@@ -150,7 +150,11 @@ Executor::RunMode Executor::chooseRunMode(const plan::PlanFunction &function,
   if (!graph.checked) {
     graph.checked = true;
     if (std::string why = whyEager(function, layout); !why.empty()) {
-      noteEager(function.name, graph, why);
+      // A backend that never records (the CPU's) has nothing to log.
+      if (backend->whyNoStepGraphs().empty())
+        noteEager(function.name, graph, why);
+      else
+        graph.eager = why;
       return RunMode::Eager;
     }
   }
