@@ -341,19 +341,33 @@ std::string Executor::run(std::string_view name,
            std::to_string(function->args.size()) + " arguments, got " +
            std::to_string(args.size());
 
+  // Every function's layout at the first run, so that the arenas get
+  // their final size at once and never move: a recorded step refers to
+  // them.
+  if (layouts.empty())
+    for (const plan::PlanFunction &other : plan.functions) {
+      const FunctionLayout *unused = nullptr;
+      if (std::string error = prepareMemory(other, other.name, unused);
+          !error.empty())
+        return error;
+    }
   const FunctionLayout *layout = nullptr;
   if (std::string error = prepareMemory(*function, std::string(name), layout);
       !error.empty())
     return error;
-  // Growing frees the smaller arena first: never both at once.
+  int64_t bytes = 0, hostBytes = 0;
+  for (const auto &[other, otherLayout] : layouts) {
+    bytes = std::max(bytes, otherLayout.bytes);
+    hostBytes = std::max(hostBytes, otherLayout.hostBytes);
+  }
   std::string what = "function '" + std::string(name) + "'";
-  if (layout->bytes > arena.size())
-    if (std::string error = arena.allocate(*backend, layout->bytes, what);
+  if (bytes > arena.size())
+    if (std::string error = arena.allocate(*backend, bytes, what);
         !error.empty())
       return withPlanReport(error);
-  if (layout->hostBytes > hostArena.size())
-    if (std::string error = hostArena.allocate(*backend, layout->hostBytes,
-                                               what + " (host)", true);
+  if (hostBytes > hostArena.size())
+    if (std::string error =
+            hostArena.allocate(*backend, hostBytes, what + " (host)", true);
         !error.empty())
       return withPlanReport(error);
   auto *base = static_cast<uint8_t *>(arena.data());

@@ -239,8 +239,8 @@ private:
   /// planned arena first, then the values the planner left out, each at its
   /// offset), or, for values the plan keeps on the host (what dist.to_host
   /// and the "host" stream's ops produce), the host arena. Functions run
-  /// one at a time, so they share the arenas; each grows to a function's
-  /// need on that function's first run.
+  /// one at a time, so they share the arenas, sized at the first run for
+  /// the largest need of any function.
   struct FunctionLayout {
     std::vector<int64_t> offsets; // per value, in its arena
     std::vector<bool> onHost;     // per value
