@@ -229,9 +229,12 @@ void Executor::dropStepGraphs() {
 }
 
 void Executor::setStepGraphs(bool on) {
+  if (on == stepGraphsOn)
+    return;
+  // Every function is decided afresh: first run eager, then recorded.
   stepGraphsOn = on;
-  if (!on)
-    dropStepGraphs();
+  dropStepGraphs();
+  stepGraphs.clear();
 }
 
 std::vector<std::string> Executor::takeStepGraphNotes() {

@@ -48,15 +48,9 @@ struct Outcome {
 /// kSteps steps of `accum` micro-steps of `micro` random clips; the LR
 /// warms up and decays, each step has its own seed, and micro-step m's
 /// samples sit at m * micro in the step's batch.
-Outcome train(const var::plan::Plan &plan, int64_t accum, int64_t micro,
-              std::unique_ptr<Backend> backend) {
-  var::exec::SingleRankCommunicator comm;
-  auto executor =
-      var::exec::Executor::create(plan, comm, /*seed=*/5, std::move(backend));
-  EXPECT_TRUE(executor) << executor.error();
+Outcome train(var::exec::Executor &executor, int64_t accum, int64_t micro) {
   Outcome out;
-  if (!executor)
-    return out;
+  int64_t replaysBefore = executor.getStepGraphReplays();
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (int64_t step = 0; step < kSteps; ++step) {
@@ -77,7 +71,7 @@ Outcome train(const var::plan::Plan &plan, int64_t accum, int64_t micro,
         args.push_back(HostTensor::scalarI64(step + 1));
       }
       std::vector<HostTensor> results;
-      std::string error = executor->run(
+      std::string error = executor.run(
           last ? "train_step" : "accumulate_step", args, results,
           /*microSeed=*/0x5eed + 977 * static_cast<uint64_t>(step), m * micro);
       EXPECT_EQ(error, "");
@@ -86,11 +80,23 @@ Outcome train(const var::plan::Plan &plan, int64_t accum, int64_t micro,
       out.losses.push_back(results[0].floats()[0]);
     }
   }
-  EXPECT_EQ(executor->exportWeights(out.weights), "");
-  out.state = executor->getTrainingState();
-  out.notes = executor->takeStepGraphNotes();
-  out.replays = executor->getStepGraphReplays();
+  EXPECT_EQ(executor.exportWeights(out.weights), "");
+  out.state = executor.getTrainingState();
+  out.notes = executor.takeStepGraphNotes();
+  out.replays = executor.getStepGraphReplays() - replaysBefore;
   return out;
+}
+
+/// The same on a fresh executor of `backend` (null: the CPU's).
+Outcome train(const var::plan::Plan &plan, int64_t accum, int64_t micro,
+              std::unique_ptr<Backend> backend) {
+  var::exec::SingleRankCommunicator comm;
+  auto executor =
+      var::exec::Executor::create(plan, comm, /*seed=*/5, std::move(backend));
+  EXPECT_TRUE(executor) << executor.error();
+  if (!executor)
+    return {};
+  return train(*executor, accum, micro);
 }
 
 void expectSame(const Outcome &cpu, const Outcome &device) {
@@ -206,6 +212,31 @@ TEST_F(StepGraphTest, OffRunsEveryStepEagerly) {
             std::string::npos)
       << notes;
   EXPECT_GT(on.replays, 0);
+}
+
+// CudaGraphTest's procedure on one executor: train eagerly, import the
+// initial weights back (optimizer state restarts from zero), turn graphs
+// on and train again: the second run records, replays and repeats the
+// first bit for bit.
+TEST_F(StepGraphTest, GraphsOnAfterImportRepeatTheEagerRun) {
+  var::plan::Plan plan =
+      compile("tiny_cnn_dropout.mlir", "--zero-stage=1 --grad-accum=3 "
+                                       "--micro-batch=2");
+  var::exec::SingleRankCommunicator comm;
+  auto executor = var::exec::Executor::create(
+      plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+  ASSERT_TRUE(executor);
+  std::vector<var::exec::NamedTensor> initial;
+  ASSERT_EQ(executor->exportWeights(initial), "");
+  executor->setStepGraphs(false);
+  Outcome eager = train(*executor, 3, 2);
+  std::vector<std::string> notes;
+  ASSERT_EQ(executor->importWeights(initial, {}, notes), "");
+  executor->setStepGraphs(true);
+  Outcome graphs = train(*executor, 3, 2);
+  expectSame(eager, graphs);
+  EXPECT_EQ(eager.replays, 0);
+  EXPECT_EQ(graphs.replays, kSteps * 3 - 2);
 }
 
 // Offloaded state puts host work inside the step: eager, noted once, and
