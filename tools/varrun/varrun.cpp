@@ -529,7 +529,8 @@ int train(const Options &options) {
         return 1;
       }
       for (const std::string &note : executor->takeStepGraphNotes())
-        say("varrun: step graphs: " + note);
+        say("varrun: step " + std::to_string(step + 1) +
+            ": CUDA graphs: " + note);
       tally.addBatch(results[1].floats(), labels, results[0].floats()[0]);
       if (last && !options.dumpStep.empty())
         lastResults = std::move(results);
@@ -613,8 +614,8 @@ int train(const Options &options) {
   if (log)
     log->finish();
   if (int64_t replays = executor->getStepGraphReplays())
-    say("varrun: step graphs: " + std::to_string(replays) +
-        " runs replayed a recorded graph (rank 0)");
+    say("varrun: CUDA graphs: " + std::to_string(replays) +
+        " runs replayed a recorded step (rank 0)");
   if (steps > firstStep) {
     std::string report = data->badVideoReport();
     if (!report.empty())
