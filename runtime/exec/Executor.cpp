@@ -422,8 +422,10 @@ std::string Executor::run(std::string_view name,
     error = backend->replay(graph.graph, stale);
     if (!error.empty())
       error = what + ": replaying its step graph failed: " + error;
-    else if (stale)
-      mode = RunMode::Eager; // recorded again on the next run
+    else if (stale) {
+      graph.graph = -1; // the backend dropped it: recorded again next run
+      mode = RunMode::Eager;
+    }
     else
       ++graphReplays;
   }

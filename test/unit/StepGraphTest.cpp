@@ -281,6 +281,23 @@ TEST_F(StepGraphTest, BrokenRecordingFallsBackToEager) {
       << device.notes[0];
 }
 
+// A graph gone stale (on CUDA: recorded before the workspace grew) is
+// dropped: that run is eager, the next records again, the results stay.
+TEST_F(StepGraphTest, StaleGraphIsRecordedAgain) {
+  Config config{"tiny_bn_cnn.mlir", "--zero-stage=1", 1, 4};
+  var::plan::Plan plan = compileConfig(config);
+  Outcome cpu = train(plan, 1, 4, nullptr);
+  // Runs: 1 eager, 2 recorded and launched, 3 stale (eager), 4 recorded
+  // again and launched, 5-6 replayed.
+  UnreachableMemoryBackend::staleAfter = 1;
+  Outcome device =
+      train(plan, 1, 4, std::make_unique<UnreachableMemoryBackend>());
+  UnreachableMemoryBackend::staleAfter = -1;
+  expectSame(cpu, device);
+  EXPECT_EQ(UnreachableMemoryBackend::recordings, 2);
+  EXPECT_EQ(device.replays, kSteps - 2);
+}
+
 // VAR_SYNC_EACH_OP=1 synchronizes after every instruction: never recorded.
 TEST_F(StepGraphTest, SyncEachOpRunsEagerly) {
   var::plan::Plan plan =

@@ -179,13 +179,24 @@ public:
   }
   std::string replay(int64_t graph, bool &stale) override {
     stale = false;
+    if (staleAfter == 0) { // as a CUDA graph whose workspace was replaced
+      staleAfter = -1;
+      dropGraph(graph);
+      stale = true;
+      return "";
+    }
+    if (staleAfter > 0)
+      --staleAfter;
     ++replays;
     for (const std::function<std::string()> &step : graphs.at(graph))
       if (std::string error = step(); !error.empty())
         return error;
     return "";
   }
-  void dropGraph(int64_t graph) override { graphs.at(graph).clear(); }
+  void dropGraph(int64_t graph) override {
+    graphs.at(graph).clear();
+    graphs.at(graph).push_back([] { return std::string("a dropped graph"); });
+  }
 
   static inline int64_t primitives = 0, updates = 0, hostAllocations = 0,
                         synchronizations = 0, streamSwitches = 0,
@@ -194,6 +205,9 @@ public:
   /// Record steps (whyNoStepGraphs is empty); break every recording at its
   /// first device work.
   static inline bool recordSteps = false, breakRecordings = false;
+  /// After this many more replays, one finds its graph stale (and drops
+  /// it); -1: never.
+  static inline int64_t staleAfter = -1;
   /// Allocations above this many bytes fail, as on a full device.
   static inline int64_t allocationLimit = INT64_MAX;
 
