@@ -425,8 +425,7 @@ std::string Executor::run(std::string_view name,
     else if (stale) {
       graph.graph = -1; // the backend dropped it: recorded again next run
       mode = RunMode::Eager;
-    }
-    else
+    } else
       ++graphReplays;
   }
   if (mode == RunMode::Record) {
@@ -544,16 +543,20 @@ std::string Executor::enqueueRun(const plan::PlanFunction &function,
       !error.empty())
     return what + ": " + error;
   // Device results go to their staging in stream order, read after the
-  // run's synchronize.
+  // run's synchronize; synchronizing each instruction, the run has none
+  // left, and the copies wait.
   for (size_t r = 0; device && r < function.results.size(); ++r) {
     uint32_t id = function.results[r];
     if (layout.onHost[id])
       continue;
-    if (std::string error = backend->enqueueCopyToHost(
-            static_cast<uint8_t *>(layout.resultStaging.data()) +
-                layout.resultOffsets[r],
-            views[id].data, views[id].bytes());
-        !error.empty())
+    void *staged = static_cast<uint8_t *>(layout.resultStaging.data()) +
+                   layout.resultOffsets[r];
+    std::string error =
+        syncEach
+            ? backend->copyToHost(staged, views[id].data, views[id].bytes())
+            : backend->enqueueCopyToHost(staged, views[id].data,
+                                         views[id].bytes());
+    if (!error.empty())
       return "result of '" + name + "': " + error;
   }
   return "";

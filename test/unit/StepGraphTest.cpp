@@ -298,14 +298,17 @@ TEST_F(StepGraphTest, StaleGraphIsRecordedAgain) {
   EXPECT_EQ(device.replays, kSteps - 2);
 }
 
-// VAR_SYNC_EACH_OP=1 synchronizes after every instruction: never recorded.
+// VAR_SYNC_EACH_OP=1 synchronizes after every instruction: never recorded,
+// and the results (read with no synchronize left) are the CPU's.
 TEST_F(StepGraphTest, SyncEachOpRunsEagerly) {
   var::plan::Plan plan =
       compile("tiny_bn_cnn.mlir", "--zero-stage=0 --micro-batch=4");
+  Outcome cpu = train(plan, 1, 4, nullptr);
   setenv("VAR_SYNC_EACH_OP", "1", 1);
   Outcome device =
       train(plan, 1, 4, std::make_unique<UnreachableMemoryBackend>());
   unsetenv("VAR_SYNC_EACH_OP");
+  expectSame(cpu, device);
   EXPECT_EQ(device.replays, 0);
   ASSERT_EQ(device.notes.size(), 1u) << joined(device.notes);
   EXPECT_NE(device.notes[0].find("VAR_SYNC_EACH_OP=1"), std::string::npos)

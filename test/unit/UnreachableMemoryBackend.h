@@ -1,8 +1,10 @@
 // A backend for the executor's device path without a GPU: it runs the CPU
 // kernels and primitives on memory the host cannot dereference (addresses
 // moved out of the canonical range, so that any host access of "device"
-// memory crashes), counts what the executor asks of it, and, when
-// `recordSteps` is set, records device work instead of running it and
+// memory crashes), counts what the executor asks of it, and runs device
+// work asynchronously, as a GPU does: only at the next synchronize or
+// blocking copy, so that a host read of a result before it shows. When
+// `recordSteps` is set it records device work instead of running it and
 // replays it later, as a CUDA graph does: a replay reads the memory (step
 // scalars, staging) as it is at replay time, so a value the executor baked
 // into a call at recording time shows as a wrong result.
@@ -47,7 +49,10 @@ public:
         reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(*memory) + kTag);
     return error;
   }
-  void release(void *memory) override { cpu->release(untag(memory)); }
+  void release(void *memory) override {
+    (void)flush(); // as cudaFree waits for the device
+    cpu->release(untag(memory));
+  }
   std::string zero(void *memory, int64_t bytes) override {
     return work([=] { return cpu->zero(untag(memory), bytes); });
   }
@@ -55,12 +60,16 @@ public:
                            int64_t bytes) override {
     if (capturing)
       return broken("a blocking copy to the device");
+    if (std::string error = flush(); !error.empty())
+      return error;
     return cpu->copyToDevice(untag(memory), host, bytes);
   }
   std::string copyToHost(void *host, const void *memory,
                          int64_t bytes) override {
     if (capturing)
       return broken("a blocking copy to the host");
+    if (std::string error = flush(); !error.empty())
+      return error;
     return cpu->copyToHost(host, untag(memory), bytes);
   }
   std::string enqueueCopyToDevice(void *memory, const void *host,
@@ -87,6 +96,8 @@ public:
     if (capturing)
       return broken("a synchronize");
     ++synchronizations;
+    if (std::string error = flush(); !error.empty())
+      return error;
     return failSynchronize ? "an illegal memory access" : "";
   }
   std::string selectStream(exec::PlanStream) override {
@@ -189,8 +200,7 @@ public:
       --staleAfter;
     ++replays;
     for (const std::function<std::string()> &step : graphs.at(graph))
-      if (std::string error = step(); !error.empty())
-        return error;
+      pending.push_back(step); // a launch: runs at the next synchronize
     return "";
   }
   void dropGraph(int64_t graph) override {
@@ -214,12 +224,24 @@ public:
 private:
   /// Device work: run now, or recorded while capturing.
   template <typename Work> std::string work(Work run) {
-    if (!capturing)
-      return run();
+    if (!capturing) {
+      pending.emplace_back(std::move(run));
+      return "";
+    }
     if (breakRecordings)
       return broken("device work the test refuses");
     recording.emplace_back(std::move(run));
     return "";
+  }
+  /// Runs the device work enqueued so far; its first error.
+  std::string flush() {
+    std::vector<std::function<std::string()>> work = std::move(pending);
+    pending.clear();
+    std::string first;
+    for (const std::function<std::string()> &step : work)
+      if (std::string error = step(); !error.empty() && first.empty())
+        first = error;
+    return first;
   }
   /// A call that has no place in a recording: it breaks the recording, as
   /// CUDA's thread-local capture mode does.
@@ -232,7 +254,7 @@ private:
   std::vector<int64_t> recorded;
   bool capturing = false;
   std::string failure;
-  std::vector<std::function<std::string()>> recording;
+  std::vector<std::function<std::string()>> recording, pending;
   std::vector<std::vector<std::function<std::string()>>> graphs;
 };
 
