@@ -164,7 +164,8 @@ Executor::RunMode Executor::chooseRunMode(const plan::PlanFunction &function,
     return RunMode::Eager; // a timer or timeline times this run alone
   if (graph.graph >= 0 &&
       (graph.arena != arena.data() || graph.hostArena != hostArena.data())) {
-    // Another function grew an arena: record again.
+    // The arenas moved (run() sizes them once, so only if that changes):
+    // record again.
     backend->dropGraph(graph.graph);
     graph.graph = -1;
   }
