@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct Config {
   const char *flags; // --micro-batch included
   int64_t accum, micro;
 };
+
+void PrintTo(const Config &config, std::ostream *out) {
+  *out << config.model << " " << config.flags;
+}
 
 /// The file name gpu-carry.sh gives `config`'s plan.
 std::string planFileName(const Config &config) {
@@ -228,7 +233,15 @@ INSTANTIATE_TEST_SUITE_P(
         Config{"tiny_cnn_dropout.mlir",
                "--precision=fp32 --zero-stage=2 --optimizer=sgd "
                "--micro-batch=4",
-               1, 4}));
+               1, 4}),
+    [](const ::testing::TestParamInfo<Config> &info) {
+      std::string name = planFileName(info.param);
+      name = name.substr(0, name.size() - 3); // no .fb
+      for (char &c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      return name;
+    });
 
 // Offload puts the host optimizer inside the step: eager, said once, and
 // the same bits as with graphs off.
