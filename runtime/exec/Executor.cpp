@@ -407,7 +407,6 @@ std::string Executor::run(std::string_view name,
     argumentBytes.clear();
     return what + ": " + error;
   }
-  runLayout = layout;
   runScalars = static_cast<const cpu::StepScalars *>(layout->scalars.data());
   runHostScalars =
       static_cast<const cpu::StepScalars *>(layout->hostScalars.data());

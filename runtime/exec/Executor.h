@@ -175,8 +175,9 @@ public:
   /// every run is eager. Either way the results are the same, bit for bit.
   void setStepGraphs(bool on);
   /// One line per function whose step graph was decided since the last call
-  /// ("'train_step' is replayed as a graph of N nodes", "'train_step' runs
-  /// eagerly: why"), for the run log: each function's once.
+  /// ("'train_step' is recorded as a graph of N nodes and replayed from its
+  /// next run", "'train_step' runs eagerly: why"), for the run log; each
+  /// once.
   std::vector<std::string> takeStepGraphNotes();
   /// How many runs so far replayed a recorded graph (tests, the log).
   int64_t getStepGraphReplays() const { return graphReplays; }
@@ -299,7 +300,8 @@ private:
                                const FunctionLayout &layout, uint64_t seed,
                                int64_t firstSample);
   /// Enqueues one run: arenas zeroed, scalars and arguments copied in, the
-  /// instructions, results copied out to their staging; no synchronize.
+  /// instructions, results copied out to their staging; no synchronize
+  /// unless `syncEach` (after each instruction; the result copies wait).
   std::string enqueueRun(const plan::PlanFunction &function,
                          const FunctionLayout &layout,
                          std::vector<cpu::TensorView> &views, bool syncEach);
@@ -394,7 +396,6 @@ private:
   /// The running call's step scalars: in the backend's memory and on the
   /// host (what kernels on the host read).
   const cpu::StepScalars *runScalars = nullptr, *runHostScalars = nullptr;
-  const FunctionLayout *runLayout = nullptr;
   /// The norm the last dist.clip_coefficient computed, in the memory it ran
   /// in (f64); read only when asked.
   DeviceBuffer gradNorm;
