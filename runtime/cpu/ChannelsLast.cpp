@@ -67,8 +67,7 @@ std::string runChannelsFirst(OpCall &call, OpFn kernel,
                        return attribute.name == "channels_last";
                      }),
       inst.attributes.end());
-  OpCall inner{inst,      call.operands,    call.results,
-               call.seed, call.firstSample, call.batch};
+  OpCall inner{inst, call.operands, call.results, call.scalars, call.batch};
   std::vector<std::vector<char>> storage;
   storage.reserve(call.operands.size() + call.results.size());
   for (size_t i = 0; i < call.operands.size(); ++i)

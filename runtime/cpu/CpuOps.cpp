@@ -184,15 +184,22 @@ bool dropoutKeep(uint64_t seed, int64_t key, int64_t index, double p) {
 std::string globalIndexOffset(const OpCall &call, int64_t numel,
                               int64_t &offset) {
   offset = 0;
-  if (call.batch <= 0 || call.firstSample == 0)
+  int64_t firstSample = call.scalars ? call.scalars->firstSample : 0;
+  if (call.batch <= 0 || firstSample == 0)
     return {};
   if (numel % call.batch != 0)
     return "a tensor of " + std::to_string(numel) +
            " elements does not split into the call's " +
            std::to_string(call.batch) + " samples";
-  if (__builtin_mul_overflow(call.firstSample, numel / call.batch, &offset))
+  if (__builtin_mul_overflow(firstSample, numel / call.batch, &offset))
     return "the global element index overflows int64";
   return {};
+}
+
+int64_t elementsPerSample(const OpCall &call, int64_t numel) {
+  if (call.batch <= 0)
+    return 0;
+  return numel % call.batch == 0 ? numel / call.batch : -1;
 }
 
 int64_t OpCall::getInt(std::string_view name, int64_t fallback) const {

@@ -6,6 +6,7 @@
 #ifndef VAR_RUNTIME_CPU_CPUOPS_H
 #define VAR_RUNTIME_CPU_CPUOPS_H
 
+#include "runtime/cpu/StepScalars.h"
 #include "runtime/plan/PlanFile.h"
 
 #include <cstdint>
@@ -50,15 +51,18 @@ struct OpCall {
   const plan::Instruction &inst;
   std::vector<TensorView> operands;
   std::vector<TensorView> results;
-  /// Randomness of this optimizer step (the run seed and the step, mixed by
-  /// the caller); dropout hashes it with its key and an element's index.
-  uint64_t seed = 0;
+  /// The run's seed and first sample, in the memory the kernel runs on
+  /// (host for a CPU kernel, device for a device kernel); read by the
+  /// kernels that need them (dropout), which fail without them.
+  const StepScalars *scalars = nullptr;
   /// Where this call's samples sit in the step's global batch: samples
-  /// [firstSample, firstSample + batch) (0 and 0: the call is the whole
-  /// batch). Dropout indexes a batch-major tensor's elements by their
-  /// global position, so that its mask does not depend on how the batch is
-  /// split over ranks and micro-steps.
-  int64_t firstSample = 0, batch = 0;
+  /// [scalars->firstSample, scalars->firstSample + batch) (a first sample
+  /// of 0 or no batch: the call is the whole batch). Dropout indexes a
+  /// batch-major tensor's elements by their global position, so that its
+  /// mask does not depend on how the batch is split over ranks and
+  /// micro-steps. The batch is the function's input size: the same every
+  /// run.
+  int64_t batch = 0;
 
   /// Attribute accessors; `fallback` when the attribute is absent (ODS
   /// default-valued attributes are elided from the plan when default).
@@ -70,10 +74,15 @@ struct OpCall {
 };
 
 /// The global index of element 0 of `call`'s batch-major tensor of `numel`
-/// elements (see OpCall::firstSample); an error when the tensor does not
-/// split into `batch` samples.
+/// elements (see OpCall::batch), on host-readable scalars; an error when the
+/// tensor does not split into `batch` samples.
 std::string globalIndexOffset(const OpCall &call, int64_t numel,
                               int64_t &offset);
+/// The elements of one sample of a batch-major tensor of `numel` elements,
+/// for a device kernel to form the global offset from its first sample: 0
+/// when the call is not part of a batch, -1 when the tensor does not split
+/// into `batch` samples (an error once the first sample is nonzero).
+int64_t elementsPerSample(const OpCall &call, int64_t numel);
 
 /// A kernel: empty on success, else a message naming what is wrong (a shape
 /// the verifier should have caught, an unsupported dtype). Never throws.

@@ -247,16 +247,19 @@ std::string dropoutMaskKernel(OpCall &call) {
     return error;
   if (!(p >= 0.0 && p < 1.0))
     return "drop probability p must be in [0, 1), got " + std::to_string(p);
+  if (!call.scalars)
+    return "dropout needs the run's seed (no step scalars)";
   int64_t offset = 0;
   if (std::string error =
           globalIndexOffset(call, call.results[0].numel(), offset);
       !error.empty())
     return error;
   float scale = static_cast<float>(1.0 / (1.0 - p));
+  uint64_t seed = call.scalars->seed;
   std::vector<float> values = readFloats(call.operands[0]);
   for (size_t i = 0; i < values.size(); ++i)
-    values[i] = dropout(values[i], call.seed, key,
-                        offset + static_cast<int64_t>(i), p, scale);
+    values[i] = dropout(values[i], seed, key, offset + static_cast<int64_t>(i),
+                        p, scale);
   writeFloats(values, call.results[0]);
   return {};
 }

@@ -6,6 +6,8 @@
 #include "runtime/cpu/FusedProgram.h"
 #include "runtime/cpu/KernelChecks.h"
 
+#include <algorithm>
+
 namespace var::cpu {
 
 namespace {
@@ -73,6 +75,14 @@ std::string fusedElementwiseKernel(OpCall &call) {
   int64_t offset = 0;
   if (std::string error = globalIndexOffset(call, n, offset); !error.empty())
     return error;
+  bool dropout = std::any_of(program.steps.begin(), program.steps.end(),
+                             [](const FusedProgram::Step &step) {
+                               return step.opcode == Opcode::DropoutTrain ||
+                                      step.opcode == Opcode::DropoutGrad;
+                             });
+  if (dropout && !call.scalars)
+    return "dropout needs the run's seed (no step scalars)";
+  uint64_t seed = call.scalars ? call.scalars->seed : 0;
 
   // Operands widened once; a broadcast operand is read through its strides
   // (none: the operand has the result's shape).
@@ -94,8 +104,8 @@ std::string fusedElementwiseKernel(OpCall &call) {
                                 : offsetOf(i, program.shape, strides[k])];
     for (size_t s = 0; s < program.steps.size(); ++s) {
       const FusedProgram::Step &step = program.steps[s];
-      values[program.numInputs + s] = roundTo(
-          evalStep(step, values.data(), call.seed, offset + i), step.dtype);
+      values[program.numInputs + s] =
+          roundTo(evalStep(step, values.data(), seed, offset + i), step.dtype);
     }
     for (size_t r = 0; r < outputs.size(); ++r)
       outputs[r][i] = values[program.numInputs + program.returns[r]];

@@ -356,6 +356,9 @@ struct ConvSetup {
 std::string searchAlgorithm(CudaContext &ctx, ConvSetup &setup,
                             Direction direction, void *x, void *filter, void *y,
                             size_t reserved) {
+  if (ctx.capturing) // a search runs convolutions and waits for them
+    return "cuDNN would search an algorithm for a convolution first seen "
+           "while the step is recorded as a graph";
   if (ctx.quiesce)
     if (std::string error = ctx.quiesce(); !error.empty())
       return error;

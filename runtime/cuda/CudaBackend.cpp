@@ -21,9 +21,13 @@ std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
   if (!search)
     workspaceNeed = std::max(workspaceNeed, bytes);
   if (bytes > workspaceBytes) {
+    if (capturing)
+      return "a kernel needs a larger workspace (" + std::to_string(bytes) +
+             " bytes) than any call before the step was recorded as a graph";
     // Grow to the new need (at least 64 MiB, so that most calls fit the
     // first one); freeing synchronizes with kernels still reading it.
     int64_t size = std::max(bytes, kMinWorkspace);
+    ++workspaceGeneration;
     releaseWorkspace();
     cudaError_t status = cudaMalloc(&workspace, static_cast<size_t>(size));
     if (status != cudaSuccess) {
@@ -70,12 +74,20 @@ public:
       if (stream)
         cudaStreamSynchronize(stream);
     ctx.releaseWorkspace();
+    for (RecordedGraph &graph : graphs)
+      if (graph.exec)
+        cudaGraphExecDestroy(graph.exec);
     for (const std::vector<cudaEvent_t> *list : {&events, &timeEvents})
       for (cudaEvent_t event : *list)
         if (event)
           cudaEventDestroy(event);
+    for (cudaEvent_t event : forkJoin)
+      if (event)
+        cudaEventDestroy(event);
     if (squaresScratch)
       cudaFree(squaresScratch);
+    if (cublasWorkspace)
+      cudaFree(cublasWorkspace);
     if (ctx.cublas)
       cublasDestroy(ctx.cublas);
     if (ctx.cudnn)
@@ -103,10 +115,15 @@ public:
     VAR_CUDA_TRY(cudnnCreate(&ctx.cudnn));
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
     VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
+    VAR_CUDA_TRY(cudaMalloc(&cublasWorkspace, kCublasWorkspaceBytes));
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));
     ctx.quiesce = [this] { return synchronize(); };
+    VAR_CUDA_TRY(
+        cublasSetWorkspace(ctx.cublas, cublasWorkspace, kCublasWorkspaceBytes));
     VAR_CUDA_TRY(cudaMalloc(reinterpret_cast<void **>(&squaresScratch),
                             exec::kSquarePartials * sizeof(double)));
+    for (cudaEvent_t &event : forkJoin)
+      VAR_CUDA_TRY(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
     return {};
   }
 
@@ -123,7 +140,8 @@ public:
 
   std::optional<int64_t> getDeviceBytesInUse() const override {
     return allocatedBytes + ctx.getWorkspaceBytes() +
-           static_cast<int64_t>(exec::kSquarePartials * sizeof(double));
+           static_cast<int64_t>(exec::kSquarePartials * sizeof(double) +
+                                kCublasWorkspaceBytes);
   }
 
   std::string_view getName() const override { return "cuda"; }
@@ -174,6 +192,20 @@ public:
     VAR_CUDA_TRY(cudaStreamSynchronize(ctx.stream));
     return {};
   }
+  std::string enqueueCopyToDevice(void *memory, const void *host,
+                                  int64_t bytes) override {
+    if (bytes > 0)
+      VAR_CUDA_TRY(cudaMemcpyAsync(memory, host, static_cast<size_t>(bytes),
+                                   cudaMemcpyHostToDevice, ctx.stream));
+    return {};
+  }
+  std::string enqueueCopyToHost(void *host, const void *memory,
+                                int64_t bytes) override {
+    if (bytes > 0)
+      VAR_CUDA_TRY(cudaMemcpyAsync(host, memory, static_cast<size_t>(bytes),
+                                   cudaMemcpyDeviceToHost, ctx.stream));
+    return {};
+  }
 
   bool hasKernel(std::string_view op) const override {
     return ops.find(op) != ops.end();
@@ -210,7 +242,11 @@ public:
       return {};
     ctx.stream = chosen;
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, chosen));
+    // Setting the stream resets cuBLAS to its own workspace pool, which
+    // it would allocate from inside a recording: ours again.
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, chosen));
+    VAR_CUDA_TRY(
+        cublasSetWorkspace(ctx.cublas, cublasWorkspace, kCublasWorkspaceBytes));
     return {};
   }
   std::string recordEvent(int64_t id) override {
@@ -292,7 +328,21 @@ public:
     *hostFlag = 0;
     if (flag == kBadLabel)
       return "a label is out of range [0, classes)";
+    if (flag == kBadSampleSplit)
+      return "dropout's tensor does not split into the call's samples";
     return {};
+  }
+
+  std::string whyNoStepGraphs() const override { return {}; }
+  std::string beginCapture() override;
+  std::string endCapture(int64_t &graph, size_t &nodes) override;
+  std::string replay(int64_t graph, bool &stale) override;
+  void dropGraph(int64_t graph) override {
+    if (graph < 0 || static_cast<size_t>(graph) >= graphs.size() ||
+        !graphs[graph].exec)
+      return;
+    cudaGraphExecDestroy(graphs[graph].exec);
+    graphs[graph].exec = nullptr;
   }
 
 private:
@@ -315,6 +365,17 @@ private:
     return {};
   }
 
+  /// cuBLAS's workspace, ours so that a recording never allocates one
+  /// (cublasSetWorkspace); the size NVIDIA advises for Hopper. Only var
+  /// ops use cuBLAS, and the plan puts them on the compute stream, so one
+  /// serves every stream.
+  static constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+  /// An instantiated step graph and the workspace generation it saw.
+  struct RecordedGraph {
+    cudaGraphExec_t exec = nullptr;
+    int64_t workspaceGeneration = 0;
+  };
+
   int device;
   /// Compute, comm and copy; ctx.stream is the selected one.
   std::array<cudaStream_t, 3> streams = {};
@@ -336,8 +397,96 @@ private:
   NcclCommunicator *nccl = nullptr;
   /// sumSquares' block partials.
   double *squaresScratch = nullptr;
+  void *cublasWorkspace = nullptr;
+  /// The fork of the comm and copy streams from a recording's start and
+  /// their joins at its end.
+  std::array<cudaEvent_t, 3> forkJoin = {};
+  std::vector<RecordedGraph> graphs;
   const CudaOpTable &ops = getCudaOps();
 };
+
+// Recording uses cudaStreamCaptureModeThreadLocal: a call of this thread
+// that must not happen inside a recording (cudaMalloc, a synchronize, a
+// blocking copy) fails and invalidates it, so a step that cannot be
+// recorded is caught, never recorded wrong; other threads (NCCL's,
+// the data loader's page-locked allocations) stay free, which global mode
+// would forbid, and relaxed mode would let the unsafe calls through.
+std::string CudaBackend::beginCapture() {
+  if (std::string error = selectStream(exec::PlanStream::Compute);
+      !error.empty())
+    return error;
+  VAR_CUDA_TRY(
+      cudaStreamBeginCapture(streams[0], cudaStreamCaptureModeThreadLocal));
+  ctx.capturing = true;
+  // The comm and copy streams join the recording here: their waits on the
+  // compute stream's events become the graph's edges.
+  cudaError_t status = cudaEventRecord(forkJoin[0], streams[0]);
+  for (size_t s = 1; s < streams.size() && status == cudaSuccess; ++s)
+    status = cudaStreamWaitEvent(streams[s], forkJoin[0], 0);
+  if (status == cudaSuccess)
+    return {};
+  int64_t graph = -1;
+  size_t nodes = 0;
+  (void)endCapture(graph, nodes);
+  return "forking the streams into the recording failed: " + statusText(status);
+}
+
+std::string CudaBackend::endCapture(int64_t &id, size_t &nodes) {
+  id = -1;
+  nodes = 0;
+  ctx.capturing = false;
+  // Join the comm and copy streams back: the graph ends after their work.
+  // After a failed call the recording is invalid and these fail too; the
+  // recording must still be ended.
+  cudaError_t joined = cudaSuccess;
+  for (size_t s = 1; s < streams.size(); ++s) {
+    cudaError_t status = cudaEventRecord(forkJoin[s], streams[s]);
+    if (status == cudaSuccess)
+      status = cudaStreamWaitEvent(streams[0], forkJoin[s], 0);
+    if (joined == cudaSuccess)
+      joined = status;
+  }
+  cudaGraph_t graph = nullptr;
+  cudaError_t ended = cudaStreamEndCapture(streams[0], &graph);
+  (void)cudaGetLastError(); // recording failures are not sticky
+  if (ended != cudaSuccess || joined != cudaSuccess || !graph) {
+    if (graph)
+      cudaGraphDestroy(graph);
+    return ended != cudaSuccess
+               ? "cudaStreamEndCapture failed: " + statusText(ended)
+               : "joining the streams failed: " + statusText(joined);
+  }
+  cudaGraphExec_t exec = nullptr;
+  cudaError_t counted = cudaGraphGetNodes(graph, nullptr, &nodes);
+  cudaError_t made = counted == cudaSuccess
+                         ? cudaGraphInstantiate(&exec, graph, 0)
+                         : cudaSuccess;
+  cudaGraphDestroy(graph);
+  if (counted != cudaSuccess || made != cudaSuccess) {
+    (void)cudaGetLastError();
+    return counted != cudaSuccess
+               ? "cudaGraphGetNodes failed: " + statusText(counted)
+               : "cudaGraphInstantiate failed: " + statusText(made);
+  }
+  graphs.push_back({exec, ctx.getWorkspaceGeneration()});
+  id = static_cast<int64_t>(graphs.size()) - 1;
+  // Uploaded now, so that the first launch does not pay for it.
+  VAR_CUDA_TRY(cudaGraphUpload(exec, streams[0]));
+  return {};
+}
+
+std::string CudaBackend::replay(int64_t id, bool &stale) {
+  stale = false;
+  if (id < 0 || static_cast<size_t>(id) >= graphs.size() || !graphs[id].exec)
+    return "no step graph " + std::to_string(id);
+  if (graphs[id].workspaceGeneration != ctx.getWorkspaceGeneration()) {
+    dropGraph(id); // it holds the freed workspace
+    stale = true;
+    return {};
+  }
+  VAR_CUDA_TRY(cudaGraphLaunch(graphs[id].exec, streams[0]));
+  return {};
+}
 
 } // namespace
 

@@ -47,13 +47,19 @@ public:
   /// SMs from the candidates and makes cuDNN pick slow algorithms (seen on
   /// 2-4 H100s at ZeRO-2, whose reduce-scatters overlap the backward).
   std::function<std::string()> quiesce;
+  /// While the backend records a step as a CUDA graph: what would allocate
+  /// or search (a grown workspace, a new convolution) fails instead, and
+  /// the step runs eagerly.
+  bool capturing = false;
 
   /// Scratch memory of at least `bytes`, valid until the next call; grows
-  /// (synchronizing) when a call needs more than any before. A `search`
-  /// (cuDNN trying algorithms) may ask for more than any kernel will use;
-  /// trimWorkspace then gives the excess back.
+  /// (synchronizing) when a call needs more than any before, and then
+  /// counts a new generation (graphs recorded with the old one are stale).
+  /// A `search` (cuDNN trying algorithms) may ask for more than any kernel
+  /// will use; trimWorkspace then gives the excess back.
   std::string getWorkspace(int64_t bytes, void **memory, bool search = false);
   int64_t getWorkspaceBytes() const { return workspaceBytes; }
+  int64_t getWorkspaceGeneration() const { return workspaceGeneration; }
   /// Frees the workspace if it is larger than what kernels asked for (not
   /// searches); the next call allocates what it needs.
   void trimWorkspace();
@@ -64,10 +70,13 @@ private:
   void *workspace = nullptr;
   int64_t workspaceBytes = 0;
   int64_t workspaceNeed = 0; // the most a kernel (not a search) asked for
+  int64_t workspaceGeneration = 0;
 };
 
 /// errorFlag values.
 constexpr int kBadLabel = 1;
+/// Dropout on a tensor that does not split into the call's samples.
+constexpr int kBadSampleSplit = 2;
 
 using CudaOpFn = std::string (*)(CudaContext &context, cpu::OpCall &call);
 using CudaOpTable = std::map<std::string, CudaOpFn, std::less<>>;

@@ -49,6 +49,7 @@ __device__ double blockSum(double value) {
 __global__ void optimizerKernel(OptimizerStep s, int gradType) {
   double squares = 0;
   double coef = s.clip ? static_cast<double>(*s.clip) : 1.0;
+  const cpu::UpdateScalars scalars = *s.scalars;
   float *p = s.master;
   VAR_GRID_STRIDE(i, s.count) {
     float grad = loadFloat(s.grad, gradType, i);
@@ -56,21 +57,22 @@ __global__ void optimizerKernel(OptimizerStep s, int gradType) {
     if (s.adamw) {
       float *m = s.state[0], *v = s.state[1];
       double g = grad * coef;
-      double w = p[i] * (1.0 - s.lr * s.weightDecay);
+      double w = p[i] * (1.0 - scalars.lr * s.weightDecay);
       m[i] = static_cast<float>(s.beta1 * m[i] + (1.0 - s.beta1) * g);
       v[i] = static_cast<float>(s.beta2 * v[i] + (1.0 - s.beta2) * g * g);
-      double denom = sqrt(v[i] / s.biasCorrection2) + s.eps;
-      p[i] = static_cast<float>(w - s.lr * (m[i] / s.biasCorrection1) / denom);
+      double denom = sqrt(v[i] / scalars.biasCorrection2) + s.eps;
+      p[i] = static_cast<float>(
+          w - scalars.lr * (m[i] / scalars.biasCorrection1) / denom);
     } else {
       double g = grad * coef + s.weightDecay * p[i];
       if (s.momentum != 0.0) {
         float &buf = s.state[0][i];
-        buf = s.step == 1 ? static_cast<float>(g)
-                          : static_cast<float>(s.momentum * buf +
-                                               (1.0 - s.dampening) * g);
+        buf = scalars.step == 1 ? static_cast<float>(g)
+                                : static_cast<float>(s.momentum * buf +
+                                                     (1.0 - s.dampening) * g);
         g = s.nesterov ? g + s.momentum * buf : buf;
       }
-      p[i] = static_cast<float>(p[i] - s.lr * g);
+      p[i] = static_cast<float>(p[i] - scalars.lr * g);
     }
     if (s.result)
       s.result[i] = p[i];

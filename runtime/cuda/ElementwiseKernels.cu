@@ -175,9 +175,22 @@ std::string fillOp(CudaContext &ctx, OpCall &call) {
   return {};
 }
 
+/// The seed and the first sample come from the run's scalars in device
+/// memory (a replayed graph reads the new step's); `perSample` is
+/// cpu::elementsPerSample, and a tensor that does not split into the call's
+/// samples raises kBadSampleSplit where the CPU kernel returns its error.
 __global__ void dropoutKernel(const void *x, int xType, void *y, int yType,
-                              int64_t n, int64_t offset, uint64_t seed,
-                              int64_t key, double p, float scale) {
+                              int64_t n, const cpu::StepScalars *scalars,
+                              int64_t perSample, int64_t key, double p,
+                              float scale, int *errorFlag) {
+  uint64_t seed = scalars->seed;
+  int64_t firstSample = scalars->firstSample;
+  if (firstSample != 0 && perSample < 0) {
+    if (blockIdx.x == 0 && threadIdx.x == 0)
+      *errorFlag = kBadSampleSplit;
+    return;
+  }
+  int64_t offset = firstSample * perSample;
   VAR_GRID_STRIDE(i, n) {
     storeFloat(
         y, yType, i,
@@ -207,14 +220,13 @@ std::string dropoutMaskOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = elementTypeOf(call.results[0], "result", yType);
       !error.empty())
     return error;
+  if (!call.scalars)
+    return "dropout needs the run's seed (no step scalars)";
   int64_t n = call.results[0].numel();
-  int64_t offset = 0;
-  if (std::string error = cpu::globalIndexOffset(call, n, offset);
-      !error.empty())
-    return error;
   dropoutKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      call.operands[0].data, xType, call.results[0].data, yType, n, offset,
-      call.seed, key, p, static_cast<float>(1.0 / (1.0 - p)));
+      call.operands[0].data, xType, call.results[0].data, yType, n,
+      call.scalars, cpu::elementsPerSample(call, n), key, p,
+      static_cast<float>(1.0 / (1.0 - p)), ctx.errorFlag);
   VAR_CUDA_LAUNCHED();
   return {};
 }

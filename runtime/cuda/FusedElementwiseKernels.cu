@@ -20,8 +20,12 @@ namespace {
 struct DeviceProgram {
   int numInputs = 0, numSteps = 0, numResults = 0;
   Dims8 shape;
-  uint64_t seed = 0;
-  int64_t offset = 0; // global index of element 0 (dropout)
+  /// Dropout's seed and the run's first sample live in device memory (a
+  /// replayed graph reads the new step's); perSample is
+  /// cpu::elementsPerSample.
+  const cpu::StepScalars *scalars = nullptr;
+  int64_t perSample = 0;
+  int *errorFlag = nullptr;
 
   uint8_t opcode[fused::kMaxSteps] = {};
   uint8_t args[fused::kMaxSteps][2] = {};
@@ -48,7 +52,8 @@ __device__ inline float roundTo(float value, int type) {
 }
 
 __device__ inline float evalStep(const DeviceProgram &program, int s,
-                                 const float *values, int64_t index) {
+                                 const float *values, uint64_t seed,
+                                 int64_t index) {
   float a = values[program.args[s][0]], b = values[program.args[s][1]];
   switch (static_cast<Opcode>(program.opcode[s])) {
   case Opcode::Relu:
@@ -77,7 +82,7 @@ __device__ inline float evalStep(const DeviceProgram &program, int s,
     return Mul{}(a, b);
   case Opcode::DropoutTrain:
   case Opcode::DropoutGrad:
-    return deviceDropout(a, program.seed, program.key[s], index, program.p[s],
+    return deviceDropout(a, seed, program.key[s], index, program.p[s],
                          program.scale[s]);
   default: // casts: the rounding to the step's type is the cast
     return a;
@@ -90,6 +95,18 @@ __device__ inline float evalStep(const DeviceProgram &program, int s,
 __global__ void
 fusedElementwiseKernel(const __grid_constant__ DeviceProgram program,
                        int64_t n) {
+  uint64_t seed = 0;
+  int64_t offset = 0; // global index of element 0 (dropout)
+  if (program.scalars) {
+    seed = program.scalars->seed;
+    int64_t firstSample = program.scalars->firstSample;
+    if (firstSample != 0 && program.perSample < 0) {
+      if (blockIdx.x == 0 && threadIdx.x == 0)
+        *program.errorFlag = kBadSampleSplit;
+      return;
+    }
+    offset = firstSample * program.perSample;
+  }
   VAR_GRID_STRIDE(i, n) {
     float values[fused::kMaxInputs + fused::kMaxSteps];
     for (int k = 0; k < program.numInputs; ++k)
@@ -100,7 +117,7 @@ fusedElementwiseKernel(const __grid_constant__ DeviceProgram program,
                         : i);
     for (int s = 0; s < program.numSteps; ++s)
       values[program.numInputs + s] = roundTo(
-          evalStep(program, s, values, program.offset + i), program.type[s]);
+          evalStep(program, s, values, seed, offset + i), program.type[s]);
     for (int r = 0; r < program.numResults; ++r)
       storeFloat(program.output[r], program.outputType[r], i,
                  values[program.numInputs + program.returns[r]]);
@@ -117,10 +134,17 @@ std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
            " exceeds the CUDA kernels' " + std::to_string(kMaxRank);
   int64_t n = call.results[0].numel();
   DeviceProgram program;
-  if (std::string error = cpu::globalIndexOffset(call, n, program.offset);
-      !error.empty())
-    return error;
-  program.seed = call.seed;
+  bool dropout = false;
+  for (const cpu::FusedProgram::Step &step : decoded.steps)
+    dropout = dropout || step.opcode == Opcode::DropoutTrain ||
+              step.opcode == Opcode::DropoutGrad;
+  if (dropout) {
+    if (!call.scalars)
+      return "dropout needs the run's seed (no step scalars)";
+    program.scalars = call.scalars;
+    program.perSample = cpu::elementsPerSample(call, n);
+    program.errorFlag = ctx.errorFlag;
+  }
   program.shape.rank = static_cast<int>(decoded.shape.size());
   std::copy(decoded.shape.begin(), decoded.shape.end(), program.shape.size);
 

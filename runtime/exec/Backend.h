@@ -45,13 +45,13 @@ struct OptimizerStep {
   float *result = nullptr;
   /// kSquarePartials f64 partial sums of the unscaled gradient's squares.
   double *squares = nullptr;
-  float lr = 0;
-  int64_t step = 1;
+  /// The learning rate, step and AdamW's bias corrections of this step, in
+  /// the same memory as the rest: they change every step, and a replayed
+  /// step (a CUDA graph) reads the new ones from there.
+  const cpu::UpdateScalars *scalars = nullptr;
   double weightDecay = 0;
-  /// AdamW; `biasCorrection1/2` are 1 - beta^step, computed on the host
-  /// (computeBiasCorrections) so that every backend uses the same values.
+  /// AdamW.
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double biasCorrection1 = 1, biasCorrection2 = 1;
   /// SGD.
   double momentum = 0, dampening = 0;
   bool nesterov = false;
@@ -92,6 +92,19 @@ public:
                                    int64_t bytes) = 0;
   virtual std::string copyToHost(void *host, const void *device,
                                  int64_t bytes) = 0;
+  /// Copies in order with the selected stream's work, without waiting:
+  /// `host` is page-locked (allocateHost) and stays untouched until the
+  /// next synchronize(). A recorded step (see beginCapture) holds them as
+  /// copies that a replay repeats: the host writes its staging before the
+  /// replay and reads it after. The defaults wait, as the copies above.
+  virtual std::string enqueueCopyToDevice(void *device, const void *host,
+                                          int64_t bytes) {
+    return copyToDevice(device, host, bytes);
+  }
+  virtual std::string enqueueCopyToHost(void *host, const void *device,
+                                        int64_t bytes) {
+    return copyToHost(host, device, bytes);
+  }
 
   /// Whether this backend has a kernel for `op` ("var.conv"); the executor
   /// runs the others with the CPU kernel on host copies of their tensors.
@@ -161,6 +174,42 @@ public:
   virtual std::string markTime(size_t slot, bool onHost);
   /// After synchronize(): seconds from slot 0 to each of slots [0, count).
   virtual std::string readTimes(size_t count, std::vector<double> &seconds);
+
+  // Step graphs: a plan function's device work recorded once (every
+  // stream's, with the events between them) and replayed as one launch.
+  // Everything a recorded step does must be device work on memory that
+  // stays put; the executor decides which functions qualify
+  // (runtime/exec/StepGraphs.cpp).
+
+  /// Empty when this backend can record and replay device work, else why
+  /// not (the executor's log says it once).
+  virtual std::string whyNoStepGraphs() const {
+    return "the " + std::string(getName()) + " backend does not record steps";
+  }
+  /// From now on the device work enqueued on every stream is recorded, not
+  /// run, until endCapture; a host call that would wait for the device, and
+  /// anything that would allocate or search (a new convolution), fails.
+  /// On failure nothing is being recorded.
+  virtual std::string beginCapture() { return whyNoStepGraphs(); }
+  /// Ends the recording begun by beginCapture (always, also after a failed
+  /// call in between) and prepares it for replay as `graph`, of `nodes`
+  /// nodes. On failure the recording is dropped and the error says what
+  /// broke it; none of the recorded work has run.
+  virtual std::string endCapture(int64_t &graph, size_t &nodes) {
+    graph = -1;
+    nodes = 0;
+    return whyNoStepGraphs();
+  }
+  /// Runs recorded `graph` once, in order with the compute stream, without
+  /// waiting for it. `stale`: the graph refers to memory the backend has
+  /// replaced since it was recorded (a grown workspace); nothing was
+  /// launched and the graph is dropped.
+  virtual std::string replay(int64_t graph, bool &stale) {
+    stale = false;
+    (void)graph;
+    return whyNoStepGraphs();
+  }
+  virtual void dropGraph(int64_t) {}
 
   /// The stream device work is enqueued on (a cudaStream_t), for the
   /// device communicator; null where there is none.

@@ -103,9 +103,9 @@ std::string Executor::readScalar(const plan::Instruction &inst, size_t operand,
 //===----------------------------------------------------------------------===//
 
 std::string Executor::executeDist(const plan::PlanFunction &function,
-                                  const FunctionLayout &layout,
-                                  const plan::Instruction &inst,
+                                  const FunctionLayout &layout, size_t index,
                                   std::vector<cpu::TensorView> &views) {
+  const plan::Instruction &inst = function.instructions[index];
   const std::string &op = inst.op;
   if (op == "dist.release")
     return ""; // memory is planned statically
@@ -227,7 +227,7 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     return copy(paramsData(bucket), operands[0],
                 views[inst.operands[0]].numel());
   if (op == "dist.adamw_update" || op == "dist.sgd_update")
-    return executeUpdate(inst, bucket, operands, results,
+    return executeUpdate(layout, index, inst, bucket, operands, results,
                          views[inst.operands[0]].numel());
   return "the executor does not know this dist op";
 }
@@ -358,7 +358,8 @@ std::string Executor::executeCollective(const plan::PlanFunction &function,
 // Optimizer updates and the gradient norm
 //===----------------------------------------------------------------------===//
 
-std::string Executor::executeUpdate(const plan::Instruction &inst,
+std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
+                                    const plan::Instruction &inst,
                                     Bucket &bucket,
                                     const std::vector<Place> &operands,
                                     const std::vector<Place> &results,
@@ -385,21 +386,41 @@ std::string Executor::executeUpdate(const plan::Instruction &inst,
     step.clip = static_cast<const float *>(operands[3].data);
   step.result = static_cast<float *>(results[0].data);
   step.squares = static_cast<double *>(bucket.squares.data());
-  double lr = 0, stepNumber = 0;
-  if (std::string error = readScalar(inst, 1, operands[1], lr); !error.empty())
-    return error;
-  if (std::string error = readScalar(inst, 2, operands[2], stepNumber);
-      !error.empty())
-    return error;
-  step.lr = static_cast<float>(lr);
-  step.step = static_cast<int64_t>(stepNumber);
   step.weightDecay = *inst.getAttr<double>("weight_decay");
   if (step.adamw) {
     step.beta1 = *inst.getAttr<double>("beta1");
     step.beta2 = *inst.getAttr<double>("beta2");
     step.eps = *inst.getAttr<double>("eps");
-    computeBiasCorrections(step);
-  } else {
+  }
+  // The LR, step and bias corrections: the step scalars' slot of this
+  // update, in the memory the update runs in, written before the run.
+  int64_t slot = layout.updateSlot[index];
+  auto *hostBlock = static_cast<cpu::StepScalars *>(layout.hostScalars.data());
+  auto *block = static_cast<cpu::StepScalars *>(layout.scalars.data());
+  step.scalars = cpu::updateScalarsOf(onHost ? hostBlock : block, slot);
+  cpu::UpdateScalars computed;
+  if (!layout.updateFromArguments[slot]) {
+    // Values computed inside the step: read back now (such a function is
+    // never recorded as a graph).
+    double lr = 0, stepNumber = 0;
+    if (std::string error = readScalar(inst, 1, operands[1], lr);
+        !error.empty())
+      return error;
+    if (std::string error = readScalar(inst, 2, operands[2], stepNumber);
+        !error.empty())
+      return error;
+    computed.lr = static_cast<float>(lr);
+    computed.step = static_cast<int64_t>(stepNumber);
+    if (step.adamw)
+      computeBiasCorrections(step.beta1, step.beta2, computed);
+    if (onHost)
+      step.scalars = &computed;
+    else if (std::string error = backend->copyToDevice(
+                 cpu::updateScalarsOf(block, slot), &computed, sizeof computed);
+             !error.empty())
+      return error;
+  }
+  if (!step.adamw) {
     step.momentum = *inst.getAttr<double>("momentum");
     step.dampening = *inst.getAttr<double>("dampening");
     step.nesterov = inst.getAttr<bool>("nesterov") != nullptr;

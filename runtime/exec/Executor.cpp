@@ -341,31 +341,37 @@ std::string Executor::run(std::string_view name,
            std::to_string(function->args.size()) + " arguments, got " +
            std::to_string(args.size());
 
+  // Every function's layout at the first run, so that the arenas get
+  // their final size at once and never move: a recorded step refers to
+  // them.
+  if (layouts.empty())
+    for (const plan::PlanFunction &other : plan.functions) {
+      const FunctionLayout *unused = nullptr;
+      if (std::string error = prepareMemory(other, other.name, unused);
+          !error.empty())
+        return error;
+    }
   const FunctionLayout *layout = nullptr;
   if (std::string error = prepareMemory(*function, std::string(name), layout);
       !error.empty())
     return error;
-  // Growing frees the smaller arena first: never both at once.
+  int64_t bytes = 0, hostBytes = 0;
+  for (const auto &[other, otherLayout] : layouts) {
+    bytes = std::max(bytes, otherLayout.bytes);
+    hostBytes = std::max(hostBytes, otherLayout.hostBytes);
+  }
   std::string what = "function '" + std::string(name) + "'";
-  if (layout->bytes > arena.size())
-    if (std::string error = arena.allocate(*backend, layout->bytes, what);
+  if (bytes > arena.size())
+    if (std::string error = arena.allocate(*backend, bytes, what);
         !error.empty())
       return withPlanReport(error);
-  if (layout->hostBytes > hostArena.size())
-    if (std::string error = hostArena.allocate(*backend, layout->hostBytes,
-                                               what + " (host)", true);
+  if (hostBytes > hostArena.size())
+    if (std::string error =
+            hostArena.allocate(*backend, hostBytes, what + " (host)", true);
         !error.empty())
       return withPlanReport(error);
-  // Every run starts from zeroed arenas, as kernels that accumulate expect.
-  PlanStream current = PlanStream::Compute;
-  if (std::string error = backend->selectStream(current); !error.empty())
-    return what + ": " + error;
   auto *base = static_cast<uint8_t *>(arena.data());
   auto *hostBase = static_cast<uint8_t *>(hostArena.data());
-  if (std::string error = backend->zero(base, layout->bytes); !error.empty())
-    return what + ": " + error;
-  if (layout->hostBytes)
-    std::memset(hostBase, 0, static_cast<size_t>(layout->hostBytes));
   std::vector<cpu::TensorView> views(function->values.size());
   for (size_t id = 0; id < views.size(); ++id) {
     const plan::PlanValue &value = function->values[id];
@@ -373,92 +379,184 @@ std::string Executor::run(std::string_view name,
                  (layout->onHost[id] ? hostBase : base) + layout->offsets[id]};
   }
 
-  runFirstSample = firstSample;
   runBatch = 0;
   for (const plan::PlanArgument &arg : function->args)
     if (arg.role == plan::ArgRole::Input && !views[arg.value].shape.empty())
       runBatch = views[arg.value].shape[0];
+  bool device = !backend->isHostMemory();
   argumentBytes.assign(views.size(), nullptr);
   for (size_t i = 0; i < args.size(); ++i) {
     uint32_t id = function->args[i].value;
     const HostTensor &arg = args[i];
-    if (arg.dtype != views[id].dtype || arg.shape != views[id].shape)
+    if (arg.dtype != views[id].dtype || arg.shape != views[id].shape) {
+      argumentBytes.clear();
       return "argument " + std::to_string(i) + " of '" + std::string(name) +
              "' must be a " + std::string(plan::getDTypeName(views[id].dtype)) +
              " tensor of the plan's shape";
+    }
     argumentBytes[id] = arg.bytes.data();
-    if (std::string error =
-            backend->copyToDevice(views[id].data, arg.bytes.data(),
-                                  static_cast<int64_t>(arg.bytes.size()));
-        !error.empty())
-      return "argument " + std::to_string(i) + " of '" + std::string(name) +
-             "': " + error;
+    // A device copies from the function's fixed page-locked staging.
+    if (device)
+      std::memcpy(static_cast<uint8_t *>(layout->argumentStaging.data()) +
+                      layout->argumentOffsets[i],
+                  arg.bytes.data(), arg.bytes.size());
   }
-  bool device = !backend->isHostMemory();
+  if (std::string error =
+          writeStepScalars(*function, *layout, microSeed, firstSample);
+      !error.empty()) {
+    argumentBytes.clear();
+    return what + ": " + error;
+  }
+  runScalars = static_cast<const cpu::StepScalars *>(layout->scalars.data());
+  runHostScalars =
+      static_cast<const cpu::StepScalars *>(layout->hostScalars.data());
+
   bool syncEach = device && (syncEachOp || timer);
+  StepGraph &graph = stepGraphs[std::string(name)];
+  RunMode mode =
+      chooseRunMode(*function, *layout, graph, syncEach || timer || timeline);
+  std::string error;
+  if (mode == RunMode::Replay) {
+    bool stale = false;
+    error = backend->replay(graph.graph, stale);
+    if (!error.empty())
+      error = what + ": replaying its step graph failed: " + error;
+    else if (stale) {
+      graph.graph = -1; // the backend dropped it: recorded again next run
+      mode = RunMode::Eager;
+    } else
+      ++graphReplays;
+  }
+  if (mode == RunMode::Record) {
+    bool recorded = false;
+    error = recordRun(*function, *layout, views, graph, recorded);
+    if (error.empty() && !recorded)
+      mode = RunMode::Eager; // nothing ran: run it as usual
+  }
+  if (mode == RunMode::Eager)
+    error = enqueueRun(*function, *layout, views, syncEach);
+  ++graph.runs;
+  argumentBytes.clear();
+  if (!error.empty())
+    return error;
+  if (device && !syncEach)
+    if (std::string error = backend->synchronize(); !error.empty())
+      return "a kernel of function '" + std::string(name) +
+             "' failed: " + error +
+             (mode == RunMode::Eager
+                  ? " (run with VAR_SYNC_EACH_OP=1 to name its instruction)"
+                  : " (in its step graph; run with VAR_SYNC_EACH_OP=1 to "
+                    "name its instruction)");
+  if (timeline)
+    if (std::string error = recordTimeline(*function, *layout); !error.empty())
+      return what + ": " + error;
+  results.clear();
+  for (size_t r = 0; r < function->results.size(); ++r) {
+    uint32_t id = function->results[r];
+    HostTensor out;
+    out.dtype = views[id].dtype;
+    out.shape = views[id].shape;
+    out.bytes.resize(static_cast<size_t>(views[id].bytes()));
+    const void *source = views[id].data;
+    if (device && !layout->onHost[id])
+      source = static_cast<const uint8_t *>(layout->resultStaging.data()) +
+               layout->resultOffsets[r];
+    std::memcpy(out.bytes.data(), source, out.bytes.size());
+    results.push_back(std::move(out));
+  }
+  return "";
+}
+
+std::string Executor::enqueueRun(const plan::PlanFunction &function,
+                                 const FunctionLayout &layout,
+                                 std::vector<cpu::TensorView> &views,
+                                 bool syncEach) {
+  const std::string &name = function.name;
+  std::string what = "function '" + name + "'";
+  // Every run starts from zeroed arenas, as kernels that accumulate expect.
+  PlanStream current = PlanStream::Compute;
+  if (std::string error = backend->selectStream(current); !error.empty())
+    return what + ": " + error;
+  if (std::string error = backend->zero(arena.data(), layout.bytes);
+      !error.empty())
+    return what + ": " + error;
+  if (layout.hostBytes)
+    std::memset(hostArena.data(), 0, static_cast<size_t>(layout.hostBytes));
+  if (std::string error = backend->enqueueCopyToDevice(
+          layout.scalars.data(), layout.hostScalars.data(), layout.scalarBytes);
+      !error.empty())
+    return what + ": the step scalars: " + error;
+  bool device = !backend->isHostMemory();
+  for (size_t i = 0; i < function.args.size(); ++i) {
+    const cpu::TensorView &view = views[function.args[i].value];
+    std::string error =
+        device
+            ? backend->enqueueCopyToDevice(
+                  view.data,
+                  static_cast<const uint8_t *>(layout.argumentStaging.data()) +
+                      layout.argumentOffsets[i],
+                  view.bytes())
+            : backend->copyToDevice(view.data,
+                                    argumentBytes[function.args[i].value],
+                                    view.bytes());
+    if (!error.empty())
+      return "argument " + std::to_string(i) + " of '" + name + "': " + error;
+  }
   if (timeline)
     if (std::string error = backend->markTime(0, false); !error.empty())
       return what + ": " + error;
-  for (size_t i = 0; i < function->instructions.size(); ++i) {
-    const plan::Instruction &inst = function->instructions[i];
+  for (size_t i = 0; i < function.instructions.size(); ++i) {
+    const plan::Instruction &inst = function.instructions[i];
     if (timer)
-      timer->begin(*function, i);
+      timer->begin(function, i);
     // The host stream's device work (copies, zeroing) goes on compute.
-    PlanStream stream = layout->streams[i] == PlanStream::Host
+    PlanStream stream = layout.streams[i] == PlanStream::Host
                             ? PlanStream::Compute
-                            : layout->streams[i];
+                            : layout.streams[i];
     std::string error;
     if (stream != current) {
       error = backend->selectStream(stream);
       current = stream;
     }
-    bool hostWork = layout->streams[i] == PlanStream::Host;
+    bool hostWork = layout.streams[i] == PlanStream::Host;
     if (error.empty() && timeline)
       error = backend->markTime(1 + 2 * i, hostWork);
     if (error.empty())
-      error = execute(*function, *layout, inst, views, microSeed);
+      error = execute(function, layout, i, views);
     if (error.empty() && timeline)
       error = backend->markTime(2 + 2 * i, hostWork);
     if (error.empty() && syncEach)
       error = backend->synchronize(); // a kernel's fault names its op
     if (timer)
-      timer->end(*function, i);
-    if (!error.empty()) {
-      argumentBytes.clear();
+      timer->end(function, i);
+    if (!error.empty())
       return "instruction " + std::to_string(i) + " (" + inst.op +
              (inst.location.empty() ? "" : " at " + inst.location) + ") of '" +
-             std::string(name) + "': " + error +
+             name + "': " + error +
              (device && !syncEach
                   ? " (kernels run asynchronously: an earlier instruction "
                     "may have failed; VAR_SYNC_EACH_OP=1 names it)"
                   : "");
-    }
   }
-  argumentBytes.clear();
   if (std::string error = backend->selectStream(PlanStream::Compute);
       !error.empty())
     return what + ": " + error;
-  if (device && !syncEach)
-    if (std::string error = backend->synchronize(); !error.empty())
-      return "a kernel of function '" + std::string(name) +
-             "' failed: " + error +
-             " (run with VAR_SYNC_EACH_OP=1 to name its instruction)";
-  if (timeline)
-    if (std::string error = recordTimeline(*function, *layout); !error.empty())
-      return what + ": " + error;
-  results.clear();
-  for (uint32_t id : function->results) {
-    HostTensor out;
-    out.dtype = views[id].dtype;
-    out.shape = views[id].shape;
-    out.bytes.resize(static_cast<size_t>(views[id].bytes()));
-    if (layout->onHost[id])
-      std::memcpy(out.bytes.data(), views[id].data, out.bytes.size());
-    else if (std::string error = backend->copyToHost(
-                 out.bytes.data(), views[id].data, views[id].bytes());
-             !error.empty())
-      return "result of '" + std::string(name) + "': " + error;
-    results.push_back(std::move(out));
+  // Device results go to their staging in stream order, read after the
+  // run's synchronize; synchronizing each instruction, the run has none
+  // left, and the copies wait.
+  for (size_t r = 0; device && r < function.results.size(); ++r) {
+    uint32_t id = function.results[r];
+    if (layout.onHost[id])
+      continue;
+    void *staged = static_cast<uint8_t *>(layout.resultStaging.data()) +
+                   layout.resultOffsets[r];
+    std::string error =
+        syncEach
+            ? backend->copyToHost(staged, views[id].data, views[id].bytes())
+            : backend->enqueueCopyToHost(staged, views[id].data,
+                                         views[id].bytes());
+    if (!error.empty())
+      return "result of '" + name + "': " + error;
   }
   return "";
 }
@@ -542,26 +640,26 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
       return error;
   fresh.bytes = total;
   fresh.hostBytes = hostTotal;
+  if (std::string error = prepareStaging(function, name, fresh); !error.empty())
+    return withPlanReport(error);
   layout = &layouts.emplace(name, std::move(fresh)).first->second;
   return "";
 }
 
 std::string Executor::execute(const plan::PlanFunction &function,
-                              const FunctionLayout &layout,
-                              const plan::Instruction &inst,
-                              std::vector<cpu::TensorView> &views,
-                              uint64_t seed) {
+                              const FunctionLayout &layout, size_t index,
+                              std::vector<cpu::TensorView> &views) {
+  const plan::Instruction &inst = function.instructions[index];
   if (inst.op == "var.get_param" || inst.op == "var.update_buffer" ||
       inst.op.rfind("dist.", 0) == 0)
-    return executeDist(function, layout, inst, views);
+    return executeDist(function, layout, index, views);
   bool onHost = false;
   for (const auto *ids : {&inst.operands, &inst.results})
     for (uint32_t id : *ids)
       onHost = onHost || layout.onHost[id];
   if (onHost || !backend->hasKernel(inst.op))
-    return executeOnHost(layout, inst, views, seed);
-  cpu::OpCall call{inst, {}, {}, seed};
-  call.firstSample = runFirstSample;
+    return executeOnHost(layout, inst, views);
+  cpu::OpCall call{inst, {}, {}, runScalars};
   call.batch = runBatch;
   for (uint32_t id : inst.operands)
     call.operands.push_back(views[id]);
@@ -572,14 +670,13 @@ std::string Executor::execute(const plan::PlanFunction &function,
 
 std::string Executor::executeOnHost(const FunctionLayout &layout,
                                     const plan::Instruction &inst,
-                                    std::vector<cpu::TensorView> &views,
-                                    uint64_t seed) {
+                                    std::vector<cpu::TensorView> &views) {
   const cpu::OpTable &cpuOps = cpu::getCpuOps();
   auto kernel = cpuOps.find(inst.op);
   if (kernel == cpuOps.end())
     return "no backend has a kernel for it";
-  cpu::OpCall call{inst, {}, {}, seed};
-  call.firstSample = runFirstSample;
+  // The host block: written before the run, readable here.
+  cpu::OpCall call{inst, {}, {}, runHostScalars};
   call.batch = runBatch;
   for (uint32_t id : inst.operands)
     call.operands.push_back(views[id]);

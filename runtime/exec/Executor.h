@@ -6,10 +6,16 @@
 // backend.
 //
 // On a device backend work is asynchronous: run() synchronizes once, before
-// it copies the results out, so a failing kernel is reported for the
+// it reads the results out, so a failing kernel is reported for the
 // function. Environment: VAR_SYNC_EACH_OP=1 synchronizes after every
 // instruction instead (as a set InstructionTimer does), so that the error
 // names the instruction that failed.
+//
+// What changes from run to run reaches the device through fixed staging:
+// the step scalars (seed, first sample, each update's LR, step and bias
+// corrections; cpu::StepScalars), the arguments and the results, each in
+// page-locked host memory copied in stream order. So a function's device
+// work can be recorded once and replayed (step graphs, StepGraphs.cpp).
 #ifndef VAR_RUNTIME_EXEC_EXECUTOR_H
 #define VAR_RUNTIME_EXEC_EXECUTOR_H
 
@@ -163,6 +169,19 @@ public:
   /// or not the plan clips. A collective at stages 1-3, where each rank
   /// holds a shard: every rank must call it.
   std::string reduceGradNorm(double &norm);
+  /// Step graphs: while on (the default) and the backend records work,
+  /// each function whose plan allows it is recorded on its second run and
+  /// replayed from its third (StepGraphs.cpp says what disallows it); off:
+  /// every run is eager. Either way the results are the same, bit for bit.
+  void setStepGraphs(bool on);
+  /// One line per function whose step graph was decided since the last call
+  /// ("'train_step' is recorded as a graph of N nodes and replayed from its
+  /// next run", "'train_step' runs eagerly: why"), for the run log; each
+  /// once.
+  std::vector<std::string> takeStepGraphNotes();
+  /// How many runs so far replayed a recorded graph (tests, the log).
+  int64_t getStepGraphReplays() const { return graphReplays; }
+
   /// Brackets every instruction run() executes while set; nullptr: off.
   void setInstructionTimer(InstructionTimer *timer) { this->timer = timer; }
   /// Gets every run's instruction timeline while set; nullptr: off.
@@ -221,8 +240,8 @@ private:
   /// planned arena first, then the values the planner left out, each at its
   /// offset), or, for values the plan keeps on the host (what dist.to_host
   /// and the "host" stream's ops produce), the host arena. Functions run
-  /// one at a time, so they share the arenas; each grows to a function's
-  /// need on that function's first run.
+  /// one at a time, so they share the arenas, sized at the first run for
+  /// the largest need of any function.
   struct FunctionLayout {
     std::vector<int64_t> offsets; // per value, in its arena
     std::vector<bool> onHost;     // per value
@@ -233,7 +252,36 @@ private:
     /// Event ids recorded on the host stream: complete once recorded, since
     /// host work is synchronous.
     std::vector<int64_t> hostEvents;
+    /// Per instruction, its optimizer update's slot in the step scalars, or
+    /// -1; per slot, whether its LR and step are arguments of the function
+    /// (written before the run) rather than values computed in it.
+    std::vector<int64_t> updateSlot;
+    std::vector<bool> updateFromArguments;
+    /// The step scalars: written by the host (page-locked), copied to the
+    /// backend's memory at the start of each run; kept for the executor's
+    /// life, since a recorded step refers to them.
+    DeviceBuffer hostScalars, scalars;
+    int64_t scalarBytes = 0;
+    /// On a device backend: page-locked staging of the arguments and the
+    /// device-resident results, at these offsets (256-byte aligned).
+    DeviceBuffer argumentStaging, resultStaging;
+    std::vector<int64_t> argumentOffsets, resultOffsets;
   };
+  /// A function's step graph: undecided, replayed, or eager for good.
+  struct StepGraph {
+    /// Runs so far; the first is always eager (cuDNN's searches, workspace
+    /// growth), the second is recorded.
+    int64_t runs = 0;
+    /// Why this function runs eagerly for good; empty while it may not.
+    std::string eager;
+    int64_t graph = -1;
+    size_t nodes = 0;
+    /// The arenas the graph was recorded on: a replay needs the same.
+    void *arena = nullptr, *hostArena = nullptr;
+    /// whyEager was asked; the recording was noted in the log.
+    bool checked = false, noted = false;
+  };
+  enum class RunMode { Eager, Record, Replay };
   /// Reads the run's time marks (Backend::readTimes) and hands them to the
   /// timeline.
   std::string recordTimeline(const plan::PlanFunction &function,
@@ -244,27 +292,56 @@ private:
   std::string prepareMemory(const plan::PlanFunction &function,
                             const std::string &name,
                             const FunctionLayout *&layout);
+  /// The step scalars' slots and the staging of a new layout.
+  std::string prepareStaging(const plan::PlanFunction &function,
+                             const std::string &name, FunctionLayout &layout);
+  /// Writes this run's step scalars into the layout's host block.
+  std::string writeStepScalars(const plan::PlanFunction &function,
+                               const FunctionLayout &layout, uint64_t seed,
+                               int64_t firstSample);
+  /// Enqueues one run: arenas zeroed, scalars and arguments copied in, the
+  /// instructions, results copied out to their staging; no synchronize
+  /// unless `syncEach` (after each instruction; the result copies wait).
+  std::string enqueueRun(const plan::PlanFunction &function,
+                         const FunctionLayout &layout,
+                         std::vector<cpu::TensorView> &views, bool syncEach);
+  /// Why `function` may never be recorded (StepGraphs.cpp); empty: it may.
+  std::string whyEager(const plan::PlanFunction &function,
+                       const FunctionLayout &layout) const;
+  /// How this run goes, from the function's graph state; `transient`: why
+  /// this run alone must be eager (a timer, a timeline).
+  RunMode chooseRunMode(const plan::PlanFunction &function,
+                        const FunctionLayout &layout, StepGraph &graph,
+                        bool transient);
+  /// Records the run and launches the recording; on a failure to record,
+  /// the function turns eager for good (nothing ran) and `recorded` is
+  /// false. An error only for a failed launch.
+  std::string recordRun(const plan::PlanFunction &function,
+                        const FunctionLayout &layout,
+                        std::vector<cpu::TensorView> &views, StepGraph &graph,
+                        bool &recorded);
+  void noteEager(const std::string &name, StepGraph &graph, std::string why);
+  void dropStepGraphs();
   std::string execute(const plan::PlanFunction &function,
-                      const FunctionLayout &layout,
-                      const plan::Instruction &inst,
-                      std::vector<cpu::TensorView> &views, uint64_t seed);
+                      const FunctionLayout &layout, size_t index,
+                      std::vector<cpu::TensorView> &views);
   /// Var ops on host tensors: those the backend has no kernel for and those
   /// on host memory; device operands and results go through host copies.
   std::string executeOnHost(const FunctionLayout &layout,
                             const plan::Instruction &inst,
-                            std::vector<cpu::TensorView> &views, uint64_t seed);
+                            std::vector<cpu::TensorView> &views);
   /// Parameter loads and stores and the dist ops, on the primitives of the
   /// memory their tensors live in.
   std::string executeDist(const plan::PlanFunction &function,
-                          const FunctionLayout &layout,
-                          const plan::Instruction &inst,
+                          const FunctionLayout &layout, size_t index,
                           std::vector<cpu::TensorView> &views);
   std::string executeCollective(const plan::PlanFunction &function,
                                 const plan::Instruction &inst,
                                 const std::vector<Place> &operands,
                                 const std::vector<Place> &results,
                                 int64_t count);
-  std::string executeUpdate(const plan::Instruction &inst, Bucket &bucket,
+  std::string executeUpdate(const FunctionLayout &layout, size_t index,
+                            const plan::Instruction &inst, Bucket &bucket,
                             const std::vector<Place> &operands,
                             const std::vector<Place> &results, int64_t count);
   /// A scalar operand's value on the host: from the run's arguments when it
@@ -301,8 +378,8 @@ private:
   bool syncEachOp = false;
   InstructionTimer *timer = nullptr;
   TimelineSink *timeline = nullptr;
-  /// The running call's place in the global batch (cpu::OpCall).
-  int64_t runFirstSample = 0, runBatch = 0;
+  /// The running call's batch (cpu::OpCall::batch).
+  int64_t runBatch = 0;
   std::vector<Bucket> buckets;
   /// Storage of parameters outside buckets (buffers), by param index.
   std::vector<DeviceBuffer> buffers;
@@ -312,6 +389,13 @@ private:
   std::unique_ptr<comm::DeviceCommunicator> deviceComm;
   DeviceBuffer arena, hostArena;
   std::map<std::string, FunctionLayout, std::less<>> layouts;
+  bool stepGraphsOn = true;
+  std::map<std::string, StepGraph, std::less<>> stepGraphs;
+  std::vector<std::string> stepGraphNotes;
+  int64_t graphReplays = 0;
+  /// The running call's step scalars: in the backend's memory and on the
+  /// host (what kernels on the host read).
+  const cpu::StepScalars *runScalars = nullptr, *runHostScalars = nullptr;
   /// The norm the last dist.clip_coefficient computed, in the memory it ran
   /// in (f64); read only when asked.
   DeviceBuffer gradNorm;

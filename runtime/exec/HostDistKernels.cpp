@@ -24,6 +24,7 @@ float loadElement(const void *data, DType type, int64_t i) {
 double updateRange(const OptimizerStep &s, int64_t begin, int64_t end) {
   double squares = 0;
   double coef = s.clip ? static_cast<double>(*s.clip) : 1.0;
+  const cpu::UpdateScalars scalars = *s.scalars;
   float *p = s.master;
   for (int64_t i = begin; i < end; ++i) {
     float grad = loadElement(s.grad, s.gradType, i);
@@ -31,21 +32,22 @@ double updateRange(const OptimizerStep &s, int64_t begin, int64_t end) {
     if (s.adamw) {
       float *m = s.state[0], *v = s.state[1];
       double g = grad * coef;
-      double w = p[i] * (1.0 - s.lr * s.weightDecay);
+      double w = p[i] * (1.0 - scalars.lr * s.weightDecay);
       m[i] = static_cast<float>(s.beta1 * m[i] + (1.0 - s.beta1) * g);
       v[i] = static_cast<float>(s.beta2 * v[i] + (1.0 - s.beta2) * g * g);
-      double denom = std::sqrt(v[i] / s.biasCorrection2) + s.eps;
-      p[i] = static_cast<float>(w - s.lr * (m[i] / s.biasCorrection1) / denom);
+      double denom = std::sqrt(v[i] / scalars.biasCorrection2) + s.eps;
+      p[i] = static_cast<float>(
+          w - scalars.lr * (m[i] / scalars.biasCorrection1) / denom);
     } else {
       double g = grad * coef + s.weightDecay * p[i];
       if (s.momentum != 0.0) {
         float &buf = s.state[0][i];
-        buf = s.step == 1 ? static_cast<float>(g)
-                          : static_cast<float>(s.momentum * buf +
-                                               (1.0 - s.dampening) * g);
+        buf = scalars.step == 1 ? static_cast<float>(g)
+                                : static_cast<float>(s.momentum * buf +
+                                                     (1.0 - s.dampening) * g);
         g = s.nesterov ? g + s.momentum * buf : buf;
       }
-      p[i] = static_cast<float>(p[i] - s.lr * g);
+      p[i] = static_cast<float>(p[i] - scalars.lr * g);
     }
     if (s.result)
       s.result[i] = p[i];
@@ -121,11 +123,12 @@ void clipCoefficient(const float *squares, double maxNorm, float *coefficient,
 
 namespace var::exec {
 
-void computeBiasCorrections(OptimizerStep &step) {
-  step.biasCorrection1 =
-      1.0 - std::pow(step.beta1, static_cast<double>(step.step));
-  step.biasCorrection2 =
-      1.0 - std::pow(step.beta2, static_cast<double>(step.step));
+void computeBiasCorrections(double beta1, double beta2,
+                            cpu::UpdateScalars &scalars) {
+  scalars.biasCorrection1 =
+      1.0 - std::pow(beta1, static_cast<double>(scalars.step));
+  scalars.biasCorrection2 =
+      1.0 - std::pow(beta2, static_cast<double>(scalars.step));
 }
 
 } // namespace var::exec

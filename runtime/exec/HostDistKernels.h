@@ -26,8 +26,10 @@ void clipCoefficient(const float *squares, double maxNorm, float *coefficient,
 
 namespace var::exec {
 
-/// 1 - beta1^step and 1 - beta2^step, as every backend's AdamW uses them.
-void computeBiasCorrections(OptimizerStep &step);
+/// 1 - beta1^step and 1 - beta2^step of `scalars.step`, as every backend's
+/// AdamW uses them.
+void computeBiasCorrections(double beta1, double beta2,
+                            cpu::UpdateScalars &scalars);
 
 } // namespace var::exec
 

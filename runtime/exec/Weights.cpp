@@ -190,6 +190,8 @@ std::string Executor::importWeights(const std::vector<NamedTensor> &weights,
 
 void Executor::setCaptureGradients(bool on) {
   // Off (gatherCapturedGradients says so) when the memory is not there.
+  // Recorded steps copy gradients or not, into memory replaced here.
+  dropStepGraphs();
   captureGradients = on;
   for (Bucket &bucket : buckets) {
     bucket.captured.reset();

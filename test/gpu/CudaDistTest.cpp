@@ -187,13 +187,14 @@ TEST_F(CudaDistTest, OptimizerUpdatesMatchTheHost) {
     step.adamw = c.adamw;
     step.gradType = c.gradType;
     step.count = count;
-    step.lr = 0.003f;
-    step.step = c.step;
+    var::cpu::UpdateScalars scalars;
+    scalars.lr = 0.003f;
+    scalars.step = c.step;
     step.weightDecay = 0.01;
     step.momentum = c.momentum;
     step.dampening = c.dampening;
     step.nesterov = c.nesterov;
-    var::exec::computeBiasCorrections(step);
+    var::exec::computeBiasCorrections(step.beta1, step.beta2, scalars);
 
     OptimizerStep device = step;
     device.master = static_cast<float *>(upload(master));
@@ -203,6 +204,9 @@ TEST_F(CudaDistTest, OptimizerUpdatesMatchTheHost) {
     device.clip = c.clip ? static_cast<const float *>(upload(clip)) : nullptr;
     device.result = static_cast<float *>(upload(result));
     device.squares = static_cast<double *>(upload(squares));
+    // The kernel reads the step's values from device memory.
+    device.scalars = static_cast<const var::cpu::UpdateScalars *>(
+        upload(&scalars, sizeof scalars));
     ASSERT_EQ(gpu->updateOptimizer(device), "");
 
     step.master = master.data();
@@ -212,6 +216,7 @@ TEST_F(CudaDistTest, OptimizerUpdatesMatchTheHost) {
     step.clip = c.clip ? clip.data() : nullptr;
     step.result = result.data();
     step.squares = squares.data();
+    step.scalars = &scalars;
     ASSERT_EQ(cpu->updateOptimizer(step), "");
 
     compare(master, download<float>(device.master, count), "master");

@@ -184,7 +184,7 @@ struct DeviceCall {
     }
   }
   std::string run(Backend &backend) {
-    var::cpu::OpCall op{inst, operands, results, kSeed};
+    var::cpu::OpCall op{inst, operands, results, nullptr};
     return backend.runOp(op);
   }
 };

@@ -162,7 +162,9 @@ constexpr uint64_t kSeed = 0x5eed;
 inline void runOnCpu(const Call &call, std::vector<HostTensor> &operands,
                      std::vector<HostTensor> &results) {
   plan::Instruction inst = makeInstruction(call);
-  cpu::OpCall cpuCall{inst, {}, {}, kSeed};
+  cpu::StepScalars scalars;
+  scalars.seed = kSeed;
+  cpu::OpCall cpuCall{inst, {}, {}, &scalars};
   for (HostTensor &t : operands)
     cpuCall.operands.push_back(t.view);
   for (HostTensor &t : results)
@@ -179,7 +181,15 @@ inline void runOnDevice(Backend &backend, const Call &call,
                         std::vector<HostTensor> &results) {
   plan::Instruction inst = makeInstruction(call);
   std::vector<DeviceBuffer> buffers;
-  cpu::OpCall gpuCall{inst, {}, {}, kSeed};
+  // The step scalars in device memory, where the kernels read them.
+  cpu::StepScalars scalars;
+  scalars.seed = kSeed;
+  DeviceBuffer scalarBuffer;
+  ASSERT_EQ(scalarBuffer.allocate(backend, sizeof scalars, "step scalars"), "");
+  ASSERT_EQ(backend.copyToDevice(scalarBuffer.data(), &scalars, sizeof scalars),
+            "");
+  cpu::OpCall gpuCall{
+      inst, {}, {}, static_cast<const cpu::StepScalars *>(scalarBuffer.data())};
   auto toDevice = [&](HostTensor &t, bool copy) {
     buffers.emplace_back();
     ASSERT_EQ(buffers.back().allocate(backend, t.view.bytes(), call.op), "");

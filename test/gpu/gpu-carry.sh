@@ -6,7 +6,8 @@
 #   test/gpu/gpu-carry.sh [BUILD_DIR]
 #   run(command="bash .gpu/gpu-tests/run.sh", carry=[".gpu/gpu-tests"],
 #       kind="nvidia-h100-x2", timeout_s=600)
-# run.sh: every GPU test binary, then zoo_train.sh (every zoo model 100
+# run.sh: every GPU test binary (CudaGraphTest on the plans compiled here,
+# $VAR_GPU_PLANS), then zoo_train.sh (every zoo model 100
 # BF16 steps at every ZeRO stage) on GPU 0 beside backend_parity.sh on the
 # last GPU; one line per test binary and per plan, the logs in
 # $OUT/gpu-tests.tgz (weights left out: the files that come back are
@@ -20,7 +21,7 @@ PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
 rm -rf "$out/plans"
 mkdir -p "$out/data"
 for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
-  NcclTest; do
+  NcclTest CudaGraphTest; do
   cp "$build/bin/$test" "$out/libexec/$test"
   strip "$out/libexec/$test"
   sed "s|/libexec/varrun|/libexec/$test|" "$out/bin/varrun" > "$out/bin/$test"
@@ -31,7 +32,21 @@ PATH=$build/bin:$PATH bash "$here/make_zoo_plans.sh" "$here/../../models" \
   "$plans/zoo" > /dev/null
 PATH=$build/bin:$PATH bash "$here/make_parity_plans.sh" "$here/../../models" \
   "$plans/parity" > /dev/null
-tar cJf "$out/data/plans.txz" -C "$plans" zoo parity/plans
+# CudaGraphTest's plans, named as its planFileName() names them.
+mkdir -p "$plans/graphs"
+while IFS='|' read -r model flags; do
+  name=$(printf '%s.%s' "$model" "$flags" | sed 's/[^A-Za-z0-9.]/_/g')
+  # shellcheck disable=SC2086 # the flags are words
+  "$build/bin/varc" "$here/../varrun/Inputs/$model" $flags \
+    -o "$plans/graphs/$name.fb" > /dev/null
+done <<'PLANS'
+tiny_bn_cnn.mlir|--zero-stage=0 --micro-batch=4
+tiny_cnn_dropout.mlir|--zero-stage=1 --grad-accum=3 --micro-batch=2
+tiny_bn_cnn.mlir|--zero-stage=3 --bucket-mb=0.005 --grad-clip=0.5 --micro-batch=4
+tiny_cnn_dropout.mlir|--precision=fp32 --zero-stage=2 --optimizer=sgd --micro-batch=4
+tiny_bn_cnn.mlir|--zero-stage=2 --offload-optimizer --micro-batch=4
+PLANS
+tar cJf "$out/data/plans.txz" -C "$plans" zoo parity/plans graphs
 rm -rf "$plans"
 cat > "$out/run.sh" <<'RUN'
 #!/usr/bin/env bash
@@ -40,15 +55,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
 work=/tmp/gpu-tests
+export VAR_GPU_PLANS=$work/graphs
 rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
 gpus=$(nvidia-smi -L | grep -c '^GPU')
 for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
-  NcclTest; do
+  NcclTest CudaGraphTest; do
   timeout 120 "$test" --gtest_brief=1 --gtest_filter=-Nccl.RefusesNvlinkMulticast \
     > "$work/$test.log" 2>&1
   echo "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"
   grep -A3 Failure "$work/$test.log" | head -12
 done
+grep -h -A1 "ms replayed" "$work/CudaGraphTest.log" | head -16
 ( CUDA_VISIBLE_DEVICES=0 timeout 300 bash "$root/test/gpu/zoo_train.sh" "$work/zoo" 4 \
     > "$work/zoo.txt" 2>&1 ) &
 ( CUDA_VISIBLE_DEVICES=$((gpus - 1)) timeout 300 bash "$root/test/gpu/backend_parity.sh" \

@@ -54,8 +54,10 @@ std::string runAt(std::string_view op, std::vector<const Tensor *> operands,
   plan::Instruction inst;
   inst.op = std::string(op);
   inst.attributes = std::move(attrs);
-  OpCall call{inst, {}, {}, seed};
-  call.firstSample = firstSample;
+  StepScalars scalars;
+  scalars.seed = seed;
+  scalars.firstSample = firstSample;
+  OpCall call{inst, {}, {}, &scalars};
   call.batch = batch;
   for (const Tensor *tensor : operands)
     call.operands.push_back(tensor->view);

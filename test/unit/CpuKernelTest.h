@@ -18,6 +18,7 @@ namespace var::cputest {
 using cpu::getCpuOps;
 using cpu::OpCall;
 using cpu::readFloats;
+using cpu::StepScalars;
 using cpu::TensorView;
 using cpu::writeFloats;
 using plan::DType;
@@ -97,7 +98,9 @@ inline std::string run(std::string_view op,
   plan::Instruction inst;
   inst.op = std::string(op);
   inst.attributes = std::move(attrs);
-  OpCall call{inst, {}, {}, seed};
+  StepScalars scalars;
+  scalars.seed = seed;
+  OpCall call{inst, {}, {}, &scalars};
   for (const Tensor *tensor : operands)
     call.operands.push_back(tensor->view);
   for (Tensor *tensor : results)

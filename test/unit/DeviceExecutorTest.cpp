@@ -1,14 +1,14 @@
 // The executor's device path without a GPU: a backend that runs the CPU
-// kernels and primitives on memory the host cannot dereference (addresses
-// moved out of the canonical range, so that any host access of "device"
-// memory crashes), with model state, collectives and updates through the
-// primitives, streams switched and events recorded before they are waited
-// for, and offloaded state in host memory. Training must give the
+// kernels and primitives on memory the host cannot dereference
+// (UnreachableMemoryBackend.h), with model state, collectives and updates
+// through the primitives, streams switched and events recorded before they
+// are waited for, and offloaded state in host memory. Training must give the
 // CPU backend's losses, weights, gradient norms and training state, bit for
 // bit, at every ZeRO stage with and without offload.
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/SingleRank.h"
 #include "test/unit/CompilePlan.h"
+#include "test/unit/UnreachableMemoryBackend.h"
 
 #include <gtest/gtest.h>
 
@@ -33,123 +33,7 @@ using var::plan::DType;
 
 namespace {
 
-/// "Device" memory: CPU memory seen at an address kTag higher.
-constexpr uintptr_t kTag = uintptr_t(1) << 62;
-
-template <typename T> T *untag(T *tagged) {
-  return tagged
-             ? reinterpret_cast<T *>(reinterpret_cast<uintptr_t>(tagged) - kTag)
-             : nullptr;
-}
-
-class UnreachableMemoryBackend final : public Backend {
-public:
-  std::string_view getName() const override { return "unreachable"; }
-  bool isHostMemory() const override { return false; }
-  std::string allocate(int64_t bytes, const std::string &what,
-                       void **memory) override {
-    if (bytes > allocationLimit)
-      return what + ": cannot allocate " + std::to_string(bytes) +
-             " bytes (the test's limit)";
-    std::string error = cpu->allocate(bytes, what, memory);
-    *memory =
-        reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(*memory) + kTag);
-    return error;
-  }
-  void release(void *memory) override { cpu->release(untag(memory)); }
-  std::string zero(void *memory, int64_t bytes) override {
-    return cpu->zero(untag(memory), bytes);
-  }
-  std::string copyToDevice(void *memory, const void *host,
-                           int64_t bytes) override {
-    return cpu->copyToDevice(untag(memory), host, bytes);
-  }
-  std::string copyToHost(void *host, const void *memory,
-                         int64_t bytes) override {
-    return cpu->copyToHost(host, untag(memory), bytes);
-  }
-  bool hasKernel(std::string_view op) const override {
-    return cpu->hasKernel(op);
-  }
-  std::string runOp(var::cpu::OpCall &call) override {
-    var::cpu::OpCall local{call.inst, call.operands, call.results, call.seed};
-    local.firstSample = call.firstSample;
-    local.batch = call.batch;
-    for (auto *list : {&local.operands, &local.results})
-      for (var::cpu::TensorView &view : *list)
-        view.data = untag(view.data);
-    return cpu->runOp(local);
-  }
-  std::string synchronize() override {
-    ++synchronizations;
-    return failSynchronize ? "an illegal memory access" : "";
-  }
-  std::string selectStream(var::exec::PlanStream) override {
-    ++streamSwitches;
-    return "";
-  }
-  std::string recordEvent(int64_t id) override {
-    recorded.push_back(id);
-    return "";
-  }
-  std::string waitEvent(var::exec::PlanStream, int64_t id) override {
-    if (std::find(recorded.begin(), recorded.end(), id) == recorded.end())
-      ++unrecordedWaits;
-    return "";
-  }
-  void *allocateHost(size_t bytes) override {
-    ++hostAllocations;
-    return Backend::allocateHost(bytes);
-  }
-
-  std::string convert(void *dst, DType dstType, const void *src, DType srcType,
-                      int64_t count) override {
-    ++primitives;
-    return cpu->convert(untag(dst), dstType, untag(src), srcType, count);
-  }
-  std::string accumulate(float *sum, const void *addend, DType type,
-                         int64_t count) override {
-    ++primitives;
-    return cpu->accumulate(untag(sum), untag(addend), type, count);
-  }
-  std::string updateOptimizer(const var::exec::OptimizerStep &step) override {
-    ++updates;
-    var::exec::OptimizerStep local = step;
-    local.master = untag(step.master);
-    local.state[0] = untag(step.state[0]);
-    local.state[1] = untag(step.state[1]);
-    local.grad = untag(step.grad);
-    local.clip = untag(step.clip);
-    local.result = untag(step.result);
-    local.squares = untag(step.squares);
-    return cpu->updateOptimizer(local);
-  }
-  std::string sumSquares(const std::vector<var::exec::FlatInput> &inputs,
-                         float *result) override {
-    ++primitives;
-    std::vector<var::exec::FlatInput> local = inputs;
-    for (var::exec::FlatInput &input : local)
-      input.data = untag(input.data);
-    return cpu->sumSquares(local, untag(result));
-  }
-  std::string clipCoefficient(const float *squares, double maxNorm,
-                              float *coefficient, double *norm) override {
-    ++primitives;
-    return cpu->clipCoefficient(untag(squares), maxNorm, untag(coefficient),
-                                untag(norm));
-  }
-
-  static inline int64_t primitives = 0, updates = 0, hostAllocations = 0,
-                        synchronizations = 0, streamSwitches = 0,
-                        unrecordedWaits = 0;
-  static inline bool failSynchronize = false;
-  /// Allocations above this many bytes fail, as on a full device.
-  static inline int64_t allocationLimit = INT64_MAX;
-
-private:
-  std::unique_ptr<Backend> cpu = var::exec::createCpuBackend();
-  std::vector<int64_t> recorded;
-};
+using var::test::UnreachableMemoryBackend;
 
 constexpr int64_t kBatch = 4, kSteps = 4, kClipElements = 4 * 3 * 16 * 16;
 
@@ -283,9 +167,14 @@ TEST(DeviceExecutorTest, DevicePathMatchesTheCpuBackendBitForBit) {
                  device.state.optimizer[k].second);
     expectSame(cpu.state.buffers, device.state.buffers);
     EXPECT_GT(UnreachableMemoryBackend::primitives, 0);
-    // Offloaded updates run on the host; the others on the device.
+    // Offloaded updates run on the host; the others on the device. Each
+    // function stages its scalars, arguments and results in host memory;
+    // offloaded state adds more.
     EXPECT_EQ(UnreachableMemoryBackend::updates > 0, !config.offloads);
-    EXPECT_EQ(UnreachableMemoryBackend::hostAllocations > 0, config.offloads);
+    int64_t staging = 3 * static_cast<int64_t>(plan.functions.size());
+    EXPECT_EQ(UnreachableMemoryBackend::hostAllocations > staging,
+              config.offloads);
+    EXPECT_GE(UnreachableMemoryBackend::hostAllocations, staging);
     // Streams are switched, and every wait is for an event recorded before.
     EXPECT_GT(UnreachableMemoryBackend::streamSwitches, 0);
     EXPECT_EQ(UnreachableMemoryBackend::unrecordedWaits, 0);

@@ -18,6 +18,7 @@ using var::exec::OptimizerStep;
 struct Buffers {
   std::vector<float> master, m, v, grad, result;
   std::vector<double> squares = std::vector<double>(kSquarePartials);
+  var::cpu::UpdateScalars scalars;
   explicit Buffers(int64_t count) {
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -36,13 +37,14 @@ struct Buffers {
     s.count = count;
     s.result = result.data() + first;
     s.squares = squares.data();
-    s.lr = 0.01f;
-    s.step = 3;
+    scalars.lr = 0.01f;
+    scalars.step = 3;
     s.weightDecay = 0.1;
     s.momentum = 0.9;
     s.dampening = 0.1;
     s.nesterov = true;
-    var::exec::computeBiasCorrections(s);
+    var::exec::computeBiasCorrections(s.beta1, s.beta2, scalars);
+    s.scalars = &scalars;
     return s;
   }
 };

@@ -17,6 +17,8 @@ struct Options {
   std::string plan;
   int nprocPerNode = 0;
   std::string device = "auto";
+  /// --cuda-graphs: record and replay steps where the plan allows.
+  bool cudaGraphs = true;
   std::string data = var::data::kSyntheticSourceName;
   int64_t steps = 0, epochs = 0;
   bool stepsGiven = false, epochsGiven = false; // --steps=0: no training

@@ -255,6 +255,7 @@ int train(const Options &options) {
     std::cerr << who << "error: " << executor.error() << "\n";
     return 2;
   }
+  executor->setStepGraphs(options.cudaGraphs);
   if (!options.initWeights.empty()) {
     std::vector<var::exec::NamedTensor> weights;
     std::vector<std::string> notes;
@@ -527,6 +528,9 @@ int train(const Options &options) {
         std::cerr << who << "error: step " << step + 1 << ": " << error << "\n";
         return 1;
       }
+      for (const std::string &note : executor->takeStepGraphNotes())
+        say("varrun: step " + std::to_string(step + 1) +
+            ": CUDA graphs: " + note);
       tally.addBatch(results[1].floats(), labels, results[0].floats()[0]);
       if (last && !options.dumpStep.empty())
         lastResults = std::move(results);
@@ -609,6 +613,9 @@ int train(const Options &options) {
   executor->setTimeline(nullptr);
   if (log)
     log->finish();
+  if (int64_t replays = executor->getStepGraphReplays())
+    say("varrun: CUDA graphs: " + std::to_string(replays) +
+        " runs replayed a recorded step (rank 0)");
   if (steps > firstStep) {
     std::string report = data->badVideoReport();
     if (!report.empty())
