@@ -76,27 +76,29 @@ __device__ inline void storePack(const float (&acc)[V], T *to) {
   *reinterpret_cast<Pack<T, V> *>(to) = p;
 }
 
-/// Row `row` = (n, d, h) of a tensor with `depth` x `height` rows a sample.
+/// Row `row` = (n, d, h) of a tensor with `depth` x `height` rows a sample
+/// (isDepthwise keeps row counts below 2^31: 32-bit divisions).
 struct Row {
   int64_t n;
   int d, h;
 };
 __device__ inline Row splitRow(int64_t row, int depth, int height) {
+  unsigned at = static_cast<unsigned>(row);
   Row r;
-  r.h = static_cast<int>(row % height);
-  row /= height;
-  r.d = static_cast<int>(row % depth);
-  r.n = row / depth;
+  r.h = static_cast<int>(at % height);
+  at /= height;
+  r.d = static_cast<int>(at % depth);
+  r.n = at / depth;
   return r;
 }
 
-/// The plan's (C, 1, taps) filter as f32 (taps, C), read a pack at a time.
+/// The plan's (C, 1, taps) filter as (taps, C), read a pack at a time.
 template <typename T>
-__global__ void transposeFilterKernel(const T *w, float *to, int channels,
+__global__ void transposeFilterKernel(const T *w, T *to, int channels,
                                       int taps) {
   VAR_GRID_STRIDE(i, static_cast<int64_t>(channels) * taps) {
     int64_t c = i % channels, tap = i / channels;
-    to[i] = toFloat(w[c * taps + tap]);
+    to[i] = w[c * taps + tap];
   }
 }
 
@@ -106,7 +108,7 @@ __global__ void transposeFilterKernel(const T *w, float *to, int channels,
 /// uniformly across the block; the 3x3 neighbourhood of adjacent threads
 /// overlaps, so most input reads hit L1.
 template <typename T, int V>
-__global__ void forwardKernel(const T *x, const float *wt, T *y, Geometry g) {
+__global__ void forwardKernel(const T *x, const T *wt, T *y, Geometry g) {
   int64_t row = blockIdx.x;
   Row r = splitRow(row, g.out[0], g.out[1]);
   int packs = g.channels / V, work = g.out[2] * packs;
@@ -126,7 +128,7 @@ __global__ void forwardKernel(const T *x, const float *wt, T *y, Geometry g) {
         const T *xRow =
             x + ((r.n * g.in[0] + id) * g.in[1] + ih) * g.in[2] * g.channels +
             c;
-        const float *wRow =
+        const T *wRow =
             wt + (kd * g.kernel[1] + kh) * g.kernel[2] * g.channels + c;
         for (int kw = 0; kw < g.kernel[2]; ++kw) {
           int iw = ow * g.stride[2] - g.padding[2] + kw * g.dilation[2];
@@ -134,10 +136,10 @@ __global__ void forwardKernel(const T *x, const float *wt, T *y, Geometry g) {
             continue;
           Pack<T, V> xv =
               load<T, V>(xRow + static_cast<int64_t>(iw) * g.channels);
-          Pack<float, V> wv = load<float, V>(wRow + kw * g.channels);
+          Pack<T, V> wv = load<T, V>(wRow + kw * g.channels);
 #pragma unroll
           for (int v = 0; v < V; ++v)
-            acc[v] = fmaf(toFloat(xv.v[v]), wv.v[v], acc[v]);
+            acc[v] = fmaf(toFloat(xv.v[v]), toFloat(wv.v[v]), acc[v]);
         }
       }
     }
@@ -150,6 +152,8 @@ __global__ void forwardKernel(const T *x, const float *wt, T *y, Geometry g) {
 __device__ inline int sourceOf(int i, int k, int stride, int padding,
                                int dilation, int outSize) {
   int t = i + padding - k * dilation;
+  if (stride == 1) // most windows: no division
+    return t >= 0 && t < outSize ? t : -1;
   if (t < 0 || t % stride != 0 || t / stride >= outSize)
     return -1;
   return t / stride;
@@ -159,8 +163,7 @@ __device__ inline int sourceOf(int i, int k, int stride, int padding,
 /// y: a slice of the row), one thread an (iw, pack) of the row, gathering
 /// dY * W over the taps whose window covers it (no atomics).
 template <typename T, int V>
-__global__ void gradInputKernel(const T *dy, const float *wt, T *dx,
-                                Geometry g) {
+__global__ void gradInputKernel(const T *dy, const T *wt, T *dx, Geometry g) {
   int64_t row = blockIdx.x;
   Row r = splitRow(row, g.in[0], g.in[1]);
   int packs = g.channels / V, work = g.in[2] * packs;
@@ -182,7 +185,7 @@ __global__ void gradInputKernel(const T *dy, const float *wt, T *dx,
         const T *dyRow =
             dy +
             ((r.n * g.out[0] + od) * g.out[1] + oh) * g.out[2] * g.channels + c;
-        const float *wRow =
+        const T *wRow =
             wt + (kd * g.kernel[1] + kh) * g.kernel[2] * g.channels + c;
         for (int kw = 0; kw < g.kernel[2]; ++kw) {
           int ow = sourceOf(iw, kw, g.stride[2], g.padding[2], g.dilation[2],
@@ -191,10 +194,10 @@ __global__ void gradInputKernel(const T *dy, const float *wt, T *dx,
             continue;
           Pack<T, V> dv =
               load<T, V>(dyRow + static_cast<int64_t>(ow) * g.channels);
-          Pack<float, V> wv = load<float, V>(wRow + kw * g.channels);
+          Pack<T, V> wv = load<T, V>(wRow + kw * g.channels);
 #pragma unroll
           for (int v = 0; v < V; ++v)
-            acc[v] = fmaf(toFloat(dv.v[v]), wv.v[v], acc[v]);
+            acc[v] = fmaf(toFloat(dv.v[v]), toFloat(wv.v[v]), acc[v]);
         }
       }
     }
@@ -323,21 +326,22 @@ template <typename Fn> void dispatch(plan::DType dtype, int v, Fn fn) {
     withWidth(float{});
 }
 
-/// The f32 (taps, C) copy of the filter in the workspace.
+/// The (taps, C) copy of the filter in the workspace, so that a thread's
+/// V channels of a tap are one load.
+template <typename T>
 std::string transposedFilter(CudaContext &ctx, const Geometry &g,
-                             const TensorView &weight, float **wt) {
+                             const TensorView &weight, const T **wt) {
   int64_t count = static_cast<int64_t>(g.channels) * g.taps();
   void *memory = nullptr;
-  if (std::string error = ctx.getWorkspace(count * 4, &memory); !error.empty())
+  if (std::string error =
+          ctx.getWorkspace(count * static_cast<int64_t>(sizeof(T)), &memory);
+      !error.empty())
     return error;
-  *wt = static_cast<float *>(memory);
-  if (weight.dtype == plan::DType::BF16)
-    transposeFilterKernel<<<blocksFor(count), kThreads, 0, ctx.stream>>>(
-        static_cast<const uint16_t *>(weight.data), *wt, g.channels, g.taps());
-  else
-    transposeFilterKernel<<<blocksFor(count), kThreads, 0, ctx.stream>>>(
-        static_cast<const float *>(weight.data), *wt, g.channels, g.taps());
+  transposeFilterKernel<<<blocksFor(count), kThreads, 0, ctx.stream>>>(
+      static_cast<const T *>(weight.data), static_cast<T *>(memory), g.channels,
+      g.taps());
   VAR_CUDA_LAUNCHED();
+  *wt = static_cast<const T *>(memory);
   return {};
 }
 
@@ -371,20 +375,23 @@ std::string depthwiseForward(CudaContext &ctx, const Window &w,
   int64_t rows = g.outRows();
   if (rows == 0)
     return {};
-  float *wt = nullptr;
-  if (std::string error = transposedFilter(ctx, g, weight, &wt); !error.empty())
-    return error;
   int v = packWidth(g.channels, plan::getDTypeBytes(input.dtype),
                     {input.data, result.data});
   int64_t work = static_cast<int64_t>(g.out[2]) * (g.channels / v);
   unsigned threads = threadsFor(work);
+  std::string error;
   dispatch(input.dtype, v, [&](auto element, auto width) {
     using T = decltype(element);
+    const T *wt = nullptr;
+    if (!(error = transposedFilter(ctx, g, weight, &wt)).empty())
+      return;
     forwardKernel<T, decltype(width)::value>
         <<<rowGrid(rows, work, threads), threads, 0, ctx.stream>>>(
             static_cast<const T *>(input.data), wt,
             static_cast<T *>(result.data), g);
   });
+  if (!error.empty())
+    return error;
   VAR_CUDA_LAUNCHED();
   return {};
 }
@@ -396,20 +403,23 @@ std::string depthwiseGradInput(CudaContext &ctx, const Window &w,
   int64_t rows = g.inRows();
   if (rows == 0)
     return {};
-  float *wt = nullptr;
-  if (std::string error = transposedFilter(ctx, g, weight, &wt); !error.empty())
-    return error;
   int v = packWidth(g.channels, plan::getDTypeBytes(grad.dtype),
                     {grad.data, result.data});
   int64_t work = static_cast<int64_t>(g.in[2]) * (g.channels / v);
   unsigned threads = threadsFor(work);
+  std::string error;
   dispatch(grad.dtype, v, [&](auto element, auto width) {
     using T = decltype(element);
+    const T *wt = nullptr;
+    if (!(error = transposedFilter(ctx, g, weight, &wt)).empty())
+      return;
     gradInputKernel<T, decltype(width)::value>
         <<<rowGrid(rows, work, threads), threads, 0, ctx.stream>>>(
             static_cast<const T *>(grad.data), wt,
             static_cast<T *>(result.data), g);
   });
+  if (!error.empty())
+    return error;
   VAR_CUDA_LAUNCHED();
   return {};
 }
