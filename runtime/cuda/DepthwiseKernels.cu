@@ -205,29 +205,39 @@ __global__ void gradInputKernel(const T *dy, const T *wt, T *dx, Geometry g) {
   }
 }
 
+/// Threads of a backward-filter pass-1 block: blockDim.x (pairs) times
+/// blockDim.y (ways) is at most this.
+constexpr int kPartialThreads = 256;
+
 /// Backward filter, pass 1: block (x: a chunk of `rowsPerChunk` output
 /// rows; y: a slice of the (tap, pack) pairs, numbered tap * packs + pack
-/// so that a warp reads consecutive channels). Each thread sums dY * X of
-/// its tap and channels over the chunk, row by row and ow by ow, into
-/// partial[chunk][tap][channel].
+/// so that a warp reads consecutive channels). Thread (x, y) sums dY * X of
+/// its pair over the chunk's rows, ow in the y-th of blockDim.y equal
+/// parts of the row (more threads on a chunk where channels are few); the
+/// parts are then summed in order of y into partial[chunk][tap][channel].
 template <typename T, int V>
 __global__ void gradWeightPartialKernel(const T *x, const T *dy, float *partial,
                                         Geometry g, int rowsPerChunk) {
+  __shared__ float parts[kPartialThreads * V];
   int packs = g.channels / V, taps = g.taps();
   int pair = blockIdx.y * blockDim.x + threadIdx.x;
-  if (pair >= taps * packs)
-    return;
+  bool active = pair < taps * packs;
   int tap = pair / packs, c = (pair - tap * packs) * V;
   int kw = tap % g.kernel[2], kh = tap / g.kernel[2] % g.kernel[1],
       kd = tap / (g.kernel[2] * g.kernel[1]);
   int64_t first = static_cast<int64_t>(blockIdx.x) * rowsPerChunk;
-  int64_t last = min(g.outRows(), first + rowsPerChunk);
-  // The ow range whose tap kw lands inside the input.
+  int64_t last = active ? min(g.outRows(), first + rowsPerChunk) : first;
+  // This thread's part of the row, within the ow range whose tap kw lands
+  // inside the input.
   int shift = kw * g.dilation[2] - g.padding[2];
   int owBegin = shift >= 0 ? 0 : (-shift + g.stride[2] - 1) / g.stride[2];
   int owEnd = g.in[2] - 1 - shift < 0
                   ? 0
                   : min(g.out[2], (g.in[2] - 1 - shift) / g.stride[2] + 1);
+  owBegin = max(owBegin, g.out[2] * static_cast<int>(threadIdx.y) /
+                             static_cast<int>(blockDim.y));
+  owEnd = min(owEnd, g.out[2] * static_cast<int>(threadIdx.y + 1) /
+                         static_cast<int>(blockDim.y));
   float acc[V] = {};
   for (int64_t row = first; row < last; ++row) {
     Row r = splitRow(row, g.out[0], g.out[1]);
@@ -248,10 +258,20 @@ __global__ void gradWeightPartialKernel(const T *x, const T *dy, float *partial,
         acc[v] = fmaf(toFloat(dv.v[v]), toFloat(xv.v[v]), acc[v]);
     }
   }
-  Pack<float, V> p;
+  int self = threadIdx.y * blockDim.x + threadIdx.x;
 #pragma unroll
   for (int v = 0; v < V; ++v)
-    p.v[v] = acc[v];
+    parts[self * V + v] = acc[v];
+  __syncthreads();
+  if (threadIdx.y != 0 || !active)
+    return;
+  Pack<float, V> p;
+#pragma unroll
+  for (int v = 0; v < V; ++v) {
+    p.v[v] = parts[threadIdx.x * V + v];
+    for (unsigned y = 1; y < blockDim.y; ++y)
+      p.v[v] += parts[(y * blockDim.x + threadIdx.x) * V + v];
+  }
   *reinterpret_cast<Pack<float, V> *>(
       partial + (static_cast<int64_t>(blockIdx.x) * taps + tap) * g.channels +
       c) = p;
@@ -273,6 +293,7 @@ __global__ void gradWeightSumKernel(const float *partial, T *dw, int64_t chunks,
   int64_t i = static_cast<int64_t>(blockIdx.x) * kSumLanes + threadIdx.x;
   float sum = 0.0f;
   if (i < count)
+#pragma unroll 8
     for (int64_t k = threadIdx.y; k < chunks; k += kSumWays)
       sum += partial[k * count + i];
   sums[threadIdx.y][threadIdx.x] = sum;
@@ -429,32 +450,38 @@ std::string depthwiseGradWeight(CudaContext &ctx, const Window &w,
                                 TensorView &result) {
   Geometry g = geometryOf(w);
   int64_t rows = g.outRows();
-  // About 512 output positions a chunk: a function of the shape alone, so
-  // that the order of the sums does not depend on the device.
-  int rowsPerChunk = std::max(1, 512 / g.out[2]);
+  int v = packWidth(g.channels, plan::getDTypeBytes(input.dtype),
+                    {input.data, grad.data});
+  int64_t pairs = static_cast<int64_t>(g.taps()) * (g.channels / v);
+  unsigned pairThreads = threadsFor(std::min<int64_t>(pairs, 128));
+  unsigned ways = kPartialThreads / pairThreads;
+  int64_t slices = (pairs + pairThreads - 1) / pairThreads;
+  // Chunks of at least 64 positions a thread, and at most 1024 chunks (the
+  // second pass then sums at most 64 partials a thread): a function of the
+  // shape alone, so that the order of the sums does not depend on the
+  // device.
+  int64_t rowsPerChunk = std::max<int64_t>(
+      {1, (rows + 1023) / 1024,
+       (64 * static_cast<int64_t>(ways) + g.out[2] - 1) / g.out[2]});
   int64_t chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
   int64_t count = static_cast<int64_t>(g.channels) * g.taps();
+  if (slices > 65535 || rowsPerChunk > INT_MAX)
+    return "depthwise convolution too large for the backward-filter kernel";
   void *memory = nullptr;
   if (std::string error =
           ctx.getWorkspace(std::max<int64_t>(chunks * count * 4, 4), &memory);
       !error.empty())
     return error;
   float *partial = static_cast<float *>(memory);
-  int v = packWidth(g.channels, plan::getDTypeBytes(input.dtype),
-                    {input.data, grad.data});
-  int64_t pairs = static_cast<int64_t>(g.taps()) * (g.channels / v);
-  unsigned threads = threadsFor(std::min<int64_t>(pairs, 128));
-  int64_t slices = (pairs + threads - 1) / threads;
-  if (chunks > INT_MAX || slices > 65535)
-    return "depthwise convolution too large for the backward-filter kernel";
   dispatch(input.dtype, v, [&](auto element, auto width) {
     using T = decltype(element);
     if (chunks > 0)
       gradWeightPartialKernel<T, decltype(width)::value>
           <<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(slices)),
-             threads, 0, ctx.stream>>>(static_cast<const T *>(input.data),
-                                       static_cast<const T *>(grad.data),
-                                       partial, g, rowsPerChunk);
+             dim3(pairThreads, ways), 0, ctx.stream>>>(
+              static_cast<const T *>(input.data),
+              static_cast<const T *>(grad.data), partial, g,
+              static_cast<int>(rowsPerChunk));
     gradWeightSumKernel<T>
         <<<static_cast<unsigned>((count + kSumLanes - 1) / kSumLanes),
            dim3(kSumLanes, kSumWays), 0, ctx.stream>>>(
