@@ -1,7 +1,7 @@
 // Channels-last depthwise convolutions (DepthwiseKernels.h). Every kernel
 // puts consecutive channels on consecutive threads, V of them a thread
 // (V = 4, 2 or 1, as the channel count and the pointers' alignment allow:
-// one 8- or 16-byte load), so that a warp reads and writes contiguous
+// one load of up to 16 bytes), so that a warp reads and writes contiguous
 // memory; products accumulate in f32 and round once into the result. The
 // backward filter sums fixed chunks of output rows into per-chunk partials,
 // then the partials in a fixed order: no atomics, the same bits every run.
@@ -386,7 +386,9 @@ bool isDepthwise(const Window &w) {
                       w.padding[d] + w.in[d], w.dilation[d] * w.kernel[d]})
       if (v > INT_MAX / 2)
         return false;
-  return rows < INT_MAX && cpu::product(w.kernel) * w.inChannels < INT_MAX;
+  int64_t rowElements = std::max(w.in[2], w.out[2]) * w.inChannels;
+  return rows < INT_MAX && rowElements < INT_MAX &&
+         cpu::product(w.kernel) * w.inChannels < INT_MAX;
 }
 
 std::string depthwiseForward(CudaContext &ctx, const Window &w,
