@@ -134,6 +134,18 @@ std::vector<Case> cases() {
        {64, 96, 56, 56}, {{"padding", Shape{1, 1}}, {"groups", int64_t{96}}});
   conv("mobilenet pointwise 1x1", {64, 96, 56, 56}, {24, 96, 1, 1},
        {64, 24, 56, 56}, {});
+  // Batch 128 at 56x56, 144 channels: where channels-last depthwise and
+  // pointwise convolutions leave cuDNN (DepthwiseKernels.cu, cuBLAS).
+  conv("mbv2 b128 dw 3x3 c144", {128, 144, 56, 56}, {144, 1, 3, 3},
+       {128, 144, 56, 56},
+       {{"padding", Shape{1, 1}}, {"groups", int64_t{144}}});
+  conv("mbv2 b128 dw 3x3/2 c144", {128, 144, 56, 56}, {144, 1, 3, 3},
+       {128, 144, 28, 28},
+       {{"stride", Shape{2, 2}},
+        {"padding", Shape{1, 1}},
+        {"groups", int64_t{144}}});
+  conv("mbv2 b128 pw 24->144", {128, 24, 56, 56}, {144, 24, 1, 1},
+       {128, 144, 56, 56}, {});
   conv("vgg 3x3", {16, 128, 56, 56}, {128, 128, 3, 3}, {16, 128, 56, 56},
        {{"padding", Shape{1, 1}}});
 

@@ -5,11 +5,17 @@
 // channels_last call (the filter then goes through a KRSC copy, and 3-D
 // windows that slide over two or one dimension run as 2-D convolutions);
 // the algorithm is the fastest deterministic one cuDNN measures, once per
-// geometry and layout. The bias is a separate kernel (bf16 results round
-// twice; within a bf16 ulp).
+// geometry and layout. Two channels-last cases skip cuDNN, whose NHWC
+// kernels run them far below memory bandwidth: pointwise convolutions are
+// cuBLAS products of the (N * spatial, C) activations, depthwise ones our
+// own kernels (DepthwiseKernels.cu). The bias is a separate kernel (bf16
+// results round twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
+#include "runtime/cuda/DepthwiseKernels.h"
 #include "runtime/cuda/DeviceTensor.cuh"
+
+#include <climits>
 
 namespace var::cuda {
 
@@ -334,6 +340,37 @@ std::string permuteFilter(CudaContext &ctx, const FilterScratch &f,
   return {};
 }
 
+/// Whether a channels-last convolution is pointwise, a product of the
+/// (M = N * spatial, C) activations by the (K, C) weight: a one-tap kernel
+/// (dilation then changes nothing), stride 1, no padding, one group, sizes
+/// that fit cuBLAS's int.
+bool isPointwise(const Window &w) {
+  const cpu::Dims ones = {1, 1, 1}, zeros = {0, 0, 0};
+  int64_t rows = w.batch * cpu::product(w.in);
+  return w.channelsLast && w.groups == 1 && w.kernel == ones &&
+         w.stride == ones && w.padding == zeros && rows <= INT_MAX &&
+         w.inChannels <= INT_MAX && w.outChannels <= INT_MAX;
+}
+
+/// A pointwise convolution's product through gemmEx, written straight in
+/// the result's type: column-major C (m x n) = op(A) op(B) (see
+/// LinearKernels.cu for the row-major to column-major reading).
+std::string pointwiseGemm(CudaContext &ctx, cublasOperation_t opA,
+                          cublasOperation_t opB, int64_t m, int64_t n,
+                          int64_t k, const TensorView &a, int64_t lda,
+                          const TensorView &b, int64_t ldb,
+                          TensorView &result) {
+  if (m == 0 || n == 0)
+    return {};
+  if (k == 0) {
+    VAR_CUDA_TRY(cudaMemsetAsync(
+        result.data, 0, static_cast<size_t>(result.bytes()), ctx.stream));
+    return {};
+  }
+  return gemmEx(ctx, opA, opB, m, n, k, a.data, lda, b.data, ldb, a.dtype,
+                result.data, result.dtype, 0.0f);
+}
+
 /// What one cuDNN convolution call needs once its window is known: the
 /// descriptors, the algorithm measured for the geometry, its workspace,
 /// and the filter as cuDNN reads or writes it (the plan's, or its KRSC
@@ -444,17 +481,34 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
   if (hasBias && call.operands[2].shape != cpu::Shape{w.outChannels})
     return "bias is " + cpu::formatShape(call.operands[2].shape) +
            ", expected (" + std::to_string(w.outChannels) + ")";
-  ConvSetup c;
-  if (std::string error =
-          setUpConv(ctx, call, w, input.shape.size() - 2, Direction::Forward,
-                    input.data, weight, result.data, c);
-      !error.empty())
+  plan::DType dtype;
+  if (std::string error = commonType(call, dtype); !error.empty())
     return error;
-  float one = 1.0f, zero = 0.0f;
-  VAR_CUDA_TRY(cudnnConvolutionForward(
-      ctx.cudnn, &one, c.d.x, input.data, c.d.w, c.filter, c.d.conv,
-      static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
-      c.chosen.memory, &zero, c.d.y, result.data));
+  if (isPointwise(w)) {
+    // Y (M x K) = X (M x C) W^T: column-major Y^T = W X^T.
+    if (std::string error =
+            pointwiseGemm(ctx, CUBLAS_OP_T, CUBLAS_OP_N, w.outChannels,
+                          w.batch * cpu::product(w.in), w.inChannels, weight,
+                          w.inChannels, input, w.inChannels, result);
+        !error.empty())
+      return error;
+  } else if (isDepthwise(w)) {
+    if (std::string error = depthwiseForward(ctx, w, input, weight, result);
+        !error.empty())
+      return error;
+  } else {
+    ConvSetup c;
+    if (std::string error =
+            setUpConv(ctx, call, w, input.shape.size() - 2, Direction::Forward,
+                      input.data, weight, result.data, c);
+        !error.empty())
+      return error;
+    float one = 1.0f, zero = 0.0f;
+    VAR_CUDA_TRY(cudnnConvolutionForward(
+        ctx.cudnn, &one, c.d.x, input.data, c.d.w, c.filter, c.d.conv,
+        static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
+        c.chosen.memory, &zero, c.d.y, result.data));
+  }
   if (hasBias) {
     ElementType yType, biasType;
     if (std::string error = elementTypeOf(result, "result", yType);
@@ -484,6 +538,16 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
                                               grad.shape, "grad", w);
       !error.empty())
     return error;
+  plan::DType dtype;
+  if (std::string error = commonType(call, dtype); !error.empty())
+    return error;
+  // dX (M x C) = dY (M x K) W: column-major dX^T = W^T dY^T.
+  if (isPointwise(w))
+    return pointwiseGemm(ctx, CUBLAS_OP_N, CUBLAS_OP_N, w.inChannels,
+                         w.batch * cpu::product(w.in), w.outChannels, weight,
+                         w.inChannels, grad, w.outChannels, result);
+  if (isDepthwise(w))
+    return depthwiseGradInput(ctx, w, grad, weight, result);
   ConvSetup c;
   if (std::string error =
           setUpConv(ctx, call, w, result.shape.size() - 2,
@@ -509,6 +573,16 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
                                               grad.shape, "grad", w);
       !error.empty())
     return error;
+  plan::DType dtype;
+  if (std::string error = commonType(call, dtype); !error.empty())
+    return error;
+  // dW (K x C) = dY^T X: column-major dW^T = X^T dY.
+  if (isPointwise(w))
+    return pointwiseGemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, w.inChannels,
+                         w.outChannels, w.batch * cpu::product(w.in), input,
+                         w.inChannels, grad, w.outChannels, result);
+  if (isDepthwise(w))
+    return depthwiseGradWeight(ctx, w, input, grad, result);
   ConvSetup c;
   if (std::string error = setUpConv(ctx, call, w, input.shape.size() - 2,
                                     Direction::BackwardFilter, input.data,

@@ -94,6 +94,15 @@ void registerNormOps(CudaOpTable &table);        // batch norm
 void registerLstmOps(CudaOpTable &table);        // LSTM forward, backward
 void registerFusedElementwiseOps(CudaOpTable &table); // var.fused_elementwise
 
+/// Column-major C (m x n, leading dimension m) = op(A) op(B) + beta C
+/// through cublasGemmEx: A and B of `abType`, C of `cType` (f32 or bf16),
+/// f32 accumulation (plain FMA for f32 operands: no TF32; tensor cores for
+/// bf16), one rounding into C. Sizes must fit in int.
+std::string gemmEx(CudaContext &ctx, cublasOperation_t opA,
+                   cublasOperation_t opB, int64_t m, int64_t n, int64_t k,
+                   const void *a, int64_t lda, const void *b, int64_t ldb,
+                   plan::DType abType, void *c, plan::DType cType, float beta);
+
 /// Every CUDA kernel.
 const CudaOpTable &getCudaOps();
 

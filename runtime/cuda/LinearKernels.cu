@@ -2,7 +2,8 @@
 // plain FMA for f32 operands, tensor cores for bf16). Row-major products
 // are column-major products of the transposes. A bf16 result, or one with
 // a bias, accumulates in an f32 workspace first (bias in it before the
-// product, as the CPU does) and is rounded once by a final kernel.
+// product, as the CPU does) and is rounded once by a final kernel. Also
+// gemmEx, the product that channels-last pointwise convolutions share.
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -22,10 +23,6 @@ __global__ void broadcastRowsKernel(const void *bias, int biasType, float *out,
 __global__ void roundKernel(const float *in, void *out, int outType,
                             int64_t n) {
   VAR_GRID_STRIDE(i, n) { storeFloat(out, outType, i, in[i]); }
-}
-
-cudaDataType_t cudaTypeOf(plan::DType dtype) {
-  return dtype == plan::DType::BF16 ? CUDA_R_16BF : CUDA_R_32F;
 }
 
 /// Column-major C (m x n) = op(A) op(B) into `result` (row-major, so C is
@@ -55,7 +52,6 @@ std::string gemm(CudaContext &ctx, cublasOperation_t opA, cublasOperation_t opB,
       return error;
     c = static_cast<float *>(workspace);
   }
-  float zero = 0.0f, one = 1.0f;
   if (bias) {
     ElementType biasType;
     if (std::string error = elementTypeOf(*bias, "bias", biasType);
@@ -68,14 +64,12 @@ std::string gemm(CudaContext &ctx, cublasOperation_t opA, cublasOperation_t opB,
   if (k == 0 && !bias)
     VAR_CUDA_TRY(
         cudaMemsetAsync(c, 0, static_cast<size_t>(count) * 4, ctx.stream));
-  if (k > 0) {
-    auto narrow = [](int64_t v) { return static_cast<int>(v); };
-    VAR_CUDA_TRY(cublasGemmEx(
-        ctx.cublas, opA, opB, narrow(m), narrow(n), narrow(k), &one, a.data,
-        cudaTypeOf(a.dtype), narrow(lda), b.data, cudaTypeOf(b.dtype),
-        narrow(ldb), bias ? &one : &zero, c, CUDA_R_32F, narrow(m),
-        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-  }
+  if (k > 0)
+    if (std::string error =
+            gemmEx(ctx, opA, opB, m, n, k, a.data, lda, b.data, ldb, a.dtype, c,
+                   plan::DType::F32, bias ? 1.0f : 0.0f);
+        !error.empty())
+      return error;
   if (c != result.data) {
     roundKernel<<<blocksFor(count), kThreads, 0, ctx.stream>>>(
         c, result.data, resultType, count);
@@ -138,6 +132,23 @@ std::string linearGradWeightOp(CudaContext &ctx, OpCall &call) {
 }
 
 } // namespace
+
+std::string gemmEx(CudaContext &ctx, cublasOperation_t opA,
+                   cublasOperation_t opB, int64_t m, int64_t n, int64_t k,
+                   const void *a, int64_t lda, const void *b, int64_t ldb,
+                   plan::DType abType, void *c, plan::DType cType, float beta) {
+  auto narrow = [](int64_t v) { return static_cast<int>(v); };
+  auto cudaTypeOf = [](plan::DType dtype) {
+    return dtype == plan::DType::BF16 ? CUDA_R_16BF : CUDA_R_32F;
+  };
+  float one = 1.0f;
+  VAR_CUDA_TRY(cublasGemmEx(ctx.cublas, opA, opB, narrow(m), narrow(n),
+                            narrow(k), &one, a, cudaTypeOf(abType), narrow(lda),
+                            b, cudaTypeOf(abType), narrow(ldb), &beta, c,
+                            cudaTypeOf(cType), narrow(m), CUBLAS_COMPUTE_32F,
+                            CUBLAS_GEMM_DEFAULT));
+  return {};
+}
 
 void registerLinearOps(CudaOpTable &table) {
   table["var.linear"] = linearOp;

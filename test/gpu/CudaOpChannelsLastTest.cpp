@@ -1,15 +1,18 @@
 // The CUDA kernels' channels_last calls against the CPU backend's (which
 // CpuChannelsLastTest ties, bit for bit, to the channels-first ops), in f32
 // and bf16, forward and backward: convolutions (with bias, strided, grouped,
-// depthwise, pointwise, dilated, 1-D, the (1, 3, 3) and (3, 1, 1) 3-D
-// convolutions that run as 2-D ones, a full 3-D one), pools, global pools
-// and batch norm with channel counts that are not multiples of 32. Without
-// a GPU every case is skipped, and ctest counts it as skipped.
+// depthwise and pointwise on their own paths, dilated, 1-D, the (1, 3, 3)
+// and (3, 1, 1) 3-D convolutions that run as 2-D ones, a full 3-D one),
+// pools, global pools and batch norm with channel counts that are not
+// multiples of 32; and that the depthwise and pointwise paths repeat bit
+// for bit. Without a GPU every case is skipped, and ctest counts it as
+// skipped.
 #include "runtime/cuda/CudaBackend.h"
 #include "test/gpu/CudaOpCheck.h"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -127,6 +130,68 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
        {2, 4, 6, 6, 8},
        {ints("padding", {1, 1, 1})},
        true},
+      // Depthwise convolutions run on DepthwiseKernels.cu: 4, 2 and 1
+      // channels a thread (40, 18, 37 channels), strided, dilated, 1-D and
+      // 3-D windows, odd sizes, and enough output rows for several chunks
+      // of the backward filter (about 512 positions each).
+      {"depthwise_3x3_s1",
+       {2, 9, 9, 40},
+       {40, 1, 3, 3},
+       {2, 9, 9, 40},
+       {ints("padding", {1, 1}), integer("groups", 40)},
+       true},
+      {"depthwise_3x3_s2",
+       {2, 11, 11, 18},
+       {18, 1, 3, 3},
+       {2, 6, 6, 18},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 18)},
+       false},
+      {"depthwise_5x5_s2",
+       {2, 13, 12, 37},
+       {37, 1, 5, 5},
+       {2, 7, 6, 37},
+       {ints("stride", {2, 2}), ints("padding", {2, 2}), integer("groups", 37)},
+       false},
+      {"depthwise_dilated_asymmetric",
+       {1, 10, 11, 8},
+       {8, 1, 3, 2},
+       {1, 8, 4, 8},
+       {ints("stride", {1, 2}), ints("padding", {1, 0}),
+        ints("dilation", {2, 3}), integer("groups", 8)},
+       false},
+      {"depthwise_1d",
+       {2, 15, 6},
+       {6, 1, 3},
+       {2, 13, 6},
+       {integer("groups", 6)},
+       false},
+      {"depthwise_3d",
+       {2, 4, 6, 5, 12},
+       {12, 1, 3, 3, 3},
+       {2, 4, 6, 5, 12},
+       {ints("padding", {1, 1, 1}), integer("groups", 12)},
+       false},
+      {"depthwise_many_chunks",
+       {4, 30, 30, 24},
+       {24, 1, 3, 3},
+       {4, 30, 30, 24},
+       {ints("padding", {1, 1}), integer("groups", 24)},
+       false},
+      // Pointwise convolutions run as cuBLAS products.
+      {"pointwise_24_144",
+       {2, 7, 7, 24},
+       {144, 24, 1, 1},
+       {2, 7, 7, 144},
+       {},
+       true},
+      {"pointwise_3_8", {3, 5, 5, 3}, {8, 3, 1, 1}, {3, 5, 5, 8}, {}, true},
+      {"pointwise_3d",
+       {2, 3, 4, 4, 16},
+       {8, 16, 1, 1, 1},
+       {2, 3, 4, 4, 8},
+       {},
+       false},
+      {"pointwise_1d", {2, 9, 5}, {7, 5, 1}, {2, 9, 7}, {}, false},
   };
   for (const Conv &c : convs) {
     std::vector<Spec> fwd = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
@@ -243,6 +308,67 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaChannelsLastTest,
                                   (info.param.dtype == DType::BF16 ? "_bf16"
                                                                    : "_f32");
                          });
+
+/// The backend for cases outside the parameterized suite.
+class CudaChannelsLastRepeatTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    backend = var::cuda::createCudaBackend(0, whyNot);
+  }
+  static void TearDownTestSuite() { backend.reset(); }
+  void SetUp() override {
+    if (!backend)
+      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
+  }
+
+  static std::unique_ptr<Backend> backend;
+  static std::string whyNot;
+};
+
+std::unique_ptr<Backend> CudaChannelsLastRepeatTest::backend;
+std::string CudaChannelsLastRepeatTest::whyNot;
+
+// The depthwise kernels and the pointwise products give the same bits run
+// after run (no atomics; the backward filter's chunks and sums in a fixed
+// order), on MobileNetV2-like shapes large enough for many chunks.
+TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
+  const DType t = DType::BF16;
+  Shape x = {8, 28, 28, 96}, y = {8, 14, 14, 96}, dw = {96, 1, 3, 3};
+  std::vector<Attribute> strided = {
+      ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 96),
+      unit("channels_last")};
+  Shape p = {8, 28, 28, 144}, pw = {144, 96, 1, 1};
+  std::vector<Attribute> last = {unit("channels_last")};
+  std::vector<Call> calls = {
+      {"var.conv", {uniform(t, x), uniform(t, dw)}, {result(t, y)}, strided},
+      {"var.conv_grad_input",
+       {uniform(t, y), uniform(t, dw)},
+       {result(t, x)},
+       strided},
+      {"var.conv_grad_weight",
+       {uniform(t, x), uniform(t, y)},
+       {result(t, dw)},
+       strided},
+      {"var.conv", {uniform(t, x), uniform(t, pw)}, {result(t, p)}, last},
+      {"var.conv_grad_weight",
+       {uniform(t, x), uniform(t, p)},
+       {result(t, pw)},
+       last},
+  };
+  for (const Call &call : calls) {
+    SCOPED_TRACE(call.op);
+    std::vector<HostTensor> operands = makeOperands(call);
+    std::vector<HostTensor> first = makeResults(call);
+    std::vector<HostTensor> second = makeResults(call);
+    runOnDevice(*backend, call, operands, first);
+    runOnDevice(*backend, call, operands, second);
+    if (HasFatalFailure())
+      return;
+    const TensorView &a = first[0].view, &b = second[0].view;
+    EXPECT_EQ(std::memcmp(a.data, b.data, static_cast<size_t>(a.bytes())), 0)
+        << "two runs differ";
+  }
+}
 
 // Shapes that do not fit the channels-last layout get the CPU's message
 // from the CUDA kernels, before anything is launched (no GPU needed).
