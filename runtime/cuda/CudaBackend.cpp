@@ -24,9 +24,12 @@ std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
     if (capturing)
       return "a kernel needs a larger workspace (" + std::to_string(bytes) +
              " bytes) than any call before the step was recorded as a graph";
-    // Grow to the new need (at least 64 MiB, so that most calls fit the
-    // first one); freeing synchronizes with kernels still reading it.
-    int64_t size = std::max(bytes, kMinWorkspace);
+    // Grow to the new need and to the most any kernel asked for before (a
+    // trimmed workspace must not shrink below what a later run's kernels
+    // take: a recorded graph cannot grow it), at least 64 MiB so that most
+    // calls fit the first one; freeing synchronizes with kernels still
+    // reading it.
+    int64_t size = std::max({bytes, workspaceNeed, kMinWorkspace});
     ++workspaceGeneration;
     releaseWorkspace();
     cudaError_t status = cudaMalloc(&workspace, static_cast<size_t>(size));
