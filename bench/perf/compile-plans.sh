@@ -8,7 +8,7 @@
 # For a small trial on a CPU: PERF_BATCH, PERF_FRAMES, PERF_SIZE override
 # every model's; PERF_MODELS picks models; VARC names varc (default
 # build/bin/varc). PERF_VARIANTS ("NAME:VARC-FLAGS ...", default
-# "cl:--channels-last") adds a plan MODEL+NAME.fb per variant, compiled
+# "cl:--channels-last") adds a plan MODEL-NAME.fb per variant, compiled
 # with those extra flags (commas in VARC-FLAGS stand for spaces); run.sh
 # measures every plan of a model.
 set -euo pipefail
@@ -43,7 +43,7 @@ while read -r model batch frames size; do
     # shellcheck disable=SC2086 # the flags are words
     "$varc" "$dir/$model.mlir" --precision=bf16 --optimizer=adamw \
       --zero-stage=0 --micro-batch="$batch" ${flags//,/ } \
-      -o "$dir/$model+${variant%%:*}.fb"
+      -o "$dir/$model-${variant%%:*}.fb"
   done
   rm "$dir/$model.mlir"
   echo "$model $batch $frames $size" >> "$dir/models.txt"

@@ -134,9 +134,9 @@ def main():
                 (name, mode) in torch_rows for mode in ("eager", "compile")):
             continue  # not run
         ours = varrun_rows.get(name, {})
-        # A variant plan (MODEL+NAME, see compile-plans.sh) meets the
-        # model's PyTorch rows.
-        base = name.split("+")[0]
+        # A variant plan (MODEL-NAME, see compile-plans.sh; no model name
+        # has a "-") meets the model's PyTorch rows.
+        base = name.split("-")[0]
         eager = torch_rows.get((base, "eager"), {})
         compiled = torch_rows.get((base, "compile"), {})
         mine = ours.get("frames_per_s")

@@ -55,7 +55,7 @@ while read -r model batch frames size; do
   if [ -n "${PERF_MODELS:-}" ] && ! grep -qw "$model" <<<"${PERF_MODELS//,/ }"; then
     continue
   fi
-  for plan in "$plans/$model.fb" "$plans/$model+"*.fb; do
+  for plan in "$plans/$model.fb" "$plans/$model-"*.fb; do
     [ -f "$plan" ] || continue
     name=$(basename "$plan" .fb)
     echo "run.sh: $name: varrun" >&2
