@@ -60,13 +60,7 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
     cases.emplace_back(std::move(name), std::move(call));
   };
 
-  struct Conv {
-    std::string name;
-    Shape x, w, y;
-    std::vector<Attribute> attrs;
-    bool bias;
-  };
-  std::vector<Conv> convs = {
+  std::vector<ConvCase> convs = {
       {"conv2d",
        {2, 9, 9, 16},
        {24, 16, 3, 3},
@@ -193,27 +187,10 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
        false},
       {"pointwise_1d", {2, 9, 5}, {7, 5, 1}, {2, 9, 7}, {}, false},
   };
-  for (const Conv &c : convs) {
-    std::vector<Spec> fwd = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
-    if (c.bias)
-      fwd.push_back(uniform(t, {c.w[0]}));
-    add(c.name, {"var.conv", fwd, {result(t, c.y)}, c.attrs});
-    add(c.name + "_grad_input", {"var.conv_grad_input",
-                                 {uniform(t, c.y), uniform(t, c.w, 0.5f)},
-                                 {result(t, c.x)},
-                                 c.attrs});
-    add(c.name + "_grad_weight", {"var.conv_grad_weight",
-                                  {uniform(t, c.x), uniform(t, c.y)},
-                                  {result(t, c.w)},
-                                  c.attrs});
-  }
+  for (const ConvCase &c : convs)
+    addConvCalls(t, c, add);
 
-  struct Pool {
-    std::string name;
-    Shape x, y;
-    std::vector<Attribute> attrs;
-  };
-  std::vector<Pool> pools = {
+  std::vector<PoolCase> pools = {
       {"pool2d",
        {2, 9, 9, 3},
        {2, 5, 5, 3},
@@ -222,19 +199,8 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
       {"pool2d_c40", {2, 8, 8, 40}, {2, 4, 4, 40}, {ints("kernel", {2, 2})}},
       {"pool3d", {1, 4, 6, 6, 5}, {1, 2, 3, 3, 5}, {ints("kernel", {2, 2, 2})}},
   };
-  for (const Pool &p : pools) {
-    add("max_" + p.name,
-        {"var.max_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs, true});
-    add("max_" + p.name + "_grad",
-        {"var.max_pool_grad",
-         {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
-         {result(t, p.x)},
-         p.attrs});
-    add("avg_" + p.name,
-        {"var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs});
-    add("avg_" + p.name + "_grad",
-        {"var.avg_pool_grad", {uniform(t, p.y)}, {result(t, p.x)}, p.attrs});
-  }
+  for (const PoolCase &p : pools)
+    addPoolCalls(t, p, add);
   add("global_avg_pool", {"var.global_avg_pool",
                           {uniform(t, {4, 7, 7, 40})},
                           {result(t, {4, 40})}});

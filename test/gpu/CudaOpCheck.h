@@ -52,6 +52,21 @@ inline Spec given(DType dtype, Shape shape, std::vector<float> values) {
 }
 inline Spec result(DType dtype, Shape shape) { return uniform(dtype, shape); }
 
+/// A convolution case: input, weight and output as the call sees them.
+struct ConvCase {
+  std::string name;
+  Shape x, w, y;
+  std::vector<Attribute> attrs;
+  bool bias;
+};
+
+/// A pooling case: input and output as the call sees them.
+struct PoolCase {
+  std::string name;
+  Shape x, y;
+  std::vector<Attribute> attrs;
+};
+
 struct Call {
   Call(std::string op, std::vector<Spec> operands, std::vector<Spec> results,
        std::vector<Attribute> attributes = {}, bool exact = false)
@@ -72,6 +87,38 @@ inline Attribute integer(std::string name, int64_t value) {
 }
 inline Attribute real(std::string name, double value) {
   return {std::move(name), value};
+}
+
+/// `c`'s forward, backward-data and backward-filter calls in compute type
+/// `t`, named NAME, NAME_grad_input and NAME_grad_weight, given to `add`.
+template <typename Add>
+void addConvCalls(DType t, const ConvCase &c, Add &&add) {
+  std::vector<Spec> forward = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
+  if (c.bias)
+    forward.push_back(uniform(t, {c.w[0]}));
+  add(c.name, Call("var.conv", forward, {result(t, c.y)}, c.attrs));
+  add(c.name + "_grad_input",
+      Call("var.conv_grad_input", {uniform(t, c.y), uniform(t, c.w, 0.5f)},
+           {result(t, c.x)}, c.attrs));
+  add(c.name + "_grad_weight",
+      Call("var.conv_grad_weight", {uniform(t, c.x), uniform(t, c.y)},
+           {result(t, c.w)}, c.attrs));
+}
+
+/// `p`'s max and average pooling calls and their gradients in compute type
+/// `t` (max_NAME, max_NAME_grad, avg_NAME, avg_NAME_grad), given to `add`.
+template <typename Add>
+void addPoolCalls(DType t, const PoolCase &p, Add &&add) {
+  add("max_" + p.name,
+      Call("var.max_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs, true));
+  add("max_" + p.name + "_grad",
+      Call("var.max_pool_grad",
+           {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
+           {result(t, p.x)}, p.attrs));
+  add("avg_" + p.name,
+      Call("var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs));
+  add("avg_" + p.name + "_grad",
+      Call("var.avg_pool_grad", {uniform(t, p.y)}, {result(t, p.x)}, p.attrs));
 }
 inline Attribute unit(std::string name) { return {std::move(name), true}; }
 

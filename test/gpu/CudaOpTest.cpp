@@ -226,13 +226,7 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
 
   // Convolutions: 2-D with bias and stride, grouped, depthwise, dilated,
   // 3-D, 1-D; each forward and both gradients.
-  struct Conv {
-    std::string name;
-    Shape x, w, y;
-    std::vector<Attribute> attrs;
-    bool bias;
-  };
-  std::vector<Conv> convs = {
+  std::vector<ConvCase> convs = {
       {"conv2d",
        {2, 4, 9, 9},
        {6, 4, 3, 3},
@@ -298,28 +292,11 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
        {ints("stride", {1, 2, 2}), ints("padding", {0, 1, 1})},
        false},
   };
-  for (const Conv &c : convs) {
-    std::vector<Spec> fwd = {uniform(t, c.x), uniform(t, c.w, 0.5f)};
-    if (c.bias)
-      fwd.push_back(uniform(t, {c.w[0]}));
-    add(c.name, {"var.conv", fwd, {result(t, c.y)}, c.attrs});
-    add(c.name + "_grad_input", {"var.conv_grad_input",
-                                 {uniform(t, c.y), uniform(t, c.w, 0.5f)},
-                                 {result(t, c.x)},
-                                 c.attrs});
-    add(c.name + "_grad_weight", {"var.conv_grad_weight",
-                                  {uniform(t, c.x), uniform(t, c.y)},
-                                  {result(t, c.w)},
-                                  c.attrs});
-  }
+  for (const ConvCase &c : convs)
+    addConvCalls(t, c, add);
 
   // Pools: max and average (2-D padded, 3-D), global average.
-  struct Pool {
-    std::string name;
-    Shape x, y;
-    std::vector<Attribute> attrs;
-  };
-  std::vector<Pool> pools = {
+  std::vector<PoolCase> pools = {
       {"pool2d",
        {2, 3, 9, 9},
        {2, 3, 5, 5},
@@ -328,19 +305,8 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
       {"pool2d_plain", {2, 3, 8, 8}, {2, 3, 4, 4}, {ints("kernel", {2, 2})}},
       {"pool3d", {1, 2, 4, 6, 6}, {1, 2, 2, 3, 3}, {ints("kernel", {2, 2, 2})}},
   };
-  for (const Pool &p : pools) {
-    add("max_" + p.name,
-        {"var.max_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs, true});
-    add("max_" + p.name + "_grad",
-        {"var.max_pool_grad",
-         {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
-         {result(t, p.x)},
-         p.attrs});
-    add("avg_" + p.name,
-        {"var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs});
-    add("avg_" + p.name + "_grad",
-        {"var.avg_pool_grad", {uniform(t, p.y)}, {result(t, p.x)}, p.attrs});
-  }
+  for (const PoolCase &p : pools)
+    addPoolCalls(t, p, add);
   // Ties: every window of a constant plane picks its first element.
   add("max_pool_ties_grad",
       {"var.max_pool_grad",
