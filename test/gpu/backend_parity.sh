@@ -83,8 +83,11 @@ pair() { # plan: both backends, then one verdict line
     "$weights$floor; loss after 10 steps (cpu $device2) $losses"
 }
 export -f pair train
+# Verdicts print as each pair finishes (a run cut short by a timeout keeps
+# what it finished), then sorted into verdicts.txt.
 ls "$dir"/plans/*.fb | xargs -P "$jobs" -I{} bash -c 'pair {}' |
-  sort | tee "$dir/verdicts.txt"
+  tee "$dir/verdicts.unsorted.txt"
+sort "$dir/verdicts.unsorted.txt" > "$dir/verdicts.txt"
 if ! grep -q DIFFERENT "$dir/verdicts.txt"; then
   echo "parity: every well-conditioned plan's gradients and weights match"
   exit 0
