@@ -80,10 +80,11 @@ public:
     for (RecordedGraph &graph : graphs)
       if (graph.exec)
         cudaGraphExecDestroy(graph.exec);
-    for (const std::vector<cudaEvent_t> *list : {&events, &timeEvents})
-      for (cudaEvent_t event : *list)
-        if (event)
-          cudaEventDestroy(event);
+    for (const auto &[id, event] : events)
+      cudaEventDestroy(event);
+    for (cudaEvent_t event : timeEvents)
+      if (event)
+        cudaEventDestroy(event);
     for (cudaEvent_t event : forkJoin)
       if (event)
         cudaEventDestroy(event);
@@ -357,14 +358,15 @@ private:
   /// Event `id`, created on first use (the first step; later steps reuse
   /// it).
   std::string getEvent(int64_t id, cudaEvent_t &event) {
-    if (id < 0 || id > (int64_t(1) << 20))
+    if (id < 0 || id > exec::kRunStartEvent)
       return "event id " + std::to_string(id) + " is out of range";
-    if (static_cast<size_t>(id) >= events.size())
-      events.resize(static_cast<size_t>(id) + 1, nullptr);
-    if (!events[id])
-      VAR_CUDA_TRY(
-          cudaEventCreateWithFlags(&events[id], cudaEventDisableTiming));
-    event = events[id];
+    auto found = events.find(id);
+    if (found == events.end()) {
+      VAR_CUDA_TRY(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+      events.emplace(id, event);
+    } else {
+      event = found->second;
+    }
     return {};
   }
 
@@ -382,7 +384,7 @@ private:
   int device;
   /// Compute, comm and copy; ctx.stream is the selected one.
   std::array<cudaStream_t, 3> streams = {};
-  std::vector<cudaEvent_t> events;
+  std::map<int64_t, cudaEvent_t> events; // the plan's, and kRunStartEvent
   /// markTime's slots: a timing event, or a host clock reading.
   struct TimeMark {
     bool onHost = false;

@@ -25,6 +25,9 @@ namespace var::exec {
 /// their sum in index order is the whole (a fixed order, so the norm is the
 /// same from run to run).
 constexpr int kSquarePartials = 256;
+/// The event the executor records on compute after a run's prologue and
+/// the other streams wait for; plan events are numbered below it.
+constexpr int64_t kRunStartEvent = int64_t(1) << 20;
 
 /// One fused AdamW or SGD update of a flat master region, as PyTorch's
 /// optimizers compute it (f32 storage, f64 arithmetic per element). All

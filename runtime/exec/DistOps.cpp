@@ -114,6 +114,9 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     if (!id)
       return "names no event";
     int64_t event = *id;
+    if (event < 0 || event >= kRunStartEvent)
+      return "event " + std::to_string(event) + " is out of range [0, " +
+             std::to_string(kRunStartEvent) + ")";
     // Host work is synchronous: what a host event marks is done.
     if (std::find(layout.hostEvents.begin(), layout.hostEvents.end(), event) !=
         layout.hostEvents.end())

@@ -502,6 +502,18 @@ std::string Executor::enqueueRun(const plan::PlanFunction &function,
     if (!error.empty())
       return "argument " + std::to_string(i) + " of '" + name + "': " + error;
   }
+  // The comm and copy streams start after the prologue above (zeroed
+  // arena, step scalars, arguments), which went on compute: a gather
+  // racing the zeroing of its bucket left ZeRO-3 training on zeros.
+  if (device) {
+    if (std::string error = backend->recordEvent(kRunStartEvent);
+        !error.empty())
+      return what + ": " + error;
+    for (PlanStream side : {PlanStream::Comm, PlanStream::Copy})
+      if (std::string error = backend->waitEvent(side, kRunStartEvent);
+          !error.empty())
+        return what + ": " + error;
+  }
   if (timeline)
     if (std::string error = backend->markTime(0, false); !error.empty())
       return what + ": " + error;

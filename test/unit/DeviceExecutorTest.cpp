@@ -181,6 +181,39 @@ TEST(DeviceExecutorTest, DevicePathMatchesTheCpuBackendBitForBit) {
   }
 }
 
+// The plan's streams run in any order their events allow, as on a GPU: with
+// the comm and copy streams as far ahead of compute as the events let them,
+// or as far behind, training gives the CPU backend's bits at every stage.
+// (Without the executor's run-start event, a ZeRO-3 gather raced the
+// zeroing of the arena and training saw zero weights.)
+TEST(DeviceExecutorTest, AnyStreamOrderTheEventsAllowGivesTheSameBits) {
+  using RaceOrder = UnreachableMemoryBackend::RaceOrder;
+  const char *configs[] = {
+      "--zero-stage=0",
+      "--zero-stage=2 --grad-clip=0.5",
+      "--zero-stage=3 --bucket-mb=0.005",
+      "--zero-stage=3 --offload-optimizer --offload-params",
+  };
+  for (const char *flags : configs) {
+    SCOPED_TRACE(flags);
+    var::plan::Plan plan = compile(std::string(flags) +
+                                   " --micro-batch=" + std::to_string(kBatch));
+    Outcome cpu = train(plan, 1, nullptr);
+    for (RaceOrder order : {RaceOrder::SideFirst, RaceOrder::ComputeFirst}) {
+      SCOPED_TRACE(order == RaceOrder::SideFirst ? "comm and copy first"
+                                                 : "compute first");
+      UnreachableMemoryBackend::raceOrder = order;
+      Outcome device =
+          train(plan, 1, std::make_unique<UnreachableMemoryBackend>());
+      UnreachableMemoryBackend::raceOrder = RaceOrder::None;
+      EXPECT_EQ(cpu.losses, device.losses);
+      expectSame(cpu.weights, device.weights);
+      expectSame(cpu.grads, device.grads);
+      expectSame(cpu.state.master, device.state.master);
+    }
+  }
+}
+
 // Checkpoints through device memory: a state read from one executor and
 // written into a fresh one continues training exactly as the first.
 TEST(DeviceExecutorTest, TrainingStateRoundTripsThroughDeviceMemory) {

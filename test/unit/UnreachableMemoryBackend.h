@@ -7,15 +7,20 @@
 // `recordSteps` is set it records device work instead of running it and
 // replays it later, as a CUDA graph does: a replay reads the memory (step
 // scalars, staging) as it is at replay time, so a value the executor baked
-// into a call at recording time shows as a wrong result.
+// into a call at recording time shows as a wrong result. With `raceOrder`
+// set, each plan stream has its own queue and a flush runs them in the most
+// hostile order their events allow (one side always first), as a GPU may:
+// a missing event between streams then shows as a wrong result.
 #ifndef VAR_TEST_UNIT_UNREACHABLEMEMORYBACKEND_H
 #define VAR_TEST_UNIT_UNREACHABLEMEMORYBACKEND_H
 
 #include "runtime/exec/Backend.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -100,12 +105,15 @@ public:
       return error;
     return failSynchronize ? "an illegal memory access" : "";
   }
-  std::string selectStream(exec::PlanStream) override {
+  std::string selectStream(exec::PlanStream stream) override {
     ++streamSwitches;
+    current = queueOf(stream);
     return "";
   }
   std::string recordEvent(int64_t id) override {
     recorded.push_back(id);
+    if (raceOrder != RaceOrder::None && !capturing)
+      queues[current].push_back({nullptr, id, ++generations[id], false});
     return "";
   }
   std::string waitEvent(exec::PlanStream stream, int64_t id) override {
@@ -113,6 +121,12 @@ public:
       return broken("the host waiting for an event");
     if (std::find(recorded.begin(), recorded.end(), id) == recorded.end())
       ++unrecordedWaits;
+    if (raceOrder == RaceOrder::None || capturing)
+      return "";
+    if (stream == exec::PlanStream::Host)
+      return flush();
+    // As cudaStreamWaitEvent: the event's latest record so far.
+    queues[queueOf(stream)].push_back({nullptr, id, generations[id], true});
     return "";
   }
   void *allocateHost(size_t bytes) override {
@@ -220,10 +234,19 @@ public:
   static inline int64_t staleAfter = -1;
   /// Allocations above this many bytes fail, as on a full device.
   static inline int64_t allocationLimit = INT64_MAX;
+  /// Issue order (None), or per-stream queues run with the comm and copy
+  /// streams as far ahead of compute as events allow (SideFirst), or
+  /// compute as far ahead of them as events allow (ComputeFirst).
+  enum class RaceOrder { None, SideFirst, ComputeFirst };
+  static inline RaceOrder raceOrder = RaceOrder::None;
 
 private:
   /// Device work: run now, or recorded while capturing.
   template <typename Work> std::string work(Work run) {
+    if (!capturing && raceOrder != RaceOrder::None) {
+      queues[current].push_back({std::move(run), -1, 0, false});
+      return "";
+    }
     if (!capturing) {
       pending.emplace_back(std::move(run));
       return "";
@@ -241,6 +264,54 @@ private:
     for (const std::function<std::string()> &step : work)
       if (std::string error = step(); !error.empty() && first.empty())
         first = error;
+    if (std::string error = flushQueues(); !error.empty() && first.empty())
+      first = error;
+    return first;
+  }
+
+  /// One entry of a stream's queue: work, an event's record (its
+  /// generation) or a wait for an event's generation.
+  struct Entry {
+    std::function<std::string()> run;
+    int64_t event = -1, generation = 0;
+    bool wait = false;
+  };
+  static size_t queueOf(exec::PlanStream stream) {
+    return stream == exec::PlanStream::Host ? 0 : static_cast<size_t>(stream);
+  }
+  /// Runs the per-stream queues in raceOrder's order; an error if the
+  /// events leave work that can never run.
+  std::string flushQueues() {
+    std::array<size_t, 3> order = {1, 2, 0};
+    if (raceOrder == RaceOrder::ComputeFirst)
+      order = {0, 1, 2};
+    std::array<size_t, 3> next = {0, 0, 0};
+    std::string first;
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (size_t q : order) {
+        if (next[q] >= queues[q].size())
+          continue;
+        Entry &entry = queues[q][next[q]];
+        if (entry.wait && done[entry.event] < entry.generation)
+          continue; // blocked: try the next stream
+        if (entry.run) {
+          if (std::string error = entry.run(); !error.empty() && first.empty())
+            first = error;
+        } else if (!entry.wait) {
+          done[entry.event] = entry.generation;
+        }
+        ++next[q];
+        progress = true;
+        break; // from the most favoured stream again
+      }
+    }
+    for (size_t q = 0; q < queues.size(); ++q) {
+      if (next[q] < queues[q].size() && first.empty())
+        first = "stream " + std::to_string(q) +
+                " waits for an event no stream records";
+      queues[q].clear();
+    }
     return first;
   }
   /// A call that has no place in a recording: it breaks the recording, as
@@ -256,6 +327,9 @@ private:
   std::string failure;
   std::vector<std::function<std::string()>> recording, pending;
   std::vector<std::vector<std::function<std::string()>>> graphs;
+  std::array<std::vector<Entry>, 3> queues;
+  std::map<int64_t, int64_t> generations, done;
+  size_t current = 0;
 };
 
 } // namespace var::test
