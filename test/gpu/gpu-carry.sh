@@ -57,6 +57,8 @@ export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
 work=/tmp/gpu-tests
 export VAR_GPU_PLANS=$work/graphs
 rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
+# The libraries travel compressed (the device tool carries 64 MiB).
+[ -d "$here/lib" ] || tar xJf "$here/data/lib.txz" -C "$here"
 gpus=$(nvidia-smi -L | grep -c '^GPU')
 for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
   NcclTest CudaGraphTest; do
@@ -71,10 +73,11 @@ grep -h -A1 "ms replayed" "$work/CudaGraphTest.log" | head -16
 ( CUDA_VISIBLE_DEVICES=$((gpus - 1)) timeout 300 bash "$root/test/gpu/backend_parity.sh" \
     "$work/parity" 14 > "$work/parity.txt" 2>&1 ) &
 wait
-sed -E 's/losses ([^ ]+) .* ([^ ]+);/losses \1 .. \2;/' "$work/zoo.txt"
+sed -E 's/losses ([^ ;]+) [^;]* ([^ ;]+);/losses \1 .. \2;/' "$work/zoo.txt"
 sed -E 's/ in [^ ,;]+//g' "$work/parity.txt"
 tar czf "${OUT:-/tmp}/gpu-tests.tgz" --exclude='*.safetensors' --exclude='*.st' \
   -C "$work" .
 RUN
 chmod +x "$out/run.sh"
+tar cJf "$out/data/lib.txz" -C "$out" lib && rm -rf "$out/lib"
 echo "gpu-carry: $out, $(du -sm "$out" | cut -f1) MiB"
