@@ -343,15 +343,17 @@ TEST_F(PlanFileTest, ChannelsLastReachesTheRuntimeAsABool) {
   // The layout contract with the kernels: call.getBool("channels_last").
   const char *text = R"mlir(
 module {
-  func.func @f(%x: tensor<2x8x8x3xf32>, %w: tensor<4x3x3x3xf32>)
-      -> (tensor<2x6x6x4xf32>, tensor<2x4x6x8xf32>) {
+  func.func @f(%x: tensor<2x8x8x3xf32>, %y: tensor<2x3x8x8xf32>,
+               %w: tensor<4x3x3x3xf32>)
+      -> (tensor<2x6x6x4xf32>, tensor<2x4x6x6xf32>) {
     %a = var.conv %x, %w channels_last : tensor<2x8x8x3xf32>, tensor<4x3x3x3xf32>
-    %b = var.conv %x, %w : tensor<2x8x8x3xf32>, tensor<4x3x3x3xf32>
-    return %a, %b : tensor<2x6x6x4xf32>, tensor<2x4x6x8xf32>
+    %b = var.conv %y, %w : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>
+    return %a, %b : tensor<2x6x6x4xf32>, tensor<2x4x6x6xf32>
   }
 }
 )mlir";
   OwningOpRef<ModuleOp> module = parse(text);
+  ASSERT_TRUE(module) << diagnostics;
   std::vector<uint8_t> bytes = emit(*module);
   ASSERT_FALSE(bytes.empty()) << diagnostics;
   plan::Plan loaded = load(bytes);
