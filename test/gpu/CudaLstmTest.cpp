@@ -94,23 +94,8 @@ std::vector<LstmCase> allCases() {
   return cases;
 }
 
-class CudaLstmTest : public ::testing::TestWithParam<LstmCase> {
-protected:
-  static void SetUpTestSuite() {
-    backend = var::cuda::createCudaBackend(0, whyNot);
-  }
-  static void TearDownTestSuite() { backend.reset(); }
-  void SetUp() override {
-    if (!backend)
-      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
-  }
-
-  static std::unique_ptr<Backend> backend;
-  static std::string whyNot;
-};
-
-std::unique_ptr<Backend> CudaLstmTest::backend;
-std::string CudaLstmTest::whyNot;
+class CudaLstmTest
+    : public CudaBackendTest<::testing::TestWithParam<LstmCase>> {};
 
 TEST_P(CudaLstmTest, MatchesCpuAndRepeatsBitForBit) {
   const LstmCase &c = GetParam();

@@ -23,31 +23,8 @@ namespace {
 using namespace var::gputest;
 using var::exec::Backend;
 
-struct CaseId {
-  std::string name;
-  DType dtype;
-};
-void PrintTo(const CaseId &id, std::ostream *out) {
-  *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
-}
-
-class CudaChannelsLastTest : public ::testing::TestWithParam<CaseId> {
-protected:
-  static void SetUpTestSuite() {
-    backend = var::cuda::createCudaBackend(0, whyNot);
-  }
-  static void TearDownTestSuite() { backend.reset(); }
-  void SetUp() override {
-    if (!backend)
-      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
-  }
-
-  static std::unique_ptr<Backend> backend;
-  static std::string whyNot;
-};
-
-std::unique_ptr<Backend> CudaChannelsLastTest::backend;
-std::string CudaChannelsLastTest::whyNot;
+class CudaChannelsLastTest
+    : public CudaBackendTest<::testing::TestWithParam<CaseId>> {};
 
 /// Every case in compute type `t`, each with `channels_last`; shapes are
 /// as the call sees them: activations (N, spatial..., C), weights
@@ -276,23 +253,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaChannelsLastTest,
                          });
 
 /// The backend for cases outside the parameterized suite.
-class CudaChannelsLastRepeatTest : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    backend = var::cuda::createCudaBackend(0, whyNot);
-  }
-  static void TearDownTestSuite() { backend.reset(); }
-  void SetUp() override {
-    if (!backend)
-      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
-  }
-
-  static std::unique_ptr<Backend> backend;
-  static std::string whyNot;
-};
-
-std::unique_ptr<Backend> CudaChannelsLastRepeatTest::backend;
-std::string CudaChannelsLastRepeatTest::whyNot;
+class CudaChannelsLastRepeatTest : public CudaBackendTest<::testing::Test> {};
 
 // The depthwise kernels and the pointwise products give the same bits run
 // after run (no atomics; the backward filter's chunks and sums in a fixed

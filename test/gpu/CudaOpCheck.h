@@ -8,6 +8,7 @@
 #define VAR_TEST_GPU_CUDAOPCHECK_H
 
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cuda/CudaBackend.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/exec/Backend.h"
 
@@ -16,6 +17,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -341,6 +344,30 @@ inline void expectCpuErrors(const std::vector<BadCall> &cases) {
     EXPECT_EQ(cudaError, cpuError);
   }
 }
+
+/// One case of a parameterized op suite: its name and compute type.
+struct CaseId {
+  std::string name;
+  DType dtype;
+};
+inline void PrintTo(const CaseId &id, std::ostream *out) {
+  *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
+}
+
+/// A fixture (over gtest's `Base`) whose tests share one CUDA backend,
+/// created for each suite; every test skips, saying why, without a GPU.
+template <typename Base> class CudaBackendTest : public Base {
+protected:
+  static void SetUpTestSuite() { backend = cuda::createCudaBackend(0, whyNot); }
+  static void TearDownTestSuite() { backend.reset(); }
+  void SetUp() override {
+    if (!backend)
+      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
+  }
+
+  static inline std::unique_ptr<Backend> backend;
+  static inline std::string whyNot;
+};
 
 } // namespace var::gputest
 

@@ -29,34 +29,10 @@ using namespace var::gputest;
 using var::cpu::OpCall;
 using var::exec::Backend;
 
-/// A case by name and compute type.
-struct CaseId {
-  std::string name;
-  DType dtype;
-};
-void PrintTo(const CaseId &id, std::ostream *out) {
-  *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
-}
-
-class CudaOpTest : public ::testing::TestWithParam<CaseId> {
+class CudaOpTest : public CudaBackendTest<::testing::TestWithParam<CaseId>> {
 protected:
-  static void SetUpTestSuite() {
-    backend = var::cuda::createCudaBackend(0, whyNot);
-  }
-  static void TearDownTestSuite() { backend.reset(); }
-  void SetUp() override {
-    if (!backend)
-      GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
-  }
-
   void check(const Call &call) { checkAgainstCpu(*backend, call); }
-
-  static std::unique_ptr<Backend> backend;
-  static std::string whyNot;
 };
-
-std::unique_ptr<Backend> CudaOpTest::backend;
-std::string CudaOpTest::whyNot;
 
 /// Every case, built for compute type `t` (f32 or bf16); statistics, labels
 /// and the loss stay in the types the compiler gives them.
