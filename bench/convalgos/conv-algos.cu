@@ -76,16 +76,19 @@ size_t count(int n, int c, const std::vector<int> &spatial) {
   return total;
 }
 
-void report(const char *direction, int found, const int *algos,
-            const float *times, const int *determinism, const size_t *memory,
-            const int *status, double flops) {
+/// One line per algorithm cuDNN ran: `perf` (any of the three directions'
+/// perf structs), `found` of them.
+template <typename Perf>
+void report(const char *direction, const Perf *perf, int found, double flops) {
   for (int i = 0; i < found; ++i) {
-    if (status[i] != CUDNN_STATUS_SUCCESS)
+    if (perf[i].status != CUDNN_STATUS_SUCCESS)
       continue;
     std::printf("    %-6s algo %d  %8.3f ms  %7.1f TFLOP/s  %s  %6.1f MiB\n",
-                direction, algos[i], times[i], flops / times[i] / 1e9,
-                determinism[i] == CUDNN_DETERMINISTIC ? "det   " : "nondet",
-                memory[i] / 1048576.0);
+                direction, static_cast<int>(perf[i].algo), perf[i].time,
+                flops / perf[i].time / 1e9,
+                perf[i].determinism == CUDNN_DETERMINISTIC ? "det   "
+                                                           : "nondet",
+                perf[i].memory / 1048576.0);
   }
 }
 
@@ -127,41 +130,27 @@ void measure(cudnnHandle_t cudnn, const Geometry &g, bool channelsLast,
   std::printf("  %s %s: %.2f GFLOP a direction\n", g.name,
               channelsLast ? "channels-last" : "channels-first", flops / 1e9);
   constexpr int kMax = 16;
-  int found = 0, algos[kMax], det[kMax], status[kMax];
-  float times[kMax];
-  size_t memory[kMax];
+  int found = 0;
   {
     cudnnConvolutionFwdAlgoPerf_t perf[kMax];
     CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn, x, xd, w, wd, conv, y,
                                                  yd, kMax, &found, perf,
                                                  workspace, workspaceBytes));
-    for (int i = 0; i < found; ++i)
-      algos[i] = perf[i].algo, times[i] = perf[i].time,
-      det[i] = perf[i].determinism, memory[i] = perf[i].memory,
-      status[i] = perf[i].status;
-    report("fwd", found, algos, times, det, memory, status, flops);
+    report("fwd", perf, found, flops);
   }
   {
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
     CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
         cudnn, w, wd, y, yd, conv, x, xd, kMax, &found, perf, workspace,
         workspaceBytes));
-    for (int i = 0; i < found; ++i)
-      algos[i] = perf[i].algo, times[i] = perf[i].time,
-      det[i] = perf[i].determinism, memory[i] = perf[i].memory,
-      status[i] = perf[i].status;
-    report("dgrad", found, algos, times, det, memory, status, flops);
+    report("dgrad", perf, found, flops);
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
     CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
         cudnn, x, xd, y, yd, conv, w, wd, kMax, &found, perf, workspace,
         workspaceBytes));
-    for (int i = 0; i < found; ++i)
-      algos[i] = perf[i].algo, times[i] = perf[i].time,
-      det[i] = perf[i].determinism, memory[i] = perf[i].memory,
-      status[i] = perf[i].status;
-    report("wgrad", found, algos, times, det, memory, status, flops);
+    report("wgrad", perf, found, flops);
   }
   cudaFree(xd);
   cudaFree(yd);
