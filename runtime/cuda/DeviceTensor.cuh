@@ -54,6 +54,53 @@ __device__ inline void storeFloat(void *data, int type, int64_t i,
     static_cast<float *>(data)[i] = value;
 }
 
+/// Packed access for memory-bound kernels: a thread moves kPack consecutive
+/// elements (pack p is elements kPack * p ... kPack * p + 7) with one
+/// 16-byte load or store of bf16, two of f32, so that enough bytes are in
+/// flight to approach HBM bandwidth (one 2-byte load a thread leaves it
+/// several times short). The values are the ones loadFloat and storeFloat
+/// give element by element. The tensor's address must be 16-byte aligned
+/// (isPackAligned); elements past the last whole pack go element by
+/// element.
+constexpr int kPack = 8;
+
+inline bool isPackAligned(const void *data) {
+  return reinterpret_cast<uintptr_t>(data) % 16 == 0;
+}
+
+__device__ inline void loadPack(const void *data, int type, int64_t p,
+                                float (&v)[kPack]) {
+  if (type == kBF16) {
+    uint4 raw = static_cast<const uint4 *>(data)[p];
+    uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+    for (int k = 0; k < 4; ++k) {
+      v[2 * k] = __uint_as_float(words[k] << 16);
+      v[2 * k + 1] = __uint_as_float(words[k] & 0xffff0000u);
+    }
+    return;
+  }
+  const float4 *f = static_cast<const float4 *>(data) + 2 * p;
+  float4 a = f[0], b = f[1];
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w;
+  v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+
+__device__ inline void storePack(void *data, int type, int64_t p,
+                                 const float (&v)[kPack]) {
+  if (type == kBF16) {
+    uint32_t words[4];
+    for (int k = 0; k < 4; ++k)
+      words[k] = static_cast<uint32_t>(floatToBf16Bits(v[2 * k])) |
+                 static_cast<uint32_t>(floatToBf16Bits(v[2 * k + 1])) << 16;
+    static_cast<uint4 *>(data)[p] =
+        make_uint4(words[0], words[1], words[2], words[3]);
+    return;
+  }
+  float4 *f = static_cast<float4 *>(data) + 2 * p;
+  f[0] = make_float4(v[0], v[1], v[2], v[3]);
+  f[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+
 /// Grid-stride loops: 256 threads a block, at most 65536 blocks.
 constexpr int kThreads = 256;
 inline unsigned blocksFor(int64_t count) {
