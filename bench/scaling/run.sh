@@ -16,7 +16,8 @@
 # Environment: GPUS (default: every GPU nvidia-smi lists), DEVICE (cuda;
 # cpu for a trial of the script on CPU ranks), STEPS (scaling steps, 30),
 # PYTHON (default /opt/torch/.venv/bin/python where it exists), PARTS
-# (which of eq, scale, bw to run; default all three).
+# (which of eq, scale, bw to run; default all three), VARRUN_ARGS (more
+# varrun flags for every run, e.g. --cuda-graphs=nccl).
 set -uo pipefail
 plans=${1:?usage: run.sh PLANS OUT}
 out=${2:?usage: run.sh PLANS OUT}
@@ -25,6 +26,7 @@ device=${DEVICE:-cuda}
 parts=${PARTS:-eq,scale,bw}
 want() { [[ ",$parts," == *",$1,"* ]]; }
 steps=${STEPS:-30}
+read -r -a extra <<< "${VARRUN_ARGS:-}"
 gpus=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
 python=${PYTHON:-python3}
 [ -z "${PYTHON:-}" ] && [ -x /opt/torch/.venv/bin/python ] &&
@@ -35,7 +37,7 @@ mkdir -p "$out"
 exec > >(tee "$out/summary.txt") 2>&1
 worlds=()
 for n in 1 2 4 8; do ((n <= gpus)) && worlds+=("$n"); done
-echo "run.sh: ${gpus} GPU(s); worlds ${worlds[*]}"
+echo "run.sh: ${gpus} GPU(s); worlds ${worlds[*]}; varrun flags: ${extra[*]:-none}"
 
 if want eq; then
 echo "== ZeRO equivalence (FP32, 10 steps, global batch 8)"
@@ -43,7 +45,7 @@ files=()
 for n in "${worlds[@]}"; do
   for plan in "$plans"/eq/w$n-*.fb; do
     name=$(basename "$plan" .fb)
-    if varrun "$plan" --nproc-per-node="$n" --device="$device" --steps=10 \
+    if varrun "$plan" --nproc-per-node="$n" --device="$device" --steps=10 "${extra[@]}" \
         --seed=3 --log-every=10 --train-size=256 --eval-size=16 \
         --export-weights="$out/$name.safetensors" > "$out/$name.log" 2>&1; then
       files+=("$out/$name.safetensors")
@@ -64,7 +66,7 @@ for plan in "$plans"/scale/*.fb; do
   base=""
   for n in "${worlds[@]}"; do
     run="$out/$name-w$n"
-    if ! varrun "$plan" --nproc-per-node="$n" --device="$device" \
+    if ! varrun "$plan" --nproc-per-node="$n" --device="$device" "${extra[@]}" \
         --data=builtin:random --steps="$steps" --log-every=10 --eval-size=16 \
         --metrics="$run.jsonl" --trace="$run.trace.json" \
         --trace-steps=$((steps - 2)):$((steps - 1)) > "$run.log" 2>&1; then
@@ -77,7 +79,8 @@ print("%.1f" % (rows[-1]["frames_per_s"] / int(sys.argv[2])))' "$run.jsonl" "$n"
     [ -z "$base" ] && base=$per
     echo "$name on $n GPU(s): $per frames/s per GPU," \
       "$(python3 -c "print('%.0f%%' % (100 * $per / $base))") of 1 GPU's;" \
-      "$(grep -o 'compute .*busy per step' "$run.log")"
+      "$(grep -o 'compute .*busy per step' "$run.log");" \
+      "$(grep -o '[0-9]* runs replayed' "$run.log" || echo 'no graph replays')"
   done
 done
 

@@ -173,7 +173,10 @@ public:
   /// each function whose plan allows it is recorded on its second run and
   /// replayed from its third (StepGraphs.cpp says what disallows it); off:
   /// every run is eager. Either way the results are the same, bit for bit.
-  void setStepGraphs(bool on);
+  /// `withCollectives`: also record a step of several ranks whose
+  /// collectives run through the device communicator (NCCL), the
+  /// collectives becoming graph nodes; otherwise such steps run eagerly.
+  void setStepGraphs(bool on, bool withCollectives = false);
   /// One line per function whose step graph was decided since the last call
   /// ("'train_step' is recorded as a graph of N nodes and replayed from its
   /// next run", "'train_step' runs eagerly: why"), for the run log; each
@@ -390,6 +393,7 @@ private:
   DeviceBuffer arena, hostArena;
   std::map<std::string, FunctionLayout, std::less<>> layouts;
   bool stepGraphsOn = true;
+  bool stepGraphsWithCollectives = false;
   std::map<std::string, StepGraph, std::less<>> stepGraphs;
   std::vector<std::string> stepGraphNotes;
   int64_t graphReplays = 0;

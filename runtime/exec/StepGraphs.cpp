@@ -111,14 +111,17 @@ std::string Executor::whyEager(const plan::PlanFunction &function,
     return why;
   if (syncEachOp)
     return "VAR_SYNC_EACH_OP=1 synchronizes after every instruction";
-  if (worldSize > 1)
-    // NCCL could be recorded, but our communicator is non-blocking: an
-    // enqueue may finish on NCCL's own thread while we poll with a
-    // deadline, and its end markers are event queries; neither belongs in
-    // a recording. Staged collectives are host work.
-    return deviceComm ? "collectives between ranks (NCCL, non-blocking with "
-                        "deadlines) run eagerly"
-                      : "collectives are staged through host memory";
+  if (worldSize > 1 && !deviceComm)
+    return "collectives are staged through host memory";
+  if (worldSize > 1 && !stepGraphsWithCollectives)
+    // Recording NCCL is opt-in (--cuda-graphs=nccl) until it has been
+    // measured on several GPUs: our communicator is non-blocking, so an
+    // enqueue may still finish on NCCL's own thread while we poll, and its
+    // end markers (the names a timeout reports) are recorded once, not
+    // per replay. The run's deadline still holds: synchronize() polls the
+    // streams and NCCL's error state.
+    return "collectives between ranks (NCCL) run eagerly unless "
+           "--cuda-graphs=nccl";
   if (paramsOnHost || optimizerOnHost)
     return "the plan offloads state to host memory: the host optimizer and "
            "the copies it waits for run inside the step";
@@ -229,11 +232,12 @@ void Executor::dropStepGraphs() {
     }
 }
 
-void Executor::setStepGraphs(bool on) {
-  if (on == stepGraphsOn)
+void Executor::setStepGraphs(bool on, bool withCollectives) {
+  if (on == stepGraphsOn && withCollectives == stepGraphsWithCollectives)
     return;
   // Every function is decided afresh: first run eager, then recorded.
   stepGraphsOn = on;
+  stepGraphsWithCollectives = withCollectives;
   dropStepGraphs();
   stepGraphs.clear();
 }

@@ -25,15 +25,19 @@ const char *kUsage =
     "  --device=cpu|cuda|auto the backend of the model's ops (default auto:\n"
     "                         cuda when this process sees a GPU, else cpu);\n"
     "                         local rank i takes GPU i modulo the GPUs seen\n"
-    "  --cuda-graphs=auto|off record each step (each plan function) as a\n"
+    "  --cuda-graphs=auto|nccl|off\n"
+    "                         auto: record each step (each plan function) as a\n"
     "                         CUDA graph on its 2nd run and replay it from\n"
     "                         its 3rd, where the plan allows (default auto;\n"
     "                         the log says which functions are recorded, and\n"
     "                         why others run eagerly: several ranks,\n"
     "                         offload, VAR_SYNC_EACH_OP=1; profiled and\n"
     "                         traced steps run eagerly); off: every step\n"
-    "                         launches its kernels one by one. Results are\n"
-    "                         the same either way\n"
+    "                         launches its kernels one by one; nccl: as\n"
+    "                         auto, and steps of several ranks are recorded\n"
+    "                         too, their NCCL collectives as graph nodes\n"
+    "                         (experimental). Results are the same either\n"
+    "                         way\n"
     "  --data=SOURCE          training data; builtin:synthetic (default):\n"
     "                         generated clips of a shape moving in one of\n"
     "                         up to 8 directions, so only motion tells the\n"
@@ -230,10 +234,11 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
                           "'");
       options.device = value;
     } else if (name == "cuda-graphs") {
-      if (value != "auto" && value != "off")
-        return usageError("--cuda-graphs must be auto or off, got '" + value +
-                          "'");
-      options.cudaGraphs = value == "auto";
+      if (value != "auto" && value != "nccl" && value != "off")
+        return usageError("--cuda-graphs must be auto, nccl or off, got '" +
+                          value + "'");
+      options.cudaGraphs = value != "off";
+      options.cudaGraphsWithNccl = value == "nccl";
     } else if (name == "data") {
       options.data = value;
     } else if (name == "steps" || name == "epochs" || name == "log-every" ||

@@ -255,7 +255,7 @@ int train(const Options &options) {
     std::cerr << who << "error: " << executor.error() << "\n";
     return 2;
   }
-  executor->setStepGraphs(options.cudaGraphs);
+  executor->setStepGraphs(options.cudaGraphs, options.cudaGraphsWithNccl);
   if (!options.initWeights.empty()) {
     std::vector<var::exec::NamedTensor> weights;
     std::vector<std::string> notes;
