@@ -3,13 +3,22 @@
 // Forwards: one thread an output element, the window in the CPU's order.
 // Backwards gather instead of scatter: one thread an input element sums the
 // outputs whose windows cover it, in increasing output order (the CPU's
-// order of accumulation), so no atomics and one rounding per element.
+// order of accumulation), so no atomics and one rounding per element. Max
+// pooling over windows that tile the input (kernel == stride, no padding)
+// is the exception: an input lies in at most one window there, so one
+// thread an output element finds its argmax once and writes its window.
 // Channels-last tensors (N, spatial..., C): consecutive threads take
 // consecutive channels of one position, so every load of a window step is
 // coalesced; a plane (n, c) is then elements n * size * C + c + pos * C.
+// Index arithmetic runs in 32 bits, dividing by magic numbers made on the
+// host, when every tensor of a call has fewer than 2^31 elements: the
+// kernels divide several times an element, and a 64-bit division is tens
+// of instructions. Larger calls run the same code in int64_t.
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
+
+#include <initializer_list>
 
 namespace var::cuda {
 
@@ -19,120 +28,215 @@ using cpu::Window;
 
 namespace {
 
-/// The window's geometry as plain values for a kernel argument.
-struct PoolShape {
-  int64_t in[3], out[3], kernel[3], stride[3], padding[3];
-  int64_t inSize, outSize;
-  int64_t channels;
+/// n / divisor for n >= 0, set up on the host: int64_t divides.
+template <typename I> struct Divider {
+  I divisor;
+  Divider() = default;
+  explicit Divider(int64_t d) : divisor(d) {}
+  __device__ I div(I n) const { return n / divisor; }
+};
+
+/// uint32_t multiplies by a magic number instead (Granlund and Montgomery's
+/// round-up method, as PyTorch's IntDivider): with shift = ceil(log2 d) and
+/// magic = 2^32 * (2^shift - d) / d + 1, which fits 32 bits,
+/// n / d = (umulhi(n, magic) + n) >> shift for all n < 2^31 and
+/// 1 <= d < 2^31 (the sum cannot wrap then): three instructions where a
+/// 32-bit division takes about twenty. A zero divisor (an empty tensor)
+/// gets no magic; no thread divides by it.
+template <> struct Divider<uint32_t> {
+  uint32_t divisor, magic = 0, shift = 0;
+  Divider() = default;
+  explicit Divider(int64_t d) : divisor(static_cast<uint32_t>(d)) {
+    if (divisor == 0)
+      return;
+    while ((uint64_t{1} << shift) < divisor)
+      ++shift;
+    magic = static_cast<uint32_t>(
+        (uint64_t{1} << 32) * ((uint64_t{1} << shift) - divisor) / divisor + 1);
+  }
+  __device__ uint32_t div(uint32_t n) const {
+    return (__umulhi(n, magic) + n) >> shift;
+  }
+};
+
+/// n / d, and n % d in `rest`.
+template <typename I>
+__device__ inline I divmod(const Divider<I> &d, I n, I &rest) {
+  I quotient = d.div(n);
+  rest = n - quotient * d.divisor;
+  return quotient;
+}
+
+/// A grid-stride loop (as VAR_GRID_STRIDE) over i in the kernel's index
+/// type I; below 2^31 elements, i plus a stride (at most 2^24) cannot wrap.
+#define VAR_POOL_GRID_STRIDE(i, n)                                             \
+  for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);   \
+       i += static_cast<I>(gridDim.x) * blockDim.x)
+
+/// The window's geometry as plain values for a kernel argument, in index
+/// type I, with dividers for the sizes that the kernels divide by.
+template <typename I> struct PoolShape {
+  I in[3], out[3], kernel[3], stride[3], padding[3];
+  I inSize, outSize;
+  /// How far apart a plane's positions lie: C channels-last, else 1.
+  I step;
+  Divider<I> inDims[3], outDims[3], strides[3], channels;
   bool channelsLast;
 };
 
-PoolShape toPoolShape(const Window &w) {
-  PoolShape s;
+template <typename I> PoolShape<I> toPoolShape(const Window &w) {
+  PoolShape<I> s;
   for (int d = 0; d < 3; ++d) {
-    s.in[d] = w.in[d];
-    s.out[d] = w.out[d];
-    s.kernel[d] = w.kernel[d];
-    s.stride[d] = w.stride[d];
-    s.padding[d] = w.padding[d];
+    s.in[d] = static_cast<I>(w.in[d]);
+    s.out[d] = static_cast<I>(w.out[d]);
+    s.kernel[d] = static_cast<I>(w.kernel[d]);
+    s.stride[d] = static_cast<I>(w.stride[d]);
+    s.padding[d] = static_cast<I>(w.padding[d]);
+    s.inDims[d] = Divider<I>(w.in[d]);
+    s.outDims[d] = Divider<I>(w.out[d]);
+    s.strides[d] = Divider<I>(w.stride[d]);
   }
-  s.inSize = cpu::product(w.in);
-  s.outSize = cpu::product(w.out);
-  s.channels = w.inChannels;
+  s.inSize = static_cast<I>(cpu::product(w.in));
+  s.outSize = static_cast<I>(cpu::product(w.out));
+  s.step = static_cast<I>(w.channelsLast ? w.inChannels : 1);
+  s.channels = Divider<I>(w.inChannels);
   s.channelsLast = w.channelsLast;
   return s;
 }
 
-/// Where plane `plane` (n * C + c) of a tensor of `size` positions a plane
-/// lies: position p is element base + p * step.
-struct PlaneAccess {
-  int64_t base, step;
-};
-
-__device__ inline PlaneAccess planeAccess(const PoolShape &s, int64_t plane,
-                                          int64_t size) {
-  if (!s.channelsLast)
-    return {plane * size, 1};
-  int64_t n = plane / s.channels, c = plane - n * s.channels;
-  return {n * size * s.channels + c, s.channels};
+/// Whether a pool over `w` of tensors of `counts` elements can index in
+/// uint32_t: every element index below 2^31, so that adding a grid stride
+/// cannot wrap, and every value the kernels divide or sum along a dimension
+/// (at most in + 2 * padding + stride) below 2^31, as Divider needs.
+bool fitsUint32(const Window &w, std::initializer_list<int64_t> counts) {
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  for (int64_t count : counts)
+    if (count >= kLimit)
+      return false;
+  for (int d = 0; d < 3; ++d) {
+    int64_t reach = 0;
+    for (int64_t v : {w.in[d], w.out[d], w.kernel[d], w.stride[d], w.padding[d],
+                      w.padding[d]}) {
+      if (v >= kLimit)
+        return false;
+      reach += v;
+    }
+    if (reach >= kLimit)
+      return false;
+  }
+  return true;
 }
 
-/// The plane and position of element i of a tensor of `size` positions a
-/// plane.
-__device__ inline void locate(const PoolShape &s, int64_t i, int64_t size,
-                              int64_t &plane, int64_t &pos) {
-  if (!s.channelsLast) {
-    plane = i / size;
-    pos = i % size;
-    return;
-  }
-  int64_t c = i % s.channels, rest = i / s.channels;
-  pos = rest % size;
-  plane = rest / size * s.channels + c;
+/// Calls launch(I()) with index type I: uint32_t when `narrow`, else
+/// int64_t.
+template <typename Launch> void withIndexType(bool narrow, Launch &&launch) {
+  if (narrow)
+    launch(uint32_t{});
+  else
+    launch(int64_t{});
+}
+
+/// Element i of a tensor in the call's layout: its spatial coordinates
+/// (d, h, w), and its plane, which starts at element
+/// sample * size * step + channel (sample n * C + c and channel 0
+/// channels-first, sample n and channel c channels-last).
+template <typename I> struct Coords {
+  I pos[3];
+  I sample, channel;
+};
+
+/// The coordinates of element i of a tensor whose spatial sizes `dims`
+/// divide by.
+template <typename I>
+__device__ inline Coords<I> locate(const PoolShape<I> &s,
+                                   const Divider<I> (&dims)[3], I i) {
+  Coords<I> e;
+  e.channel = 0;
+  if (s.channelsLast)
+    i = divmod(s.channels, i, e.channel);
+#pragma unroll
+  for (int d = 2; d >= 0; --d)
+    i = divmod(dims[d], i, e.pos[d]);
+  e.sample = i;
+  return e;
+}
+
+/// Where the plane of `e` lies in a tensor of `size` positions a plane:
+/// position p is element base + p * step.
+template <typename I> struct PlaneAccess { I base, step; };
+
+template <typename I>
+__device__ inline PlaneAccess<I> planeAccess(const PoolShape<I> &s,
+                                             const Coords<I> &e, I size) {
+  return {e.sample * size * s.step + e.channel, s.step};
 }
 
 /// The first and one-past-last window positions along dimension d of
-/// output position o that fall inside the input.
-__device__ inline void windowRange(const PoolShape &s, int d, int64_t o,
-                                   int64_t &begin, int64_t &end) {
-  int64_t start = o * s.stride[d] - s.padding[d];
-  begin = start < 0 ? 0 : start;
-  end = start + s.kernel[d] < s.in[d] ? start + s.kernel[d] : s.in[d];
+/// output position o that fall inside the input; unsigned-safe: the window
+/// starts at o * stride - padding, and padding <= kernel / 2.
+template <typename I>
+__device__ inline void windowRange(const PoolShape<I> &s, int d, I o, I &begin,
+                                   I &end) {
+  I start = o * s.stride[d]; // plus padding
+  begin = start < s.padding[d] ? 0 : start - s.padding[d];
+  I stop = start + s.kernel[d] - s.padding[d];
+  end = stop < s.in[d] ? stop : s.in[d];
 }
 
-/// The CPU's poolArgmax: the first maximum in window order, or the last
-/// NaN.
-__device__ int64_t poolArgmax(const PoolShape &s, const void *x, int type,
-                              PlaneAccess plane, int64_t out) {
-  int64_t ow = out % s.out[2], oh = out / s.out[2] % s.out[1],
-          od = out / (s.out[2] * s.out[1]);
-  int64_t d0, d1, h0, h1, w0, w1;
+/// The CPU's poolArgmax: the position of the first maximum of output
+/// (od, oh, ow)'s window in window order, or of its last NaN; `value` gets
+/// the element there. Windows are never empty (padding <= kernel / 2).
+template <typename I>
+__device__ inline I poolArgmax(const PoolShape<I> &s, const void *x, int type,
+                               PlaneAccess<I> plane, I od, I oh, I ow,
+                               float &value) {
+  I d0, d1, h0, h1, w0, w1;
   windowRange(s, 0, od, d0, d1);
   windowRange(s, 1, oh, h0, h1);
   windowRange(s, 2, ow, w0, w1);
-  int64_t best = -1;
-  float bestValue = 0.0f;
-  for (int64_t id = d0; id < d1; ++id)
-    for (int64_t ih = h0; ih < h1; ++ih)
-      for (int64_t iw = w0; iw < w1; ++iw) {
-        int64_t in = (id * s.in[1] + ih) * s.in[2] + iw;
+  bool found = false;
+  I best = 0;
+  value = 0.0f;
+  for (I id = d0; id < d1; ++id)
+    for (I ih = h0; ih < h1; ++ih)
+      for (I iw = w0; iw < w1; ++iw) {
+        I in = (id * s.in[1] + ih) * s.in[2] + iw;
         float v = loadFloat(x, type, plane.base + in * plane.step);
-        if (best < 0 || v > bestValue || isnan(v)) {
+        if (!found || v > value || isnan(v)) {
+          found = true;
           best = in;
-          bestValue = v;
+          value = v;
         }
       }
   return best;
 }
 
-__global__ void maxPoolKernel(PoolShape s, const void *x, int xType, void *y,
-                              int yType, int64_t n) {
-  VAR_GRID_STRIDE(i, n) {
-    int64_t plane, out;
-    locate(s, i, s.outSize, plane, out);
-    PlaneAccess in = planeAccess(s, plane, s.inSize);
-    storeFloat(y, yType, i,
-               loadFloat(x, xType,
-                         in.base + poolArgmax(s, x, xType, in, out) * in.step));
+template <typename I>
+__global__ void maxPoolKernel(PoolShape<I> s, const void *x, int xType, void *y,
+                              int yType, I n) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.outDims, i);
+    float value;
+    poolArgmax(s, x, xType, planeAccess(s, e, s.inSize), e.pos[0], e.pos[1],
+               e.pos[2], value);
+    storeFloat(y, yType, i, value);
   }
 }
 
-__global__ void avgPoolKernel(PoolShape s, const void *x, int xType, void *y,
-                              int yType, int64_t n, float scale) {
-  VAR_GRID_STRIDE(i, n) {
-    int64_t plane, out;
-    locate(s, i, s.outSize, plane, out);
-    PlaneAccess in = planeAccess(s, plane, s.inSize);
-    int64_t ow = out % s.out[2], oh = out / s.out[2] % s.out[1],
-            od = out / (s.out[2] * s.out[1]);
-    int64_t d0, d1, h0, h1, w0, w1;
-    windowRange(s, 0, od, d0, d1);
-    windowRange(s, 1, oh, h0, h1);
-    windowRange(s, 2, ow, w0, w1);
+template <typename I>
+__global__ void avgPoolKernel(PoolShape<I> s, const void *x, int xType, void *y,
+                              int yType, I n, float scale) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.outDims, i);
+    PlaneAccess<I> in = planeAccess(s, e, s.inSize);
+    I d0, d1, h0, h1, w0, w1;
+    windowRange(s, 0, e.pos[0], d0, d1);
+    windowRange(s, 1, e.pos[1], h0, h1);
+    windowRange(s, 2, e.pos[2], w0, w1);
     float sum = 0.0f;
-    for (int64_t id = d0; id < d1; ++id)
-      for (int64_t ih = h0; ih < h1; ++ih)
-        for (int64_t iw = w0; iw < w1; ++iw)
+    for (I id = d0; id < d1; ++id)
+      for (I ih = h0; ih < h1; ++ih)
+        for (I iw = w0; iw < w1; ++iw)
           sum += loadFloat(x, xType,
                            in.base +
                                ((id * s.in[1] + ih) * s.in[2] + iw) * in.step);
@@ -140,48 +244,86 @@ __global__ void avgPoolKernel(PoolShape s, const void *x, int xType, void *y,
   }
 }
 
-/// Output positions along dimension d whose windows cover input index i.
-__device__ inline void coveringOutputs(const PoolShape &s, int d, int64_t i,
-                                       int64_t &begin, int64_t &end) {
-  int64_t reach = i + s.padding[d]; // o * stride <= reach < o * stride + k
-  int64_t low = reach - s.kernel[d] + 1;
-  begin = low <= 0 ? 0 : (low + s.stride[d] - 1) / s.stride[d];
-  end = reach / s.stride[d] + 1;
+/// Output positions along dimension d whose windows cover input index i:
+/// o * stride <= i + padding < o * stride + kernel.
+template <typename I>
+__device__ inline void coveringOutputs(const PoolShape<I> &s, int d, I i,
+                                       I &begin, I &end) {
+  I reach = i + s.padding[d];
+  // The least o with o * stride >= reach - kernel + 1, unsigned-safe.
+  begin = reach < s.kernel[d]
+              ? 0
+              : s.strides[d].div(reach - s.kernel[d] + s.stride[d]);
+  end = s.strides[d].div(reach) + 1;
   if (end > s.out[d])
     end = s.out[d];
 }
 
 /// Max: the outputs covering input i whose argmax is i; average: every
 /// covering output's share.
-template <bool IsMax>
-__global__ void poolGradKernel(PoolShape s, const void *x, int xType,
+template <typename I, bool IsMax>
+__global__ void poolGradKernel(PoolShape<I> s, const void *x, int xType,
                                const void *dy, int dyType, void *dx, int dxType,
-                               int64_t n, float scale) {
-  VAR_GRID_STRIDE(i, n) {
-    int64_t plane, in;
-    locate(s, i, s.inSize, plane, in);
-    PlaneAccess inPlane = planeAccess(s, plane, s.inSize);
-    PlaneAccess outPlane = planeAccess(s, plane, s.outSize);
-    int64_t iw = in % s.in[2], ih = in / s.in[2] % s.in[1],
-            id = in / (s.in[2] * s.in[1]);
-    int64_t d0, d1, h0, h1, w0, w1;
-    coveringOutputs(s, 0, id, d0, d1);
-    coveringOutputs(s, 1, ih, h0, h1);
-    coveringOutputs(s, 2, iw, w0, w1);
+                               I n, float scale) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.inDims, i);
+    PlaneAccess<I> inPlane = planeAccess(s, e, s.inSize);
+    PlaneAccess<I> outPlane = planeAccess(s, e, s.outSize);
+    I in = (e.pos[0] * s.in[1] + e.pos[1]) * s.in[2] + e.pos[2];
+    I d0, d1, h0, h1, w0, w1;
+    coveringOutputs(s, 0, e.pos[0], d0, d1);
+    coveringOutputs(s, 1, e.pos[1], h0, h1);
+    coveringOutputs(s, 2, e.pos[2], w0, w1);
     float sum = 0.0f;
-    for (int64_t od = d0; od < d1; ++od)
-      for (int64_t oh = h0; oh < h1; ++oh)
-        for (int64_t ow = w0; ow < w1; ++ow) {
-          int64_t out = (od * s.out[1] + oh) * s.out[2] + ow;
-          float g = loadFloat(dy, dyType, outPlane.base + out * outPlane.step);
-          if (IsMax) {
-            if (poolArgmax(s, x, xType, inPlane, out) == in)
-              sum += g;
+    for (I od = d0; od < d1; ++od)
+      for (I oh = h0; oh < h1; ++oh)
+        for (I ow = w0; ow < w1; ++ow) {
+          I out = (od * s.out[1] + oh) * s.out[2] + ow;
+          I at = outPlane.base + out * outPlane.step;
+          if constexpr (IsMax) {
+            float value;
+            if (poolArgmax(s, x, xType, inPlane, od, oh, ow, value) == in)
+              sum += loadFloat(dy, dyType, at);
           } else {
-            sum += g * scale;
+            sum += loadFloat(dy, dyType, at) * scale;
           }
         }
     storeFloat(dx, dxType, i, sum);
+  }
+}
+
+/// Max backward over windows that tile the input (kernel == stride, no
+/// padding): one thread an output element finds its window's argmax once
+/// and writes dx over the window, 0 + dy at the argmax (the gather's sum of
+/// one term, in which -0 becomes +0 as on the CPU) and 0 elsewhere. The
+/// last window along a dimension also zeroes the inputs past it that no
+/// window covers (a size not a multiple of the stride), so every element
+/// of dx is written exactly once.
+template <typename I>
+__global__ void maxPoolTiledGradKernel(PoolShape<I> s, const void *x, int xType,
+                                       const void *dy, int dyType, void *dx,
+                                       int dxType, I n) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.outDims, i);
+    PlaneAccess<I> plane = planeAccess(s, e, s.inSize);
+    float value;
+    I best =
+        poolArgmax(s, x, xType, plane, e.pos[0], e.pos[1], e.pos[2], value);
+    // Rounded add, which no compiler folds into plain dy.
+    float g = __fadd_rn(0.0f, loadFloat(dy, dyType, i));
+    I begin[3], end[3];
+#pragma unroll
+    for (int d = 0; d < 3; ++d) {
+      begin[d] = e.pos[d] * s.stride[d];
+      end[d] = e.pos[d] + 1 == s.out[d] ? s.in[d] : begin[d] + s.stride[d];
+    }
+    for (I id = begin[0]; id < end[0]; ++id)
+      for (I ih = begin[1]; ih < end[1]; ++ih)
+        for (I iw = begin[2]; iw < end[2]; ++iw) {
+          I in = (id * s.in[1] + ih) * s.in[2] + iw;
+          storeFloat(dx, dxType, plane.base + in * plane.step,
+                     in == best ? g : 0.0f);
+        }
   }
 }
 
@@ -207,9 +349,14 @@ std::string maxPoolOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = typesOf(call, types); !error.empty())
     return error;
   int64_t n = call.results[0].numel();
-  maxPoolKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      toPoolShape(w), call.operands[0].data, types[0], call.results[0].data,
-      types[1], n);
+  if (n == 0)
+    return {};
+  withIndexType(fitsUint32(w, {call.operands[0].numel(), n}), [&](auto index) {
+    using I = decltype(index);
+    maxPoolKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        toPoolShape<I>(w), call.operands[0].data, types[0],
+        call.results[0].data, types[1], static_cast<I>(n));
+  });
   VAR_CUDA_LAUNCHED();
   return {};
 }
@@ -226,13 +373,21 @@ std::string avgPoolOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = typesOf(call, types); !error.empty())
     return error;
   int64_t n = call.results[0].numel();
-  avgPoolKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      toPoolShape(w), call.operands[0].data, types[0], call.results[0].data,
-      types[1], n, 1.0f / static_cast<float>(cpu::product(w.kernel)));
+  if (n == 0)
+    return {};
+  float scale = 1.0f / static_cast<float>(cpu::product(w.kernel));
+  withIndexType(fitsUint32(w, {call.operands[0].numel(), n}), [&](auto index) {
+    using I = decltype(index);
+    avgPoolKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        toPoolShape<I>(w), call.operands[0].data, types[0],
+        call.results[0].data, types[1], static_cast<I>(n), scale);
+  });
   VAR_CUDA_LAUNCHED();
   return {};
 }
 
+/// Windows that tile the input take maxPoolTiledGradKernel, one thread an
+/// output element; others gather, one thread an input element.
 std::string maxPoolGradOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = cpu::checkSignature(call, 3, 3, 1); !error.empty())
     return error;
@@ -253,10 +408,24 @@ std::string maxPoolGradOp(CudaContext &ctx, OpCall &call) {
   ElementType types[4];
   if (std::string error = typesOf(call, types); !error.empty())
     return error;
-  int64_t n = result.numel();
-  poolGradKernel<true><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      toPoolShape(w), input.data, types[0], grad.data, types[2], result.data,
-      types[3], n, 1.0f);
+  int64_t n = result.numel(), outputs = grad.numel();
+  if (n == 0)
+    return {};
+  bool tiled = true;
+  for (int d = 0; d < 3; ++d)
+    tiled = tiled && w.kernel[d] == w.stride[d] && w.padding[d] == 0;
+  withIndexType(fitsUint32(w, {n, outputs}), [&](auto index) {
+    using I = decltype(index);
+    if (tiled)
+      maxPoolTiledGradKernel<I>
+          <<<blocksFor(outputs), kThreads, 0, ctx.stream>>>(
+              toPoolShape<I>(w), input.data, types[0], grad.data, types[2],
+              result.data, types[3], static_cast<I>(outputs));
+    else
+      poolGradKernel<I, true><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+          toPoolShape<I>(w), input.data, types[0], grad.data, types[2],
+          result.data, types[3], static_cast<I>(n), 1.0f);
+  });
   VAR_CUDA_LAUNCHED();
   return {};
 }
@@ -275,9 +444,15 @@ std::string avgPoolGradOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = typesOf(call, types); !error.empty())
     return error;
   int64_t n = result.numel();
-  poolGradKernel<false><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      toPoolShape(w), nullptr, kF32, grad.data, types[0], result.data, types[1],
-      n, 1.0f / static_cast<float>(cpu::product(w.kernel)));
+  if (n == 0)
+    return {};
+  float scale = 1.0f / static_cast<float>(cpu::product(w.kernel));
+  withIndexType(fitsUint32(w, {n, grad.numel()}), [&](auto index) {
+    using I = decltype(index);
+    poolGradKernel<I, false><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        toPoolShape<I>(w), nullptr, kF32, grad.data, types[0], result.data,
+        types[1], static_cast<I>(n), scale);
+  });
   VAR_CUDA_LAUNCHED();
   return {};
 }
@@ -331,15 +506,22 @@ __global__ void globalAvgPoolColumnsKernel(const void *x, int xType, void *y,
 }
 
 /// dx = dy / size for every position of each plane; channels-last planes
-/// (`channels` > 0) are (n, c) of an (N, size, C) tensor.
+/// are (n, c) of an (N, size, C) tensor.
+template <typename I>
 __global__ void globalAvgPoolGradKernel(const void *dy, int dyType, void *dx,
-                                        int dxType, int64_t size,
-                                        int64_t channels, int64_t n) {
-  VAR_GRID_STRIDE(i, n) {
-    int64_t plane =
-        channels ? i / (size * channels) * channels + i % channels : i / size;
+                                        int dxType, Divider<I> size,
+                                        Divider<I> channels, bool channelsLast,
+                                        I n) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    I plane;
+    if (channelsLast) {
+      I c;
+      plane = size.div(divmod(channels, i, c)) * channels.divisor + c;
+    } else {
+      plane = size.div(i);
+    }
     storeFloat(dx, dxType, i,
-               loadFloat(dy, dyType, plane) / static_cast<float>(size));
+               loadFloat(dy, dyType, plane) / static_cast<float>(size.divisor));
   }
 }
 
@@ -398,9 +580,12 @@ std::string globalAvgPoolGradOp(CudaContext &ctx, OpCall &call) {
   if (planes == 0)
     return {};
   int64_t n = result.numel();
-  globalAvgPoolGradKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-      grad.data, types[0], result.data, types[1], n / planes,
-      channelsLast ? channels : 0, n);
+  withIndexType(n < (int64_t{1} << 31), [&](auto index) {
+    using I = decltype(index);
+    globalAvgPoolGradKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        grad.data, types[0], result.data, types[1], Divider<I>(n / planes),
+        Divider<I>(channels), channelsLast, static_cast<I>(n));
+  });
   VAR_CUDA_LAUNCHED();
   return {};
 }

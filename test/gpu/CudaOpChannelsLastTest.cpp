@@ -174,10 +174,43 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
        {ints("kernel", {3, 3}), ints("stride", {2, 2}),
         ints("padding", {1, 1})}},
       {"pool2d_c40", {2, 8, 8, 40}, {2, 4, 4, 40}, {ints("kernel", {2, 2})}},
+      {"pool2d_remainder",
+       {2, 7, 9, 40},
+       {2, 3, 4, 40},
+       {ints("kernel", {2, 2})}},
+      {"pool2d_overlap_remainder",
+       {2, 8, 8, 5},
+       {2, 3, 3, 5},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2})}},
+      {"pool2d_gaps",
+       {1, 8, 8, 4},
+       {1, 3, 3, 4},
+       {ints("kernel", {2, 2}), ints("stride", {3, 3})}},
+      {"pool1d", {2, 11, 3}, {2, 5, 3}, {ints("kernel", {2})}},
       {"pool3d", {1, 4, 6, 6, 5}, {1, 2, 3, 3, 5}, {ints("kernel", {2, 2, 2})}},
+      {"pool3d_spatial",
+       {1, 3, 7, 6, 5},
+       {1, 3, 3, 3, 5},
+       {ints("kernel", {1, 2, 2})}},
+      {"pool3d_remainder",
+       {1, 5, 5, 7, 3},
+       {1, 2, 2, 3, 3},
+       {ints("kernel", {2, 2, 2})}},
   };
   for (const PoolCase &p : pools)
     addPoolCalls(t, p, add);
+  // Ties, signed zeros and NaN, tiled and overlapping windows.
+  std::vector<PoolCase> tiePools = {
+      {"2d", {2, 7, 9, 3}, {2, 3, 4, 3}, {ints("kernel", {2, 2})}},
+      {"2d_overlap",
+       {2, 9, 9, 3},
+       {2, 5, 5, 3},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"3d", {1, 3, 5, 7, 2}, {1, 3, 2, 3, 2}, {ints("kernel", {1, 2, 2})}},
+  };
+  for (const PoolCase &p : tiePools)
+    addMaxPoolTieCalls(t, p, add);
   add("global_avg_pool", {"var.global_avg_pool",
                           {uniform(t, {4, 7, 7, 40})},
                           {result(t, {4, 40})}});

@@ -21,6 +21,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace var::gputest {
@@ -110,6 +111,8 @@ void addConvCalls(DType t, const ConvCase &c, Add &&add) {
 
 /// `p`'s max and average pooling calls and their gradients in compute type
 /// `t` (max_NAME, max_NAME_grad, avg_NAME, avg_NAME_grad), given to `add`.
+/// Max pooling agrees bit for bit, its gradient too: each input sums the
+/// gradients routed to it in the CPU's order.
 template <typename Add>
 void addPoolCalls(DType t, const PoolCase &p, Add &&add) {
   add("max_" + p.name,
@@ -117,13 +120,40 @@ void addPoolCalls(DType t, const PoolCase &p, Add &&add) {
   add("max_" + p.name + "_grad",
       Call("var.max_pool_grad",
            {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
-           {result(t, p.x)}, p.attrs));
+           {result(t, p.x)}, p.attrs, true));
   add("avg_" + p.name,
       Call("var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs));
   add("avg_" + p.name + "_grad",
       Call("var.avg_pool_grad", {uniform(t, p.y)}, {result(t, p.x)}, p.attrs));
 }
 inline Attribute unit(std::string name) { return {std::move(name), true}; }
+
+/// `p`'s max pooling and its gradient on inputs full of ties, in compute
+/// type `t` (max_ties_NAME[_grad], max_zeros_NAME[_grad]), given to `add`:
+/// maxima repeated within most windows and a NaN now and then, or windows
+/// of +0, -0 and negatives only, where the output's sign shows which zero
+/// won. The first maximum in window order (or the last NaN) must win, as
+/// on the CPU, bit for bit; the gradients include -0, which an argmax
+/// receives as 0 + -0 = +0 on the CPU.
+template <typename Add>
+void addMaxPoolTieCalls(DType t, const PoolCase &p, Add &&add) {
+  std::vector<float> ties = {1.0f, 0.5f, 1.0f, -0.0f, 1.0f,  0.0f,
+                             1.0f, 1.0f, 0.5f, 1.0f,  -1.0f, 1.0f,
+                             NAN,  0.5f, 1.0f, 1.0f,  0.25f};
+  std::vector<float> zeros = {-0.0f, 0.0f, -1.0f, 0.0f, -0.0f, -2.0f, -0.0f};
+  std::vector<float> grads = {0.75f, -0.0f, -1.5f, 0.0f, 2.0f, -0.0f, 1.25f};
+  const std::pair<const char *, std::vector<float>> inputs[] = {
+      {"ties", ties}, {"zeros", zeros}};
+  for (const auto &[kind, x] : inputs) {
+    std::string name = std::string("max_") + kind + "_" + p.name;
+    add(name, Call("var.max_pool", {given(t, p.x, x)}, {result(t, p.y)},
+                   p.attrs, true));
+    add(name + "_grad",
+        Call("var.max_pool_grad",
+             {given(t, p.x, x), uniform(t, p.y), given(t, p.y, grads)},
+             {result(t, p.x)}, p.attrs, true));
+  }
+}
 
 inline int64_t numel(const Shape &shape) {
   int64_t count = 1;

@@ -271,7 +271,10 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   for (const ConvCase &c : convs)
     addConvCalls(t, c, add);
 
-  // Pools: max and average (2-D padded, 3-D), global average.
+  // Pools: max and average (2-D padded, 3-D), global average. Windows
+  // that overlap, tile the input (kernel == stride: the max gradient's own
+  // kernel), or leave inputs uncovered: sizes not a multiple of the
+  // stride, strides beyond the kernel.
   std::vector<PoolCase> pools = {
       {"pool2d",
        {2, 3, 9, 9},
@@ -279,17 +282,51 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
        {ints("kernel", {3, 3}), ints("stride", {2, 2}),
         ints("padding", {1, 1})}},
       {"pool2d_plain", {2, 3, 8, 8}, {2, 3, 4, 4}, {ints("kernel", {2, 2})}},
+      {"pool2d_remainder",
+       {2, 3, 7, 9},
+       {2, 3, 3, 4},
+       {ints("kernel", {2, 2})}},
+      {"pool2d_overlap_remainder",
+       {2, 3, 8, 8},
+       {2, 3, 3, 3},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2})}},
+      {"pool2d_gaps",
+       {1, 2, 8, 8},
+       {1, 2, 3, 3},
+       {ints("kernel", {2, 2}), ints("stride", {3, 3})}},
+      {"pool1d", {2, 3, 11}, {2, 3, 5}, {ints("kernel", {2})}},
       {"pool3d", {1, 2, 4, 6, 6}, {1, 2, 2, 3, 3}, {ints("kernel", {2, 2, 2})}},
+      {"pool3d_spatial",
+       {1, 2, 3, 7, 6},
+       {1, 2, 3, 3, 3},
+       {ints("kernel", {1, 2, 2})}},
+      {"pool3d_remainder",
+       {1, 2, 5, 5, 7},
+       {1, 2, 2, 2, 3},
+       {ints("kernel", {2, 2, 2})}},
   };
   for (const PoolCase &p : pools)
     addPoolCalls(t, p, add);
+  // Ties, signed zeros and NaN, tiled and overlapping windows.
+  std::vector<PoolCase> tiePools = {
+      {"2d", {2, 3, 7, 9}, {2, 3, 3, 4}, {ints("kernel", {2, 2})}},
+      {"2d_overlap",
+       {2, 3, 9, 9},
+       {2, 3, 5, 5},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"3d", {1, 2, 3, 5, 7}, {1, 2, 3, 2, 3}, {ints("kernel", {1, 2, 2})}},
+  };
+  for (const PoolCase &p : tiePools)
+    addMaxPoolTieCalls(t, p, add);
   // Ties: every window of a constant plane picks its first element.
   add("max_pool_ties_grad",
       {"var.max_pool_grad",
        {given(t, {1, 1, 4, 4}, {1.0f}), given(t, {1, 1, 2, 2}, {1.0f}),
         uniform(t, {1, 1, 2, 2})},
        {result(t, {1, 1, 4, 4})},
-       {ints("kernel", {2, 2})}});
+       {ints("kernel", {2, 2})},
+       true});
   add("global_avg_pool", {"var.global_avg_pool",
                           {uniform(t, {4, 16, 7, 7})},
                           {result(t, {4, 16})}});
