@@ -4,9 +4,9 @@
 // depthwise and pointwise on their own paths, dilated, 1-D, the (1, 3, 3)
 // and (3, 1, 1) 3-D convolutions that run as 2-D ones, a full 3-D one),
 // pools, global pools and batch norm with channel counts that are not
-// multiples of 32; and that the depthwise and pointwise paths repeat bit
-// for bit. Without a GPU every case is skipped, and ctest counts it as
-// skipped.
+// multiples of 32; and that the depthwise and pointwise paths and batch
+// norm repeat bit for bit. Without a GPU every case is skipped, and ctest
+// counts it as skipped.
 #include "runtime/cuda/CudaBackend.h"
 #include "test/gpu/CudaOpCheck.h"
 
@@ -227,11 +227,19 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
                                     {unit("keep_dims")}});
 
   // Batch norm (weights and statistics f32): few and many rows, channel
-  // counts below, between and above multiples of 32, 2-D and 3-D.
+  // counts below, between and above multiples of 32, 2-D and 3-D. Packs
+  // of 8 channels where C % 8 == 0: one pack column a row (c8), a few
+  // (c16, wide, 3d, large), a row over 2 blocks whose last column is
+  // idle (c328: 41 columns) and over 5 (c1280); elements otherwise (c3,
+  // small, rows, 1d, large_c12). Many chunks a channel: large (packed),
+  // large_c12 (1024 chunks, unpacked).
   std::vector<std::pair<std::string, Shape>> norms = {
-      {"small", {4, 5, 5, 6}},  {"rows", {64, 9, 9, 37}},
-      {"wide", {2, 6, 6, 200}}, {"3d", {2, 3, 4, 4, 40}},
-      {"1d", {8, 30, 12}},
+      {"small", {4, 5, 5, 6}},     {"rows", {64, 9, 9, 37}},
+      {"wide", {2, 6, 6, 200}},    {"3d", {2, 3, 4, 4, 40}},
+      {"1d", {8, 30, 12}},         {"c3", {4, 7, 7, 3}},
+      {"c8", {16, 5, 5, 8}},       {"c16", {8, 7, 7, 16}},
+      {"c328", {4, 6, 6, 328}},    {"c1280", {16, 7, 7, 1280}},
+      {"large", {64, 56, 56, 24}}, {"large_c12", {64, 28, 28, 12}},
   };
   for (const auto &[tag, x] : norms) {
     Shape c = {x.back()};
@@ -327,6 +335,51 @@ TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
     const TensorView &a = first[0].view, &b = second[0].view;
     EXPECT_EQ(std::memcmp(a.data, b.data, static_cast<size_t>(a.bytes())), 0)
         << "two runs differ";
+  }
+}
+
+// Batch norm's sums (per-chunk partials, then a fixed order) give the same
+// bits run after run, every result of each op: MobileNetV2-like shapes
+// large enough for many chunks, packed (C = 32) and not (C = 12).
+TEST_F(CudaChannelsLastRepeatTest, BatchNormIsDeterministic) {
+  const DType t = DType::BF16, f32 = DType::F32;
+  for (Shape x : {Shape{16, 56, 56, 32}, Shape{16, 28, 28, 12}}) {
+    Shape c = {x.back()};
+    std::vector<Attribute> last = {unit("channels_last")};
+    std::vector<Call> calls = {
+        {"var.batch_norm_train",
+         {uniform(t, x), uniform(f32, c), uniform(f32, c),
+          uniform(f32, c, 0.5f), positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c), result(f32, c),
+          result(f32, c)},
+         last},
+        {"var.batch_norm_grad",
+         {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+          positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c)},
+         last},
+        {"var.batch_norm_frozen_grad",
+         {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+          positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c)},
+         last},
+    };
+    for (const Call &call : calls) {
+      SCOPED_TRACE(call.op + " C = " + std::to_string(x.back()));
+      std::vector<HostTensor> operands = makeOperands(call);
+      std::vector<HostTensor> first = makeResults(call);
+      std::vector<HostTensor> second = makeResults(call);
+      runOnDevice(*backend, call, operands, first);
+      runOnDevice(*backend, call, operands, second);
+      if (HasFatalFailure())
+        return;
+      for (size_t r = 0; r < first.size(); ++r) {
+        const TensorView &a = first[r].view, &b = second[r].view;
+        EXPECT_EQ(std::memcmp(a.data, b.data, static_cast<size_t>(a.bytes())),
+                  0)
+            << "two runs differ in result " << r;
+      }
+    }
   }
 }
 

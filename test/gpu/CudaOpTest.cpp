@@ -382,29 +382,41 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
         uniform(f32, ch, 0.5f), positive(f32, ch)},
        {result(t, bn), result(f32, ch), result(f32, ch)},
        {real("eps", 1e-3)}});
-  // Channels whose elements span several blocks' chunks: large spatial
-  // extent (a block's stride within one sample) and small (a stride over
-  // several samples).
-  Shape wide = {8, 3, 40, 40}, narrow = {600, 5, 3, 3};
-  for (const Shape &big : {wide, narrow}) {
-    Shape c = {big[1]};
-    std::string tag = big == wide ? "_wide" : "_narrow";
+  // Every path of the sums and the elementwise passes: packs of one
+  // channel's plane where spatial % 8 == 0 (wide, large, planes24), single
+  // elements otherwise (narrow, and bn above); chunks over one sample's
+  // plane (large: a block's stride inside a plane) and over several
+  // samples (narrow, planes24: a stride of whole samples and a remainder),
+  // many chunks a channel (large); rank 2, an (N, C) matrix read as rows,
+  // packed (C % 8 == 0) or not.
+  std::vector<std::pair<std::string, Shape>> norms = {
+      {"_wide", {8, 3, 40, 40}},   {"_narrow", {600, 5, 3, 3}},
+      {"_large", {64, 2, 56, 56}}, {"_planes24", {1000, 3, 4, 6}},
+      {"_2d", {1000, 16}},         {"_2d_c5", {300, 5}},
+  };
+  for (const auto &[tag, x] : norms) {
+    Shape c = {x[1]};
+    add("batch_norm" + tag, {"var.batch_norm",
+                             {uniform(t, x), uniform(f32, c), uniform(f32, c),
+                              uniform(f32, c, 0.5f), positive(f32, c)},
+                             {result(t, x)},
+                             {real("eps", 1e-5)}});
     add("batch_norm_train" + tag,
         {"var.batch_norm_train",
-         {uniform(t, big), uniform(f32, c), uniform(f32, c),
+         {uniform(t, x), uniform(f32, c), uniform(f32, c),
           uniform(f32, c, 0.5f), positive(f32, c)},
-         {result(t, big), result(f32, c), result(f32, c), result(f32, c),
+         {result(t, x), result(f32, c), result(f32, c), result(f32, c),
           result(f32, c)}});
     add("batch_norm_grad" + tag,
         {"var.batch_norm_grad",
-         {uniform(t, big), uniform(t, big), uniform(f32, c),
-          uniform(f32, c, 0.5f), positive(f32, c)},
-         {result(t, big), result(f32, c), result(f32, c)}});
+         {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+          positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c)}});
     add("batch_norm_frozen_grad" + tag,
         {"var.batch_norm_frozen_grad",
-         {uniform(t, big), uniform(t, big), uniform(f32, c),
-          uniform(f32, c, 0.5f), positive(f32, c)},
-         {result(t, big), result(f32, c), result(f32, c)},
+         {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+          positive(f32, c)},
+         {result(t, x), result(f32, c), result(f32, c)},
          {real("eps", 1e-3)}});
   }
   return cases;

@@ -1,0 +1,578 @@
+// Batch normalization's passes over whole tensors (NormPassKernels.cuh).
+// Sums: channels-first, a block sums a chunk of one channel's elements;
+// rows (channels-last), a block sums a chunk of rows over a range of
+// columns, with packs a thread takes one pack column (8 channels) and
+// loads several rows before it adds any, so that enough bytes are in
+// flight. Elementwise passes: on packed rows each thread keeps to one pack
+// column, its 8 channels' doubles read once into registers, and walks down
+// the rows; otherwise a grid-stride loop over packs of one channel or over
+// single elements, with 32-bit index math where the tensor allows. Sums
+// and per-element arithmetic are in double, as runtime/cpu computes them.
+#include "runtime/cuda/NormPassKernels.cuh"
+
+#include "runtime/cuda/DeviceTensor.cuh"
+
+#include <algorithm>
+
+namespace var::cuda::norm {
+
+namespace {
+
+/// Unpacked rows are summed by blocks of kColumns channels x kRows threads.
+constexpr int kColumns = 32, kRows = kThreads / kColumns;
+/// Blocks that fill an H100 (132 SMs) a few times over.
+constexpr int64_t kFillBlocks = 1024;
+/// Groups (packs or elements) a pass's thread takes at least once the grid
+/// has kFillBlocks blocks: a packed-rows thread reads its channels' values
+/// once for all of them.
+constexpr int64_t kGroupsPerThread = 8;
+
+/// Groups a thread loads before it uses any, as registers allow (ptxas
+/// for sm_90): the sums 4 packs of one input (64 bytes of bf16 in flight)
+/// or 2 of each of two (124 registers, 2 blocks an SM); the passes 4 of
+/// each input (the backward's, 174 registers with its 40 doubles of
+/// per-channel values, runs 1 block an SM with 128 bytes a thread in
+/// flight; 2 packs would take more registers, not fewer).
+template <typename Terms> constexpr int kSumUnroll = 4 / Terms::kInputs;
+constexpr int kPassUnroll = 4;
+
+/// Group `g` of G elements: pack g (G = kPack) or element g (G = 1).
+template <int G>
+__device__ inline void loadGroup(Operand t, int64_t g, float (&v)[G]) {
+  static_assert(G == kPack || G == 1, "a group is a pack or one element");
+  if constexpr (G == kPack)
+    loadPack(t.data, t.type, g, v);
+  else
+    v[0] = loadFloat(t.data, t.type, g);
+}
+
+template <int G>
+__device__ inline void storeGroup(void *data, int type, int64_t g,
+                                  const float (&v)[G]) {
+  static_assert(G == kPack || G == 1, "a group is a pack or one element");
+  if constexpr (G == kPack)
+    storePack(data, type, g, v);
+  else
+    storeFloat(data, type, g, v[0]);
+}
+
+//===----------------------------------------------------------------------===//
+// Per-channel sums
+//===----------------------------------------------------------------------===//
+
+// The terms summed: kSums sums over kInputs inputs (x, or x and dy);
+// channel(c) reads channel c's values once, add(channel, x, dy, sums)
+// adds one element's terms (dy is 0 with one input).
+
+struct SumOfInput {
+  static constexpr int kSums = 1, kInputs = 1;
+  struct Channel {};
+  __device__ Channel channel(int64_t) const { return {}; }
+  __device__ void add(const Channel &, float x, float, double *sum) const {
+    sum[0] += x;
+  }
+};
+
+struct CenteredSquares {
+  static constexpr int kSums = 1, kInputs = 1;
+  const double *means;
+  struct Channel {
+    double mean;
+  };
+  __device__ Channel channel(int64_t c) const { return {means[c]}; }
+  __device__ void add(const Channel &ch, float x, float, double *sum) const {
+    double centered = x - ch.mean;
+    sum[0] += centered * centered;
+  }
+};
+
+/// sum dy and sum dy * (x - mean) * scale: with the saved inverse standard
+/// deviation as `scale` the batch backward's dy . xhat, unscaled the frozen
+/// backward's dy . (x - running_mean).
+struct GradSums {
+  static constexpr int kSums = 2, kInputs = 2;
+  Operand mean, scale;
+  bool scaled;
+  struct Channel {
+    double mean, scale;
+  };
+  __device__ Channel channel(int64_t c) const {
+    return {loadFloat(mean.data, mean.type, c),
+            scaled ? loadFloat(scale.data, scale.type, c) : 1.0};
+  }
+  __device__ void add(const Channel &ch, float x, float grad,
+                      double *sum) const {
+    sum[0] += grad;
+    double centered = x - ch.mean;
+    sum[1] += grad * (scaled ? centered * ch.scale : centered);
+  }
+};
+
+/// Channels-first sums: block c * chunks + g sums chunk g of channel c's
+/// groups of G elements (G = kPack needs spatial % 8 == 0: a pack stays in
+/// one sample's plane), thread t every kThreads-th group from the chunk's
+/// t-th, then the block's kThreads sums in a fixed tree.
+template <int G, typename Terms>
+__global__ void __launch_bounds__(kThreads)
+    planeSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
+                    Operand b, double *partials) {
+  constexpr int K = Terms::kSums;
+  int64_t c = blockIdx.x / split.chunks, g = blockIdx.x % split.chunks;
+  typename Terms::Channel channel = terms.channel(c);
+  double sum[K] = {};
+  int64_t plane = l.spatial / G; // groups a sample's plane
+  int64_t begin = g * split.chunk;
+  int64_t end = min(begin + split.chunk, l.batch * plane);
+  int64_t j = begin + threadIdx.x;
+  if (j < end) {
+    int64_t n = j / plane, s = j - n * plane;
+    for (; j < end; j += kThreads) {
+      int64_t group = (n * l.channels + c) * plane + s;
+      float x[G], dy[G] = {};
+      loadGroup(a, group, x);
+      if constexpr (Terms::kInputs == 2)
+        loadGroup(b, group, dy);
+#pragma unroll
+      for (int e = 0; e < G; ++e)
+        terms.add(channel, x[e], dy[e], sum);
+      n += split.stepN;
+      s += split.stepS;
+      if (s >= plane) {
+        s -= plane;
+        ++n;
+      }
+    }
+  }
+  __shared__ double shared[K][kThreads];
+  for (int k = 0; k < K; ++k)
+    shared[k][threadIdx.x] = sum[k];
+  __syncthreads();
+  for (int step = kThreads / 2; step > 0; step /= 2) {
+    if (threadIdx.x < step)
+      for (int k = 0; k < K; ++k)
+        shared[k][threadIdx.x] += shared[k][threadIdx.x + step];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0)
+    for (int k = 0; k < K; ++k)
+      partials[(k * l.channels + c) * split.chunks + g] = shared[k][0];
+}
+
+/// Unpacked rows: block (x, g) sums rows [g * chunk, (g + 1) * chunk) of
+/// columns [x * kColumns, ...) of the (M, C) input, thread (tx, ty) every
+/// kRows-th row of column tx (a warp reads kColumns consecutive channels of
+/// one row), then the kRows sums of a column in row order.
+template <typename Terms>
+__global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
+                                 Operand a, Operand b, double *partials) {
+  constexpr int K = Terms::kSums;
+  int64_t c = static_cast<int64_t>(blockIdx.x) * kColumns + threadIdx.x;
+  int64_t g = blockIdx.y;
+  double sum[K] = {};
+  if (c < l.channels) {
+    typename Terms::Channel channel = terms.channel(c);
+    int64_t end = min((g + 1) * split.chunk, l.batch);
+    for (int64_t r = g * split.chunk + threadIdx.y; r < end; r += kRows) {
+      int64_t i = r * l.channels + c;
+      float dy = 0;
+      if constexpr (Terms::kInputs == 2)
+        dy = loadFloat(b.data, b.type, i);
+      terms.add(channel, loadFloat(a.data, a.type, i), dy, sum);
+    }
+  }
+  __shared__ double shared[K][kRows][kColumns];
+  for (int k = 0; k < K; ++k)
+    shared[k][threadIdx.y][threadIdx.x] = sum[k];
+  __syncthreads();
+  if (threadIdx.y == 0 && c < l.channels)
+    for (int k = 0; k < K; ++k) {
+      double total = 0;
+      for (int y = 0; y < kRows; ++y)
+        total += shared[k][y][threadIdx.x];
+      partials[(k * l.channels + c) * split.chunks + g] = total;
+    }
+}
+
+/// Packed rows (C % 8 == 0, aligned inputs): block (x, g) sums rows
+/// [g * chunk, (g + 1) * chunk) of pack columns [x * width, (x + 1) *
+/// width), 8 channels each; thread t = s * width + j reads column j of
+/// every rowsPerStep-th row from row s, kSumUnroll rows' packs loaded before
+/// any is added, each sum in row order. The rowsPerStep sums of a column
+/// then meet in a fixed tree: of `count` sums, sum s takes in sum s + half
+/// (half = count / 2 rounded up), leaving half, until one is left.
+template <typename Terms>
+__global__ void __launch_bounds__(kThreads)
+    packedColumnSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
+                           Operand b, double *partials) {
+  constexpr int K = Terms::kSums, U = kSumUnroll<Terms>;
+  int64_t packsPerRow = l.channels / kPack;
+  int width = split.width, steps = split.rowsPerStep;
+  int s = threadIdx.x / width, j = threadIdx.x % width;
+  int64_t column = static_cast<int64_t>(blockIdx.x) * width + j;
+  int64_t g = blockIdx.y;
+  double sum[kPack][K] = {};
+  if (s < steps && column < packsPerRow) {
+    typename Terms::Channel channel[kPack];
+#pragma unroll
+    for (int e = 0; e < kPack; ++e)
+      channel[e] = terms.channel(column * kPack + e);
+    int64_t end = min((g + 1) * split.chunk, l.batch);
+    for (int64_t r = g * split.chunk + s; r < end; r += U * steps) {
+      float x[U][kPack], dy[U][kPack] = {};
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        if (r + u * steps < end) {
+          int64_t pack = (r + u * steps) * packsPerRow + column;
+          loadPack(a.data, a.type, pack, x[u]);
+          if constexpr (Terms::kInputs == 2)
+            loadPack(b.data, b.type, pack, dy[u]);
+        }
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        if (r + u * steps >= end)
+          continue;
+#pragma unroll
+        for (int e = 0; e < kPack; ++e)
+          terms.add(channel[e], x[u][e], dy[u][e], sum[e]);
+      }
+    }
+  }
+  __shared__ double shared[K][kPack][kThreads];
+  for (int k = 0; k < K; ++k)
+    for (int e = 0; e < kPack; ++e)
+      shared[k][e][threadIdx.x] = sum[e][k];
+  __syncthreads();
+  // Thread (s, j) adds (s + half, j) in place; threads past rowsPerStep
+  // rows or the last column hold zeros that nothing reads.
+  for (int count = steps; count > 1;) {
+    int half = (count + 1) / 2;
+    if (s < count - half)
+      for (int k = 0; k < K; ++k)
+        for (int e = 0; e < kPack; ++e)
+          shared[k][e][threadIdx.x] += shared[k][e][threadIdx.x + half * width];
+    __syncthreads();
+    count = half;
+  }
+  if (s == 0 && column < packsPerRow)
+    for (int k = 0; k < K; ++k)
+      for (int e = 0; e < kPack; ++e)
+        partials[(k * l.channels + column * kPack + e) * split.chunks + g] =
+            shared[k][e][j];
+}
+
+/// Launches the sums of `terms` over `split`'s chunks.
+template <typename Terms>
+std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
+                       const Split &split, const Terms &terms, Operand a,
+                       Operand b, double *partials) {
+  if (l.channels == 0 || split.chunks == 0)
+    return {};
+  auto chunks = static_cast<unsigned>(split.chunks);
+  if (l.rows() && split.group == kPack) {
+    dim3 grid(static_cast<unsigned>(split.columnBlocks), chunks);
+    packedColumnSumsKernel<<<grid, kThreads, 0, ctx.stream>>>(l, split, terms,
+                                                              a, b, partials);
+  } else if (l.rows()) {
+    dim3 grid(static_cast<unsigned>((l.channels + kColumns - 1) / kColumns),
+              chunks);
+    columnSumsKernel<<<grid, dim3(kColumns, kRows), 0, ctx.stream>>>(
+        l, split, terms, a, b, partials);
+  } else {
+    int64_t blocks = l.channels * split.chunks;
+    if (blocks > 0x7fffffffll)
+      return "has " + std::to_string(l.channels) +
+             " channels, more than one launch takes";
+    auto grid = static_cast<unsigned>(blocks);
+    if (split.group == kPack)
+      planeSumsKernel<kPack>
+          <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b, partials);
+    else
+      planeSumsKernel<1>
+          <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b, partials);
+  }
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise passes
+//===----------------------------------------------------------------------===//
+
+// A pass reads kInputs inputs (a, and b with two) and writes one result;
+// channel(c) reads channel c's doubles, apply(channel, a, b) gives one
+// element's result, with the expression the one-element-a-thread kernels
+// used before packs (bit for bit the same).
+
+/// y = x * scale + shift.
+struct Normalize {
+  static constexpr int kInputs = 1;
+  const double *scaleShift;
+  int64_t channels;
+  struct Channel {
+    double scale, shift;
+  };
+  __device__ Channel channel(int64_t c) const {
+    return {scaleShift[c], scaleShift[channels + c]};
+  }
+  __device__ float apply(const Channel &ch, float x, float) const {
+    return static_cast<float>(x * ch.scale + ch.shift);
+  }
+};
+
+/// dx = weight * invstd * (dy - sum dy / M - xhat * sum dy xhat / M).
+struct InputGrad {
+  static constexpr int kInputs = 2;
+  Operand mean, invstd;
+  const double *terms;
+  int64_t channels;
+  struct Channel {
+    double mean, invstd, scale, meanGrad, meanGradXhat;
+  };
+  __device__ Channel channel(int64_t c) const {
+    return {loadFloat(mean.data, mean.type, c),
+            loadFloat(invstd.data, invstd.type, c), terms[c],
+            terms[channels + c], terms[2 * channels + c]};
+  }
+  __device__ float apply(const Channel &ch, float x, float dy) const {
+    double xhat = (x - ch.mean) * ch.invstd;
+    return static_cast<float>(ch.scale *
+                              (dy - ch.meanGrad - xhat * ch.meanGradXhat));
+  }
+};
+
+/// dx = dy * scale.
+struct ScaleByChannel {
+  static constexpr int kInputs = 1;
+  const double *scales;
+  struct Channel {
+    double scale;
+  };
+  __device__ Channel channel(int64_t c) const { return {scales[c]}; }
+  __device__ float apply(const Channel &ch, float dy, float) const {
+    return static_cast<float>(dy * ch.scale);
+  }
+};
+
+/// Packed rows (C % 8 == 0, aligned tensors): the grid's threads sweep
+/// `sweep` rows at a time, thread t always at pack column t % P (P =
+/// packsPerRow), so that it reads its 8 channels' doubles once; kPassUnroll
+/// rows' packs are loaded before any is used. Threads past sweep * P idle.
+template <typename Pass>
+__global__ void __launch_bounds__(kThreads)
+    rowPassKernel(int64_t rows, int64_t packsPerRow, Pass pass, Operand a,
+                  Operand b, void *out, int outType) {
+  constexpr int U = kPassUnroll;
+  int64_t thread = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+  int64_t sweep = static_cast<int64_t>(gridDim.x) * kThreads / packsPerRow;
+  if (thread >= sweep * packsPerRow)
+    return;
+  int64_t column = thread % packsPerRow;
+  typename Pass::Channel channel[kPack];
+#pragma unroll
+  for (int e = 0; e < kPack; ++e)
+    channel[e] = pass.channel(column * kPack + e);
+  for (int64_t r = thread / packsPerRow; r < rows; r += U * sweep) {
+    float va[U][kPack], vb[U][kPack] = {};
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (r + u * sweep < rows) {
+        int64_t pack = (r + u * sweep) * packsPerRow + column;
+        loadPack(a.data, a.type, pack, va[u]);
+        if constexpr (Pass::kInputs == 2)
+          loadPack(b.data, b.type, pack, vb[u]);
+      }
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (r + u * sweep < rows) {
+        float result[kPack];
+#pragma unroll
+        for (int e = 0; e < kPack; ++e)
+          result[e] = pass.apply(channel[e], va[u][e], vb[u][e]);
+        storePack(out, outType, (r + u * sweep) * packsPerRow + column, result);
+      }
+  }
+}
+
+/// Any layout: a grid-stride loop over `groups` groups of G elements of
+/// one channel each (G = kPack: channels-first with spatial % 8 == 0; G =
+/// 1: elements), kPassUnroll groups loaded before any is used; Index is
+/// uint32_t where numel < 2^31 (a 64-bit division costs tens of
+/// instructions).
+template <int G, typename Index, typename Pass>
+__global__ void __launch_bounds__(kThreads)
+    flatPassKernel(Index groups, Index spatial, Index channels, Pass pass,
+                   Operand a, Operand b, void *out, int outType) {
+  constexpr int U = kPassUnroll;
+  Index stride = static_cast<Index>(gridDim.x) * kThreads;
+  for (Index g = static_cast<Index>(blockIdx.x) * kThreads + threadIdx.x;
+       g < groups; g += U * stride) {
+    float va[U][G], vb[U][G] = {};
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (g + u * stride < groups) {
+        loadGroup(a, g + u * stride, va[u]);
+        if constexpr (Pass::kInputs == 2)
+          loadGroup(b, g + u * stride, vb[u]);
+      }
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (g + u * stride < groups) {
+        Index group = g + u * stride;
+        typename Pass::Channel channel =
+            pass.channel(group * G / spatial % channels);
+        float result[G];
+#pragma unroll
+        for (int e = 0; e < G; ++e)
+          result[e] = pass.apply(channel, va[u][e], vb[u][e]);
+        storeGroup(out, outType, group, result);
+      }
+  }
+}
+
+/// Blocks for a pass over `groups` groups, `unroll` a thread an
+/// iteration: one iteration a thread while the grid stays within
+/// kFillBlocks blocks, else kFillBlocks, or more once each thread would
+/// take over kGroupsPerThread groups.
+unsigned passBlocks(int64_t groups, int unroll) {
+  int64_t blocks = (groups + kThreads * unroll - 1) / (kThreads * unroll);
+  int64_t filled = std::max<int64_t>(
+      kFillBlocks, (groups + kThreads * kGroupsPerThread - 1) /
+                       (kThreads * kGroupsPerThread));
+  return static_cast<unsigned>(
+      std::clamp<int64_t>(std::min(blocks, filled), 1, 65536));
+}
+
+template <int G, typename Index, typename Pass>
+void launchFlatPass(CudaContext &ctx, const ChannelLayout &l, const Pass &pass,
+                    Operand a, Operand b, void *out, int outType) {
+  int64_t groups = l.numel() / G;
+  flatPassKernel<G, Index>
+      <<<passBlocks(groups, kPassUnroll), kThreads, 0, ctx.stream>>>(
+          static_cast<Index>(groups), static_cast<Index>(l.spatial),
+          static_cast<Index>(l.channels), pass, a, b, out, outType);
+}
+
+/// Launches `pass` on the widest path the layout and the tensors allow.
+template <typename Pass>
+std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
+                       const Pass &pass, Operand a, Operand b, void *out,
+                       int outType) {
+  int64_t numel = l.numel();
+  if (numel == 0)
+    return {};
+  bool packed = isPackable(l, {a.data, b.data, out});
+  bool narrow = numel < (int64_t(1) << 31);
+  if (packed && l.rows()) {
+    // At least one thread a pack column.
+    int64_t packsPerRow = l.channels / kPack;
+    int64_t blocks = std::max<int64_t>(passBlocks(numel / kPack, kPassUnroll),
+                                       (packsPerRow + kThreads - 1) / kThreads);
+    rowPassKernel<<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
+        l.batch, packsPerRow, pass, a, b, out, outType);
+  } else if (packed) {
+    if (narrow)
+      launchFlatPass<kPack, uint32_t>(ctx, l, pass, a, b, out, outType);
+    else
+      launchFlatPass<kPack, int64_t>(ctx, l, pass, a, b, out, outType);
+  } else if (narrow) {
+    launchFlatPass<1, uint32_t>(ctx, l, pass, a, b, out, outType);
+  } else {
+    launchFlatPass<1, int64_t>(ctx, l, pass, a, b, out, outType);
+  }
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+} // namespace
+
+bool isPackable(const ChannelLayout &l,
+                std::initializer_list<const void *> tensors) {
+  if (l.numel() <= 0 || (l.rows() ? l.channels : l.spatial) % kPack != 0)
+    return false;
+  for (const void *tensor : tensors)
+    if (!isPackAligned(tensor))
+      return false;
+  return true;
+}
+
+Split splitChannels(const ChannelLayout &l, bool packed) {
+  Split split;
+  split.group = packed ? kPack : 1;
+  // The units a chunk counts (rows, or a channel's groups), the blocks
+  // that read one chunk of every channel, and the units a block reads at
+  // once per channel.
+  int64_t units = l.perChannel(), blocksPerChunk = 0, unitsPerStep = 0;
+  if (l.rows() && packed) {
+    // Up to 32 pack columns (256 channels) a block, the row's columns
+    // spread evenly over its blocks.
+    int64_t packsPerRow = l.channels / kPack;
+    split.columnBlocks = (packsPerRow + 31) / 32;
+    split.width = static_cast<int>((packsPerRow + split.columnBlocks - 1) /
+                                   split.columnBlocks);
+    split.rowsPerStep = kThreads / split.width;
+    blocksPerChunk = split.columnBlocks;
+    unitsPerStep = split.rowsPerStep;
+  } else if (l.rows()) {
+    blocksPerChunk = (l.channels + kColumns - 1) / kColumns;
+    unitsPerStep = kRows;
+  } else {
+    units /= split.group;
+    blocksPerChunk = l.channels;
+    unitsPerStep = kThreads;
+  }
+  // Enough blocks to fill the GPU, each thread summing at least 4 units.
+  int64_t wanted =
+      std::max<int64_t>(1, (kFillBlocks + blocksPerChunk - 1) /
+                               std::max<int64_t>(1, blocksPerChunk));
+  int64_t most = std::max<int64_t>(1, units / (4 * unitsPerStep));
+  split.chunks = std::min(wanted, most);
+  split.chunk = (units + split.chunks - 1) / split.chunks;
+  if (split.chunk > 0)
+    split.chunks = (units + split.chunk - 1) / split.chunk;
+  if (!l.rows() && l.spatial > 0) {
+    int64_t plane = l.spatial / split.group;
+    split.stepN = kThreads / plane;
+    split.stepS = kThreads % plane;
+  }
+  return split;
+}
+
+std::string sumInput(CudaContext &ctx, const ChannelLayout &l,
+                     const Split &split, Operand x, double *partials) {
+  return launchSums(ctx, l, split, SumOfInput{}, x, {nullptr, 0}, partials);
+}
+
+std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
+                               const Split &split, Operand x,
+                               const double *means, double *partials) {
+  return launchSums(ctx, l, split, CenteredSquares{means}, x, {nullptr, 0},
+                    partials);
+}
+
+std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
+                     const Split &split, Operand x, Operand dy, Operand mean,
+                     Operand scale, bool scaled, double *partials) {
+  return launchSums(ctx, l, split, GradSums{mean, scale, scaled}, x, dy,
+                    partials);
+}
+
+std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
+                      const double *scaleShift, void *y, int yType) {
+  return launchPass(ctx, l, Normalize{scaleShift, l.channels}, x, {nullptr, 0},
+                    y, yType);
+}
+
+std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
+                      Operand dy, Operand mean, Operand invstd,
+                      const double *terms, void *dx, int dxType) {
+  return launchPass(ctx, l, InputGrad{mean, invstd, terms, l.channels}, x, dy,
+                    dx, dxType);
+}
+
+std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
+                           const double *scales, void *dx, int dxType) {
+  return launchPass(ctx, l, ScaleByChannel{scales}, dy, {nullptr, 0}, dx,
+                    dxType);
+}
+
+} // namespace var::cuda::norm

@@ -1,0 +1,92 @@
+// The passes of batch normalization over a whole tensor, which the ops of
+// NormKernels.cu string together (kernels in NormPassKernels.cu): per-chunk
+// partial sums of each channel's elements in an order fixed by the shape,
+// and the elementwise passes applying per-channel doubles. Where the layout
+// and the pointers allow, a thread moves packs of kPack elements (one
+// 16-byte access of bf16); the packed and the element paths compute each
+// value with the same expression, so their results agree bit for bit.
+#ifndef VAR_RUNTIME_CUDA_NORMPASSKERNELS_CUH
+#define VAR_RUNTIME_CUDA_NORMPASSKERNELS_CUH
+
+#include "runtime/cuda/CudaOps.h"
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+namespace var::cuda::norm {
+
+/// (batch, channels, spatial); a channels-last input is (N * spatial, C, 1).
+/// With spatial == 1 the tensor is an (M, C) matrix, M = batch, "rows" (a
+/// channels-last input, or a rank-2 one in either layout).
+struct ChannelLayout {
+  int64_t batch = 0, channels = 0, spatial = 1;
+  __host__ __device__ int64_t perChannel() const { return batch * spatial; }
+  __host__ __device__ int64_t numel() const {
+    return batch * channels * spatial;
+  }
+  __host__ __device__ bool rows() const { return spatial == 1; }
+};
+
+/// A tensor as the kernels read it: device data and ElementType.
+struct Operand {
+  const void *data;
+  int type;
+};
+
+/// Whether passes over `l` reading or writing `tensors` can move packs: a
+/// pack must hold 8 channels of one row (rows: C % 8 == 0) or 8 elements of
+/// one channel's plane (spatial % 8 == 0), at 16-byte aligned addresses.
+bool isPackable(const ChannelLayout &l,
+                std::initializer_list<const void *> tensors);
+
+/// How the per-channel sums are spread over blocks: each channel's
+/// batch * spatial elements in `chunks` consecutive ranges of `chunk`
+/// (rows, or groups of `group` elements of a channel's planes), so that
+/// even a few channels fill the GPU. A function of the shape and of
+/// whether the inputs are packable only: every sum runs in the same order
+/// in every run. Partial sum k of channel c over chunk g lands in
+/// partials[(k * channels + c) * chunks + g].
+struct Split {
+  int64_t chunks = 1, chunk = 0;
+  /// Elements a thread reads as one: kPack (packed) or 1.
+  int group = 1;
+  /// Channels-first: a block's stride (kThreads groups) as whole samples
+  /// and a remainder.
+  int64_t stepN = 0, stepS = 0;
+  /// Packed rows: blocks across a row, pack columns a block and rows a
+  /// block reads at once.
+  int64_t columnBlocks = 0;
+  int width = 0, rowsPerStep = 0;
+};
+
+/// The split of `l`'s sums; `packed` as isPackable says of their inputs.
+Split splitChannels(const ChannelLayout &l, bool packed);
+
+/// The partial sums (see Split) of x, of (x - means[c])^2, and of dy and
+/// dy * (x - mean[c]) (times scale[c] when `scaled`; mean and scale
+/// per-channel tensors).
+std::string sumInput(CudaContext &ctx, const ChannelLayout &l,
+                     const Split &split, Operand x, double *partials);
+std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
+                               const Split &split, Operand x,
+                               const double *means, double *partials);
+std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
+                     const Split &split, Operand x, Operand dy, Operand mean,
+                     Operand scale, bool scaled, double *partials);
+
+/// y = x * scaleShift[c] + scaleShift[C + c].
+std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
+                      const double *scaleShift, void *y, int yType);
+/// The batch backward's dx = terms[c] * (dy - terms[C + c] - xhat *
+/// terms[2C + c]), xhat = (x - mean[c]) * invstd[c].
+std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
+                      Operand dy, Operand mean, Operand invstd,
+                      const double *terms, void *dx, int dxType);
+/// The frozen backward's dx = dy * scales[c].
+std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
+                           const double *scales, void *dx, int dxType);
+
+} // namespace var::cuda::norm
+
+#endif
