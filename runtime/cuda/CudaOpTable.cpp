@@ -7,6 +7,7 @@ const CudaOpTable &getCudaOps() {
   static const CudaOpTable table = [] {
     CudaOpTable ops;
     registerElementwiseOps(ops);
+    registerReduceOps(ops);
     registerLossOps(ops);
     registerShapeOps(ops);
     registerConvOps(ops);

@@ -82,8 +82,8 @@ using CudaOpFn = std::string (*)(CudaContext &context, cpu::OpCall &call);
 using CudaOpTable = std::map<std::string, CudaOpFn, std::less<>>;
 
 void registerElementwiseOps(CudaOpTable &table); // activations, add/mul,
-                                                 // cast, fill, dropout,
-                                                 // reductions, time mean
+                                                 // cast, fill, dropout
+void registerReduceOps(CudaOpTable &table);      // reduce_sum, time mean
 void registerLossOps(CudaOpTable &table);        // softmax cross-entropy
 void registerShapeOps(CudaOpTable &table);       // reshapes, slices, concat,
                                                  // transpose

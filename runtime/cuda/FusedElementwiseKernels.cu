@@ -1,8 +1,13 @@
 // CUDA kernel of var.fused_elementwise: one grid-stride pass over the
-// elements, one thread an element; the program travels by value as a kernel
-// parameter (constant memory), each thread runs every step on its element
-// with the device functions of the unfused kernels (ElementwiseScalars.cuh)
-// and rounds each step to its element type, as the unfused stores would.
+// elements; the program travels by value as a kernel parameter (constant
+// memory), each thread runs every step on its element with the device
+// functions of the unfused kernels (ElementwiseScalars.cuh) and rounds each
+// step to its element type, as the unfused stores would. Where the results
+// and the operands read at the result's shape start on 16-byte boundaries
+// (and the program is small, see kPackedValues), a thread takes kPack
+// elements with packed loads and stores (as ElementwiseKernels.cu does),
+// computing each element as the one-element path does, so that both agree
+// bit for bit.
 #include "runtime/cpu/FusedProgram.h"
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaOps.h"
@@ -51,10 +56,10 @@ __device__ inline float roundTo(float value, int type) {
   return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(value)) : value;
 }
 
-__device__ inline float evalStep(const DeviceProgram &program, int s,
-                                 const float *values, uint64_t seed,
-                                 int64_t index) {
-  float a = values[program.args[s][0]], b = values[program.args[s][1]];
+/// Step s on its argument values `a` and `b` (b unused by one-argument
+/// steps) of the element of global index `index` (dropout's).
+__device__ inline float evalStep(const DeviceProgram &program, int s, float a,
+                                 float b, uint64_t seed, int64_t index) {
   switch (static_cast<Opcode>(program.opcode[s])) {
   case Opcode::Relu:
     return Relu{}(a);
@@ -89,39 +94,120 @@ __device__ inline float evalStep(const DeviceProgram &program, int s,
   }
 }
 
-/// Values of the operands, then of the steps, per thread (local memory).
+/// Dropout's seed and the global index of element 0; false (after raising
+/// kBadSampleSplit) when the tensor does not split into the call's samples.
+__device__ inline bool dropoutStart(const DeviceProgram &program,
+                                    uint64_t &seed, int64_t &offset) {
+  seed = 0;
+  offset = 0;
+  if (!program.scalars)
+    return true;
+  seed = program.scalars->seed;
+  int64_t firstSample = program.scalars->firstSample;
+  if (firstSample != 0 && program.perSample < 0) {
+    if (blockIdx.x == 0 && threadIdx.x == 0)
+      *program.errorFlag = kBadSampleSplit;
+    return false;
+  }
+  offset = firstSample * program.perSample;
+  return true;
+}
+
+/// Operand k's value at result element `i`.
+__device__ inline float loadOperand(const DeviceProgram &program, int k,
+                                    int64_t i) {
+  return loadFloat(program.input[k], program.inputType[k],
+                   program.broadcast[k]
+                       ? broadcastOffset(program.shape, program.strides[k], i)
+                       : i);
+}
+
+/// Element `i`, one a thread: values of the operands, then of the steps
+/// (local memory).
+__device__ inline void runElement(const DeviceProgram &program, uint64_t seed,
+                                  int64_t offset, int64_t i) {
+  float values[fused::kMaxInputs + fused::kMaxSteps];
+  for (int k = 0; k < program.numInputs; ++k)
+    values[k] = loadOperand(program, k, i);
+  for (int s = 0; s < program.numSteps; ++s)
+    values[program.numInputs + s] =
+        roundTo(evalStep(program, s, values[program.args[s][0]],
+                         values[program.args[s][1]], seed, offset + i),
+                program.type[s]);
+  for (int r = 0; r < program.numResults; ++r)
+    storeFloat(program.output[r], program.outputType[r], i,
+               values[program.numInputs + program.returns[r]]);
+}
+
 /// __grid_constant__ keeps the program in the constant bank, which the
 /// threads index by step and operand, instead of a per-thread copy.
 __global__ void
 fusedElementwiseKernel(const __grid_constant__ DeviceProgram program,
                        int64_t n) {
-  uint64_t seed = 0;
-  int64_t offset = 0; // global index of element 0 (dropout)
-  if (program.scalars) {
-    seed = program.scalars->seed;
-    int64_t firstSample = program.scalars->firstSample;
-    if (firstSample != 0 && program.perSample < 0) {
-      if (blockIdx.x == 0 && threadIdx.x == 0)
-        *program.errorFlag = kBadSampleSplit;
-      return;
+  uint64_t seed;
+  int64_t offset; // global index of element 0 (dropout)
+  if (!dropoutStart(program, seed, offset))
+    return;
+  VAR_GRID_STRIDE(i, n) { runElement(program, seed, offset, i); }
+}
+
+/// Values (operands, then steps) the packed kernel keeps for its kPack
+/// elements side by side: 512 bytes of local memory a thread, which the
+/// device reserves for every thread it can hold (a larger program takes the
+/// one-element kernel).
+constexpr int kPackedValues = 16;
+
+/// Runs the steps on `count` elements side by side in `values`, element e
+/// of global index first + e (dropout's).
+__device__ inline void runSteps(const DeviceProgram &program,
+                                float (*values)[kPack], int count,
+                                uint64_t seed, int64_t first) {
+  for (int s = 0; s < program.numSteps; ++s) {
+    const float *a = values[program.args[s][0]];
+    const float *b = values[program.args[s][1]];
+    float *y = values[program.numInputs + s];
+    for (int e = 0; e < count; ++e)
+      y[e] = roundTo(evalStep(program, s, a[e], b[e], seed, first + e),
+                     program.type[s]);
+  }
+}
+
+/// Pack q a thread: each operand of the result's shape read with one packed
+/// load (a broadcast one element by element), the steps run element by
+/// element, each result written with one packed store; then the first
+/// threads of the grid take the elements past the last whole pack.
+__global__ void
+fusedElementwisePackedKernel(const __grid_constant__ DeviceProgram program,
+                             int64_t n) {
+  uint64_t seed;
+  int64_t offset;
+  if (!dropoutStart(program, seed, offset))
+    return;
+  float values[kPackedValues][kPack];
+  VAR_GRID_STRIDE(q, n / kPack) {
+    for (int k = 0; k < program.numInputs; ++k) {
+      if (program.broadcast[k]) {
+        for (int e = 0; e < kPack; ++e)
+          values[k][e] = loadOperand(program, k, q * kPack + e);
+      } else {
+        loadPack(program.input[k], program.inputType[k], q, values[k]);
+      }
     }
-    offset = firstSample * program.perSample;
-  }
-  VAR_GRID_STRIDE(i, n) {
-    float values[fused::kMaxInputs + fused::kMaxSteps];
-    for (int k = 0; k < program.numInputs; ++k)
-      values[k] =
-          loadFloat(program.input[k], program.inputType[k],
-                    program.broadcast[k]
-                        ? broadcastOffset(program.shape, program.strides[k], i)
-                        : i);
-    for (int s = 0; s < program.numSteps; ++s)
-      values[program.numInputs + s] = roundTo(
-          evalStep(program, s, values, seed, offset + i), program.type[s]);
+    runSteps(program, values, kPack, seed, offset + q * kPack);
     for (int r = 0; r < program.numResults; ++r)
-      storeFloat(program.output[r], program.outputType[r], i,
-                 values[program.numInputs + program.returns[r]]);
+      storePack(program.output[r], program.outputType[r], q,
+                values[program.numInputs + program.returns[r]]);
   }
+  int64_t i = n / kPack * kPack +
+              blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n)
+    return;
+  for (int k = 0; k < program.numInputs; ++k)
+    values[k][0] = loadOperand(program, k, i);
+  runSteps(program, values, 1, seed, offset + i);
+  for (int r = 0; r < program.numResults; ++r)
+    storeFloat(program.output[r], program.outputType[r], i,
+               values[program.numInputs + program.returns[r]][0]);
 }
 
 std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
@@ -189,7 +275,18 @@ std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
   }
   if (n == 0)
     return {};
-  fusedElementwiseKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(program, n);
+  bool packed = program.numInputs + program.numSteps <= kPackedValues;
+  for (int k = 0; k < program.numInputs; ++k)
+    packed =
+        packed && (program.broadcast[k] || isPackAligned(program.input[k]));
+  for (int r = 0; r < program.numResults; ++r)
+    packed = packed && isPackAligned(program.output[r]);
+  if (packed)
+    fusedElementwisePackedKernel<<<blocksFor(n / kPack), kThreads, 0,
+                                   ctx.stream>>>(program, n);
+  else
+    fusedElementwiseKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(program,
+                                                                      n);
   VAR_CUDA_LAUNCHED();
   return {};
 }

@@ -81,7 +81,18 @@ struct Call {
   std::vector<Spec> operands, results;
   std::vector<Attribute> attributes;
   bool exact; // bit-for-bit agreement expected
+  /// Bit t set: device tensor t (operands, then results) starts one element
+  /// past a 16-byte boundary, so that kernels with packed 16-byte accesses
+  /// take their one-element path.
+  uint32_t misaligned = 0;
 };
+
+/// `call` with the tensors in `tensors` (bits as Call::misaligned; all by
+/// default) misaligned on the device.
+inline Call misaligned(Call call, uint32_t tensors = ~0u) {
+  call.misaligned = tensors;
+  return call;
+}
 
 inline Attribute ints(std::string name, Shape value) {
   return {std::move(name), std::move(value)};
@@ -271,10 +282,17 @@ inline void runOnDevice(Backend &backend, const Call &call,
   cpu::OpCall gpuCall{
       inst, {}, {}, static_cast<const cpu::StepScalars *>(scalarBuffer.data())};
   auto toDevice = [&](HostTensor &t, bool copy) {
+    // Allocations start on 256-byte boundaries; a misaligned tensor starts
+    // one element (2 or 4 bytes) later.
+    size_t index = buffers.size();
+    int64_t shift = index < 32 && (call.misaligned >> index & 1)
+                        ? plan::getDTypeBytes(t.view.dtype)
+                        : 0;
     buffers.emplace_back();
-    ASSERT_EQ(buffers.back().allocate(backend, t.view.bytes(), call.op), "");
+    ASSERT_EQ(buffers.back().allocate(backend, t.view.bytes() + shift, call.op),
+              "");
     TensorView view = t.view;
-    view.data = buffers.back().data();
+    view.data = static_cast<char *>(buffers.back().data()) + shift;
     ASSERT_EQ(backend.zero(view.data, view.bytes()), "");
     if (copy) {
       ASSERT_EQ(backend.copyToDevice(view.data, t.view.data, view.bytes()), "");

@@ -4,9 +4,13 @@
 // through the CUDA backend, and the results must agree: bit for bit for ops
 // that only move, mask or round values, within a tolerance scaled to the
 // result's magnitude for arithmetic (f32: 2e-5; bf16 results: 1e-2, about
-// two bf16 steps, since sums run in another order). Without a GPU every
-// case is skipped, and ctest counts it as skipped.
+// two bf16 steps, since sums run in another order). Elementwise ops run on
+// tensors aligned and not, of a multiple of 8 elements and not, for both
+// paths of their kernels, which must also agree bit for bit with each
+// other. Without a GPU every case is skipped, and ctest counts it as
+// skipped.
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/cuda/CudaCheck.h"
 #include "runtime/cuda/CudaOps.h"
@@ -83,6 +87,118 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
                          {},
                          true});
   add("fill", {"var.fill", {}, {result(t, {7, 9})}, {real("value", 0.3)}});
+
+  // The elementwise kernels' two paths: packed (every tensor 16-byte
+  // aligned; 8 elements a thread, then the last numel % 8 one a thread) and
+  // one element a thread (a tensor one element past a 16-byte boundary).
+  // Each op on 4096 elements, on 1003 (a tail of 3) and misaligned.
+  Shape even = {4, 8, 128}, odd = {17, 59};
+  auto addPaths = [&](const std::string &name, const std::string &op,
+                      int operands, bool exact,
+                      std::vector<Attribute> attributes = {}) {
+    for (int path = 0; path < 3; ++path) {
+      const Shape &shape = path == 0 ? even : odd;
+      std::vector<Spec> in;
+      for (int k = 0; k < operands; ++k)
+        in.push_back(uniform(t, shape, k == 0 ? 8.0f : 2.0f));
+      Call call(op, in, {result(t, shape)}, attributes, exact);
+      const char *suffix[] = {"_even", "_odd", "_misaligned"};
+      add(name + suffix[path], path == 2 ? misaligned(call) : call);
+    }
+  };
+  addPaths("relu6", "var.relu6", 1, true);
+  addPaths("silu", "var.silu", 1, false);
+  addPaths("sigmoid", "var.sigmoid", 1, false);
+  addPaths("relu_grad", "var.relu_grad", 2, true);
+  addPaths("hardswish_grad", "var.hardswish_grad", 2, false);
+  addPaths("add_same", "var.add", 2, true);
+  addPaths("mul_same", "var.mul", 2, true);
+  addPaths("fill", "var.fill", 0, true, {real("value", -1.7)});
+  addPaths("dropout_train", "var.dropout_train", 1, true,
+           {real("p", 0.3), integer("key", 5)});
+  addPaths("dropout_grad", "var.dropout_grad", 1, true,
+           {real("p", 0.5), integer("key", 9)});
+  // Only the second operand misaligned: every tensor must be aligned for
+  // the packed path.
+  add("mul_rhs_misaligned", misaligned({"var.mul",
+                                        {uniform(t, even), uniform(t, even)},
+                                        {result(t, even)},
+                                        {},
+                                        true},
+                                       0b010));
+  for (DType from : {f32, DType::BF16}) {
+    DType to = from == f32 ? DType::BF16 : f32;
+    std::string name = from == f32 ? "cast_to_bf16" : "cast_from_bf16";
+    for (const Shape &shape : {even, odd}) {
+      Call call("var.cast", {uniform(from, shape)}, {result(to, shape)}, {},
+                true);
+      add(name + (shape == even ? "_even" : "_odd"), call);
+      if (shape == odd) {
+        add(name + "_misaligned", misaligned(call));
+        add(name + "_result_misaligned", misaligned(call, 0b10));
+      }
+    }
+  }
+
+  // Broadcasts as the nets use them: the squeeze-excitation scale
+  // channels-last (N, H, W, C) * (N, 1, 1, C) and NCHW (N, C, H, W) * (N, C,
+  // 1, 1), a bias row (M, C) + (C), a column stretched along the innermost
+  // dimension, the stretched operand first. Packed stores where the
+  // innermost dimension (after merging those both operands read alike) is
+  // a multiple of 8 and the result aligned, each operand read packed,
+  // element by element or as one value per pack.
+  add("mul_se_channels_last",
+      {"var.mul",
+       {uniform(t, {2, 5, 5, 24}), uniform(t, {2, 1, 1, 24})},
+       {result(t, {2, 5, 5, 24})},
+       {},
+       true});
+  add("mul_se_channels_last_misaligned",
+      misaligned({"var.mul",
+                  {uniform(t, {2, 5, 5, 24}), uniform(t, {2, 1, 1, 24})},
+                  {result(t, {2, 5, 5, 24})},
+                  {},
+                  true},
+                 0b010));
+  add("mul_se_nchw", {"var.mul",
+                      {uniform(t, {2, 24, 4, 4}), uniform(t, {2, 24, 1, 1})},
+                      {result(t, {2, 24, 4, 4})},
+                      {},
+                      true});
+  add("mul_se_nchw_odd",
+      {"var.mul",
+       {uniform(t, {2, 24, 5, 5}), uniform(t, {2, 24, 1, 1})},
+       {result(t, {2, 24, 5, 5})},
+       {},
+       true});
+  add("add_bias_row", {"var.add",
+                       {uniform(t, {50, 16}), uniform(t, {16})},
+                       {result(t, {50, 16})},
+                       {},
+                       true});
+  add("add_bias_row_odd", {"var.add",
+                           {uniform(t, {50, 13}), uniform(t, {13})},
+                           {result(t, {50, 13})},
+                           {},
+                           true});
+  add("add_column", {"var.add",
+                     {uniform(t, {6, 8}), uniform(t, {6, 1})},
+                     {result(t, {6, 8})},
+                     {},
+                     true});
+  add("mul_stretched_lhs", {"var.mul",
+                            {uniform(t, {1, 16}), uniform(t, {40, 16})},
+                            {result(t, {40, 16})},
+                            {},
+                            true});
+  add("mul_stretched_lhs_misaligned",
+      misaligned({"var.mul",
+                  {uniform(t, {1, 16}), uniform(t, {40, 16})},
+                  {result(t, {40, 16})},
+                  {},
+                  true},
+                 0b100));
+
   add("reduce_sum", {"var.reduce_sum",
                      {uniform(t, {4, 6, 5, 3})},
                      {result(t, {6, 3})},
@@ -91,6 +207,36 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
                           {uniform(t, {4, 6, 5, 3})},
                           {result(t, {1, 6, 1, 3})},
                           {ints("dims", {0, 2}), unit("keep_dims")}});
+  // reduce_sum as the compiler emits it (ReduceKernels.cu): bias gradients
+  // (M, C) -> (C) and NHWC (N, H, W, C) -> (C) as column sums (packed where
+  // C is a multiple of 8, more columns than one block row takes), NCHW (N,
+  // C, H, W) -> (C) as runs of H * W, the gradients of squeeze-excitation
+  // scales in both layouts, a full sum; sizes of one chunk and of several,
+  // misaligned. The cases above interleave summed and kept dimensions
+  // beyond that form (the general kernel).
+  auto addSum = [&](const std::string &name, Shape in, Shape out, Shape dims,
+                    bool keep = false, bool misalign = false) {
+    std::vector<Attribute> attributes = {ints("dims", std::move(dims))};
+    if (keep)
+      attributes.push_back(unit("keep_dims"));
+    Call call("var.reduce_sum", {uniform(t, std::move(in))},
+              {result(t, std::move(out))}, attributes);
+    add(name, misalign ? misaligned(call) : call);
+  };
+  addSum("reduce_rows", {1000, 24}, {24}, {0});
+  addSum("reduce_rows_misaligned", {1000, 24}, {24}, {0}, false, true);
+  addSum("reduce_rows_odd", {1003, 3}, {3}, {0});
+  addSum("reduce_rows_chunks", {4096, 64}, {64}, {0});
+  addSum("reduce_rows_wide", {40, 2056}, {2056}, {0});
+  addSum("reduce_nhwc_bias", {4, 9, 9, 40}, {40}, {0, 1, 2});
+  addSum("reduce_nchw_bias", {8, 16, 12, 12}, {16}, {0, 2, 3});
+  addSum("reduce_nchw_bias_odd", {4, 6, 7, 7}, {6}, {0, 2, 3});
+  addSum("reduce_nchw_bias_chunks", {4, 4, 128, 128}, {4}, {0, 2, 3});
+  addSum("reduce_se_nhwc", {4, 6, 6, 32}, {4, 1, 1, 32}, {1, 2}, true);
+  addSum("reduce_se_nchw", {4, 32, 6, 6}, {4, 32, 1, 1}, {2, 3}, true);
+  addSum("reduce_all", {1003}, {}, {0});
+  addSum("reduce_all_chunks", {300000}, {}, {0});
+  addSum("reduce_all_misaligned", {300000}, {}, {0}, false, true);
   add("mean_time",
       {"var.mean_time", {uniform(t, {2, 8, 101})}, {result(t, {2, 101})}});
   add("mean_time_grad", {"var.mean_time_grad",
@@ -127,14 +273,54 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
         {"p", std::vector<double>{0.3, 0.5}},
         ints("key", {5, 9})},
        true});
-  add("fused_activations",
+  // The same on 861 elements (not a multiple of 8) and misaligned: the
+  // packed kernel's tail and the one-element kernel.
+  add("fused_mask_chain_odd",
       {"var.fused_elementwise",
-       {uniform(t, {2, 3, 17, 5}, 8.0f), uniform(t, {2, 3, 17, 5})},
-       {result(t, {2, 3, 17, 5}), result(t, {2, 3, 17, 5})},
-       {{"steps", Names{"silu", "sigmoid", "sigmoid_grad", "hardswish",
-                        "hardswish_grad", "silu_grad", "relu6_grad"}},
-        ints("args", {0, 2, 3, 1, 4, 5, 1, 6, 1, 7, 1}),
-        ints("returns", {6, 2})}});
+       {uniform(t, {3, 41, 7}, 8.0f), uniform(t, {41, 1}),
+        uniform(t, {3, 41, 7})},
+       {result(t, {3, 41, 7}), result(t, {3, 41, 7})},
+       {{"steps", Names{"add", "relu", "relu_grad", "dropout_train", "mul",
+                        "relu6", "dropout_grad"}},
+        ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
+        ints("returns", {6, 1}),
+        {"p", std::vector<double>{0.3, 0.5}},
+        ints("key", {5, 9})},
+       true});
+  // Misaligned: everything (one element a thread), or the broadcast
+  // operand alone, which the packed kernel reads element by element anyway.
+  for (uint32_t tensors : {~0u, 0b00010u}) {
+    Call call("var.fused_elementwise",
+              {uniform(t, {3, 40, 7}, 8.0f), uniform(t, {40, 1}),
+               uniform(t, {3, 40, 7})},
+              {result(t, {3, 40, 7}), result(t, {3, 40, 7})},
+              {{"steps", Names{"add", "relu", "relu_grad", "dropout_train",
+                               "mul", "relu6", "dropout_grad"}},
+               ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
+               ints("returns", {6, 1}),
+               {"p", std::vector<double>{0.3, 0.5}},
+               ints("key", {5, 9})},
+              true);
+    add(tensors == ~0u ? "fused_mask_chain_misaligned"
+                       : "fused_mask_chain_broadcast_misaligned",
+        misaligned(call, tensors));
+  }
+  for (const Shape &shape : {Shape{2, 3, 17, 5}, Shape{2, 4, 16, 8}})
+    for (bool misalign : {false, true}) {
+      Call call("var.fused_elementwise",
+                {uniform(t, shape, 8.0f), uniform(t, shape)},
+                {result(t, shape), result(t, shape)},
+                {{"steps", Names{"silu", "sigmoid", "sigmoid_grad", "hardswish",
+                                 "hardswish_grad", "silu_grad", "relu6_grad"}},
+                 ints("args", {0, 2, 3, 1, 4, 5, 1, 6, 1, 7, 1}),
+                 ints("returns", {6, 2})});
+      std::string name =
+          shape[1] == 3 ? "fused_activations" : "fused_activations_even";
+      if (misalign)
+        add(name + "_misaligned", misaligned(call, 0b1000)); // a result
+      else
+        add(name, call);
+    }
   add("fused_casts", {"var.fused_elementwise",
                       {uniform(f32, {1000}, 8.0f)},
                       {result(f32, {1000}), result(DType::BF16, {1000})},
@@ -443,6 +629,84 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
                                   (info.param.dtype == DType::BF16 ? "_bf16"
                                                                    : "_f32");
                          });
+
+/// The backend for tests outside the parameterized suite.
+class CudaOpRepeatTest : public CudaBackendTest<::testing::Test> {
+protected:
+  /// `call`'s results on the device.
+  std::vector<HostTensor> run(const Call &call) {
+    std::vector<HostTensor> operands = makeOperands(call);
+    std::vector<HostTensor> results = makeResults(call);
+    runOnDevice(*backend, call, operands, results);
+    return results;
+  }
+  /// `a`'s results and `b`'s on the same operands, byte for byte.
+  void expectSameBits(const Call &a, const Call &b) {
+    std::vector<HostTensor> first = run(a), second = run(b);
+    if (HasFatalFailure())
+      return;
+    for (size_t r = 0; r < first.size(); ++r)
+      EXPECT_EQ(std::memcmp(first[r].view.data, second[r].view.data,
+                            static_cast<size_t>(first[r].view.bytes())),
+                0)
+          << "result " << r << " differs";
+  }
+};
+
+// The packed and one-element paths of the elementwise kernels give the
+// same bits where the CPU comparison allows a tolerance (the
+// transcendental activations, their gradients, the fused kernel): both
+// compute each element with the same device function.
+TEST_F(CudaOpRepeatTest, PackedAndOneElementPathsAgree) {
+  Shape shape = {4, 8, 128};
+  for (DType t : {DType::F32, DType::BF16}) {
+    std::vector<Call> calls;
+    for (const char *op : {"var.sigmoid", "var.silu", "var.hardswish"})
+      calls.push_back({op, {uniform(t, shape, 8.0f)}, {result(t, shape)}});
+    for (const char *op :
+         {"var.sigmoid_grad", "var.silu_grad", "var.hardswish_grad"})
+      calls.push_back({op,
+                       {uniform(t, shape, 8.0f), uniform(t, shape)},
+                       {result(t, shape)}});
+    calls.push_back(
+        {"var.fused_elementwise",
+         {uniform(t, shape, 8.0f), uniform(t, shape)},
+         {result(t, shape), result(t, shape)},
+         {{"steps", std::vector<std::string>{"silu", "sigmoid", "sigmoid_grad",
+                                             "hardswish", "hardswish_grad",
+                                             "silu_grad", "relu6_grad"}},
+          ints("args", {0, 2, 3, 1, 4, 5, 1, 6, 1, 7, 1}),
+          ints("returns", {6, 2})}});
+    for (const Call &call : calls) {
+      SCOPED_TRACE(call.op + (t == DType::BF16 ? " in bf16" : " in f32"));
+      expectSameBits(call, misaligned(call));
+    }
+  }
+}
+
+// reduce_sum's chunked sums (several chunks a result element, added in a
+// fixed order) give the same bits run after run.
+TEST_F(CudaOpRepeatTest, ReduceSumIsDeterministic) {
+  const DType t = DType::BF16;
+  std::vector<Call> calls = {
+      {"var.reduce_sum",
+       {uniform(t, {16384, 64})},
+       {result(t, {64})},
+       {ints("dims", {0})}},
+      {"var.reduce_sum",
+       {uniform(t, {8, 8, 96, 96})},
+       {result(t, {8})},
+       {ints("dims", {0, 2, 3})}},
+      {"var.reduce_sum",
+       {uniform(DType::F32, {1000000})},
+       {result(DType::F32, {})},
+       {ints("dims", {0})}},
+  };
+  for (const Call &call : calls) {
+    SCOPED_TRACE(var::cpu::formatShape(call.operands[0].shape));
+    expectSameBits(call, call);
+  }
+}
 
 /// Every op that has a CPU kernel has a CUDA kernel too.
 TEST(CudaOpTable, CoversTheCpuTable) {
