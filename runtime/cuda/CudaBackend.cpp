@@ -46,8 +46,20 @@ std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
 }
 
 void CudaContext::trimWorkspace() {
-  if (workspaceBytes > std::max(workspaceNeed, kMinWorkspace))
-    releaseWorkspace();
+  int64_t keep = std::max(workspaceNeed, kMinWorkspace);
+  if (workspaceBytes <= keep)
+    return;
+  // Reallocated now, not at the next call: the next call may come while the
+  // step is recorded as a graph, where nothing may allocate (a step whose
+  // last convolution was the one searched would never be recorded).
+  ++workspaceGeneration;
+  releaseWorkspace();
+  if (cudaMalloc(&workspace, static_cast<size_t>(keep)) != cudaSuccess) {
+    workspace = nullptr; // the next call allocates (or reports) it
+    cudaGetLastError();
+    return;
+  }
+  workspaceBytes = keep;
 }
 
 void CudaContext::releaseWorkspace() {

@@ -60,8 +60,9 @@ public:
   std::string getWorkspace(int64_t bytes, void **memory, bool search = false);
   int64_t getWorkspaceBytes() const { return workspaceBytes; }
   int64_t getWorkspaceGeneration() const { return workspaceGeneration; }
-  /// Frees the workspace if it is larger than what kernels asked for (not
-  /// searches); the next call allocates what it needs.
+  /// Shrinks the workspace to the most kernels asked for (not searches),
+  /// at least 64 MiB, when it is larger; allocated at once, so that a step
+  /// recorded next finds it.
   void trimWorkspace();
 
   void releaseWorkspace();
