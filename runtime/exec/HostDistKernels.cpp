@@ -1,11 +1,11 @@
 // Host implementations of the dist ops' primitives, the arithmetic the
 // executor used to do inline: f32 storage, f64 per-element math.
 #include "runtime/exec/HostDistKernels.h"
+#include "runtime/exec/WorkerPool.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 namespace var::exec::host {
 
@@ -93,14 +93,7 @@ void updateOptimizer(const OptimizerStep &step) {
       step.squares[c] =
           updateRange(step, c * chunk, std::min(step.count, (c + 1) * chunk));
   };
-  int64_t threads = std::min<int64_t>(
-      chunks, std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t)
-    pool.emplace_back(work, t, threads);
-  work(0, threads);
-  for (std::thread &thread : pool)
-    thread.join();
+  runOnThreads(std::min<int64_t>(chunks, hardwareThreads()), work);
 }
 
 void sumSquares(const std::vector<FlatInput> &inputs, float *result) {
