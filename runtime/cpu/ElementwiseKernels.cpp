@@ -130,32 +130,15 @@ std::string identityKernel(OpCall &call) {
 //===----------------------------------------------------------------------===//
 
 std::string reduceSumKernel(OpCall &call) {
-  if (std::string error = checkCall(call, 1, 1); !error.empty())
+  std::vector<bool> summed;
+  if (std::string error = checkReduceSum(call, summed); !error.empty())
     return error;
   const TensorView &input = call.operands[0];
   TensorView &result = call.results[0];
-  std::vector<int64_t> dims = call.getInts("dims", {});
-  if (dims.empty())
-    return "missing 'dims'";
-  std::vector<bool> summed(input.shape.size(), false);
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] < 0 || dims[i] >= static_cast<int64_t>(input.shape.size()) ||
-        (i > 0 && dims[i] <= dims[i - 1]))
-      return "dims must be increasing and within rank " +
-             std::to_string(input.shape.size());
-    summed[dims[i]] = true;
-  }
-  bool keepDims = call.getBool("keep_dims");
-  std::vector<int64_t> kept = input.shape, expected;
-  for (size_t d = 0; d < input.shape.size(); ++d) {
+  std::vector<int64_t> kept = input.shape;
+  for (size_t d = 0; d < input.shape.size(); ++d)
     if (summed[d])
       kept[d] = 1;
-    if (!summed[d] || keepDims)
-      expected.push_back(kept[d]);
-  }
-  if (std::string error = expectShape(result, expected, "result");
-      !error.empty())
-    return error;
   // Every input element adds into the result element it projects onto; the
   // result's layout is the same with or without the kept dimensions.
   std::vector<int64_t> strides = rowMajorStrides(kept);

@@ -158,4 +158,27 @@ std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
   return strides;
 }
 
+std::string checkReduceSum(const OpCall &call, std::vector<bool> &summed) {
+  if (std::string error = checkCall(call, 1, 1); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  std::vector<int64_t> dims = call.getInts("dims", {});
+  if (dims.empty())
+    return "missing 'dims'";
+  summed.assign(input.shape.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0 || dims[i] >= static_cast<int64_t>(input.shape.size()) ||
+        (i > 0 && dims[i] <= dims[i - 1]))
+      return "dims must be increasing and within rank " +
+             std::to_string(input.shape.size());
+    summed[dims[i]] = true;
+  }
+  bool keepDims = call.getBool("keep_dims");
+  std::vector<int64_t> expected;
+  for (size_t d = 0; d < input.shape.size(); ++d)
+    if (!summed[d] || keepDims)
+      expected.push_back(summed[d] ? 1 : input.shape[d]);
+  return expectShape(call.results[0], expected, "result");
+}
+
 } // namespace var::cpu

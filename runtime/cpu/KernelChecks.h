@@ -66,6 +66,11 @@ std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape);
 std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
                                       const std::vector<int64_t> &resultShape);
 
+/// reduce_sum's call: one operand and result, its increasing `dims`
+/// within the operand's rank (marked in `summed`), and the result's shape
+/// (the summed dimensions dropped, or kept as 1 with `keep_dims`).
+std::string checkReduceSum(const OpCall &call, std::vector<bool> &summed);
+
 /// Copies the operand's bytes into the result (same element type, same
 /// count): every op that only renames dimensions.
 std::string copyKernel(OpCall &call);

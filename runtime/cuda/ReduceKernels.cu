@@ -370,32 +370,14 @@ __global__ void reduceSumKernel(Reduction r, const void *x, int xType, void *y,
 }
 
 std::string reduceSumOp(CudaContext &ctx, OpCall &call) {
-  if (std::string error = cpu::checkCall(call, 1, 1); !error.empty())
+  std::vector<bool> summed;
+  if (std::string error = cpu::checkReduceSum(call, summed); !error.empty())
     return error;
   const TensorView &input = call.operands[0];
   TensorView &result = call.results[0];
-  std::vector<int64_t> dims = call.getInts("dims", {});
-  if (dims.empty())
-    return "missing 'dims'";
   if (input.shape.size() > kMaxRank)
     return "rank " + std::to_string(input.shape.size()) +
            " exceeds the CUDA kernels' " + std::to_string(kMaxRank);
-  std::vector<bool> summed(input.shape.size(), false);
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] < 0 || dims[i] >= static_cast<int64_t>(input.shape.size()) ||
-        (i > 0 && dims[i] <= dims[i - 1]))
-      return "dims must be increasing and within rank " +
-             std::to_string(input.shape.size());
-    summed[dims[i]] = true;
-  }
-  bool keepDims = call.getBool("keep_dims");
-  std::vector<int64_t> expected;
-  for (size_t d = 0; d < input.shape.size(); ++d)
-    if (!summed[d] || keepDims)
-      expected.push_back(summed[d] ? 1 : input.shape[d]);
-  if (std::string error = cpu::expectShape(result, expected, "result");
-      !error.empty())
-    return error;
   ElementType xType, yType;
   if (std::string error = elementTypeOf(input, "input", xType); !error.empty())
     return error;

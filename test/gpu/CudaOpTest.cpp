@@ -261,50 +261,29 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   // extra result); one through the transcendental activations within the
   // tolerance; casts between f32 and bf16 bit for bit.
   using Names = std::vector<std::string>;
-  add("fused_mask_chain",
-      {"var.fused_elementwise",
-       {uniform(t, {3, 40, 7}, 8.0f), uniform(t, {40, 1}),
-        uniform(t, {3, 40, 7})},
-       {result(t, {3, 40, 7}), result(t, {3, 40, 7})},
-       {{"steps", Names{"add", "relu", "relu_grad", "dropout_train", "mul",
-                        "relu6", "dropout_grad"}},
-        ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
-        ints("returns", {6, 1}),
-        {"p", std::vector<double>{0.3, 0.5}},
-        ints("key", {5, 9})},
-       true});
-  // The same on 861 elements (not a multiple of 8) and misaligned: the
-  // packed kernel's tail and the one-element kernel.
-  add("fused_mask_chain_odd",
-      {"var.fused_elementwise",
-       {uniform(t, {3, 41, 7}, 8.0f), uniform(t, {41, 1}),
-        uniform(t, {3, 41, 7})},
-       {result(t, {3, 41, 7}), result(t, {3, 41, 7})},
-       {{"steps", Names{"add", "relu", "relu_grad", "dropout_train", "mul",
-                        "relu6", "dropout_grad"}},
-        ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
-        ints("returns", {6, 1}),
-        {"p", std::vector<double>{0.3, 0.5}},
-        ints("key", {5, 9})},
-       true});
+  auto maskChain = [&](int64_t rows) -> Call {
+    return {"var.fused_elementwise",
+            {uniform(t, {3, rows, 7}, 8.0f), uniform(t, {rows, 1}),
+             uniform(t, {3, rows, 7})},
+            {result(t, {3, rows, 7}), result(t, {3, rows, 7})},
+            {{"steps", Names{"add", "relu", "relu_grad", "dropout_train", "mul",
+                             "relu6", "dropout_grad"}},
+             ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
+             ints("returns", {6, 1}),
+             {"p", std::vector<double>{0.3, 0.5}},
+             ints("key", {5, 9})},
+            true};
+  };
+  add("fused_mask_chain", maskChain(40));
+  // The same on 861 elements (not a multiple of 8): the packed kernel's
+  // tail.
+  add("fused_mask_chain_odd", maskChain(41));
   // Misaligned: everything (one element a thread), or the broadcast
   // operand alone, which the packed kernel reads element by element anyway.
-  for (uint32_t tensors : {~0u, 0b00010u}) {
-    Call call("var.fused_elementwise",
-              {uniform(t, {3, 40, 7}, 8.0f), uniform(t, {40, 1}),
-               uniform(t, {3, 40, 7})},
-              {result(t, {3, 40, 7}), result(t, {3, 40, 7})},
-              {{"steps", Names{"add", "relu", "relu_grad", "dropout_train",
-                               "mul", "relu6", "dropout_grad"}},
-               ints("args", {0, 1, 3, 4, 2, 5, 6, 0, 7, 8}),
-               ints("returns", {6, 1}),
-               {"p", std::vector<double>{0.3, 0.5}},
-               ints("key", {5, 9})},
-              true);
+  for (uint32_t tensors : {~0u, 0b00010u})
     add(tensors == ~0u ? "fused_mask_chain_misaligned"
                        : "fused_mask_chain_broadcast_misaligned",
-        misaligned(call, tensors));
-  }
+        misaligned(maskChain(40), tensors));
   for (const Shape &shape : {Shape{2, 3, 17, 5}, Shape{2, 4, 16, 8}})
     for (bool misalign : {false, true}) {
       Call call("var.fused_elementwise",
