@@ -12,15 +12,51 @@ void CpuProfiler::begin(const plan::PlanFunction &, size_t) {
   started = std::chrono::steady_clock::now();
 }
 
+namespace {
+
+/// "16x8x112x112x32 bf16, 32x3x3 bf16 -> 16x8x56x56x32 bf16".
+std::string describeShapes(const plan::PlanFunction &function,
+                           const plan::Instruction &inst) {
+  auto values = [&](const std::vector<uint32_t> &ids) {
+    std::string text;
+    for (uint32_t id : ids) {
+      if (id >= function.values.size())
+        continue;
+      const plan::PlanValue &value = function.values[id];
+      if (!text.empty())
+        text += ", ";
+      std::string dims;
+      for (int64_t dim : value.shape)
+        dims += (dims.empty() ? "" : "x") + std::to_string(dim);
+      text += (dims.empty() ? "scalar" : dims) + " " +
+              std::string(plan::getDTypeName(value.dtype));
+    }
+    return text;
+  };
+  return values(inst.operands) + " -> " + values(inst.results);
+}
+
+} // namespace
+
 void CpuProfiler::end(const plan::PlanFunction &function, size_t index) {
   const plan::Instruction &inst = function.instructions[index];
-  OpProfile &op = ops[inst.op];
-  op.count += 1;
-  op.seconds +=
+  double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
+  OpProfile &op = ops[inst.op];
+  op.count += 1;
+  op.seconds += seconds;
   op.flops += inst.flops;
   op.bytes += getInstructionBytes(function, inst);
+  InstructionProfile &one = instructions[{function.name, index}];
+  if (one.count == 0) {
+    one.op = inst.op;
+    one.location = inst.location;
+    one.shapes = describeShapes(function, inst);
+  }
+  one.count += 1;
+  one.seconds += seconds;
+  one.flops += inst.flops;
 }
 
 int64_t getInstructionBytes(const plan::PlanFunction &function,
@@ -91,6 +127,31 @@ std::string CpuProfiler::report(double peakTflops, int64_t steps,
                 static_cast<long long>(steps > 0 ? total.bytes / steps : 0),
                 wallSeconds > 0 ? total.bytes / wallSeconds / 1e12 : 0.0);
   text += line;
+  std::vector<const InstructionProfile *> slowest;
+  for (const auto &[key, one] : instructions)
+    slowest.push_back(&one);
+  std::stable_sort(
+      slowest.begin(), slowest.end(),
+      [](const InstructionProfile *a, const InstructionProfile *b) {
+        return a->seconds > b->seconds;
+      });
+  if (slowest.size() > kSlowest)
+    slowest.resize(kSlowest);
+  if (!slowest.empty()) {
+    std::snprintf(line, sizeof line,
+                  "slowest instructions (of %zu): ms, time, TFLOP/s, op, "
+                  "operands -> results, location\n",
+                  instructions.size());
+    text += line;
+  }
+  for (const InstructionProfile *one : slowest) {
+    std::snprintf(
+        line, sizeof line, "%10.3f %6.1f%% %9.4f  ", one->seconds * 1e3,
+        total.seconds > 0 ? 100.0 * one->seconds / total.seconds : 0.0,
+        one->seconds > 0 ? one->flops / one->seconds / 1e12 : 0.0);
+    text += line + one->op + "  " + one->shapes +
+            (one->location.empty() ? "" : "  " + one->location) + "\n";
+  }
   text.pop_back(); // the caller ends the last line
   return text;
 }

@@ -24,6 +24,16 @@ struct OpProfile {
   int64_t bytes = 0;
 };
 
+/// One instruction's totals, for the slowest-instructions table: which
+/// layer of many of one kind costs the time.
+struct InstructionProfile {
+  std::string op, location;
+  std::string shapes; // "16x8x112x112x32 bf16 -> ..." (operands -> results)
+  int64_t count = 0;
+  double seconds = 0;
+  int64_t flops = 0;
+};
+
 /// An InstructionTimer on the host's steady clock: an instruction's time
 /// is its kernel's on the CPU backend.
 class CpuProfiler : public exec::InstructionTimer {
@@ -32,15 +42,25 @@ public:
   void end(const plan::PlanFunction &function, size_t index) override;
 
   const std::map<std::string, OpProfile> &getOps() const { return ops; }
+  /// Per instruction, keyed by (function, index).
+  const std::map<std::pair<std::string, size_t>, InstructionProfile> &
+  getInstructions() const {
+    return instructions;
+  }
   /// A table, one row per op kind by descending time: calls, time, share,
   /// GFLOPs, achieved TFLOP/s and MFU (against `peakTflops`), then the
   /// total over `steps` steps of `wallSeconds` and the bytes moved per step
-  /// with the TB/s they come to; no newline after the last line.
+  /// with the TB/s they come to, then the kSlowest slowest instructions
+  /// (time, share, TFLOP/s, op, shapes, source location); no newline after
+  /// the last line.
   std::string report(double peakTflops, int64_t steps,
                      double wallSeconds) const;
 
+  static constexpr size_t kSlowest = 15;
+
 private:
   std::map<std::string, OpProfile> ops;
+  std::map<std::pair<std::string, size_t>, InstructionProfile> instructions;
   std::chrono::steady_clock::time_point started;
 };
 

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 using namespace var;
 
 TEST(ProfilerTest, AddsUpPerOpKind) {
@@ -39,6 +42,52 @@ TEST(ProfilerTest, AddsUpPerOpKind) {
                         "step, 0.0000 TFLOP/s, MFU 0.00% of 1 TFLOP/s"),
             std::string::npos)
       << report;
+  EXPECT_NE(report.back(), '\n');
+}
+
+// Each instruction's own totals, and the report's slowest-instructions
+// table, slowest first, with shapes and source locations.
+TEST(ProfilerTest, ListsTheSlowestInstructions) {
+  plan::PlanFunction function;
+  function.name = "train_step";
+  function.values.resize(2);
+  function.values[0].shape = {2, 3};
+  function.values[0].dtype = plan::DType::BF16;
+  function.values[1].shape = {};
+  function.values[1].dtype = plan::DType::F32;
+  function.instructions.resize(2);
+  function.instructions[0].op = "var.relu";
+  function.instructions[0].operands = {0};
+  function.instructions[0].results = {0};
+  function.instructions[1].op = "var.conv";
+  function.instructions[1].operands = {0};
+  function.instructions[1].results = {1};
+  function.instructions[1].location = "model.mlir:7:3";
+  function.instructions[1].flops = 40;
+  train::CpuProfiler profiler;
+  for (int step = 0; step < 3; ++step)
+    for (size_t i = 0; i < 2; ++i) {
+      profiler.begin(function, i);
+      if (i == 1) // the conv takes longer
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      profiler.end(function, i);
+    }
+  const auto &instructions = profiler.getInstructions();
+  ASSERT_EQ(instructions.size(), 2u);
+  const train::InstructionProfile &conv = instructions.at({"train_step", 1});
+  EXPECT_EQ(conv.op, "var.conv");
+  EXPECT_EQ(conv.count, 3);
+  EXPECT_EQ(conv.flops, 120);
+  EXPECT_EQ(conv.shapes, "2x3 bf16 -> scalar f32");
+  std::string report = profiler.report(1.0, 3, 1e-2);
+  size_t table = report.find("slowest instructions (of 2)");
+  ASSERT_NE(table, std::string::npos) << report;
+  size_t convRow =
+      report.find("var.conv  2x3 bf16 -> scalar f32  model.mlir:7:3", table);
+  size_t reluRow = report.find("var.relu  2x3 bf16 -> 2x3 bf16", table);
+  EXPECT_NE(convRow, std::string::npos) << report;
+  EXPECT_NE(reluRow, std::string::npos) << report;
+  EXPECT_LT(convRow, reluRow) << report;
   EXPECT_NE(report.back(), '\n');
 }
 
