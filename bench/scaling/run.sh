@@ -7,9 +7,9 @@
 #    equal the 1-GPU stage-0 run's within 1e-4 (compare_weights.py).
 # 2. Weak scaling: each plan of PLANS/scale on 1, 2, 4 and 8 GPUs (up to
 #    what the machine has), random data (--data=builtin:random), frames/s
-#    per GPU against 1 GPU's, and the timeline of two steps (--trace: each
-#    stream's busy time and how much of the communication ran under
-#    compute).
+#    per GPU (the last log window up to step STEPS) against 1 GPU's, and
+#    the timeline of two more steps (--trace: each stream's busy time and
+#    how much of the communication ran under compute).
 # 3. Bus bandwidth of NCCL all-gather and reduce-scatter through our
 #    communicator (comm-bench) and through torch.distributed
 #    (torch_comm_bench.py, when PYTHON has torch), 1-256 MiB.
@@ -26,6 +26,7 @@ device=${DEVICE:-cuda}
 parts=${PARTS:-eq,scale,bw}
 want() { [[ ",$parts," == *",$1,"* ]]; }
 steps=${STEPS:-30}
+every=$((steps < 10 ? steps : 10))
 read -r -a extra <<< "${VARRUN_ARGS:-}"
 gpus=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
 python=${PYTHON:-python3}
@@ -66,16 +67,20 @@ for plan in "$plans"/scale/*.fb; do
   base=""
   for n in "${worlds[@]}"; do
     run="$out/$name-w$n"
+    # Two steps more than measured, traced: a traced step runs eagerly
+    # and times every instruction, so it stays out of the window measured
+    # (the last log window up to step STEPS).
     if ! varrun "$plan" --nproc-per-node="$n" --device="$device" "${extra[@]}" \
-        --data=builtin:random --steps="$steps" --log-every=10 --eval-size=16 \
-        --metrics="$run.jsonl" --trace="$run.trace.json" \
-        --trace-steps=$((steps - 2)):$((steps - 1)) > "$run.log" 2>&1; then
+        --data=builtin:random --steps=$((steps + 2)) --log-every="$every" \
+        --eval-size=16 --metrics="$run.jsonl" --trace="$run.trace.json" \
+        --trace-steps=$((steps + 1)):$((steps + 2)) > "$run.log" 2>&1; then
       echo "$name on $n: FAILED ($(grep -m1 -i error "$run.log"))"
       continue
     fi
     per=$(python3 -c 'import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if "\"train\"" in l]
-print("%.1f" % (rows[-1]["frames_per_s"] / int(sys.argv[2])))' "$run.jsonl" "$n")
+row = [r for r in rows if r["step"] <= int(sys.argv[3])][-1]
+print("%.1f" % (row["frames_per_s"] / int(sys.argv[2])))' "$run.jsonl" "$n" "$steps")
     [ -z "$base" ] && base=$per
     echo "$name on $n GPU(s): $per frames/s per GPU," \
       "$(python3 -c "print('%.0f%%' % (100 * $per / $base))") of 1 GPU's;" \
