@@ -173,6 +173,12 @@ __global__ void frozenGradStatsKernel(ChannelLayout l, Split split,
 std::string prepare(const OpCall &call, size_t operands, size_t results,
                     ChannelLayout &layout, std::vector<Operand> &ins,
                     std::vector<Operand> &outs) {
+  // Not yet written for the GPU: a fused plan fails here rather than
+  // computing without its activation.
+  if (!call.getString("activation").empty())
+    return "activation \"" + std::string(call.getString("activation")) +
+           "\" (varc --fuse-bn-act) is not supported by the CUDA batch norm "
+           "kernels yet; compile the plan without --fuse-bn-act";
   if (call.operands.size() != operands || call.results.size() != results)
     return "expects " + std::to_string(operands) + " operands and " +
            std::to_string(results) + " results, got " +
