@@ -30,10 +30,11 @@ constexpr int64_t kGroupsPerThread = 8;
 
 /// Groups a thread loads before it uses any, as registers allow (ptxas
 /// for sm_90): the sums 4 packs of one input (64 bytes of bf16 in flight)
-/// or 2 of each of two (124 registers, 2 blocks an SM); the passes 4 of
-/// each input (the backward's, 174 registers with its 40 doubles of
-/// per-channel values, runs 1 block an SM with 128 bytes a thread in
-/// flight; 2 packs would take more registers, not fewer).
+/// or 2 of each of two (126 registers, 2 blocks an SM); the passes 4 of
+/// each input (the backward's, 186 registers with its 40 doubles of
+/// per-channel values and the fused activation's mask, runs 1 block an SM
+/// with 128 bytes a thread in flight; 2 packs would take more registers,
+/// not fewer).
 template <typename Terms> constexpr int kSumUnroll = 4 / Terms::kInputs;
 constexpr int kPassUnroll = 4;
 
