@@ -241,6 +241,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.freezeBatchNorm = flags.freezeBatchNorm;
   merged.fuseElementwise = flags.fuseElementwise;
   merged.channelsLast = flags.channelsLast;
+  merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
 
   // Bucket sizes: MB from a flag against elements from the file, compared in
   // elements of the merged precision.
@@ -442,6 +443,8 @@ std::string describe(const CompileOptions &options) {
     os << ", no elementwise fusion";
   if (options.getChannelsLast())
     os << ", channels-last";
+  if (options.getFuseBatchNormActivation())
+    os << ", batch norm fused with its activation";
   return text;
 }
 

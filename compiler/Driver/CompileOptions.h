@@ -108,6 +108,10 @@ struct CompileOptions {
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
+  /// Batch norm computes the ReLU or ReLU6 after it, and its backward that
+  /// activation's gradient (--var-fuse-bn-act); off unless a flag turns it
+  /// on. No DeepSpeed key sets it.
+  std::optional<bool> fuseBatchNormActivation;
 
   /// A DeepSpeed config's `scheduler`, carried into the plan for the
   /// runtime (no varc flag: varrun's --lr-schedule flags override it).
@@ -146,6 +150,9 @@ struct CompileOptions {
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
+  bool getFuseBatchNormActivation() const {
+    return fuseBatchNormActivation.value_or(false);
+  }
 };
 
 /// Reads a DeepSpeed config (`text`, named `fileName` in messages) into

@@ -120,7 +120,8 @@ FailureOr<Value> TrainStepBuilder::cloneForward(Block &body) {
           mapping.lookup(bn.getWeight()), mapping.lookup(bn.getBias()),
           mapping.lookup(bn.getRunningMean()),
           mapping.lookup(bn.getRunningVar()), bn.getEpsAttr(),
-          bn.getMomentumAttr(), bn.getChannelsLastAttr());
+          bn.getMomentumAttr(), bn.getChannelsLastAttr(),
+          bn.getActivationAttr());
       builder.create<UpdateBufferOp>(bn.getLoc(), mean->getNameAttr(),
                                      train.getNewRunningMean());
       builder.create<UpdateBufferOp>(bn.getLoc(), var->getNameAttr(),

@@ -70,6 +70,12 @@ mlir::LogicalResult addOptimizer(mlir::ModuleOp module, mlir::func::FuncOp step,
 /// number of ops fused away (ops removed minus fused ops made).
 int64_t fuseElementwise(mlir::func::FuncOp func);
 
+/// Folds each var.relu or var.relu6 that is the only user of a batch norm's
+/// result into the batch norm, and each var.relu_grad or var.relu6_grad that
+/// only feeds a var.batch_norm_grad into it; the core of --var-fuse-bn-act.
+/// Returns the number of activation ops fused away.
+int64_t fuseBatchNormActivation(mlir::func::FuncOp func);
+
 /// What --var-zero builds; see its description in Passes.td.
 struct ZeroConfig {
   int64_t stage = 0;

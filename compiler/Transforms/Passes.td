@@ -256,6 +256,36 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
                            "::dist::DistDialect"];
 }
 
+def FuseBatchNormActivation
+    : Pass<"var-fuse-bn-act", "::mlir::ModuleOp"> {
+  let summary = "Fold ReLU and ReLU6 and their gradients into batch norm";
+  let description = [{
+    Runs on every function after `--var-autodiff` (a batch norm with an
+    activation has no backward rule) and before `--var-fuse-elementwise`
+    (which would otherwise take the activations into its chains).
+
+    Forward: a `var.batch_norm_train` or `var.batch_norm` whose normalized
+    result has one user, a `var.relu` or `var.relu6`, gets `activation`
+    ("relu" or "relu6") and the activation's users read the batch norm.
+    Backward: a `var.relu_grad` or `var.relu6_grad` whose result has one
+    use, the grad of a `var.batch_norm_grad`, is dropped; the batch norm
+    backward gets `activation`, the activation's output as
+    `activation_value`, and the activation's output gradient as `grad`, and
+    masks that gradient exactly as the dropped op did.
+
+    Both rewrites keep every bit: the fused forward rounds the normalized
+    value to the result type before the activation, as the stored
+    intermediate was; the activation gradients read the activation's
+    output, which the fused forward produces bit for bit. The two are
+    independent: either fires where its pattern appears.
+  }];
+  let statistics = [
+    Statistic<"numFused", "activations-fused",
+              "Activation and activation-gradient ops folded into batch norm">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def FuseElementwise : Pass<"var-fuse-elementwise", "::mlir::ModuleOp"> {
   let summary = "Fuse chains of elementwise ops into var.fused_elementwise";
   let description = [{

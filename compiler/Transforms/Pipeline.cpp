@@ -47,6 +47,12 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   optimizer.momentum = options.getMomentum();
   pm.addPass(createOptimizer(optimizer));
 
+  // After autodiff (a batch norm with an activation has no backward rule)
+  // and channels-last (which sets the batch norm's layout); before
+  // elementwise fusion, which would take the activations into its chains.
+  if (options.getFuseBatchNormActivation())
+    pm.addPass(createFuseBatchNormActivation());
+
   // After autodiff (the fused op has no backward rule) and mixed precision
   // (its casts fuse too); before ZeRO, whose master-to-compute casts the
   // scheduler and planner recognize, and before memory planning, so that

@@ -219,6 +219,12 @@ bool OpCall::getBool(std::string_view name) const {
   return value && *value;
 }
 
+std::string_view OpCall::getString(std::string_view name) const {
+  if (const std::string *value = inst.getAttr<std::string>(name))
+    return *value;
+  return {};
+}
+
 std::vector<int64_t> OpCall::getInts(std::string_view name,
                                      std::vector<int64_t> fallback) const {
   if (const auto *value = inst.getAttr<std::vector<int64_t>>(name))

@@ -69,6 +69,8 @@ struct OpCall {
   int64_t getInt(std::string_view name, int64_t fallback) const;
   double getFloat(std::string_view name, double fallback) const;
   bool getBool(std::string_view name) const;
+  /// A string attribute; empty when absent.
+  std::string_view getString(std::string_view name) const;
   std::vector<int64_t> getInts(std::string_view name,
                                std::vector<int64_t> fallback) const;
 };

@@ -3,6 +3,7 @@
 // through time).
 // Sums accumulate in double; gates and states are f32, as on the GPU.
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cpu/ElementwiseScalars.h"
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cpu/LstmCall.h"
 
@@ -73,13 +74,49 @@ std::string getChannelLayout(const OpCall &call, ChannelLayout &layout) {
   return {};
 }
 
+/// A batch norm's fused `activation` ("relu", "relu6"; var-fuse-bn-act).
+enum class FusedActivation { None, Relu, Relu6 };
+
+std::string getFusedActivation(const OpCall &call, FusedActivation &act) {
+  std::string_view name = call.getString("activation");
+  if (name.empty())
+    act = FusedActivation::None;
+  else if (name == "relu")
+    act = FusedActivation::Relu;
+  else if (name == "relu6")
+    act = FusedActivation::Relu6;
+  else
+    return call.inst.op + ": unknown activation \"" + std::string(name) + "\"";
+  return {};
+}
+
+/// Writes the normalized `values` into `result`, then, with an activation,
+/// applies it to the stored (rounded) values and stores again: exactly the
+/// unfused var.relu or var.relu6 on the stored batch norm result. ReLU and
+/// ReLU6 of a value of the storage type are of the storage type, so the
+/// second store is exact.
+void writeActivated(std::vector<float> values, FusedActivation act,
+                    TensorView &result) {
+  writeFloats(values, result);
+  if (act == FusedActivation::None)
+    return;
+  values = readFloats(result);
+  for (float &value : values)
+    value = act == FusedActivation::Relu ? scalar::relu(value)
+                                         : scalar::relu6(value);
+  writeFloats(values, result);
+}
+
 /// var.batch_norm: normalizes with the running statistics, folded into one
 /// scale and shift per channel.
 std::string batchNorm(OpCall &call) {
   ChannelLayout layout;
+  FusedActivation act;
   if (std::string error = checkCounts(call, 5, 1); !error.empty())
     return error;
   if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  if (std::string error = getFusedActivation(call, act); !error.empty())
     return error;
   int64_t channels = layout.channels;
   if (std::string error =
@@ -104,7 +141,7 @@ std::string batchNorm(OpCall &call) {
       result[i] = static_cast<float>(input[i] * scale + shift);
     });
   }
-  writeFloats(result, call.results[0]);
+  writeActivated(std::move(result), act, call.results[0]);
   return {};
 }
 
@@ -113,9 +150,12 @@ std::string batchNorm(OpCall &call) {
 /// PyTorch moves them, with the unbiased variance.
 std::string batchNormTrain(OpCall &call) {
   ChannelLayout layout;
+  FusedActivation act;
   if (std::string error = checkCounts(call, 5, 5); !error.empty())
     return error;
   if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  if (std::string error = getFusedActivation(call, act); !error.empty())
     return error;
   int64_t channels = layout.channels;
   if (std::string error =
@@ -168,7 +208,7 @@ std::string batchNormTrain(OpCall &call) {
     newVar[c] = static_cast<float>((1 - momentum) * runningVar[c] +
                                    momentum * squares / (count - 1));
   }
-  writeFloats(result, call.results[0]);
+  writeActivated(std::move(result), act, call.results[0]);
   writeFloats(savedMean, call.results[1]);
   writeFloats(savedInvstd, call.results[2]);
   writeFloats(newMean, call.results[3]);
@@ -187,11 +227,20 @@ struct BatchNormGradArgs {
 
 std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
                                   const char *stat1, BatchNormGradArgs &args) {
-  if (std::string error = checkCounts(call, 5, 3); !error.empty())
+  FusedActivation act;
+  if (std::string error = getFusedActivation(call, act); !error.empty())
+    return error;
+  size_t operands = act == FusedActivation::None ? 5 : 6;
+  if (std::string error = checkCounts(call, operands, 3); !error.empty())
     return error;
   ChannelLayout &layout = args.layout;
   if (std::string error = getChannelLayout(call, layout); !error.empty())
     return error;
+  if (act != FusedActivation::None)
+    if (std::string error = checkSizes(
+            call, {{"activation_value", call.operands[5], layout.numel()}});
+        !error.empty())
+      return error;
   int64_t channels = layout.channels;
   if (std::string error =
           checkSizes(call, {{"grad", call.operands[1], layout.numel()},
@@ -208,6 +257,16 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
   args.weight = readFloats(call.operands[2]);
   args.stat0 = readFloats(call.operands[3]);
   args.stat1 = readFloats(call.operands[4]);
+  // The fused activation gradient, as var.relu_grad or var.relu6_grad
+  // computes it from the activation's output; its result would have been
+  // stored in grad's type, which holds dz and 0 exactly.
+  if (act != FusedActivation::None) {
+    std::vector<float> value = readFloats(call.operands[5]);
+    for (size_t i = 0; i < args.grad.size(); ++i)
+      args.grad[i] = act == FusedActivation::Relu
+                         ? scalar::reluGrad(value[i], args.grad[i])
+                         : scalar::relu6Grad(value[i], args.grad[i]);
+  }
   args.inputGrad.assign(args.input.size(), 0.0f);
   args.weightGrad.assign(channels, 0.0f);
   args.biasGrad.assign(channels, 0.0f);

@@ -12,6 +12,7 @@
 #include "runtime/cuda/NormPassKernels.cuh"
 
 #include <initializer_list>
+#include <string_view>
 
 namespace var::cuda {
 
@@ -167,6 +168,20 @@ __global__ void frozenGradStatsKernel(ChannelLayout l, Split split,
   }
 }
 
+/// The op's fused `activation` (var-fuse-bn-act), if any.
+std::string getActivation(const OpCall &call, int &activation) {
+  std::string_view name = call.getString("activation");
+  if (name.empty())
+    activation = norm::kNoActivation;
+  else if (name == "relu")
+    activation = norm::kReluActivation;
+  else if (name == "relu6")
+    activation = norm::kRelu6Activation;
+  else
+    return "unknown activation \"" + std::string(name) + "\"";
+  return {};
+}
+
 /// Checks the counts and element types, and reads the input's layout: a
 /// channels_last input (N, ..., C) (rank >= 3; an (N, C) input is the same
 /// in either layout) is the (N * spatial, C) matrix (N * spatial, C, 1).
@@ -209,12 +224,20 @@ std::string prepare(const OpCall &call, size_t operands, size_t results,
 }
 
 /// The checks both backwards share: input, dy, weight and two per-channel
-/// statistics (named in messages) in; input, weight and bias gradients out.
+/// statistics (named in messages), and with an `activation` its value, in;
+/// input, weight and bias gradients out.
 std::string prepareGrad(const OpCall &call, const char *stat0,
-                        const char *stat1, ChannelLayout &l,
+                        const char *stat1, int activation, ChannelLayout &l,
                         std::vector<Operand> &in, std::vector<Operand> &out) {
-  if (std::string error = prepare(call, 5, 3, l, in, out); !error.empty())
+  size_t operands = activation == norm::kNoActivation ? 5 : 6;
+  if (std::string error = prepare(call, operands, 3, l, in, out);
+      !error.empty())
     return error;
+  if (activation != norm::kNoActivation)
+    if (std::string error = cpu::checkSizes(
+            call, {{"activation_value", call.operands[5], l.numel()}});
+        !error.empty())
+      return error;
   return cpu::checkSizes(call, {{"grad", call.operands[1], l.numel()},
                                 {"weight", call.operands[2], l.channels},
                                 {stat0, call.operands[3], l.channels},
@@ -227,6 +250,9 @@ std::string prepareGrad(const OpCall &call, const char *stat0,
 std::string batchNormOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
+  int activation;
+  if (std::string error = getActivation(call, activation); !error.empty())
+    return error;
   if (std::string error = prepare(call, 5, 1, l, in, out); !error.empty())
     return error;
   if (std::string error =
@@ -246,13 +272,16 @@ std::string batchNormOp(CudaContext &ctx, OpCall &call) {
       in[1], in[2], in[3], in[4], l.channels, call.getFloat("eps", 1e-5),
       scaleShift);
   VAR_CUDA_LAUNCHED();
-  return norm::normalize(ctx, l, in[0], scaleShift, call.results[0].data,
-                         out[0].type);
+  return norm::normalize(ctx, l, in[0], scaleShift, activation,
+                         call.results[0].data, out[0].type);
 }
 
 std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   ChannelLayout l;
   std::vector<Operand> in, out;
+  int activation;
+  if (std::string error = getActivation(call, activation); !error.empty())
+    return error;
   if (std::string error = prepare(call, 5, 5, l, in, out); !error.empty())
     return error;
   int64_t channels = l.channels;
@@ -299,8 +328,8 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
       call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
       scaleShift);
   VAR_CUDA_LAUNCHED();
-  return norm::normalize(ctx, l, in[0], scaleShift, call.results[0].data,
-                         out[0].type);
+  return norm::normalize(ctx, l, in[0], scaleShift, activation,
+                         call.results[0].data, out[0].type);
 }
 
 /// What both backwards share: the checks, the workspace (`perChannel`
@@ -310,6 +339,8 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
 struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
+  /// dy as the passes read it: the fused activation's masked gradient.
+  norm::ActivationMask mask;
   Split split;
   double *perChannel = nullptr, *partials = nullptr;
 };
@@ -317,16 +348,22 @@ struct GradPass {
 std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
                         const char *stat1, bool scaled, int64_t perChannel,
                         GradPass &pass) {
-  if (std::string error =
-          prepareGrad(call, stat0, stat1, pass.l, pass.in, pass.out);
+  int activation;
+  if (std::string error = getActivation(call, activation); !error.empty())
+    return error;
+  if (std::string error = prepareGrad(call, stat0, stat1, activation, pass.l,
+                                      pass.in, pass.out);
       !error.empty())
     return error;
   int64_t channels = pass.l.channels;
   if (channels == 0)
     return {};
   const std::vector<Operand> &in = pass.in;
+  if (activation != norm::kNoActivation)
+    pass.mask = {in[5], activation};
   pass.split = norm::splitChannels(
-      pass.l, norm::isPackable(pass.l, {in[0].data, in[1].data}));
+      pass.l,
+      norm::isPackable(pass.l, {in[0].data, in[1].data, pass.mask.value.data}));
   void *workspace;
   if (std::string error = ctx.getWorkspace(
           (perChannel + 2 * pass.split.chunks) * channels * 8, &workspace);
@@ -335,7 +372,7 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
   pass.perChannel = static_cast<double *>(workspace);
   pass.partials = pass.perChannel + perChannel * channels;
   return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], in[4],
-                        scaled, pass.partials);
+                        scaled, pass.mask, pass.partials);
 }
 
 std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
@@ -349,10 +386,14 @@ std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
       p.out[1].type, call.results[2].data, p.out[2].type, p.perChannel);
   VAR_CUDA_LAUNCHED();
   return norm::inputGrad(ctx, p.l, p.in[0], p.in[1], p.in[3], p.in[4],
-                         p.perChannel, call.results[0].data, p.out[0].type);
+                         p.perChannel, p.mask, call.results[0].data,
+                         p.out[0].type);
 }
 
 std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
+  // var-fuse-bn-act leaves the frozen backward as it is.
+  if (!call.getString("activation").empty())
+    return "takes no activation";
   GradPass p;
   if (std::string error =
           runGradSums(ctx, call, "running_mean", "running_var", false, 1, p);

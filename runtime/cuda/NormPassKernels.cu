@@ -11,6 +11,7 @@
 #include "runtime/cuda/NormPassKernels.cuh"
 
 #include "runtime/cuda/DeviceTensor.cuh"
+#include "runtime/cuda/ElementwiseScalars.cuh"
 
 #include <algorithm>
 
@@ -29,10 +30,11 @@ constexpr int64_t kGroupsPerThread = 8;
 
 /// Groups a thread loads before it uses any, as registers allow (ptxas
 /// for sm_90): the sums 4 packs of one input (64 bytes of bf16 in flight)
-/// or 2 of each of two (124 registers, 2 blocks an SM); the passes 4 of
-/// each input (the backward's, 174 registers with its 40 doubles of
-/// per-channel values, runs 1 block an SM with 128 bytes a thread in
-/// flight; 2 packs would take more registers, not fewer).
+/// or 2 of each of two (126 registers, 2 blocks an SM); the passes 4 of
+/// each input (the backward's, 186 registers with its 40 doubles of
+/// per-channel values and the fused activation's mask, runs 1 block an SM
+/// with 128 bytes a thread in flight; 2 packs would take more registers,
+/// not fewer).
 template <typename Terms> constexpr int kSumUnroll = 4 / Terms::kInputs;
 constexpr int kPassUnroll = 4;
 
@@ -54,6 +56,26 @@ __device__ inline void storeGroup(void *data, int type, int64_t g,
     storePack(data, type, g, v);
   else
     storeFloat(data, type, g, v[0]);
+}
+
+/// Replaces the dy of group `g` by the fused activation's gradient of it,
+/// from the activation's output at the same place (ActivationMask).
+template <int G>
+__device__ inline void maskGrads(const ActivationMask &mask, int64_t g,
+                                 float (&dy)[G]) {
+  if (mask.activation == kNoActivation)
+    return;
+  float value[G];
+  loadGroup(mask.value, g, value);
+#pragma unroll
+  for (int e = 0; e < G; ++e)
+    dy[e] = mask.activation == kReluActivation ? ReluGrad()(value[e], dy[e])
+                                               : Relu6Grad()(value[e], dy[e]);
+}
+
+/// y as `type` stores it: the value a later kernel reads back.
+__device__ inline float roundToType(float y, int type) {
+  return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(y)) : y;
 }
 
 //===----------------------------------------------------------------------===//
@@ -93,6 +115,7 @@ struct GradSums {
   static constexpr int kSums = 2, kInputs = 2;
   Operand mean, scale;
   bool scaled;
+  ActivationMask mask;
   struct Channel {
     double mean, scale;
   };
@@ -130,8 +153,10 @@ __global__ void __launch_bounds__(kThreads)
       int64_t group = (n * l.channels + c) * plane + s;
       float x[G], dy[G] = {};
       loadGroup(a, group, x);
-      if constexpr (Terms::kInputs == 2)
+      if constexpr (Terms::kInputs == 2) {
         loadGroup(b, group, dy);
+        maskGrads(terms.mask, group, dy);
+      }
 #pragma unroll
       for (int e = 0; e < G; ++e)
         terms.add(channel, x[e], dy[e], sum);
@@ -174,10 +199,12 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
     int64_t end = min((g + 1) * split.chunk, l.batch);
     for (int64_t r = g * split.chunk + threadIdx.y; r < end; r += kRows) {
       int64_t i = r * l.channels + c;
-      float dy = 0;
-      if constexpr (Terms::kInputs == 2)
-        dy = loadFloat(b.data, b.type, i);
-      terms.add(channel, loadFloat(a.data, a.type, i), dy, sum);
+      float dy[1] = {};
+      if constexpr (Terms::kInputs == 2) {
+        dy[0] = loadFloat(b.data, b.type, i);
+        maskGrads(terms.mask, i, dy);
+      }
+      terms.add(channel, loadFloat(a.data, a.type, i), dy[0], sum);
     }
   }
   __shared__ double shared[K][kRows][kColumns];
@@ -224,8 +251,10 @@ __global__ void __launch_bounds__(kThreads)
         if (r + u * steps < end) {
           int64_t pack = (r + u * steps) * packsPerRow + column;
           loadPack(a.data, a.type, pack, x[u]);
-          if constexpr (Terms::kInputs == 2)
+          if constexpr (Terms::kInputs == 2) {
             loadPack(b.data, b.type, pack, dy[u]);
+            maskGrads(terms.mask, pack, dy[u]);
+          }
         }
 #pragma unroll
       for (int u = 0; u < U; ++u) {
@@ -303,11 +332,13 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
 // element's result, with the expression the one-element-a-thread kernels
 // used before packs (bit for bit the same).
 
-/// y = x * scale + shift.
+/// y = x * scale + shift, then the fused activation of y as stored in
+/// yType (storing the activation's result is exact: it is y or a bound).
 struct Normalize {
   static constexpr int kInputs = 1;
   const double *scaleShift;
   int64_t channels;
+  int activation, yType;
   struct Channel {
     double scale, shift;
   };
@@ -315,7 +346,11 @@ struct Normalize {
     return {scaleShift[c], scaleShift[channels + c]};
   }
   __device__ float apply(const Channel &ch, float x, float) const {
-    return static_cast<float>(x * ch.scale + ch.shift);
+    float y = static_cast<float>(x * ch.scale + ch.shift);
+    if (activation == kNoActivation)
+      return y;
+    y = roundToType(y, yType);
+    return activation == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
   }
 };
 
@@ -325,6 +360,7 @@ struct InputGrad {
   Operand mean, invstd;
   const double *terms;
   int64_t channels;
+  ActivationMask mask;
   struct Channel {
     double mean, invstd, scale, meanGrad, meanGradXhat;
   };
@@ -378,8 +414,10 @@ __global__ void __launch_bounds__(kThreads)
       if (r + u * sweep < rows) {
         int64_t pack = (r + u * sweep) * packsPerRow + column;
         loadPack(a.data, a.type, pack, va[u]);
-        if constexpr (Pass::kInputs == 2)
+        if constexpr (Pass::kInputs == 2) {
           loadPack(b.data, b.type, pack, vb[u]);
+          maskGrads(pass.mask, pack, vb[u]);
+        }
       }
 #pragma unroll
     for (int u = 0; u < U; ++u)
@@ -411,8 +449,10 @@ __global__ void __launch_bounds__(kThreads)
     for (int u = 0; u < U; ++u)
       if (g + u * stride < groups) {
         loadGroup(a, g + u * stride, va[u]);
-        if constexpr (Pass::kInputs == 2)
+        if constexpr (Pass::kInputs == 2) {
           loadGroup(b, g + u * stride, vb[u]);
+          maskGrads(pass.mask, g + u * stride, vb[u]);
+        }
       }
 #pragma unroll
     for (int u = 0; u < U; ++u)
@@ -452,15 +492,16 @@ void launchFlatPass(CudaContext &ctx, const ChannelLayout &l, const Pass &pass,
           static_cast<Index>(l.channels), pass, a, b, out, outType);
 }
 
-/// Launches `pass` on the widest path the layout and the tensors allow.
+/// Launches `pass` on the widest path the layout and the tensors (and
+/// `value`, an activation value the pass reads too) allow.
 template <typename Pass>
 std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
                        const Pass &pass, Operand a, Operand b, void *out,
-                       int outType) {
+                       int outType, const void *value = nullptr) {
   int64_t numel = l.numel();
   if (numel == 0)
     return {};
-  bool packed = isPackable(l, {a.data, b.data, out});
+  bool packed = isPackable(l, {a.data, b.data, out, value});
   bool narrow = numel < (int64_t(1) << 31);
   if (packed && l.rows()) {
     // At least one thread a pack column.
@@ -551,22 +592,26 @@ std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
 
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, Operand dy, Operand mean,
-                     Operand scale, bool scaled, double *partials) {
-  return launchSums(ctx, l, split, GradSums{mean, scale, scaled}, x, dy,
+                     Operand scale, bool scaled, ActivationMask mask,
+                     double *partials) {
+  return launchSums(ctx, l, split, GradSums{mean, scale, scaled, mask}, x, dy,
                     partials);
 }
 
 std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      const double *scaleShift, void *y, int yType) {
-  return launchPass(ctx, l, Normalize{scaleShift, l.channels}, x, {nullptr, 0},
-                    y, yType);
+                      const double *scaleShift, int activation, void *y,
+                      int yType) {
+  return launchPass(ctx, l,
+                    Normalize{scaleShift, l.channels, activation, yType}, x,
+                    {nullptr, 0}, y, yType);
 }
 
 std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
                       Operand dy, Operand mean, Operand invstd,
-                      const double *terms, void *dx, int dxType) {
-  return launchPass(ctx, l, InputGrad{mean, invstd, terms, l.channels}, x, dy,
-                    dx, dxType);
+                      const double *terms, ActivationMask mask, void *dx,
+                      int dxType) {
+  return launchPass(ctx, l, InputGrad{mean, invstd, terms, l.channels, mask}, x,
+                    dy, dx, dxType, mask.value.data);
 }
 
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,

@@ -34,6 +34,18 @@ struct Operand {
   int type;
 };
 
+/// A batch norm's fused activation (var-fuse-bn-act).
+enum Activation : int { kNoActivation = 0, kReluActivation, kRelu6Activation };
+
+/// How the backward passes read dy: as stored, or, with a fused
+/// activation, as the gradient of the activation's output masked by that
+/// output `value` (same layout and type), exactly as var.relu_grad or
+/// var.relu6_grad computes it (ElementwiseScalars.cuh).
+struct ActivationMask {
+  Operand value{nullptr, 0};
+  int activation = kNoActivation;
+};
+
 /// Whether passes over `l` reading or writing `tensors` can move packs: a
 /// pack must hold 8 channels of one row (rows: C % 8 == 0) or 8 elements of
 /// one channel's plane (spatial % 8 == 0), at 16-byte aligned addresses.
@@ -65,7 +77,7 @@ Split splitChannels(const ChannelLayout &l, bool packed);
 
 /// The partial sums (see Split) of x, of (x - means[c])^2, and of dy and
 /// dy * (x - mean[c]) (times scale[c] when `scaled`; mean and scale
-/// per-channel tensors).
+/// per-channel tensors; dy read through `mask`).
 std::string sumInput(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, double *partials);
 std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
@@ -73,16 +85,22 @@ std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
                                const double *means, double *partials);
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, Operand dy, Operand mean,
-                     Operand scale, bool scaled, double *partials);
+                     Operand scale, bool scaled, ActivationMask mask,
+                     double *partials);
 
-/// y = x * scaleShift[c] + scaleShift[C + c].
+/// y = x * scaleShift[c] + scaleShift[C + c]; with an `activation`, that
+/// activation of y rounded to yType (what var.relu or var.relu6 reads back
+/// from a stored y).
 std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      const double *scaleShift, void *y, int yType);
+                      const double *scaleShift, int activation, void *y,
+                      int yType);
 /// The batch backward's dx = terms[c] * (dy - terms[C + c] - xhat *
-/// terms[2C + c]), xhat = (x - mean[c]) * invstd[c].
+/// terms[2C + c]), xhat = (x - mean[c]) * invstd[c], dy read through
+/// `mask`.
 std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
                       Operand dy, Operand mean, Operand invstd,
-                      const double *terms, void *dx, int dxType);
+                      const double *terms, ActivationMask mask, void *dx,
+                      int dxType);
 /// The frozen backward's dx = dy * scales[c].
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
                            const double *scales, void *dx, int dxType);

@@ -233,6 +233,10 @@ INSTANTIATE_TEST_SUITE_P(
         Config{"tiny_cnn_dropout.mlir",
                "--precision=fp32 --zero-stage=2 --optimizer=sgd "
                "--micro-batch=4",
+               1, 4},
+        // Batch norm fused with its ReLU (var-fuse-bn-act), channels-last.
+        Config{"tiny_bn_cnn.mlir",
+               "--zero-stage=0 --channels-last --fuse-bn-act --micro-batch=4",
                1, 4}),
     [](const ::testing::TestParamInfo<Config> &info) {
       std::string name = planFileName(info.param);

@@ -103,6 +103,9 @@ inline Attribute integer(std::string name, int64_t value) {
 inline Attribute real(std::string name, double value) {
   return {std::move(name), value};
 }
+inline Attribute text(std::string name, std::string value) {
+  return {std::move(name), std::move(value)};
+}
 
 /// `c`'s forward, backward-data and backward-filter calls in compute type
 /// `t`, named NAME, NAME_grad_input and NAME_grad_weight, given to `add`.

@@ -20,8 +20,8 @@ PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
   "$here/../../bench/perf/gpu-carry.sh" "$build"
 rm -rf "$out/plans"
 mkdir -p "$out/data"
-for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
-  NcclTest CudaGraphTest; do
+for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
+  CudaLstmTest CudaDistTest NcclTest CudaGraphTest; do
   cp "$build/bin/$test" "$out/libexec/$test"
   strip "$out/libexec/$test"
   sed "s|/libexec/varrun|/libexec/$test|" "$out/bin/varrun" > "$out/bin/$test"
@@ -45,6 +45,7 @@ tiny_cnn_dropout.mlir|--zero-stage=1 --grad-accum=3 --micro-batch=2
 tiny_bn_cnn.mlir|--zero-stage=3 --bucket-mb=0.005 --grad-clip=0.5 --micro-batch=4
 tiny_cnn_dropout.mlir|--precision=fp32 --zero-stage=2 --optimizer=sgd --micro-batch=4
 tiny_bn_cnn.mlir|--zero-stage=2 --offload-optimizer --micro-batch=4
+tiny_bn_cnn.mlir|--zero-stage=0 --channels-last --fuse-bn-act --micro-batch=4
 PLANS
 tar cJf "$out/data/plans.txz" -C "$plans" zoo parity/plans graphs
 rm -rf "$plans"
@@ -60,8 +61,8 @@ rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
 # The libraries travel compressed (the device tool carries 64 MiB).
 [ -d "$here/lib" ] || tar xJf "$here/data/lib.txz" -C "$here"
 gpus=$(nvidia-smi -L | grep -c '^GPU')
-for test in CudaOpTest CudaOpChannelsLastTest CudaLstmTest CudaDistTest \
-  NcclTest CudaGraphTest; do
+for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
+  CudaLstmTest CudaDistTest NcclTest CudaGraphTest; do
   timeout 120 "$test" --gtest_brief=1 --gtest_filter=-Nccl.RefusesNvlinkMulticast \
     > "$work/$test.log" 2>&1
   echo "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"

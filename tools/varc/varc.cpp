@@ -154,6 +154,13 @@ llvm::cl::opt<bool>
                         "gradients, add, mul, casts, dropout) into one kernel "
                         "each; on by default, --fuse=false turns it off"),
          llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> fuseBnAct(
+    "fuse-bn-act",
+    llvm::cl::desc("Fold each ReLU or ReLU6 that alone follows a batch norm "
+                   "into it, and its gradient into the batch norm backward, "
+                   "saving a pass over the activation each way (bit-identical "
+                   "results); off by default"),
+    llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> channelsLast(
     "channels-last",
     llvm::cl::desc("Run convolutions, pooling and batch norm channels-last "
@@ -201,7 +208,8 @@ bool wantsPlan() {
                                        &gradClip,
                                        &freezeBatchNorm,
                                        &channelsLast,
-                                       &fuse};
+                                       &fuse,
+                                       &fuseBnAct};
   // and those that ask for an output.
   const llvm::cl::Option *outputs[] = {&emit, &report, &outputFile};
   for (const llvm::cl::Option *option :
@@ -257,6 +265,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.fuseElementwise = fuse;
   if (given(channelsLast))
     flags.channelsLast = channelsLast;
+  if (given(fuseBnAct))
+    flags.fuseBatchNormActivation = fuseBnAct;
   return flags;
 }
 

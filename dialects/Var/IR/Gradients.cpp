@@ -150,6 +150,9 @@ BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                  ArrayRef<bool> needed,
                                  SmallVectorImpl<Value> &operandGrads) {
   prepare(*this, operandGrads);
+  if (getActivation())
+    return emitOpError("has a fused activation and no backward rule; run "
+                       "var-fuse-bn-act after autodiff");
   // The saved and running statistics feed the backward and the buffers, not
   // the loss; a model that computes with them is not differentiable here.
   for (unsigned i = 1; i < resultGrads.size(); ++i)
@@ -163,7 +166,8 @@ BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
     return success();
   auto grads = b.create<BatchNormGradOp>(
       getLoc(), getInput(), resultGrads[0], getWeight(), getSavedMean(),
-      getSavedInvstd(), getChannelsLastAttr());
+      getSavedInvstd(), /*activation_value=*/Value(), getChannelsLastAttr(),
+      /*activation=*/StringAttr());
   for (unsigned i = 0; i < 3; ++i)
     if (needed[i])
       operandGrads[i] = grads->getResult(i);
@@ -178,6 +182,9 @@ BatchNormOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                             ArrayRef<bool> needed,
                             SmallVectorImpl<Value> &operandGrads) {
   prepare(*this, operandGrads);
+  if (getActivation())
+    return emitOpError("has a fused activation and no backward rule; run "
+                       "var-fuse-bn-act after autodiff");
   if (needed[3] || needed[4])
     return emitOpError("running statistics must be buffers, not trainable, "
                        "to be frozen (declare the running mean and variance "

@@ -102,6 +102,15 @@ checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
   return input;
 }
 
+LogicalResult checkFusedActivation(std::optional<Location> loc, StringRef name,
+                                   StringAttr activation) {
+  if (!activation || activation.getValue() == "relu" ||
+      activation.getValue() == "relu6")
+    return success();
+  return opError(loc, name, "activation must be \"relu\" or \"relu6\", got \"",
+                 activation.getValue(), "\"");
+}
+
 LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
@@ -110,14 +119,16 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
       loc, getOperationName(), adaptor.getInput(), adaptor.getWeight(),
       adaptor.getBias(), adaptor.getRunningMean(), adaptor.getRunningVar(),
       adaptor.getEpsAttr(), adaptor.getMomentumAttr(), isChannelsLast(adaptor));
-  if (failed(input))
+  if (failed(input) ||
+      failed(checkFusedActivation(loc, getOperationName(),
+                                  adaptor.getActivationAttr())))
     return failure();
   types.push_back(*input);
   return success();
 }
 
 std::optional<int64_t> BatchNormOp::getForwardFlops() {
-  return mulFlops({2, numElements(getType())});
+  return mulFlops({getActivation() ? 3 : 2, numElements(getType())});
 }
 
 //===----------------------------------------------------------------------===//

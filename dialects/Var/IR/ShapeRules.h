@@ -94,6 +94,12 @@ checkBatchNorm(std::optional<mlir::Location> loc, llvm::StringRef opName,
                mlir::FloatAttr eps, mlir::FloatAttr momentum,
                bool channelsLast);
 
+/// The `activation` a batch norm op carries after var-fuse-bn-act: absent,
+/// "relu" or "relu6".
+mlir::LogicalResult checkFusedActivation(std::optional<mlir::Location> loc,
+                                         llvm::StringRef opName,
+                                         mlir::StringAttr activation);
+
 /// The result types of var.lstm: the sequence (B, T, H) and the last step
 /// (B, H).
 mlir::LogicalResult inferLSTMTypes(std::optional<mlir::Location> loc,

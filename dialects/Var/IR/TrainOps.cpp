@@ -104,7 +104,9 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *,
       loc, getOperationName(), adaptor.getInput(), adaptor.getWeight(),
       adaptor.getBias(), adaptor.getRunningMean(), adaptor.getRunningVar(),
       adaptor.getEpsAttr(), adaptor.getMomentumAttr(), isChannelsLast(adaptor));
-  if (failed(input))
+  if (failed(input) ||
+      failed(checkFusedActivation(loc, getOperationName(),
+                                  adaptor.getActivationAttr())))
     return failure();
   types.push_back(*input);
   // Saved mean and 1/std, new running mean and variance: one per channel.
@@ -114,8 +116,9 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *,
 
 std::optional<int64_t> BatchNormTrainOp::getForwardFlops() {
   auto weight = llvm::cast<RankedTensorType>(getWeight().getType());
-  return addFlops({mulFlops({7, numElements(getInput().getType())}),
-                   mulFlops({8, weight.getDimSize(0)})});
+  return addFlops(
+      {mulFlops({getActivation() ? 8 : 7, numElements(getInput().getType())}),
+       mulFlops({8, weight.getDimSize(0)})});
 }
 
 /// The drop probability and mask key of a dropout that regenerates its mask.
@@ -323,13 +326,22 @@ LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
                                                 SmallVectorImpl<Type> &types) {
-  return batchNormGradTypes(loc, getOperationName(), adaptor.getInput(),
-                            adaptor.getWeight(), isChannelsLast(adaptor),
-                            types);
+  StringRef name = getOperationName();
+  if (failed(checkFusedActivation(loc, name, adaptor.getActivationAttr())))
+    return failure();
+  // The fused activation's output is what var.relu_grad would mask with.
+  Value value = adaptor.getActivationValue();
+  if (bool(value) != bool(adaptor.getActivationAttr()))
+    return opError(loc, name, "activation and its value come together");
+  if (value && value.getType() != adaptor.getInput().getType())
+    return opError(loc, name, "activation value type ", value.getType(),
+                   " differs from input type ", adaptor.getInput().getType());
+  return batchNormGradTypes(loc, name, adaptor.getInput(), adaptor.getWeight(),
+                            isChannelsLast(adaptor), types);
 }
 
 std::optional<int64_t> BatchNormGradOp::getForwardFlops() {
-  return mulFlops({8, numElements(getInput().getType())});
+  return mulFlops({getActivation() ? 9 : 8, numElements(getInput().getType())});
 }
 
 LogicalResult BatchNormFrozenGradOp::inferReturnTypes(

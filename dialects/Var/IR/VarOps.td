@@ -189,19 +189,26 @@ def Var_BatchNormOp : Var_DifferentiableOp<"batch_norm", [Pure]> {
     and statistics stay FP32, the result has the input's type).
     With `channels_last`, input and result are (N, ..., C): the channels
     are the last dimension; the per-channel operands stay (C).
-    FLOPs: 2 per element (the folded scale and shift).
+    With `activation` ("relu" or "relu6", set by var-fuse-bn-act, never by
+    a model) the result is that activation of the normalized value after
+    its rounding to the result's element type: bit for bit what
+    var.batch_norm followed by var.relu or var.relu6 computes.
+    FLOPs: 2 per element (the folded scale and shift), 1 more with an
+    activation.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
                        Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
                        Var_FloatTensor:$running_var,
                        DefaultValuedAttr<F64Attr, "1e-5">:$eps,
                        DefaultValuedAttr<F64Attr, "0.1">:$momentum,
-                       UnitAttr:$channels_last);
+                       UnitAttr:$channels_last,
+                       OptionalAttr<StrAttr>:$activation);
   let results = (outs Var_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
     (`eps` $eps^)? (`momentum` $momentum^)?
-    (`channels_last` $channels_last^)? attr-dict `:` type(operands)
+    (`channels_last` $channels_last^)? (`activation` $activation^)? attr-dict
+    `:` type(operands)
   }];
 }
 

@@ -72,14 +72,17 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
     input with f32 weight).
     FLOPs: 7 per element (two reductions, normalize, scale and shift) plus
     8 per channel. `channels_last` as in var.batch_norm (the channels are
-    the last dimension of input and result).
+    the last dimension of input and result). `activation` as in
+    var.batch_norm: applied to the rounded normalized result only (1 more
+    FLOP per element); the statistics are those of the normalization.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
                        Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
                        Var_FloatTensor:$running_var,
                        DefaultValuedAttr<F64Attr, "1e-5">:$eps,
                        DefaultValuedAttr<F64Attr, "0.1">:$momentum,
-                       UnitAttr:$channels_last);
+                       UnitAttr:$channels_last,
+                       OptionalAttr<StrAttr>:$activation);
   let results = (outs Var_FloatTensor:$result, Var_FloatTensor:$saved_mean,
                       Var_FloatTensor:$saved_invstd,
                       Var_FloatTensor:$new_running_mean,
@@ -87,7 +90,8 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
   let assemblyFormat = [{
     $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
     (`eps` $eps^)? (`momentum` $momentum^)?
-    (`channels_last` $channels_last^)? attr-dict `:` type(operands)
+    (`channels_last` $channels_last^)? (`activation` $activation^)? attr-dict
+    `:` type(operands)
   }];
 }
 
@@ -220,18 +224,27 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
     and the statistics have the input's element type, or are f32 under a
     bf16 or f16 input; the weight and bias gradients have the weight's type.
     With `channels_last`, input, grad and input_grad are (N, ..., C).
-    FLOPs: 8 per input element.
+    With `activation` ("relu" or "relu6", set by var-fuse-bn-act) and
+    `activation_value` (the activation's output, typed like `input`),
+    `grad` is the gradient of the activation's output and the op first
+    masks it exactly as var.relu_grad or var.relu6_grad would:
+    dy = activation_value > 0 (and < 6) ? grad : +0.
+    FLOPs: 8 per input element, 1 more with an activation.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
                        Var_FloatTensor:$weight, Var_FloatTensor:$saved_mean,
-                       Var_FloatTensor:$saved_invstd, UnitAttr:$channels_last);
+                       Var_FloatTensor:$saved_invstd,
+                       Optional<Var_FloatTensor>:$activation_value,
+                       UnitAttr:$channels_last,
+                       OptionalAttr<StrAttr>:$activation);
   let results = (outs Var_FloatTensor:$input_grad,
                       Var_FloatTensor:$weight_grad,
                       Var_FloatTensor:$bias_grad);
   let assemblyFormat = [{
     $input `,` $grad `,` $weight `,` $saved_mean `,` $saved_invstd
-    (`channels_last` $channels_last^)? attr-dict `:` type($input) `,`
-    type($weight)
+    (`channels_last` $channels_last^)?
+    (`activation` $activation^ `(` $activation_value `)`)? attr-dict `:`
+    type($input) `,` type($weight) (`,` type($activation_value)^)?
   }];
 }
 

@@ -1,0 +1,182 @@
+// The CUDA batch norm kernels with a fused activation (var-fuse-bn-act)
+// against the CPU backend's (which CpuBatchNormActivationTest ties, byte
+// for byte, to the unfused ops), in f32 and bf16, channels-first and
+// channels-last, on every path of the sums and the elementwise passes (the
+// shapes of CudaOpTest and CudaOpChannelsLastTest), and with a misaligned
+// activation value alone. Without a GPU every case is skipped.
+#include "runtime/cuda/CudaBackend.h"
+#include "test/gpu/CudaOpCheck.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using namespace var::gputest;
+
+class CudaBatchNormActivationTest
+    : public CudaBackendTest<::testing::TestWithParam<CaseId>> {};
+
+/// The fused forms of batch norm on `x`, channels `c`, given to `add`:
+/// results crossing 0 and 6 (weights from [-4, 4)), and backward
+/// activation values from [-8, 8) that mask dz both ways (and, for ReLU,
+/// from [-2, 2)).
+template <typename Add>
+void addFusedCalls(DType t, const std::string &tag, const Shape &x,
+                   const Shape &c, std::vector<Attribute> layout, Add &&add) {
+  const DType f32 = DType::F32;
+  auto with = [&](const char *activation) {
+    std::vector<Attribute> attrs = layout;
+    attrs.push_back(text("activation", activation));
+    return attrs;
+  };
+  add("batch_norm_relu6_" + tag,
+      {"var.batch_norm",
+       {uniform(t, x), uniform(f32, c, 4.0f), uniform(f32, c),
+        uniform(f32, c, 0.5f), positive(f32, c)},
+       {result(t, x)},
+       with("relu6")});
+  add("batch_norm_train_relu6_" + tag,
+      {"var.batch_norm_train",
+       {uniform(t, x), uniform(f32, c, 4.0f), uniform(f32, c),
+        uniform(f32, c, 0.5f), positive(f32, c)},
+       {result(t, x), result(f32, c), result(f32, c), result(f32, c),
+        result(f32, c)},
+       with("relu6")});
+  add("batch_norm_train_relu_" + tag,
+      {"var.batch_norm_train",
+       {uniform(t, x), uniform(f32, c), uniform(f32, c), uniform(f32, c, 0.5f),
+        positive(f32, c)},
+       {result(t, x), result(f32, c), result(f32, c), result(f32, c),
+        result(f32, c)},
+       with("relu")});
+  add("batch_norm_grad_relu6_" + tag,
+      {"var.batch_norm_grad",
+       {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+        positive(f32, c), uniform(t, x, 8.0f)},
+       {result(t, x), result(f32, c), result(f32, c)},
+       with("relu6")});
+  add("batch_norm_grad_relu_" + tag,
+      {"var.batch_norm_grad",
+       {uniform(t, x), uniform(t, x), uniform(f32, c), uniform(f32, c, 0.5f),
+        positive(f32, c), uniform(t, x)},
+       {result(t, x), result(f32, c), result(f32, c)},
+       with("relu")});
+  // The activation value (operand 5) alone misaligned: the passes that
+  // would move packs take the one-element paths.
+  add("batch_norm_grad_relu6_misaligned_value_" + tag,
+      misaligned(
+          {"var.batch_norm_grad",
+           {uniform(t, x), uniform(t, x), uniform(f32, c),
+            uniform(f32, c, 0.5f), positive(f32, c), uniform(t, x, 8.0f)},
+           {result(t, x), result(f32, c), result(f32, c)},
+           with("relu6")},
+          1u << 5));
+}
+
+std::vector<std::pair<std::string, Call>> buildCases(DType t) {
+  std::vector<std::pair<std::string, Call>> cases;
+  auto add = [&](std::string name, Call call) {
+    cases.emplace_back(std::move(name), std::move(call));
+  };
+  // Channels-first: packs of a plane (wide, large, planes24), elements
+  // (narrow, bn), several chunks a channel (large), rank 2 as rows,
+  // packed (2d) or not (2d_c5).
+  std::vector<std::pair<std::string, Shape>> first = {
+      {"bn", {4, 6, 5, 5}},          {"wide", {8, 3, 40, 40}},
+      {"narrow", {600, 5, 3, 3}},    {"large", {64, 2, 56, 56}},
+      {"planes24", {1000, 3, 4, 6}}, {"2d", {1000, 16}},
+      {"2d_c5", {300, 5}},
+  };
+  for (const auto &[tag, x] : first)
+    addFusedCalls(t, tag, x, {x[1]}, {}, add);
+  // Channels-last rows: packed (c8, c16, c328, c1280, large), unpacked
+  // (c3, rows, large_c12).
+  std::vector<std::pair<std::string, Shape>> last = {
+      {"c3", {4, 7, 7, 3}},        {"rows", {64, 9, 9, 37}},
+      {"c8", {16, 5, 5, 8}},       {"c16", {8, 7, 7, 16}},
+      {"c328", {4, 6, 6, 328}},    {"c1280", {16, 7, 7, 1280}},
+      {"large", {64, 56, 56, 24}}, {"large_c12", {64, 28, 28, 12}},
+      {"3d", {2, 3, 4, 4, 40}},
+  };
+  for (const auto &[tag, x] : last)
+    addFusedCalls(t, "nhwc_" + tag, x, {x.back()}, {unit("channels_last")},
+                  add);
+  return cases;
+}
+
+std::vector<CaseId> allCases() {
+  std::vector<CaseId> all;
+  for (DType t : {DType::F32, DType::BF16})
+    for (const auto &entry : buildCases(t))
+      all.push_back({entry.first, t});
+  return all;
+}
+
+TEST_P(CudaBatchNormActivationTest, MatchesCpu) {
+  for (const auto &entry : buildCases(GetParam().dtype))
+    if (entry.first == GetParam().name)
+      return checkAgainstCpu(*backend, entry.second);
+  FAIL() << "no case " << GetParam().name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormActivationTest,
+                         ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<CaseId> &info) {
+                           return info.param.name +
+                                  (info.param.dtype == DType::BF16 ? "_bf16"
+                                                                   : "_f32");
+                         });
+
+/// An activation the kernels do not know, and one on the frozen backward
+/// (which var-fuse-bn-act leaves alone), fail before anything is launched
+/// (no GPU needed).
+TEST(CudaBatchNormActivation, RejectsWhatItCannotCompute) {
+  struct Bad {
+    const char *op;
+    std::vector<Shape> operands, results;
+    const char *activation, *message;
+  };
+  const Bad cases[] = {
+      {"var.batch_norm",
+       {{2, 3}, {3}, {3}, {3}, {3}},
+       {{2, 3}},
+       "gelu",
+       "unknown activation \"gelu\""},
+      {"var.batch_norm_grad",
+       {{2, 3}, {2, 3}, {3}, {3}, {3}, {2, 3}},
+       {{2, 3}, {3}, {3}},
+       "silu",
+       "unknown activation \"silu\""},
+      {"var.batch_norm_frozen_grad",
+       {{2, 3}, {2, 3}, {3}, {3}, {3}},
+       {{2, 3}, {3}, {3}},
+       "relu",
+       "takes no activation"},
+  };
+  for (const Bad &bad : cases) {
+    SCOPED_TRACE(bad.op);
+    var::plan::Instruction inst;
+    inst.op = bad.op;
+    inst.attributes = {text("activation", bad.activation)};
+    std::vector<HostTensor> storage;
+    storage.reserve(bad.operands.size() + bad.results.size());
+    var::cpu::OpCall call{inst, {}, {}, 0};
+    for (const Shape &shape : bad.operands) {
+      storage.emplace_back(DType::F32, shape);
+      call.operands.push_back(storage.back().view);
+    }
+    for (const Shape &shape : bad.results) {
+      storage.emplace_back(DType::F32, shape);
+      call.results.push_back(storage.back().view);
+    }
+    var::cuda::CudaContext context;
+    EXPECT_EQ(var::cuda::getCudaOps().find(bad.op)->second(context, call),
+              bad.message);
+  }
+}
+
+} // namespace
