@@ -77,7 +77,7 @@ void addFusedCalls(DType t, const std::string &tag, const Shape &x,
           1u << 5));
 }
 
-std::vector<std::pair<std::string, Call>> buildCases(DType t) {
+Cases buildCases(DType t) {
   std::vector<std::pair<std::string, Call>> cases;
   auto add = [&](std::string name, Call call) {
     cases.emplace_back(std::move(name), std::move(call));
@@ -108,28 +108,14 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   return cases;
 }
 
-std::vector<CaseId> allCases() {
-  std::vector<CaseId> all;
-  for (DType t : {DType::F32, DType::BF16})
-    for (const auto &entry : buildCases(t))
-      all.push_back({entry.first, t});
-  return all;
-}
-
 TEST_P(CudaBatchNormActivationTest, MatchesCpu) {
-  for (const auto &entry : buildCases(GetParam().dtype))
-    if (entry.first == GetParam().name)
-      return checkAgainstCpu(*backend, entry.second);
-  FAIL() << "no case " << GetParam().name;
+  runCase(buildCases(GetParam().dtype), GetParam(),
+          [&](const Call &call) { checkAgainstCpu(*backend, call); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormActivationTest,
-                         ::testing::ValuesIn(allCases()),
-                         [](const ::testing::TestParamInfo<CaseId> &info) {
-                           return info.param.name +
-                                  (info.param.dtype == DType::BF16 ? "_bf16"
-                                                                   : "_f32");
-                         });
+                         ::testing::ValuesIn(allCasesOf(buildCases)),
+                         caseTestName);
 
 /// An activation the kernels do not know, and one on the frozen backward
 /// (which var-fuse-bn-act leaves alone), fail before anything is launched

@@ -29,7 +29,7 @@ class CudaChannelsLastTest
 /// Every case in compute type `t`, each with `channels_last`; shapes are
 /// as the call sees them: activations (N, spatial..., C), weights
 /// (O, I/groups, k...), per-channel tensors (C).
-std::vector<std::pair<std::string, Call>> buildCases(DType t) {
+Cases buildCases(DType t) {
   const DType f32 = DType::F32;
   std::vector<std::pair<std::string, Call>> cases;
   auto add = [&](std::string name, Call call) {
@@ -270,28 +270,14 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   return cases;
 }
 
-std::vector<CaseId> allCases() {
-  std::vector<CaseId> all;
-  for (DType t : {DType::F32, DType::BF16})
-    for (const auto &entry : buildCases(t))
-      all.push_back({entry.first, t});
-  return all;
-}
-
 TEST_P(CudaChannelsLastTest, MatchesCpu) {
-  for (const auto &entry : buildCases(GetParam().dtype))
-    if (entry.first == GetParam().name)
-      return checkAgainstCpu(*backend, entry.second);
-  FAIL() << "no case " << GetParam().name;
+  runCase(buildCases(GetParam().dtype), GetParam(),
+          [&](const Call &call) { checkAgainstCpu(*backend, call); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, CudaChannelsLastTest,
-                         ::testing::ValuesIn(allCases()),
-                         [](const ::testing::TestParamInfo<CaseId> &info) {
-                           return info.param.name +
-                                  (info.param.dtype == DType::BF16 ? "_bf16"
-                                                                   : "_f32");
-                         });
+                         ::testing::ValuesIn(allCasesOf(buildCases)),
+                         caseTestName);
 
 /// The backend for cases outside the parameterized suite.
 class CudaChannelsLastRepeatTest : public CudaBackendTest<::testing::Test> {};

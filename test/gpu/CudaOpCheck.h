@@ -405,6 +405,31 @@ inline void PrintTo(const CaseId &id, std::ostream *out) {
   *out << id.name << (id.dtype == DType::BF16 ? " in bf16" : " in f32");
 }
 
+/// A suite's cases: `build(t)` gives (name, call) pairs for a compute type;
+/// every case in f32 and in bf16.
+using Cases = std::vector<std::pair<std::string, Call>>;
+template <typename Build> std::vector<CaseId> allCasesOf(Build build) {
+  std::vector<CaseId> all;
+  for (DType t : {DType::F32, DType::BF16})
+    for (const auto &entry : build(t))
+      all.push_back({entry.first, t});
+  return all;
+}
+
+/// The test name of a case: NAME_f32 or NAME_bf16.
+inline std::string caseTestName(const ::testing::TestParamInfo<CaseId> &info) {
+  return info.param.name + (info.param.dtype == DType::BF16 ? "_bf16" : "_f32");
+}
+
+/// Runs `check` on the call of `cases` named `id.name`; fails if none is.
+template <typename Check>
+void runCase(const Cases &cases, const CaseId &id, Check check) {
+  for (const auto &entry : cases)
+    if (entry.first == id.name)
+      return check(entry.second);
+  FAIL() << "no case " << id.name;
+}
+
 /// A fixture (over gtest's `Base`) whose tests share one CUDA backend,
 /// created for each suite; every test skips, saying why, without a GPU.
 template <typename Base> class CudaBackendTest : public Base {

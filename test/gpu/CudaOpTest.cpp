@@ -40,7 +40,7 @@ protected:
 
 /// Every case, built for compute type `t` (f32 or bf16); statistics, labels
 /// and the loss stay in the types the compiler gives them.
-std::vector<std::pair<std::string, Call>> buildCases(DType t) {
+Cases buildCases(DType t) {
   const DType f32 = DType::F32;
   std::vector<std::pair<std::string, Call>> cases;
   auto add = [&](std::string name, Call call) {
@@ -587,27 +587,14 @@ std::vector<std::pair<std::string, Call>> buildCases(DType t) {
   return cases;
 }
 
-std::vector<CaseId> allCases() {
-  std::vector<CaseId> all;
-  for (DType t : {DType::F32, DType::BF16})
-    for (const auto &entry : buildCases(t))
-      all.push_back({entry.first, t});
-  return all;
-}
-
 TEST_P(CudaOpTest, MatchesCpu) {
-  for (const auto &entry : buildCases(GetParam().dtype))
-    if (entry.first == GetParam().name)
-      return check(entry.second);
-  FAIL() << "no case " << GetParam().name;
+  runCase(buildCases(GetParam().dtype), GetParam(),
+          [&](const Call &call) { check(call); });
 }
 
-INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest, ::testing::ValuesIn(allCases()),
-                         [](const ::testing::TestParamInfo<CaseId> &info) {
-                           return info.param.name +
-                                  (info.param.dtype == DType::BF16 ? "_bf16"
-                                                                   : "_f32");
-                         });
+INSTANTIATE_TEST_SUITE_P(Ops, CudaOpTest,
+                         ::testing::ValuesIn(allCasesOf(buildCases)),
+                         caseTestName);
 
 /// The backend for tests outside the parameterized suite.
 class CudaOpRepeatTest : public CudaBackendTest<::testing::Test> {
