@@ -5,6 +5,7 @@
 // (DistOps.cpp).
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/ExecutorHelpers.h"
+#include "runtime/exec/HostDistKernels.h"
 #include "runtime/plan/PlanMemoryReport.h"
 
 #include <algorithm>
@@ -680,6 +681,29 @@ std::string Executor::execute(const plan::PlanFunction &function,
   return backend->runOp(call);
 }
 
+namespace {
+
+/// A var op's CPU kernel on host tensors; a cast between f32 and bf16 (an
+/// offloaded ZeRO-3 step narrows every master parameter on the host) takes
+/// the threaded conversion, which gives the same elements.
+std::string runHostKernel(const cpu::OpFn &kernel, cpu::OpCall &call) {
+  auto convertible = [](plan::DType type) {
+    return type == plan::DType::F32 || type == plan::DType::BF16;
+  };
+  if (call.inst.op != "var.cast" || call.operands.size() != 1 ||
+      call.results.size() != 1 ||
+      call.operands[0].shape != call.results[0].shape ||
+      !convertible(call.operands[0].dtype) ||
+      !convertible(call.results[0].dtype))
+    return kernel(call);
+  host::convert(call.results[0].data, call.results[0].dtype,
+                call.operands[0].data, call.operands[0].dtype,
+                call.results[0].numel());
+  return "";
+}
+
+} // namespace
+
 std::string Executor::executeOnHost(const FunctionLayout &layout,
                                     const plan::Instruction &inst,
                                     std::vector<cpu::TensorView> &views) {
@@ -695,7 +719,7 @@ std::string Executor::executeOnHost(const FunctionLayout &layout,
   for (uint32_t id : inst.results)
     call.results.push_back(views[id]);
   if (backend->isHostMemory())
-    return kernel->second(call);
+    return runHostKernel(kernel->second, call);
 
   // Device tensors go through host copies (results start zeroed, as in the
   // arena); host ones are used in place.
@@ -722,7 +746,7 @@ std::string Executor::executeOnHost(const FunctionLayout &layout,
     if (std::string error = hostCopy(call.results[i], inst.results[i], false);
         !error.empty())
       return error;
-  if (std::string error = kernel->second(call); !error.empty())
+  if (std::string error = runHostKernel(kernel->second, call); !error.empty())
     return error;
   for (size_t i = 0; i < inst.results.size(); ++i) {
     uint32_t id = inst.results[i];

@@ -106,6 +106,12 @@ public:
   static plan::Expected<Executor>
   create(const plan::Plan &plan, comm::Communicator &comm, uint64_t seed,
          std::unique_ptr<Backend> backend = nullptr);
+  Executor(Executor &&) = default;
+  Executor &operator=(Executor &&) = default;
+  /// Drops the recorded step graphs before the communicator: a graph that
+  /// recorded NCCL collectives holds its communicator, whose destruction
+  /// waits until no such graph is left.
+  ~Executor();
 
   /// Runs function `name` with `args` (one per function argument, in
   /// order); `results` gets its results. `microSeed` feeds dropout, and

@@ -224,6 +224,13 @@ void Executor::noteEager(const std::string &name, StepGraph &graph,
   stepGraphNotes.push_back("'" + name + "' runs eagerly: " + why);
 }
 
+Executor::~Executor() {
+  if (!backend)
+    return; // moved from
+  dropStepGraphs();
+  deviceComm.reset();
+}
+
 void Executor::dropStepGraphs() {
   for (auto &[name, graph] : stepGraphs)
     if (graph.graph >= 0) {

@@ -69,6 +69,17 @@ for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
   grep -A3 Failure "$work/$test.log" | head -12
 done
 grep -h -A1 "ms replayed" "$work/CudaGraphTest.log" | head -16
+# Two ranks whose recorded step holds NCCL collectives: the job must
+# replay it and exit (a graph left alive would keep NCCL's communicator
+# from being destroyed, and the ranks from ending).
+if ((gpus >= 2)); then
+  for plan in "$work"/graphs/tiny_bn_cnn.mlir.__zero_stage_3*.fb; do
+    timeout 120 varrun "$plan" --nproc-per-node=2 --cuda-graphs=nccl \
+      --data=builtin:random --steps=6 --log-every=3 --eval-size=8 \
+      > "$work/nccl-graphs.log" 2>&1
+    echo "nccl step graphs on 2 ranks: rc=$? $(grep -o '[0-9]* runs replayed' "$work/nccl-graphs.log")"
+  done
+fi
 ( CUDA_VISIBLE_DEVICES=0 timeout 300 bash "$root/test/gpu/zoo_train.sh" "$work/zoo" 4 \
     > "$work/zoo.txt" 2>&1 ) &
 ( CUDA_VISIBLE_DEVICES=$((gpus - 1)) timeout 300 bash "$root/test/gpu/backend_parity.sh" \
