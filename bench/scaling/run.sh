@@ -17,7 +17,7 @@
 # cpu for a trial of the script on CPU ranks), STEPS (scaling steps, 30),
 # PYTHON (default /opt/torch/.venv/bin/python where it exists), PARTS
 # (which of eq, scale, bw to run; default all three), VARRUN_ARGS (more
-# varrun flags for every run, e.g. --cuda-graphs=nccl).
+# varrun flags for every run, e.g. --cuda-graphs=local).
 set -uo pipefail
 plans=${1:?usage: run.sh PLANS OUT}
 out=${2:?usage: run.sh PLANS OUT}

@@ -114,14 +114,12 @@ std::string Executor::whyEager(const plan::PlanFunction &function,
   if (worldSize > 1 && !deviceComm)
     return "collectives are staged through host memory";
   if (worldSize > 1 && !stepGraphsWithCollectives)
-    // Recording NCCL is opt-in (--cuda-graphs=nccl) until it has been
-    // measured on several GPUs: our communicator is non-blocking, so an
-    // enqueue may still finish on NCCL's own thread while we poll, and its
-    // end markers (the names a timeout reports) are recorded once, not
-    // per replay. The run's deadline still holds: synchronize() polls the
-    // streams and NCCL's error state.
-    return "collectives between ranks (NCCL) run eagerly unless "
-           "--cuda-graphs=nccl";
+    // varrun --cuda-graphs=local. Recorded collectives replay as graph
+    // nodes; their end markers (the names a timeout reports) are recorded
+    // once, not per replay, while the run's deadline still holds:
+    // synchronize() polls the streams and NCCL's error state.
+    return "collectives between ranks (NCCL) run eagerly "
+           "(--cuda-graphs=local)";
   if (paramsOnHost || optimizerOnHost)
     return "the plan offloads state to host memory: the host optimizer and "
            "the copies it waits for run inside the step";

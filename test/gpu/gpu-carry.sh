@@ -74,7 +74,7 @@ grep -h -A1 "ms replayed" "$work/CudaGraphTest.log" | head -16
 # from being destroyed, and the ranks from ending).
 if ((gpus >= 2)); then
   for plan in "$work"/graphs/tiny_bn_cnn.mlir.__zero_stage_3*.fb; do
-    timeout 120 varrun "$plan" --nproc-per-node=2 --cuda-graphs=nccl \
+    timeout 120 varrun "$plan" --nproc-per-node=2 \
       --data=builtin:random --steps=6 --log-every=3 --eval-size=8 \
       > "$work/nccl-graphs.log" 2>&1
     echo "nccl step graphs on 2 ranks: rc=$? $(grep -o '[0-9]* runs replayed' "$work/nccl-graphs.log")"

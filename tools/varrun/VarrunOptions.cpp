@@ -25,19 +25,20 @@ const char *kUsage =
     "  --device=cpu|cuda|auto the backend of the model's ops (default auto:\n"
     "                         cuda when this process sees a GPU, else cpu);\n"
     "                         local rank i takes GPU i modulo the GPUs seen\n"
-    "  --cuda-graphs=auto|nccl|off\n"
+    "  --cuda-graphs=auto|local|off\n"
     "                         auto: record each step (each plan function) as "
     "a\n"
-    "                         CUDA graph on its 2nd run and replay it from\n"
-    "                         its 3rd, where the plan allows (default auto;\n"
+    "                         CUDA graph on its 2nd run and replay it from "
+    "its\n"
+    "                         3rd, where the plan allows, NCCL collectives\n"
+    "                         between ranks included as graph nodes (default;\n"
     "                         the log says which functions are recorded, and\n"
-    "                         why others run eagerly: several ranks,\n"
-    "                         offload, VAR_SYNC_EACH_OP=1; profiled and\n"
-    "                         traced steps run eagerly); off: every step\n"
-    "                         launches its kernels one by one; nccl: as\n"
-    "                         auto, and steps of several ranks are recorded\n"
-    "                         too, their NCCL collectives as graph nodes\n"
-    "                         (experimental). Results are the same either\n"
+    "                         why others run eagerly: offload, "
+    "VAR_SYNC_EACH_OP=1;\n"
+    "                         profiled and traced steps run eagerly); local:\n"
+    "                         as auto, but steps with collectives between\n"
+    "                         ranks run eagerly; off: every step launches its\n"
+    "                         kernels one by one. Results are the same either\n"
     "                         way\n"
     "  --data=SOURCE          training data; builtin:synthetic (default):\n"
     "                         generated clips of a shape moving in one of\n"
@@ -236,11 +237,11 @@ std::optional<int> parseOptions(int argc, char **argv, Options &options) {
                           "'");
       options.device = value;
     } else if (name == "cuda-graphs") {
-      if (value != "auto" && value != "nccl" && value != "off")
-        return usageError("--cuda-graphs must be auto, nccl or off, got '" +
+      if (value != "auto" && value != "local" && value != "off")
+        return usageError("--cuda-graphs must be auto, local or off, got '" +
                           value + "'");
       options.cudaGraphs = value != "off";
-      options.cudaGraphsWithNccl = value == "nccl";
+      options.cudaGraphsWithNccl = value == "auto";
     } else if (name == "data") {
       options.data = value;
     } else if (name == "steps" || name == "epochs" || name == "log-every" ||

@@ -19,8 +19,9 @@ struct Options {
   std::string device = "auto";
   /// --cuda-graphs: record and replay steps where the plan allows.
   bool cudaGraphs = true;
-  /// --cuda-graphs=nccl: record steps with NCCL collectives too.
-  bool cudaGraphsWithNccl = false;
+  /// --cuda-graphs=auto: steps with NCCL collectives are recorded too
+  /// (local: they run eagerly).
+  bool cudaGraphsWithNccl = true;
   std::string data = var::data::kSyntheticSourceName;
   int64_t steps = 0, epochs = 0;
   bool stepsGiven = false, epochsGiven = false; // --steps=0: no training
