@@ -1,11 +1,11 @@
 // CUDA kernels of batch normalization (evaluation, training, backward, frozen
-// backward) on (N, C, spatial...) tensors, with runtime/cpu's numerics:
-// per-channel sums in double (two passes for the variance), scale and shift
-// in double. The passes over the tensor are NormPassKernels.cu's: per-chunk
-// partial sums in an order fixed by the shape, then elementwise passes
-// that read per-channel doubles from the context's workspace. Here are the
-// ops and the per-channel steps between the passes, one warp a channel
-// adding its partial sums in a fixed order.
+// backward) on (N, C, spatial...) tensors, with runtime/cpu's numerics up
+// to double rounding: per-channel sums in double (one pass for the mean and
+// variance: the sums of x and x^2), scale and shift in double. The passes over
+// the tensor are NormPassKernels.cu's: per-chunk partial sums in an order fixed
+// by the shape, then elementwise passes that read per-channel doubles from the
+// context's workspace. Here are the ops and the per-channel steps between the
+// passes, one warp a channel adding its partial sums in a fixed order.
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -75,30 +75,22 @@ struct TrainOutputs {
   int savedMeanType, savedInvstdType, newMeanType, newVarType;
 };
 
-/// Training statistics, pass 1 done: each channel's mean (one warp a
-/// channel).
-__global__ void channelMeansKernel(ChannelLayout l, Split split,
-                                   const double *partials, double *means) {
-  VAR_WARP_STRIDE(c, l.channels) {
-    double sum = channelSum(partials, l.channels, split, 0, c);
-    if (isLeadLane())
-      means[c] = sum / static_cast<double>(l.perChannel());
-  }
-}
-
-/// Training statistics, pass 2 done: scale and shift, saved statistics and
-/// running statistics (one warp a channel).
+/// Training statistics from the sums of x and x^2: scale and shift, saved
+/// statistics and running statistics (one warp a channel).
 __global__ void batchStatsKernel(ChannelLayout l, Split split,
-                                 const double *partials, const double *means,
-                                 Operand weight, Operand bias,
-                                 Operand runningMean, Operand runningVar,
-                                 double eps, double momentum, TrainOutputs out,
+                                 const double *partials, Operand weight,
+                                 Operand bias, Operand runningMean,
+                                 Operand runningVar, double eps,
+                                 double momentum, TrainOutputs out,
                                  double *scaleShift) {
   VAR_WARP_STRIDE(c, l.channels) {
-    double squares = channelSum(partials, l.channels, split, 0, c);
+    double sum = channelSum(partials, l.channels, split, 0, c);
+    double sumOfSquares = channelSum(partials, l.channels, split, 1, c);
     if (isLeadLane()) {
       double count = static_cast<double>(l.perChannel());
-      double mean = means[c];
+      double mean = sum / count;
+      // Centered: sum (x - mean)^2; never below 0 for rounding's sake.
+      double squares = fmax(sumOfSquares - count * mean * mean, 0.0);
       double invstd = 1.0 / sqrt(squares / count + eps);
       double scale = loadFloat(weight.data, weight.type, c) * invstd;
       scaleShift[c] = scale;
@@ -303,28 +295,21 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   Split split = norm::splitChannels(l, norm::isPackable(l, {in[0].data}));
   void *workspace;
   if (std::string error = ctx.getWorkspace(
-          (3 * channels + channels * split.chunks) * 8, &workspace);
+          (2 * channels + 2 * channels * split.chunks) * 8, &workspace);
       !error.empty())
     return error;
   auto *scaleShift = static_cast<double *>(workspace);
-  double *means = scaleShift + 2 * channels;
-  double *partials = means + channels;
+  double *partials = scaleShift + 2 * channels;
   TrainOutputs outputs{call.results[1].data, call.results[2].data,
                        call.results[3].data, call.results[4].data,
                        out[1].type,          out[2].type,
                        out[3].type,          out[4].type};
-  if (std::string error = norm::sumInput(ctx, l, split, in[0], partials);
-      !error.empty())
-    return error;
-  channelMeansKernel<<<warpBlocksFor(channels), kThreads, 0, ctx.stream>>>(
-      l, split, partials, means);
-  VAR_CUDA_LAUNCHED();
   if (std::string error =
-          norm::sumCenteredSquares(ctx, l, split, in[0], means, partials);
+          norm::sumInputAndSquares(ctx, l, split, in[0], partials);
       !error.empty())
     return error;
   batchStatsKernel<<<warpBlocksFor(channels), kThreads, 0, ctx.stream>>>(
-      l, split, partials, means, in[1], in[2], in[3], in[4],
+      l, split, partials, in[1], in[2], in[3], in[4],
       call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
       scaleShift);
   VAR_CUDA_LAUNCHED();

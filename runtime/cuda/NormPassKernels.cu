@@ -86,25 +86,17 @@ __device__ inline float roundToType(float y, int type) {
 // channel(c) reads channel c's values once, add(channel, x, dy, sums)
 // adds one element's terms (dy is 0 with one input).
 
-struct SumOfInput {
-  static constexpr int kSums = 1, kInputs = 1;
+/// sum x and sum x^2 in one read of x: the centered sum of squares is
+/// sum x^2 - count * mean^2 (batchStatsKernel), exact enough in doubles
+/// for any spread of f32 or bf16 values a layer carries (a square of an
+/// f32 is exact in a double).
+struct SumsAndSquares {
+  static constexpr int kSums = 2, kInputs = 1;
   struct Channel {};
   __device__ Channel channel(int64_t) const { return {}; }
   __device__ void add(const Channel &, float x, float, double *sum) const {
     sum[0] += x;
-  }
-};
-
-struct CenteredSquares {
-  static constexpr int kSums = 1, kInputs = 1;
-  const double *means;
-  struct Channel {
-    double mean;
-  };
-  __device__ Channel channel(int64_t c) const { return {means[c]}; }
-  __device__ void add(const Channel &ch, float x, float, double *sum) const {
-    double centered = x - ch.mean;
-    sum[0] += centered * centered;
+    sum[1] += static_cast<double>(x) * x;
   }
 };
 
@@ -578,16 +570,10 @@ Split splitChannels(const ChannelLayout &l, bool packed) {
   return split;
 }
 
-std::string sumInput(CudaContext &ctx, const ChannelLayout &l,
-                     const Split &split, Operand x, double *partials) {
-  return launchSums(ctx, l, split, SumOfInput{}, x, {nullptr, 0}, partials);
-}
-
-std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
+std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
                                const Split &split, Operand x,
-                               const double *means, double *partials) {
-  return launchSums(ctx, l, split, CenteredSquares{means}, x, {nullptr, 0},
-                    partials);
+                               double *partials) {
+  return launchSums(ctx, l, split, SumsAndSquares{}, x, {nullptr, 0}, partials);
 }
 
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,

@@ -75,14 +75,11 @@ struct Split {
 /// The split of `l`'s sums; `packed` as isPackable says of their inputs.
 Split splitChannels(const ChannelLayout &l, bool packed);
 
-/// The partial sums (see Split) of x, of (x - means[c])^2, and of dy and
+/// The partial sums (see Split) of x and x^2 (k = 0, 1), and of dy and
 /// dy * (x - mean[c]) (times scale[c] when `scaled`; mean and scale
 /// per-channel tensors; dy read through `mask`).
-std::string sumInput(CudaContext &ctx, const ChannelLayout &l,
-                     const Split &split, Operand x, double *partials);
-std::string sumCenteredSquares(CudaContext &ctx, const ChannelLayout &l,
-                               const Split &split, Operand x,
-                               const double *means, double *partials);
+std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
+                               const Split &split, Operand x, double *partials);
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, Operand dy, Operand mean,
                      Operand scale, bool scaled, ActivationMask mask,
