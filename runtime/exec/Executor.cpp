@@ -6,6 +6,7 @@
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/ExecutorHelpers.h"
 #include "runtime/exec/HostDistKernels.h"
+#include "runtime/exec/WorkerPool.h"
 #include "runtime/plan/PlanMemoryReport.h"
 
 #include <algorithm>
@@ -397,10 +398,18 @@ std::string Executor::run(std::string_view name,
     }
     argumentBytes[id] = arg.bytes.data();
     // A device copies from the function's fixed page-locked staging.
-    if (device)
-      std::memcpy(static_cast<uint8_t *>(layout->argumentStaging.data()) +
-                      layout->argumentOffsets[i],
-                  arg.bytes.data(), arg.bytes.size());
+    if (!device)
+      continue;
+    std::vector<const uint8_t *> &staged = stagedArguments[std::string(name)];
+    staged.resize(args.size(), nullptr);
+    // Small arguments (a step's LR, a label batch) are copied every run:
+    // cheap, and a caller rebuilding one may get the freed storage back.
+    if (!fixedArguments.count(name) || staged[i] != arg.bytes.data() ||
+        arg.bytes.size() < kFixedArgumentBytes)
+      copyOnThreads(static_cast<uint8_t *>(layout->argumentStaging.data()) +
+                        layout->argumentOffsets[i],
+                    arg.bytes.data(), arg.bytes.size());
+    staged[i] = arg.bytes.data();
   }
   if (std::string error =
           writeStepScalars(*function, *layout, microSeed, firstSample);
@@ -466,6 +475,14 @@ std::string Executor::run(std::string_view name,
     results.push_back(std::move(out));
   }
   return "";
+}
+
+void Executor::setFixedArguments(std::string_view name, bool fixed) {
+  if (fixed)
+    fixedArguments.emplace(name);
+  else if (auto found = fixedArguments.find(name);
+           found != fixedArguments.end())
+    fixedArguments.erase(found);
 }
 
 std::string Executor::enqueueRun(const plan::PlanFunction &function,

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -183,6 +184,14 @@ public:
   /// collectives run through the device communicator (NCCL), the
   /// collectives becoming graph nodes; otherwise such steps run eagerly.
   void setStepGraphs(bool on, bool withCollectives = false);
+  /// The caller's promise that, in runs of function `name`, an argument
+  /// whose storage (bytes' data) is the previous run's still holds the
+  /// same bytes (varrun's fixed batch): a device backend then leaves it in
+  /// the function's page-locked staging instead of copying it again (tens
+  /// of MB a step on the host while the device waits). Only arguments of
+  /// at least kFixedArgumentBytes; off for every function by default.
+  void setFixedArguments(std::string_view name, bool fixed);
+  static constexpr size_t kFixedArgumentBytes = size_t{1} << 14;
   /// One line per function whose step graph was decided since the last call
   /// ("'train_step' is recorded as a graph of N nodes and replayed from its
   /// next run", "'train_step' runs eagerly: why"), for the run log; each
@@ -399,6 +408,10 @@ private:
   DeviceBuffer arena, hostArena;
   std::map<std::string, FunctionLayout, std::less<>> layouts;
   bool stepGraphsOn = true;
+  std::set<std::string, std::less<>> fixedArguments;
+  /// Per function, each argument's storage last copied into its staging.
+  std::map<std::string, std::vector<const uint8_t *>, std::less<>>
+      stagedArguments;
   bool stepGraphsWithCollectives = false;
   std::map<std::string, StepGraph, std::less<>> stepGraphs;
   std::vector<std::string> stepGraphNotes;

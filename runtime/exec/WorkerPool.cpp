@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -105,6 +106,24 @@ void runOnThreads(int64_t threads,
   work(0, threads);
   for (std::thread &thread : started)
     thread.join();
+}
+
+void copyOnThreads(void *dst, const void *src, size_t bytes) {
+  constexpr size_t kPiece = size_t{4} << 20;
+  auto pieces = static_cast<int64_t>((bytes + kPiece - 1) / kPiece);
+  if (pieces < 2) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  runOnThreads(std::min(pieces, hardwareThreads()),
+               [&](int64_t first, int64_t stride) {
+                 for (int64_t p = first; p < pieces; p += stride) {
+                   size_t begin = static_cast<size_t>(p) * kPiece;
+                   std::memcpy(static_cast<uint8_t *>(dst) + begin,
+                               static_cast<const uint8_t *>(src) + begin,
+                               std::min(kPiece, bytes - begin));
+                 }
+               });
 }
 
 } // namespace var::exec

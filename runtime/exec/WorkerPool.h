@@ -23,6 +23,11 @@ void runOnThreads(int64_t threads,
 /// The machine's hardware threads, at least 1.
 int64_t hardwareThreads();
 
+/// memcpy of `bytes` split over threads in 4 MiB pieces (a clip batch of
+/// tens of MB into page-locked staging runs at one core's bandwidth
+/// otherwise); small copies stay on the caller.
+void copyOnThreads(void *dst, const void *src, size_t bytes);
+
 } // namespace var::exec
 
 #endif

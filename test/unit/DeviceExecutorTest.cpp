@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -336,3 +337,56 @@ TEST(DeviceExecutorTest, FailedAllocationCarriesThePlansMemoryReport) {
 }
 
 } // namespace
+
+TEST(DeviceExecutorTest, FixedArgumentsStayInTheirStaging) {
+  var::plan::Plan plan = compile("--zero-stage=0 --micro-batch=4");
+  std::vector<float> first(static_cast<size_t>(kBatch * kClipElements), 0.5f);
+  std::vector<float> second(first.size(), -0.25f);
+  ASSERT_GE(first.size() * sizeof(float),
+            var::exec::Executor::kFixedArgumentBytes);
+  // Two steps: the first on `first`; before the second, the clip tensor's
+  // storage is overwritten in place with `second`. Returns the losses.
+  auto losses = [&](bool fixed) {
+    var::exec::SingleRankCommunicator comm;
+    auto executor = var::exec::Executor::create(
+        plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+    EXPECT_TRUE(executor);
+    executor->setFixedArguments("train_step", fixed);
+    std::vector<HostTensor> args = {
+        HostTensor::f32({kBatch, 4, 3, 16, 16}, first),
+        HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+        HostTensor::scalarI64(1)};
+    std::vector<float> out;
+    for (int step = 0; step < 2; ++step) {
+      if (step == 1)
+        std::memcpy(args[0].bytes.data(), second.data(), args[0].bytes.size());
+      args[3] = HostTensor::scalarI64(step + 1);
+      std::vector<HostTensor> results;
+      EXPECT_EQ(executor->run("train_step", args, results, 0), "");
+      out.push_back(results.empty() ? 0.0f : results[0].floats()[0]);
+    }
+    return out;
+  };
+  // Reference: the same two steps both on `first`.
+  var::exec::SingleRankCommunicator comm;
+  auto reference = var::exec::Executor::create(
+      plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+  ASSERT_TRUE(reference);
+  std::vector<float> expected;
+  for (int step = 0; step < 2; ++step) {
+    std::vector<HostTensor> args = {
+        HostTensor::f32({kBatch, 4, 3, 16, 16}, first),
+        HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+        HostTensor::scalarI64(step + 1)};
+    std::vector<HostTensor> results;
+    ASSERT_EQ(reference->run("train_step", args, results, 0), "");
+    expected.push_back(results[0].floats()[0]);
+  }
+  // Promised fixed: the staged `first` is used again (the caller broke the
+  // promise here on purpose, to see that nothing was copied).
+  EXPECT_EQ(losses(true), expected);
+  // Not promised: the new bytes are copied and change the second loss.
+  std::vector<float> copied = losses(false);
+  EXPECT_EQ(copied[0], expected[0]);
+  EXPECT_NE(copied[1], expected[1]);
+}

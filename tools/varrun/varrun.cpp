@@ -400,6 +400,9 @@ int train(const Options &options) {
     std::copy(batch.clips, batch.clips + clips.size(), clips.begin());
     std::copy(batch.labels, batch.labels + micro, labels.begin());
   }
+  // A fixed batch stays in the steps' page-locked staging.
+  for (const char *step : {"train_step", "accumulate_step"})
+    executor->setFixedArguments(step, fixedBatch);
   // A training batch: the fixed one, or this rank's part of the data.
   auto nextBatch = [&](int64_t step, int64_t m) {
     if (fixedBatch)
@@ -506,10 +509,15 @@ int train(const Options &options) {
         return 1;
       }
       bool last = m + 1 == shapes.gradAccum;
-      // A fixed batch's tensors are built once (a clip batch is tens of MB).
-      if (!fixedBatch || args.empty())
+      // The batch's tensors are built once (a clip batch is tens of MB);
+      // a new batch is copied into them.
+      if (args.empty()) {
         args = {var::exec::HostTensor::f32(shapes.input, clips),
                 var::exec::HostTensor::i64({micro}, labels)};
+      } else if (!fixedBatch) {
+        std::memcpy(args[0].bytes.data(), clips.data(), args[0].bytes.size());
+        std::memcpy(args[1].bytes.data(), labels.data(), args[1].bytes.size());
+      }
       args.resize(2);
       if (last) {
         args.push_back(
