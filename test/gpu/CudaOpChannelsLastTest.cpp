@@ -101,10 +101,11 @@ Cases buildCases(DType t) {
        {2, 4, 6, 6, 8},
        {ints("padding", {1, 1, 1})},
        true},
-      // Depthwise convolutions run on DepthwiseKernels.cu: 4, 2 and 1
-      // channels a thread (40, 18, 37 channels), strided, dilated, 1-D and
-      // 3-D windows, odd sizes, and enough output rows for several chunks
-      // of the backward filter (about 512 positions each).
+      // Depthwise convolutions run on DepthwiseKernels.cu: the tile
+      // kernels (40 and 24 channels here), the general ones at 4, 2 and 1
+      // channels a thread (18, 37 and 8 or 6 channels with dilation or a
+      // 1-D or full 3-D window), odd sizes, and enough output rows for
+      // several chunks of the backward filter.
       {"depthwise_3x3_s1",
        {2, 9, 9, 40},
        {40, 1, 3, 3},
@@ -148,6 +149,107 @@ Cases buildCases(DType t) {
        {4, 30, 30, 24},
        {ints("padding", {1, 1}), integer("groups", 24)},
        false},
+      // The tile kernels (C % 8 == 0, 3x3 and 5x5 at stride 1 and 2, 1x3x3
+      // and 3x1x1): 8 channels a thread and runs of 4 columns, widths
+      // that are not multiples of 4 and narrower than a run, both phases
+      // of the stride-2 gather (padding even and odd), channels in 1, 2,
+      // 12 and 18 packs and in 75 (kh, pack) lanes (two slices of the
+      // backward filter's lanes), batch > 1.
+      {"depthwise_tile_3x3_s1_c8",
+       {3, 7, 9, 8},
+       {8, 1, 3, 3},
+       {3, 7, 9, 8},
+       {ints("padding", {1, 1}), integer("groups", 8)},
+       true},
+      {"depthwise_tile_3x3_s1_narrow",
+       {2, 5, 2, 8},
+       {8, 1, 3, 3},
+       {2, 5, 2, 8},
+       {ints("padding", {1, 1}), integer("groups", 8)},
+       false},
+      {"depthwise_tile_3x3_s2_c16",
+       {2, 11, 10, 16},
+       {16, 1, 3, 3},
+       {2, 6, 5, 16},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 16)},
+       false},
+      {"depthwise_tile_3x3_s2_pad0",
+       {2, 9, 10, 16},
+       {16, 1, 3, 3},
+       {2, 4, 4, 16},
+       {ints("stride", {2, 2}), integer("groups", 16)},
+       false},
+      {"depthwise_tile_3x3_s2_narrow",
+       {2, 5, 3, 8},
+       {8, 1, 3, 3},
+       {2, 3, 2, 8},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 8)},
+       false},
+      {"depthwise_tile_3x3_s1_c144",
+       {2, 14, 14, 144},
+       {144, 1, 3, 3},
+       {2, 14, 14, 144},
+       {ints("padding", {1, 1}), integer("groups", 144)},
+       false},
+      {"depthwise_tile_3x3_s2_c96",
+       {2, 14, 14, 96},
+       {96, 1, 3, 3},
+       {2, 7, 7, 96},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 96)},
+       false},
+      {"depthwise_tile_5x5_s1_c96",
+       {2, 7, 11, 96},
+       {96, 1, 5, 5},
+       {2, 7, 11, 96},
+       {ints("padding", {2, 2}), integer("groups", 96)},
+       false},
+      {"depthwise_tile_5x5_s2_c144",
+       {2, 9, 13, 144},
+       {144, 1, 5, 5},
+       {2, 5, 7, 144},
+       {ints("stride", {2, 2}), ints("padding", {2, 2}),
+        integer("groups", 144)},
+       false},
+      {"depthwise_tile_5x5_s2_pad1",
+       {2, 9, 12, 16},
+       {16, 1, 5, 5},
+       {2, 4, 5, 16},
+       {ints("stride", {2, 2}), ints("padding", {1, 1}), integer("groups", 16)},
+       false},
+      {"depthwise_tile_c200_lane_slices",
+       {2, 6, 7, 200},
+       {200, 1, 3, 3},
+       {2, 6, 7, 200},
+       {ints("padding", {1, 1}), integer("groups", 200)},
+       false},
+      {"depthwise_tile_3d_spatial",
+       {2, 3, 8, 9, 16},
+       {16, 1, 1, 3, 3},
+       {2, 3, 4, 5, 16},
+       {ints("stride", {1, 2, 2}), ints("padding", {0, 1, 1}),
+        integer("groups", 16)},
+       false},
+      {"depthwise_tile_3d_temporal",
+       {2, 5, 3, 5, 16},
+       {16, 1, 3, 1, 1},
+       {2, 5, 3, 5, 16},
+       {ints("padding", {1, 0, 0}), integer("groups", 16)},
+       false},
+      {"depthwise_tile_3d_temporal_s2",
+       {2, 5, 3, 5, 8},
+       {8, 1, 3, 1, 1},
+       {2, 3, 3, 5, 8},
+       {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0}),
+        integer("groups", 8)},
+       false},
+      // Beside the tile kernels: 12 channels (not packs of 8) on the
+      // general kernels.
+      {"depthwise_c12_general",
+       {2, 8, 9, 12},
+       {12, 1, 3, 3},
+       {2, 8, 9, 12},
+       {ints("padding", {1, 1}), integer("groups", 12)},
+       false},
       // Pointwise convolutions run as cuBLAS products.
       {"pointwise_24_144",
        {2, 7, 7, 24},
@@ -166,6 +268,18 @@ Cases buildCases(DType t) {
   };
   for (const ConvCase &c : convs)
     addConvCalls(t, c, add);
+  // A tile kernel's shape with every tensor misaligned: the general
+  // kernels, one channel a thread.
+  addConvCalls(t,
+               {"depthwise_tile_shape_misaligned",
+                {2, 7, 9, 16},
+                {16, 1, 3, 3},
+                {2, 7, 9, 16},
+                {ints("padding", {1, 1}), integer("groups", 16)},
+                false},
+               [&](std::string name, Call call) {
+                 add(std::move(name), misaligned(std::move(call)));
+               });
 
   std::vector<PoolCase> pools = {
       {"pool2d",
@@ -283,8 +397,9 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaChannelsLastTest,
 class CudaChannelsLastRepeatTest : public CudaBackendTest<::testing::Test> {};
 
 // The depthwise kernels and the pointwise products give the same bits run
-// after run (no atomics; the backward filter's chunks and sums in a fixed
-// order), on MobileNetV2-like shapes large enough for many chunks.
+// after run (no atomics; the backward filter's chunks, lanes, ways and sums
+// in a fixed order), on MobileNetV2-like shapes large enough for many
+// chunks.
 TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
   const DType t = DType::BF16;
   Shape x = {8, 28, 28, 96}, y = {8, 14, 14, 96}, dw = {96, 1, 3, 3};
@@ -293,6 +408,10 @@ TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
       unit("channels_last")};
   Shape p = {8, 28, 28, 144}, pw = {144, 96, 1, 1};
   std::vector<Attribute> last = {unit("channels_last")};
+  // Stride 1 on the tile kernels with 54 (kh, pack) lanes of 4 ways.
+  Shape q = {8, 14, 14, 144}, qw = {144, 1, 3, 3};
+  std::vector<Attribute> padded = {
+      ints("padding", {1, 1}), integer("groups", 144), unit("channels_last")};
   std::vector<Call> calls = {
       {"var.conv", {uniform(t, x), uniform(t, dw)}, {result(t, y)}, strided},
       {"var.conv_grad_input",
@@ -303,6 +422,10 @@ TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
        {uniform(t, x), uniform(t, y)},
        {result(t, dw)},
        strided},
+      {"var.conv_grad_weight",
+       {uniform(t, q), uniform(t, q)},
+       {result(t, qw)},
+       padded},
       {"var.conv", {uniform(t, x), uniform(t, pw)}, {result(t, p)}, last},
       {"var.conv_grad_weight",
        {uniform(t, x), uniform(t, p)},
