@@ -189,9 +189,9 @@ public:
     }
     cudaFree(memory);
   }
-  std::string zero(void *memory, int64_t bytes) override {
+  std::string fill(void *memory, int64_t bytes, uint8_t value) override {
     VAR_CUDA_TRY(
-        cudaMemsetAsync(memory, 0, static_cast<size_t>(bytes), ctx.stream));
+        cudaMemsetAsync(memory, value, static_cast<size_t>(bytes), ctx.stream));
     return {};
   }
   std::string copyToDevice(void *memory, const void *host,

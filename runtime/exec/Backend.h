@@ -89,7 +89,12 @@ public:
   virtual std::string allocate(int64_t bytes, const std::string &what,
                                void **memory) = 0;
   virtual void release(void *memory) = 0;
-  virtual std::string zero(void *device, int64_t bytes) = 0;
+  /// Sets `bytes` bytes of device memory to `value` (in stream order on
+  /// an asynchronous backend).
+  virtual std::string fill(void *device, int64_t bytes, uint8_t value) = 0;
+  std::string zero(void *device, int64_t bytes) {
+    return fill(device, bytes, 0);
+  }
   /// Copies complete before they return: the host side may be reused.
   virtual std::string copyToDevice(void *device, const void *host,
                                    int64_t bytes) = 0;

@@ -24,8 +24,8 @@ public:
     return {};
   }
   void release(void *memory) override { std::free(memory); }
-  std::string zero(void *device, int64_t bytes) override {
-    std::memset(device, 0, static_cast<size_t>(bytes));
+  std::string fill(void *device, int64_t bytes, uint8_t value) override {
+    std::memset(device, value, static_cast<size_t>(bytes));
     return {};
   }
   std::string copyToDevice(void *device, const void *host,

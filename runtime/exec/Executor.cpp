@@ -188,6 +188,8 @@ std::string Executor::initialize(uint64_t seed) {
   }
   const char *sync = std::getenv("VAR_SYNC_EACH_OP");
   syncEachOp = sync && std::string(sync) == "1";
+  const char *poison = std::getenv("VAR_POISON_ARENA");
+  poisonArena = poison && std::string(poison) == "1";
   if (worldSize > 1) {
     std::string error;
     deviceComm = backend->createDeviceCommunicator(*comm, error);
@@ -491,15 +493,22 @@ std::string Executor::enqueueRun(const plan::PlanFunction &function,
                                  bool syncEach) {
   const std::string &name = function.name;
   std::string what = "function '" + name + "'";
-  // Every run starts from zeroed arenas, as kernels that accumulate expect.
   PlanStream current = PlanStream::Compute;
   if (std::string error = backend->selectStream(current); !error.empty())
     return what + ": " + error;
-  if (std::string error = backend->zero(arena.data(), layout.bytes);
-      !error.empty())
-    return what + ": " + error;
-  if (layout.hostBytes)
-    std::memset(hostArena.data(), 0, static_cast<size_t>(layout.hostBytes));
+  // The arenas are not cleared between runs (gigabytes of memset a step):
+  // every kernel writes all of its results, and the dist ops clear what
+  // they accumulate into. VAR_POISON_ARENA=1 fills them with 0xFF bytes
+  // (NaN in every float type) before each run instead, for tests to show
+  // that nothing reads what the run did not write.
+  if (poisonArena) {
+    if (std::string error = backend->fill(arena.data(), layout.bytes, 0xFF);
+        !error.empty())
+      return what + ": " + error;
+    if (layout.hostBytes)
+      std::memset(hostArena.data(), 0xFF,
+                  static_cast<size_t>(layout.hostBytes));
+  }
   if (std::string error = backend->enqueueCopyToDevice(
           layout.scalars.data(), layout.hostScalars.data(), layout.scalarBytes);
       !error.empty())

@@ -394,6 +394,8 @@ private:
   bool paramsOnHost = false, optimizerOnHost = false;
   /// VAR_SYNC_EACH_OP=1: synchronize after every instruction.
   bool syncEachOp = false;
+  /// VAR_POISON_ARENA=1: fill the arenas with 0xFF bytes before each run.
+  bool poisonArena = false;
   InstructionTimer *timer = nullptr;
   TimelineSink *timeline = nullptr;
   /// The running call's batch (cpu::OpCall::batch).

@@ -196,8 +196,8 @@ public:
     return *memory ? "" : "out of memory";
   }
   void release(void *memory) override { std::free(memory); }
-  std::string zero(void *memory, int64_t bytes) override {
-    std::memset(memory, 0, static_cast<size_t>(bytes));
+  std::string fill(void *memory, int64_t bytes, uint8_t value) override {
+    std::memset(memory, value, static_cast<size_t>(bytes));
     return "";
   }
   std::string copyToDevice(void *memory, const void *host,

@@ -58,8 +58,8 @@ public:
     (void)flush(); // as cudaFree waits for the device
     cpu->release(untag(memory));
   }
-  std::string zero(void *memory, int64_t bytes) override {
-    return work([=] { return cpu->zero(untag(memory), bytes); });
+  std::string fill(void *memory, int64_t bytes, uint8_t value) override {
+    return work([=] { return cpu->fill(untag(memory), bytes, value); });
   }
   std::string copyToDevice(void *memory, const void *host,
                            int64_t bytes) override {
