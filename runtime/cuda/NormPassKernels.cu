@@ -4,10 +4,12 @@
 // columns, with packs a thread takes one pack column (8 channels) and
 // loads several rows before it adds any, so that enough bytes are in
 // flight. Elementwise passes: on packed rows each thread keeps to one pack
-// column, its 8 channels' doubles read once into registers, and walks down
+// column, its 8 channels' floats read once into registers, and walks down
 // the rows; otherwise a grid-stride loop over packs of one channel or over
 // single elements, with 32-bit index math where the tensor allows. Sums
-// and per-element arithmetic are in double, as runtime/cpu computes them.
+// are in double, as runtime/cpu computes them; the elementwise passes work
+// in f32 (double math and conversions per element would cost H100's FP64
+// and conversion units more than the memory traffic takes).
 #include "runtime/cuda/NormPassKernels.cuh"
 
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -31,10 +33,9 @@ constexpr int64_t kGroupsPerThread = 8;
 /// Groups a thread loads before it uses any, as registers allow (ptxas
 /// for sm_90): the sums 4 packs of one input (64 bytes of bf16 in flight)
 /// or 2 of each of two (126 registers, 2 blocks an SM); the passes 4 of
-/// each input (the backward's, 186 registers with its 40 doubles of
-/// per-channel values and the fused activation's mask, runs 1 block an SM
-/// with 128 bytes a thread in flight; 2 packs would take more registers,
-/// not fewer).
+/// each input (the backward's, 128 registers with its 32 floats of
+/// per-channel values and the fused activation's mask, runs 2 blocks an SM
+/// with 128 bytes a thread in flight).
 template <typename Terms> constexpr int kSumUnroll = 4 / Terms::kInputs;
 constexpr int kPassUnroll = 4;
 
@@ -320,25 +321,26 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
 //===----------------------------------------------------------------------===//
 
 // A pass reads kInputs inputs (a, and b with two) and writes one result;
-// channel(c) reads channel c's doubles, apply(channel, a, b) gives one
-// element's result, with the expression the one-element-a-thread kernels
-// used before packs (bit for bit the same).
+// channel(c) reads channel c's floats, apply(channel, a, b) gives one
+// element's result in f32, each step an explicitly rounded intrinsic, so
+// that every path (and the fused activation's, against var.relu6 after the
+// unfused pass) computes the same bits.
 
 /// y = x * scale + shift, then the fused activation of y as stored in
 /// yType (storing the activation's result is exact: it is y or a bound).
 struct Normalize {
   static constexpr int kInputs = 1;
-  const double *scaleShift;
+  const float *scaleShift;
   int64_t channels;
   int activation, yType;
   struct Channel {
-    double scale, shift;
+    float scale, shift;
   };
   __device__ Channel channel(int64_t c) const {
     return {scaleShift[c], scaleShift[channels + c]};
   }
   __device__ float apply(const Channel &ch, float x, float) const {
-    float y = static_cast<float>(x * ch.scale + ch.shift);
+    float y = __fmaf_rn(x, ch.scale, ch.shift);
     if (activation == kNoActivation)
       return y;
     y = roundToType(y, yType);
@@ -346,44 +348,42 @@ struct Normalize {
   }
 };
 
-/// dx = weight * invstd * (dy - sum dy / M - xhat * sum dy xhat / M).
+/// dx = scale * (dy - meanGrad - (x - mean) * centeredGrad) (InputGradTerms).
 struct InputGrad {
   static constexpr int kInputs = 2;
-  Operand mean, invstd;
-  const double *terms;
+  const float *terms;
   int64_t channels;
   ActivationMask mask;
   struct Channel {
-    double mean, invstd, scale, meanGrad, meanGradXhat;
+    float mean, centeredGrad, meanGrad, scale;
   };
   __device__ Channel channel(int64_t c) const {
-    return {loadFloat(mean.data, mean.type, c),
-            loadFloat(invstd.data, invstd.type, c), terms[c],
-            terms[channels + c], terms[2 * channels + c]};
+    return {terms[kMean * channels + c], terms[kCenteredGrad * channels + c],
+            terms[kMeanGrad * channels + c], terms[kScale * channels + c]};
   }
   __device__ float apply(const Channel &ch, float x, float dy) const {
-    double xhat = (x - ch.mean) * ch.invstd;
-    return static_cast<float>(ch.scale *
-                              (dy - ch.meanGrad - xhat * ch.meanGradXhat));
+    float centered = __fsub_rn(x, ch.mean);
+    return __fmul_rn(ch.scale, __fmaf_rn(-centered, ch.centeredGrad,
+                                         __fsub_rn(dy, ch.meanGrad)));
   }
 };
 
 /// dx = dy * scale.
 struct ScaleByChannel {
   static constexpr int kInputs = 1;
-  const double *scales;
+  const float *scales;
   struct Channel {
-    double scale;
+    float scale;
   };
   __device__ Channel channel(int64_t c) const { return {scales[c]}; }
   __device__ float apply(const Channel &ch, float dy, float) const {
-    return static_cast<float>(dy * ch.scale);
+    return __fmul_rn(dy, ch.scale);
   }
 };
 
 /// Packed rows (C % 8 == 0, aligned tensors): the grid's threads sweep
 /// `sweep` rows at a time, thread t always at pack column t % P (P =
-/// packsPerRow), so that it reads its 8 channels' doubles once; kPassUnroll
+/// packsPerRow), so that it reads its 8 channels' floats once; kPassUnroll
 /// rows' packs are loaded before any is used. Threads past sweep * P idle.
 template <typename Pass>
 __global__ void __launch_bounds__(kThreads)
@@ -585,7 +585,7 @@ std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
 }
 
 std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      const double *scaleShift, int activation, void *y,
+                      const float *scaleShift, int activation, void *y,
                       int yType) {
   return launchPass(ctx, l,
                     Normalize{scaleShift, l.channels, activation, yType}, x,
@@ -593,15 +593,14 @@ std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
 }
 
 std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      Operand dy, Operand mean, Operand invstd,
-                      const double *terms, ActivationMask mask, void *dx,
-                      int dxType) {
-  return launchPass(ctx, l, InputGrad{mean, invstd, terms, l.channels, mask}, x,
-                    dy, dx, dxType, mask.value.data);
+                      Operand dy, const float *terms, ActivationMask mask,
+                      void *dx, int dxType) {
+  return launchPass(ctx, l, InputGrad{terms, l.channels, mask}, x, dy, dx,
+                    dxType, mask.value.data);
 }
 
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
-                           const double *scales, void *dx, int dxType) {
+                           const float *scales, void *dx, int dxType) {
   return launchPass(ctx, l, ScaleByChannel{scales}, dy, {nullptr, 0}, dx,
                     dxType);
 }
