@@ -116,9 +116,10 @@ __global__ void batchStatsKernel(ChannelLayout l, Split split,
   }
 }
 
-/// Backward statistics: dbias = sum dy, dweight = sum dy * xhat; keeps
-/// the dx pass's floats (norm::InputGradTerm) from them, the saved mean
-/// and the saved inverse standard deviation (one warp a channel).
+/// Backward statistics: dbias = sum dy, dweight = sum dy * xhat = invstd *
+/// sum dy * (x - mean); keeps the dx pass's floats (norm::InputGradTerm)
+/// from them, the saved mean and the saved inverse standard deviation (one
+/// warp a channel).
 __global__ void gradStatsKernel(ChannelLayout l, Split split,
                                 const double *partials, Operand weight,
                                 Operand mean, Operand invstd, void *weightGrad,
@@ -126,13 +127,14 @@ __global__ void gradStatsKernel(ChannelLayout l, Split split,
                                 int biasGradType, float *terms) {
   VAR_WARP_STRIDE(c, l.channels) {
     double gradSum = channelSum(partials, l.channels, split, 0, c);
-    double gradDotXhat = channelSum(partials, l.channels, split, 1, c);
+    double gradDotCentered = channelSum(partials, l.channels, split, 1, c);
     if (isLeadLane()) {
+      double invstdC = loadFloat(invstd.data, invstd.type, c);
+      double gradDotXhat = gradDotCentered * invstdC;
       storeFloat(weightGrad, weightGradType, c,
                  static_cast<float>(gradDotXhat));
       storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
       double count = static_cast<double>(l.perChannel());
-      double invstdC = loadFloat(invstd.data, invstd.type, c);
       int64_t channels = l.channels;
       terms[norm::kMean * channels + c] = loadFloat(mean.data, mean.type, c);
       terms[norm::kCenteredGrad * channels + c] =
@@ -333,8 +335,8 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
 
 /// What both backwards share: the checks, the workspace (the partial sums,
 /// then `perChannel` floats a channel for the dx pass) and the pass
-/// that sums dy and dy * (x - mean), times the saved inverse standard
-/// deviation when `scaled`, per channel.
+/// that sums dy and dy * (x - mean) per channel, mean the saved or the
+/// running mean.
 struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
@@ -346,8 +348,7 @@ struct GradPass {
 };
 
 std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
-                        const char *stat1, bool scaled, int64_t perChannel,
-                        GradPass &pass) {
+                        const char *stat1, int64_t perChannel, GradPass &pass) {
   int activation;
   if (std::string error = getActivation(call, activation); !error.empty())
     return error;
@@ -374,14 +375,14 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
   pass.partials = static_cast<double *>(workspace);
   pass.perChannel = reinterpret_cast<float *>(pass.partials +
                                               2 * pass.split.chunks * channels);
-  return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], in[4],
-                        scaled, pass.mask, pass.partials);
+  return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], pass.mask,
+                        pass.partials);
 }
 
 std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
   GradPass p;
   if (std::string error = runGradSums(ctx, call, "saved_mean", "saved_invstd",
-                                      true, norm::kInputGradTerms, p);
+                                      norm::kInputGradTerms, p);
       !error.empty() || p.l.channels == 0)
     return error;
   gradStatsKernel<<<warpBlocksFor(p.l.channels), kThreads, 0, ctx.stream>>>(
@@ -398,7 +399,7 @@ std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
     return "takes no activation";
   GradPass p;
   if (std::string error =
-          runGradSums(ctx, call, "running_mean", "running_var", false, 1, p);
+          runGradSums(ctx, call, "running_mean", "running_var", 1, p);
       !error.empty() || p.l.channels == 0)
     return error;
   frozenGradStatsKernel<<<warpBlocksFor(p.l.channels), kThreads, 0,

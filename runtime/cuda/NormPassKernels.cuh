@@ -77,14 +77,14 @@ struct Split {
 Split splitChannels(const ChannelLayout &l, bool packed);
 
 /// The partial sums (see Split) of x and x^2 (k = 0, 1), and of dy and
-/// dy * (x - mean[c]) (times scale[c] when `scaled`; mean and scale
-/// per-channel tensors; dy read through `mask`).
+/// dy * (x - mean[c]) (mean a per-channel tensor; dy read through `mask`).
+/// A thread adds the few elements it loads at once (at most 8 of a
+/// channel) in f32, then into double sums.
 std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
                                const Split &split, Operand x, double *partials);
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, Operand dy, Operand mean,
-                     Operand scale, bool scaled, ActivationMask mask,
-                     double *partials);
+                     ActivationMask mask, double *partials);
 
 /// y = x * scaleShift[c] + scaleShift[C + c] in f32; with an
 /// `activation`, that activation of y rounded to yType (what var.relu or
