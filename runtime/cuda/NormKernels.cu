@@ -1,9 +1,11 @@
 // CUDA kernels of batch normalization (evaluation, training, backward, frozen
-// backward) on (N, C, spatial...) tensors, with runtime/cpu's numerics up
-// to double rounding: per-channel sums in double (one pass for the mean and
-// variance: the sums of x and x^2), scale and shift in double. The passes over
-// the tensor are NormPassKernels.cu's: per-chunk partial sums in an order fixed
-// by the shape, then elementwise passes that read per-channel doubles from the
+// backward) on (N, C, spatial...) tensors: per-channel sums in double (one
+// pass for the mean and variance: the sums of x and x^2), per-channel scale,
+// shift and gradient terms in double, rounded once to the floats that the
+// elementwise passes apply in f32 (runtime/cpu computes those in double too;
+// the results agree within rounding). The passes over the tensor are
+// NormPassKernels.cu's: per-chunk partial sums in an order fixed by the
+// shape, then elementwise passes that read per-channel floats from the
 // context's workspace. Here are the ops and the per-channel steps between the
 // passes, one warp a channel adding its partial sums in a fixed order.
 #include "runtime/cpu/KernelChecks.h"
@@ -59,14 +61,15 @@ __device__ inline bool isLeadLane() { return threadIdx.x % 32 == 0; }
 __global__ void foldRunningStatsKernel(Operand weight, Operand bias,
                                        Operand mean, Operand var,
                                        int64_t channels, double eps,
-                                       double *scaleShift) {
+                                       float *scaleShift) {
   VAR_GRID_STRIDE(c, channels) {
     double scale =
         loadFloat(weight.data, weight.type, c) /
         sqrt(static_cast<double>(loadFloat(var.data, var.type, c)) + eps);
-    scaleShift[c] = scale;
-    scaleShift[channels + c] = loadFloat(bias.data, bias.type, c) -
-                               loadFloat(mean.data, mean.type, c) * scale;
+    scaleShift[c] = static_cast<float>(scale);
+    scaleShift[channels + c] =
+        static_cast<float>(loadFloat(bias.data, bias.type, c) -
+                           loadFloat(mean.data, mean.type, c) * scale);
   }
 }
 
@@ -82,7 +85,7 @@ __global__ void batchStatsKernel(ChannelLayout l, Split split,
                                  Operand bias, Operand runningMean,
                                  Operand runningVar, double eps,
                                  double momentum, TrainOutputs out,
-                                 double *scaleShift) {
+                                 float *scaleShift) {
   VAR_WARP_STRIDE(c, l.channels) {
     double sum = channelSum(partials, l.channels, split, 0, c);
     double sumOfSquares = channelSum(partials, l.channels, split, 1, c);
@@ -93,9 +96,9 @@ __global__ void batchStatsKernel(ChannelLayout l, Split split,
       double squares = fmax(sumOfSquares - count * mean * mean, 0.0);
       double invstd = 1.0 / sqrt(squares / count + eps);
       double scale = loadFloat(weight.data, weight.type, c) * invstd;
-      scaleShift[c] = scale;
+      scaleShift[c] = static_cast<float>(scale);
       scaleShift[l.channels + c] =
-          loadFloat(bias.data, bias.type, c) - mean * scale;
+          static_cast<float>(loadFloat(bias.data, bias.type, c) - mean * scale);
       storeFloat(out.savedMean, out.savedMeanType, c, static_cast<float>(mean));
       storeFloat(out.savedInvstd, out.savedInvstdType, c,
                  static_cast<float>(invstd));
@@ -113,26 +116,33 @@ __global__ void batchStatsKernel(ChannelLayout l, Split split,
   }
 }
 
-/// Backward statistics: dbias = sum dy, dweight = sum dy * xhat; keeps
-/// weight * invstd, sum dy / M and sum dy xhat / M for the dx pass (one
+/// Backward statistics: dbias = sum dy, dweight = sum dy * xhat = invstd *
+/// sum dy * (x - mean); keeps the dx pass's floats (norm::InputGradTerm)
+/// from them, the saved mean and the saved inverse standard deviation (one
 /// warp a channel).
 __global__ void gradStatsKernel(ChannelLayout l, Split split,
                                 const double *partials, Operand weight,
-                                Operand invstd, void *weightGrad,
+                                Operand mean, Operand invstd, void *weightGrad,
                                 int weightGradType, void *biasGrad,
-                                int biasGradType, double *terms) {
+                                int biasGradType, float *terms) {
   VAR_WARP_STRIDE(c, l.channels) {
     double gradSum = channelSum(partials, l.channels, split, 0, c);
-    double gradDotXhat = channelSum(partials, l.channels, split, 1, c);
+    double gradDotCentered = channelSum(partials, l.channels, split, 1, c);
     if (isLeadLane()) {
+      double invstdC = loadFloat(invstd.data, invstd.type, c);
+      double gradDotXhat = gradDotCentered * invstdC;
       storeFloat(weightGrad, weightGradType, c,
                  static_cast<float>(gradDotXhat));
       storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
       double count = static_cast<double>(l.perChannel());
-      terms[c] = loadFloat(weight.data, weight.type, c) *
-                 static_cast<double>(loadFloat(invstd.data, invstd.type, c));
-      terms[l.channels + c] = count == 0 ? 0.0 : gradSum / count;
-      terms[2 * l.channels + c] = count == 0 ? 0.0 : gradDotXhat / count;
+      int64_t channels = l.channels;
+      terms[norm::kMean * channels + c] = loadFloat(mean.data, mean.type, c);
+      terms[norm::kCenteredGrad * channels + c] =
+          count == 0 ? 0.0f : static_cast<float>(invstdC * gradDotXhat / count);
+      terms[norm::kMeanGrad * channels + c] =
+          count == 0 ? 0.0f : static_cast<float>(gradSum / count);
+      terms[norm::kScale * channels + c] =
+          static_cast<float>(loadFloat(weight.data, weight.type, c) * invstdC);
     }
   }
 }
@@ -144,7 +154,7 @@ __global__ void frozenGradStatsKernel(ChannelLayout l, Split split,
                                       const double *partials, Operand weight,
                                       Operand var, double eps, void *weightGrad,
                                       int weightGradType, void *biasGrad,
-                                      int biasGradType, double *scales) {
+                                      int biasGradType, float *scales) {
   VAR_WARP_STRIDE(c, l.channels) {
     double gradSum = channelSum(partials, l.channels, split, 0, c);
     double gradDotCentered = channelSum(partials, l.channels, split, 1, c);
@@ -155,7 +165,8 @@ __global__ void frozenGradStatsKernel(ChannelLayout l, Split split,
       storeFloat(weightGrad, weightGradType, c,
                  static_cast<float>(gradDotCentered * invstd));
       storeFloat(biasGrad, biasGradType, c, static_cast<float>(gradSum));
-      scales[c] = loadFloat(weight.data, weight.type, c) * invstd;
+      scales[c] =
+          static_cast<float>(loadFloat(weight.data, weight.type, c) * invstd);
     }
   }
 }
@@ -256,10 +267,11 @@ std::string batchNormOp(CudaContext &ctx, OpCall &call) {
       !error.empty())
     return error;
   void *workspace;
-  if (std::string error = ctx.getWorkspace(2 * l.channels * 8, &workspace);
+  if (std::string error =
+          ctx.getWorkspace(2 * l.channels * sizeof(float), &workspace);
       !error.empty())
     return error;
-  auto *scaleShift = static_cast<double *>(workspace);
+  auto *scaleShift = static_cast<float *>(workspace);
   foldRunningStatsKernel<<<blocksFor(l.channels), kThreads, 0, ctx.stream>>>(
       in[1], in[2], in[3], in[4], l.channels, call.getFloat("eps", 1e-5),
       scaleShift);
@@ -293,13 +305,17 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
     return "needs more than one value per channel, got " +
            std::to_string(l.perChannel());
   Split split = norm::splitChannels(l, norm::isPackable(l, {in[0].data}));
+  // The partial sums, then the floats of normalize.
   void *workspace;
-  if (std::string error = ctx.getWorkspace(
-          (2 * channels + 2 * channels * split.chunks) * 8, &workspace);
+  if (std::string error =
+          ctx.getWorkspace(2 * channels * split.chunks * sizeof(double) +
+                               2 * channels * sizeof(float),
+                           &workspace);
       !error.empty())
     return error;
-  auto *scaleShift = static_cast<double *>(workspace);
-  double *partials = scaleShift + 2 * channels;
+  auto *partials = static_cast<double *>(workspace);
+  auto *scaleShift =
+      reinterpret_cast<float *>(partials + 2 * channels * split.chunks);
   TrainOutputs outputs{call.results[1].data, call.results[2].data,
                        call.results[3].data, call.results[4].data,
                        out[1].type,          out[2].type,
@@ -317,22 +333,22 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
                          call.results[0].data, out[0].type);
 }
 
-/// What both backwards share: the checks, the workspace (`perChannel`
-/// doubles a channel for the dx pass, then the partial sums) and the pass
-/// that sums dy and dy * (x - mean), times the saved inverse standard
-/// deviation when `scaled`, per channel.
+/// What both backwards share: the checks, the workspace (the partial sums,
+/// then `perChannel` floats a channel for the dx pass) and the pass
+/// that sums dy and dy * (x - mean) per channel, mean the saved or the
+/// running mean.
 struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
   /// dy as the passes read it: the fused activation's masked gradient.
   norm::ActivationMask mask;
   Split split;
-  double *perChannel = nullptr, *partials = nullptr;
+  double *partials = nullptr;
+  float *perChannel = nullptr;
 };
 
 std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
-                        const char *stat1, bool scaled, int64_t perChannel,
-                        GradPass &pass) {
+                        const char *stat1, int64_t perChannel, GradPass &pass) {
   int activation;
   if (std::string error = getActivation(call, activation); !error.empty())
     return error;
@@ -350,29 +366,31 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
       pass.l,
       norm::isPackable(pass.l, {in[0].data, in[1].data, pass.mask.value.data}));
   void *workspace;
-  if (std::string error = ctx.getWorkspace(
-          (perChannel + 2 * pass.split.chunks) * channels * 8, &workspace);
+  if (std::string error =
+          ctx.getWorkspace(2 * pass.split.chunks * channels * sizeof(double) +
+                               perChannel * channels * sizeof(float),
+                           &workspace);
       !error.empty())
     return error;
-  pass.perChannel = static_cast<double *>(workspace);
-  pass.partials = pass.perChannel + perChannel * channels;
-  return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], in[4],
-                        scaled, pass.mask, pass.partials);
+  pass.partials = static_cast<double *>(workspace);
+  pass.perChannel = reinterpret_cast<float *>(pass.partials +
+                                              2 * pass.split.chunks * channels);
+  return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], pass.mask,
+                        pass.partials);
 }
 
 std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
   GradPass p;
-  if (std::string error =
-          runGradSums(ctx, call, "saved_mean", "saved_invstd", true, 3, p);
+  if (std::string error = runGradSums(ctx, call, "saved_mean", "saved_invstd",
+                                      norm::kInputGradTerms, p);
       !error.empty() || p.l.channels == 0)
     return error;
   gradStatsKernel<<<warpBlocksFor(p.l.channels), kThreads, 0, ctx.stream>>>(
-      p.l, p.split, p.partials, p.in[2], p.in[4], call.results[1].data,
+      p.l, p.split, p.partials, p.in[2], p.in[3], p.in[4], call.results[1].data,
       p.out[1].type, call.results[2].data, p.out[2].type, p.perChannel);
   VAR_CUDA_LAUNCHED();
-  return norm::inputGrad(ctx, p.l, p.in[0], p.in[1], p.in[3], p.in[4],
-                         p.perChannel, p.mask, call.results[0].data,
-                         p.out[0].type);
+  return norm::inputGrad(ctx, p.l, p.in[0], p.in[1], p.perChannel, p.mask,
+                         call.results[0].data, p.out[0].type);
 }
 
 std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
@@ -381,7 +399,7 @@ std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
     return "takes no activation";
   GradPass p;
   if (std::string error =
-          runGradSums(ctx, call, "running_mean", "running_var", false, 1, p);
+          runGradSums(ctx, call, "running_mean", "running_var", 1, p);
       !error.empty() || p.l.channels == 0)
     return error;
   frozenGradStatsKernel<<<warpBlocksFor(p.l.channels), kThreads, 0,

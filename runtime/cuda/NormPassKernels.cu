@@ -4,16 +4,24 @@
 // columns, with packs a thread takes one pack column (8 channels) and
 // loads several rows before it adds any, so that enough bytes are in
 // flight. Elementwise passes: on packed rows each thread keeps to one pack
-// column, its 8 channels' doubles read once into registers, and walks down
+// column, its 8 channels' floats read once into registers, and walks down
 // the rows; otherwise a grid-stride loop over packs of one channel or over
-// single elements, with 32-bit index math where the tensor allows. Sums
-// and per-element arithmetic are in double, as runtime/cpu computes them.
+// single elements, with 32-bit index math where the tensor allows.
+// Numerics: a thread adds the few elements it loaded at once (a run of at
+// most 8 a channel) in f32 and each run into double sums, which meet in a
+// fixed order; the elementwise passes work in f32. Double math or a
+// conversion to double on every element would cost H100's FP64 and
+// conversion units more time than the element's memory traffic.
+// The packed-rows kernels are compiled for bf16, for f32 and for tensors
+// of mixed types (type as each operand says), so that the common case
+// allocates registers for its own packs only.
 #include "runtime/cuda/NormPassKernels.cuh"
 
 #include "runtime/cuda/DeviceTensor.cuh"
 #include "runtime/cuda/ElementwiseScalars.cuh"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace var::cuda::norm {
 
@@ -28,24 +36,89 @@ constexpr int64_t kFillBlocks = 1024;
 /// once for all of them.
 constexpr int64_t kGroupsPerThread = 8;
 
-/// Groups a thread loads before it uses any, as registers allow (ptxas
-/// for sm_90): the sums 4 packs of one input (64 bytes of bf16 in flight)
-/// or 2 of each of two (126 registers, 2 blocks an SM); the passes 4 of
-/// each input (the backward's, 186 registers with its 40 doubles of
-/// per-channel values and the fused activation's mask, runs 1 block an SM
-/// with 128 bytes a thread in flight; 2 packs would take more registers,
-/// not fewer).
-template <typename Terms> constexpr int kSumUnroll = 4 / Terms::kInputs;
-constexpr int kPassUnroll = 4;
+/// A kernel's Type where its tensors differ in type: each operand's own.
+constexpr int kMixedTypes = -1;
+
+/// The type an operand of type `type` has in a kernel compiled for Type.
+template <int Type> __host__ __device__ constexpr int typeFor(int type) {
+  return Type == kMixedTypes ? type : Type;
+}
+
+/// Rows a packed-rows thread loads before it uses any (a pack of each
+/// input a row), for 64 bytes an input in flight: 4 packs of bf16, 2 of
+/// f32. The sums load 128 bytes a thread over their inputs (8 rows of one
+/// bf16 input, 4 of two), as their double sums leave registers for it.
+/// Registers (ptxas, sm_90) are listed beside the kernels: with them an SM
+/// holds 32 KB to 64 KB of loads, what HBM3 needs in flight.
+template <int Type> constexpr int kRowPassUnroll = Type == kBF16 ? 4 : 2;
+template <typename Terms, int Type>
+constexpr int kRowSumUnroll = (Type == kBF16 ? 8 : 4) / Terms::kInputs;
+/// Blocks of a packed-rows pass an SM holds at least: ptxas keeps
+/// registers within 64 (ScaleByChannel, Normalize) or 128 (InputGrad with
+/// its mask) a thread. Mixed types would spill at 64.
+template <typename Pass, int Type>
+constexpr int kRowPassBlocks =
+    Pass::kInputs == 1 && Type != kMixedTypes ? 4 : 2;
+/// Groups an element-path thread loads before it uses any.
+constexpr int kFlatPassUnroll = 4;
+
+/// The type that all of `operands` with data (and `outType`, unless
+/// negative) have, else kMixedTypes.
+int commonType(std::initializer_list<Operand> operands, int outType = -1) {
+  int type = outType;
+  for (const Operand &operand : operands) {
+    if (!operand.data)
+      continue;
+    if (type >= 0 && operand.type != type)
+      return kMixedTypes;
+    type = operand.type;
+  }
+  return type;
+}
+
+/// Calls launch(std::integral_constant<int, Type>()) with `type` as a
+/// compile-time Type: kBF16, kF32 or kMixedTypes.
+template <typename Launch> void withType(int type, Launch &&launch) {
+  if (type == kBF16)
+    launch(std::integral_constant<int, kBF16>());
+  else if (type == kF32)
+    launch(std::integral_constant<int, kF32>());
+  else
+    launch(std::integral_constant<int, kMixedTypes>());
+}
+
+/// A pack as a packed-rows kernel compiled for Type holds it from its
+/// load to its use: as floats (f32, mixed types), or as the 16 bytes of
+/// bf16 loaded (half the registers of its floats), each widened where it
+/// is used, to the value loadPack gives.
+template <int Type> struct HeldPack {
+  float v[kPack];
+  __device__ void load(const void *data, int type, int64_t p) {
+    loadPack(data, type, p, v);
+  }
+  __device__ float operator[](int e) const { return v[e]; }
+};
+template <> struct HeldPack<kBF16> {
+  uint32_t word[kPack / 2];
+  __device__ void load(const void *data, int, int64_t p) {
+    uint4 raw = static_cast<const uint4 *>(data)[p];
+    word[0] = raw.x, word[1] = raw.y, word[2] = raw.z, word[3] = raw.w;
+  }
+  __device__ float operator[](int e) const {
+    uint32_t w = word[e / 2];
+    return bf16BitsToFloat(static_cast<uint16_t>(e % 2 ? w >> 16 : w));
+  }
+};
 
 /// Group `g` of G elements: pack g (G = kPack) or element g (G = 1).
 template <int G>
-__device__ inline void loadGroup(Operand t, int64_t g, float (&v)[G]) {
+__device__ inline void loadGroup(const void *data, int type, int64_t g,
+                                 float (&v)[G]) {
   static_assert(G == kPack || G == 1, "a group is a pack or one element");
   if constexpr (G == kPack)
-    loadPack(t.data, t.type, g, v);
+    loadPack(data, type, g, v);
   else
-    v[0] = loadFloat(t.data, t.type, g);
+    v[0] = loadFloat(data, type, g);
 }
 
 template <int G>
@@ -58,19 +131,36 @@ __device__ inline void storeGroup(void *data, int type, int64_t g,
     storeFloat(data, type, g, v[0]);
 }
 
-/// Replaces the dy of group `g` by the fused activation's gradient of it,
-/// from the activation's output at the same place (ActivationMask).
+/// dy through the fused activation (ActivationMask): its gradient from
+/// the activation's output `value` at dy's place.
+__device__ inline float maskGrad(const ActivationMask &mask, float value,
+                                 float dy) {
+  if (mask.activation == kNoActivation)
+    return dy;
+  return mask.activation == kReluActivation ? ReluGrad()(value, dy)
+                                            : Relu6Grad()(value, dy);
+}
+
+/// maskGrad on element e of `dy` with `value` (read only with a mask).
+template <typename Pack>
+__device__ inline float maskGrad(const ActivationMask &mask, const Pack &value,
+                                 const Pack &dy, int e) {
+  if (mask.activation == kNoActivation)
+    return dy[e];
+  return maskGrad(mask, value[e], dy[e]);
+}
+
+/// maskGrad on group `g` of dy.
 template <int G>
 __device__ inline void maskGrads(const ActivationMask &mask, int64_t g,
                                  float (&dy)[G]) {
   if (mask.activation == kNoActivation)
     return;
   float value[G];
-  loadGroup(mask.value, g, value);
+  loadGroup(mask.value.data, mask.value.type, g, value);
 #pragma unroll
   for (int e = 0; e < G; ++e)
-    dy[e] = mask.activation == kReluActivation ? ReluGrad()(value[e], dy[e])
-                                               : Relu6Grad()(value[e], dy[e]);
+    dy[e] = maskGrad(mask, value[e], dy[e]);
 }
 
 /// y as `type` stores it: the value a later kernel reads back.
@@ -83,50 +173,58 @@ __device__ inline float roundToType(float y, int type) {
 //===----------------------------------------------------------------------===//
 
 // The terms summed: kSums sums over kInputs inputs (x, or x and dy);
-// channel(c) reads channel c's values once, add(channel, x, dy, sums)
-// adds one element's terms (dy is 0 with one input).
+// channel(c) reads channel c's values once, add(channel, x, dy, run) adds
+// one element's terms to a thread's f32 run (dy is 0 with one input). A
+// kernel adds each run, a few elements long, into its double sums.
 
 /// sum x and sum x^2 in one read of x: the centered sum of squares is
-/// sum x^2 - count * mean^2 (batchStatsKernel), exact enough in doubles
-/// for any spread of f32 or bf16 values a layer carries (a square of an
-/// f32 is exact in a double).
+/// sum x^2 - count * mean^2 (batchStatsKernel). A square of a bf16 is
+/// exact in f32; a run's f32 rounding (at most 7 additions) is far below
+/// what the subtraction of the double sums loses for data whose mean is
+/// many standard deviations away from 0.
 struct SumsAndSquares {
   static constexpr int kSums = 2, kInputs = 1;
   struct Channel {};
   __device__ Channel channel(int64_t) const { return {}; }
-  __device__ void add(const Channel &, float x, float, double *sum) const {
-    sum[0] += x;
-    sum[1] += static_cast<double>(x) * x;
+  __device__ void add(const Channel &, float x, float, float *run) const {
+    run[0] += x;
+    run[1] = fmaf(x, x, run[1]);
   }
 };
 
-/// sum dy and sum dy * (x - mean) * scale: with the saved inverse standard
-/// deviation as `scale` the batch backward's dy . xhat, unscaled the frozen
-/// backward's dy . (x - running_mean).
+/// sum dy and sum dy * (x - mean): with the saved mean, the batch
+/// backward's dy . xhat before its factor invstd; with the running mean,
+/// the frozen backward's dy . (x - running_mean). x - mean is exact in f32
+/// where x is within a factor 2 of the mean.
 struct GradSums {
   static constexpr int kSums = 2, kInputs = 2;
-  Operand mean, scale;
-  bool scaled;
+  Operand mean;
   ActivationMask mask;
   struct Channel {
-    double mean, scale;
+    float mean;
   };
   __device__ Channel channel(int64_t c) const {
-    return {loadFloat(mean.data, mean.type, c),
-            scaled ? loadFloat(scale.data, scale.type, c) : 1.0};
+    return {loadFloat(mean.data, mean.type, c)};
   }
   __device__ void add(const Channel &ch, float x, float grad,
-                      double *sum) const {
-    sum[0] += grad;
-    double centered = x - ch.mean;
-    sum[1] += grad * (scaled ? centered * ch.scale : centered);
+                      float *run) const {
+    run[0] += grad;
+    run[1] = fmaf(grad, x - ch.mean, run[1]);
   }
 };
+
+/// Adds a thread's f32 runs into its double sums.
+template <int K>
+__device__ inline void addRuns(const float (&run)[K], double (&sum)[K]) {
+#pragma unroll
+  for (int k = 0; k < K; ++k)
+    sum[k] += run[k];
+}
 
 /// Channels-first sums: block c * chunks + g sums chunk g of channel c's
 /// groups of G elements (G = kPack needs spatial % 8 == 0: a pack stays in
-/// one sample's plane), thread t every kThreads-th group from the chunk's
-/// t-th, then the block's kThreads sums in a fixed tree.
+/// one sample's plane, and is a run), thread t every kThreads-th group from
+/// the chunk's t-th, then the block's kThreads sums in a fixed tree.
 template <int G, typename Terms>
 __global__ void __launch_bounds__(kThreads)
     planeSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
@@ -144,14 +242,16 @@ __global__ void __launch_bounds__(kThreads)
     for (; j < end; j += kThreads) {
       int64_t group = (n * l.channels + c) * plane + s;
       float x[G], dy[G] = {};
-      loadGroup(a, group, x);
+      loadGroup(a.data, a.type, group, x);
       if constexpr (Terms::kInputs == 2) {
-        loadGroup(b, group, dy);
+        loadGroup(b.data, b.type, group, dy);
         maskGrads(terms.mask, group, dy);
       }
+      float run[K] = {};
 #pragma unroll
       for (int e = 0; e < G; ++e)
-        terms.add(channel, x[e], dy[e], sum);
+        terms.add(channel, x[e], dy[e], run);
+      addRuns(run, sum);
       n += split.stepN;
       s += split.stepS;
       if (s >= plane) {
@@ -178,7 +278,8 @@ __global__ void __launch_bounds__(kThreads)
 /// Unpacked rows: block (x, g) sums rows [g * chunk, (g + 1) * chunk) of
 /// columns [x * kColumns, ...) of the (M, C) input, thread (tx, ty) every
 /// kRows-th row of column tx (a warp reads kColumns consecutive channels of
-/// one row), then the kRows sums of a column in row order.
+/// one row; each element a run), then the kRows sums of a column in row
+/// order.
 template <typename Terms>
 __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
                                  Operand a, Operand b, double *partials) {
@@ -196,7 +297,9 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
         dy[0] = loadFloat(b.data, b.type, i);
         maskGrads(terms.mask, i, dy);
       }
-      terms.add(channel, loadFloat(a.data, a.type, i), dy[0], sum);
+      float run[K] = {};
+      terms.add(channel, loadFloat(a.data, a.type, i), dy[0], run);
+      addRuns(run, sum);
     }
   }
   __shared__ double shared[K][kRows][kColumns];
@@ -215,15 +318,22 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// Packed rows (C % 8 == 0, aligned inputs): block (x, g) sums rows
 /// [g * chunk, (g + 1) * chunk) of pack columns [x * width, (x + 1) *
 /// width), 8 channels each; thread t = s * width + j reads column j of
-/// every rowsPerStep-th row from row s, kSumUnroll rows' packs loaded before
-/// any is added, each sum in row order. The rowsPerStep sums of a column
-/// then meet in a fixed tree: of `count` sums, sum s takes in sum s + half
-/// (half = count / 2 rounded up), leaving half, until one is left.
-template <typename Terms>
-__global__ void __launch_bounds__(kThreads)
+/// every rowsPerStep-th row from row s, U = kRowSumUnroll rows' packs
+/// loaded before any is added, the U rows a run, each sum in row order.
+/// The rowsPerStep sums of a column then meet in a fixed tree: of `count`
+/// sums, sum s takes in sum s + half (half = count / 2 rounded up),
+/// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
+/// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 128: 2
+/// blocks an SM, 128 bytes a thread in flight (192 with the mask).
+template <typename Terms, int Type>
+__global__ void __launch_bounds__(kThreads, 2)
     packedColumnSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
                            Operand b, double *partials) {
-  constexpr int K = Terms::kSums, U = kSumUnroll<Terms>;
+  constexpr int K = Terms::kSums, U = kRowSumUnroll<Terms, Type>;
+  int aType = typeFor<Type>(a.type), bType = typeFor<Type>(b.type);
+  int maskType = 0;
+  if constexpr (Terms::kInputs == 2)
+    maskType = typeFor<Type>(terms.mask.value.type);
   int64_t packsPerRow = l.channels / kPack;
   int width = split.width, steps = split.rowsPerStep;
   int s = threadIdx.x / width, j = threadIdx.x % width;
@@ -237,24 +347,30 @@ __global__ void __launch_bounds__(kThreads)
       channel[e] = terms.channel(column * kPack + e);
     int64_t end = min((g + 1) * split.chunk, l.batch);
     for (int64_t r = g * split.chunk + s; r < end; r += U * steps) {
-      float x[U][kPack], dy[U][kPack] = {};
+      HeldPack<Type> x[U], dy[U], value[U];
 #pragma unroll
       for (int u = 0; u < U; ++u)
         if (r + u * steps < end) {
           int64_t pack = (r + u * steps) * packsPerRow + column;
-          loadPack(a.data, a.type, pack, x[u]);
+          x[u].load(a.data, aType, pack);
           if constexpr (Terms::kInputs == 2) {
-            loadPack(b.data, b.type, pack, dy[u]);
-            maskGrads(terms.mask, pack, dy[u]);
+            dy[u].load(b.data, bType, pack);
+            if (terms.mask.activation != kNoActivation)
+              value[u].load(terms.mask.value.data, maskType, pack);
           }
         }
 #pragma unroll
-      for (int u = 0; u < U; ++u) {
-        if (r + u * steps >= end)
-          continue;
+      for (int e = 0; e < kPack; ++e) {
+        float run[K] = {};
 #pragma unroll
-        for (int e = 0; e < kPack; ++e)
-          terms.add(channel[e], x[u][e], dy[u][e], sum[e]);
+        for (int u = 0; u < U; ++u)
+          if (r + u * steps < end) {
+            float grad = 0;
+            if constexpr (Terms::kInputs == 2)
+              grad = maskGrad(terms.mask, value[u], dy[u], e);
+            terms.add(channel[e], x[u][e], grad, run);
+          }
+        addRuns(run, sum[e]);
       }
     }
   }
@@ -281,18 +397,21 @@ __global__ void __launch_bounds__(kThreads)
             shared[k][e][j];
 }
 
-/// Launches the sums of `terms` over `split`'s chunks.
+/// Launches the sums of `terms` over `split`'s chunks; `mask` is the value
+/// that the terms read besides a and b, if any.
 template <typename Terms>
 std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
                        const Split &split, const Terms &terms, Operand a,
-                       Operand b, double *partials) {
+                       Operand b, double *partials, Operand mask = {}) {
   if (l.channels == 0 || split.chunks == 0)
     return {};
   auto chunks = static_cast<unsigned>(split.chunks);
   if (l.rows() && split.group == kPack) {
     dim3 grid(static_cast<unsigned>(split.columnBlocks), chunks);
-    packedColumnSumsKernel<<<grid, kThreads, 0, ctx.stream>>>(l, split, terms,
-                                                              a, b, partials);
+    withType(commonType({a, b, mask}), [&](auto type) {
+      packedColumnSumsKernel<Terms, decltype(type)::value>
+          <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b, partials);
+    });
   } else if (l.rows()) {
     dim3 grid(static_cast<unsigned>((l.channels + kColumns - 1) / kColumns),
               chunks);
@@ -320,25 +439,26 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
 //===----------------------------------------------------------------------===//
 
 // A pass reads kInputs inputs (a, and b with two) and writes one result;
-// channel(c) reads channel c's doubles, apply(channel, a, b) gives one
-// element's result, with the expression the one-element-a-thread kernels
-// used before packs (bit for bit the same).
+// channel(c) reads channel c's floats, apply(channel, a, b) gives one
+// element's result in f32, each step an explicitly rounded intrinsic, so
+// that every path (and the fused activation's, against var.relu6 after the
+// unfused pass) computes the same bits.
 
 /// y = x * scale + shift, then the fused activation of y as stored in
 /// yType (storing the activation's result is exact: it is y or a bound).
 struct Normalize {
   static constexpr int kInputs = 1;
-  const double *scaleShift;
+  const float *scaleShift;
   int64_t channels;
   int activation, yType;
   struct Channel {
-    double scale, shift;
+    float scale, shift;
   };
   __device__ Channel channel(int64_t c) const {
     return {scaleShift[c], scaleShift[channels + c]};
   }
   __device__ float apply(const Channel &ch, float x, float) const {
-    float y = static_cast<float>(x * ch.scale + ch.shift);
+    float y = __fmaf_rn(x, ch.scale, ch.shift);
     if (activation == kNoActivation)
       return y;
     y = roundToType(y, yType);
@@ -346,50 +466,57 @@ struct Normalize {
   }
 };
 
-/// dx = weight * invstd * (dy - sum dy / M - xhat * sum dy xhat / M).
+/// dx = scale * (dy - meanGrad - (x - mean) * centeredGrad) (InputGradTerms).
 struct InputGrad {
   static constexpr int kInputs = 2;
-  Operand mean, invstd;
-  const double *terms;
+  const float *terms;
   int64_t channels;
   ActivationMask mask;
   struct Channel {
-    double mean, invstd, scale, meanGrad, meanGradXhat;
+    float mean, centeredGrad, meanGrad, scale;
   };
   __device__ Channel channel(int64_t c) const {
-    return {loadFloat(mean.data, mean.type, c),
-            loadFloat(invstd.data, invstd.type, c), terms[c],
-            terms[channels + c], terms[2 * channels + c]};
+    return {terms[kMean * channels + c], terms[kCenteredGrad * channels + c],
+            terms[kMeanGrad * channels + c], terms[kScale * channels + c]};
   }
   __device__ float apply(const Channel &ch, float x, float dy) const {
-    double xhat = (x - ch.mean) * ch.invstd;
-    return static_cast<float>(ch.scale *
-                              (dy - ch.meanGrad - xhat * ch.meanGradXhat));
+    float centered = __fsub_rn(x, ch.mean);
+    return __fmul_rn(ch.scale, __fmaf_rn(-centered, ch.centeredGrad,
+                                         __fsub_rn(dy, ch.meanGrad)));
   }
 };
 
 /// dx = dy * scale.
 struct ScaleByChannel {
   static constexpr int kInputs = 1;
-  const double *scales;
+  const float *scales;
   struct Channel {
-    double scale;
+    float scale;
   };
   __device__ Channel channel(int64_t c) const { return {scales[c]}; }
   __device__ float apply(const Channel &ch, float dy, float) const {
-    return static_cast<float>(dy * ch.scale);
+    return __fmul_rn(dy, ch.scale);
   }
 };
 
 /// Packed rows (C % 8 == 0, aligned tensors): the grid's threads sweep
 /// `sweep` rows at a time, thread t always at pack column t % P (P =
-/// packsPerRow), so that it reads its 8 channels' doubles once; kPassUnroll
-/// rows' packs are loaded before any is used. Threads past sweep * P idle.
-template <typename Pass>
-__global__ void __launch_bounds__(kThreads)
+/// packsPerRow), so that it reads its 8 channels' floats once; U =
+/// kRowPassUnroll rows' packs are loaded before any is used. Threads past
+/// sweep * P idle. Registers (sm_90, bf16 / f32): Normalize 64 / 61 and
+/// ScaleByChannel 64 / 56 (4 blocks an SM, 64 bytes a thread in flight),
+/// InputGrad with its mask 120 / 108 (2 blocks, 128 bytes, 192 with the
+/// mask).
+template <typename Pass, int Type>
+__global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
     rowPassKernel(int64_t rows, int64_t packsPerRow, Pass pass, Operand a,
                   Operand b, void *out, int outType) {
-  constexpr int U = kPassUnroll;
+  constexpr int U = kRowPassUnroll<Type>;
+  int aType = typeFor<Type>(a.type), bType = typeFor<Type>(b.type);
+  int maskType = 0;
+  if constexpr (Pass::kInputs == 2)
+    maskType = typeFor<Type>(pass.mask.value.type);
+  outType = typeFor<Type>(outType);
   int64_t thread = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
   int64_t sweep = static_cast<int64_t>(gridDim.x) * kThreads / packsPerRow;
   if (thread >= sweep * packsPerRow)
@@ -400,15 +527,16 @@ __global__ void __launch_bounds__(kThreads)
   for (int e = 0; e < kPack; ++e)
     channel[e] = pass.channel(column * kPack + e);
   for (int64_t r = thread / packsPerRow; r < rows; r += U * sweep) {
-    float va[U][kPack], vb[U][kPack] = {};
+    HeldPack<Type> va[U], vb[U], value[U];
 #pragma unroll
     for (int u = 0; u < U; ++u)
       if (r + u * sweep < rows) {
         int64_t pack = (r + u * sweep) * packsPerRow + column;
-        loadPack(a.data, a.type, pack, va[u]);
+        va[u].load(a.data, aType, pack);
         if constexpr (Pass::kInputs == 2) {
-          loadPack(b.data, b.type, pack, vb[u]);
-          maskGrads(pass.mask, pack, vb[u]);
+          vb[u].load(b.data, bType, pack);
+          if (pass.mask.activation != kNoActivation)
+            value[u].load(pass.mask.value.data, maskType, pack);
         }
       }
 #pragma unroll
@@ -416,8 +544,12 @@ __global__ void __launch_bounds__(kThreads)
       if (r + u * sweep < rows) {
         float result[kPack];
 #pragma unroll
-        for (int e = 0; e < kPack; ++e)
-          result[e] = pass.apply(channel[e], va[u][e], vb[u][e]);
+        for (int e = 0; e < kPack; ++e) {
+          float grad = 0;
+          if constexpr (Pass::kInputs == 2)
+            grad = maskGrad(pass.mask, value[u], vb[u], e);
+          result[e] = pass.apply(channel[e], va[u][e], grad);
+        }
         storePack(out, outType, (r + u * sweep) * packsPerRow + column, result);
       }
   }
@@ -425,14 +557,14 @@ __global__ void __launch_bounds__(kThreads)
 
 /// Any layout: a grid-stride loop over `groups` groups of G elements of
 /// one channel each (G = kPack: channels-first with spatial % 8 == 0; G =
-/// 1: elements), kPassUnroll groups loaded before any is used; Index is
-/// uint32_t where numel < 2^31 (a 64-bit division costs tens of
+/// 1: elements), kFlatPassUnroll groups loaded before any is used; Index
+/// is uint32_t where numel < 2^31 (a 64-bit division costs tens of
 /// instructions).
 template <int G, typename Index, typename Pass>
 __global__ void __launch_bounds__(kThreads)
     flatPassKernel(Index groups, Index spatial, Index channels, Pass pass,
                    Operand a, Operand b, void *out, int outType) {
-  constexpr int U = kPassUnroll;
+  constexpr int U = kFlatPassUnroll;
   Index stride = static_cast<Index>(gridDim.x) * kThreads;
   for (Index g = static_cast<Index>(blockIdx.x) * kThreads + threadIdx.x;
        g < groups; g += U * stride) {
@@ -440,9 +572,9 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int u = 0; u < U; ++u)
       if (g + u * stride < groups) {
-        loadGroup(a, g + u * stride, va[u]);
+        loadGroup(a.data, a.type, g + u * stride, va[u]);
         if constexpr (Pass::kInputs == 2) {
-          loadGroup(b, g + u * stride, vb[u]);
+          loadGroup(b.data, b.type, g + u * stride, vb[u]);
           maskGrads(pass.mask, g + u * stride, vb[u]);
         }
       }
@@ -479,7 +611,7 @@ void launchFlatPass(CudaContext &ctx, const ChannelLayout &l, const Pass &pass,
                     Operand a, Operand b, void *out, int outType) {
   int64_t groups = l.numel() / G;
   flatPassKernel<G, Index>
-      <<<passBlocks(groups, kPassUnroll), kThreads, 0, ctx.stream>>>(
+      <<<passBlocks(groups, kFlatPassUnroll), kThreads, 0, ctx.stream>>>(
           static_cast<Index>(groups), static_cast<Index>(l.spatial),
           static_cast<Index>(l.channels), pass, a, b, out, outType);
 }
@@ -489,19 +621,24 @@ void launchFlatPass(CudaContext &ctx, const ChannelLayout &l, const Pass &pass,
 template <typename Pass>
 std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
                        const Pass &pass, Operand a, Operand b, void *out,
-                       int outType, const void *value = nullptr) {
+                       int outType, Operand value = {}) {
   int64_t numel = l.numel();
   if (numel == 0)
     return {};
-  bool packed = isPackable(l, {a.data, b.data, out, value});
+  bool packed = isPackable(l, {a.data, b.data, out, value.data});
   bool narrow = numel < (int64_t(1) << 31);
   if (packed && l.rows()) {
-    // At least one thread a pack column.
-    int64_t packsPerRow = l.channels / kPack;
-    int64_t blocks = std::max<int64_t>(passBlocks(numel / kPack, kPassUnroll),
-                                       (packsPerRow + kThreads - 1) / kThreads);
-    rowPassKernel<<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
-        l.batch, packsPerRow, pass, a, b, out, outType);
+    withType(commonType({a, b, value}, outType), [&](auto type) {
+      constexpr int Type = decltype(type)::value;
+      // At least one thread a pack column.
+      int64_t packsPerRow = l.channels / kPack;
+      int64_t blocks =
+          std::max<int64_t>(passBlocks(numel / kPack, kRowPassUnroll<Type>),
+                            (packsPerRow + kThreads - 1) / kThreads);
+      rowPassKernel<Pass, Type>
+          <<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
+              l.batch, packsPerRow, pass, a, b, out, outType);
+    });
   } else if (packed) {
     if (narrow)
       launchFlatPass<kPack, uint32_t>(ctx, l, pass, a, b, out, outType);
@@ -578,14 +715,13 @@ std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
 
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, Operand dy, Operand mean,
-                     Operand scale, bool scaled, ActivationMask mask,
-                     double *partials) {
-  return launchSums(ctx, l, split, GradSums{mean, scale, scaled, mask}, x, dy,
-                    partials);
+                     ActivationMask mask, double *partials) {
+  return launchSums(ctx, l, split, GradSums{mean, mask}, x, dy, partials,
+                    mask.value);
 }
 
 std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      const double *scaleShift, int activation, void *y,
+                      const float *scaleShift, int activation, void *y,
                       int yType) {
   return launchPass(ctx, l,
                     Normalize{scaleShift, l.channels, activation, yType}, x,
@@ -593,15 +729,14 @@ std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
 }
 
 std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      Operand dy, Operand mean, Operand invstd,
-                      const double *terms, ActivationMask mask, void *dx,
-                      int dxType) {
-  return launchPass(ctx, l, InputGrad{mean, invstd, terms, l.channels, mask}, x,
-                    dy, dx, dxType, mask.value.data);
+                      Operand dy, const float *terms, ActivationMask mask,
+                      void *dx, int dxType) {
+  return launchPass(ctx, l, InputGrad{terms, l.channels, mask}, x, dy, dx,
+                    dxType, mask.value);
 }
 
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
-                           const double *scales, void *dx, int dxType) {
+                           const float *scales, void *dx, int dxType) {
   return launchPass(ctx, l, ScaleByChannel{scales}, dy, {nullptr, 0}, dx,
                     dxType);
 }

@@ -1,7 +1,8 @@
 // The passes of batch normalization over a whole tensor, which the ops of
 // NormKernels.cu string together (kernels in NormPassKernels.cu): per-chunk
 // partial sums of each channel's elements in an order fixed by the shape,
-// and the elementwise passes applying per-channel doubles. Where the layout
+// and the elementwise passes applying per-channel floats (computed in
+// double by NormKernels.cu's per-channel steps, rounded once). Where the layout
 // and the pointers allow, a thread moves packs of kPack elements (one
 // 16-byte access of bf16); the packed and the element paths compute each
 // value with the same expression, so their results agree bit for bit.
@@ -76,31 +77,37 @@ struct Split {
 Split splitChannels(const ChannelLayout &l, bool packed);
 
 /// The partial sums (see Split) of x and x^2 (k = 0, 1), and of dy and
-/// dy * (x - mean[c]) (times scale[c] when `scaled`; mean and scale
-/// per-channel tensors; dy read through `mask`).
+/// dy * (x - mean[c]) (mean a per-channel tensor; dy read through `mask`).
+/// A thread adds the few elements it loads at once (at most 8 of a
+/// channel) in f32, then into double sums.
 std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
                                const Split &split, Operand x, double *partials);
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      const Split &split, Operand x, Operand dy, Operand mean,
-                     Operand scale, bool scaled, ActivationMask mask,
-                     double *partials);
+                     ActivationMask mask, double *partials);
 
-/// y = x * scaleShift[c] + scaleShift[C + c]; with an `activation`, that
-/// activation of y rounded to yType (what var.relu or var.relu6 reads back
-/// from a stored y).
+/// y = x * scaleShift[c] + scaleShift[C + c] in f32; with an
+/// `activation`, that activation of y rounded to yType (what var.relu or
+/// var.relu6 reads back from a stored y).
 std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      const double *scaleShift, int activation, void *y,
+                      const float *scaleShift, int activation, void *y,
                       int yType);
-/// The batch backward's dx = terms[c] * (dy - terms[C + c] - xhat *
-/// terms[2C + c]), xhat = (x - mean[c]) * invstd[c], dy read through
-/// `mask`.
+
+/// The per-channel floats of the batch backward's dx pass, each an array
+/// of C in this order in `terms`: dx = scale * (dy - meanGrad - (x - mean)
+/// * centeredGrad), with centeredGrad = invstd^2 * sum dy (x - mean) / M
+/// and meanGrad = sum dy / M (the xhat form with invstd folded in).
+enum InputGradTerm : int { kMean = 0, kCenteredGrad, kMeanGrad, kScale };
+constexpr int kInputGradTerms = 4;
+
+/// The batch backward's dx from `terms` (InputGradTerm) in f32, dy read
+/// through `mask`.
 std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
-                      Operand dy, Operand mean, Operand invstd,
-                      const double *terms, ActivationMask mask, void *dx,
-                      int dxType);
-/// The frozen backward's dx = dy * scales[c].
+                      Operand dy, const float *terms, ActivationMask mask,
+                      void *dx, int dxType);
+/// The frozen backward's dx = dy * scales[c] in f32.
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
-                           const double *scales, void *dx, int dxType);
+                           const float *scales, void *dx, int dxType);
 
 } // namespace var::cuda::norm
 

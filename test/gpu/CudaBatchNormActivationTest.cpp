@@ -93,13 +93,18 @@ Cases buildCases(DType t) {
   };
   for (const auto &[tag, x] : first)
     addFusedCalls(t, tag, x, {x[1]}, {}, add);
-  // Channels-last rows: packed (c8, c16, c328, c1280, large), unpacked
-  // (c3, rows, large_c12).
+  // Channels-last rows: packed (c8, c16, c328, c576, c1280, large),
+  // unpacked (c3, rows, large_c12).
   std::vector<std::pair<std::string, Shape>> last = {
-      {"c3", {4, 7, 7, 3}},        {"rows", {64, 9, 9, 37}},
-      {"c8", {16, 5, 5, 8}},       {"c16", {8, 7, 7, 16}},
-      {"c328", {4, 6, 6, 328}},    {"c1280", {16, 7, 7, 1280}},
-      {"large", {64, 56, 56, 24}}, {"large_c12", {64, 28, 28, 12}},
+      {"c3", {4, 7, 7, 3}},
+      {"rows", {64, 9, 9, 37}},
+      {"c8", {16, 5, 5, 8}},
+      {"c16", {8, 7, 7, 16}},
+      {"c328", {4, 6, 6, 328}},
+      {"c576", {6, 11, 11, 576}},
+      {"c1280", {16, 7, 7, 1280}},
+      {"large", {64, 56, 56, 24}},
+      {"large_c12", {64, 28, 28, 12}},
       {"3d", {2, 3, 4, 4, 40}},
   };
   for (const auto &[tag, x] : last)

@@ -346,7 +346,10 @@ Cases buildCases(DType t) {
   // (c16, wide, 3d, large), a row over 2 blocks whose last column is
   // idle (c328: 41 columns) and over 5 (c1280); elements otherwise (c3,
   // small, rows, 1d, large_c12). Many chunks a channel: large (packed),
-  // large_c12 (1024 chunks, unpacked).
+  // large_c12 (1024 chunks, unpacked). MobileNetV2-like: c576 (3 blocks
+  // across a row; chunks of 41 rows, which the sums' steps of 80 rows
+  // (bf16) or 40 (f32) leave partial), deep_c144 (more packs than the
+  // elementwise passes' grid covers at once: a second, partial, sweep).
   std::vector<std::pair<std::string, Shape>> norms = {
       {"small", {4, 5, 5, 6}},     {"rows", {64, 9, 9, 37}},
       {"wide", {2, 6, 6, 200}},    {"3d", {2, 3, 4, 4, 40}},
@@ -354,6 +357,7 @@ Cases buildCases(DType t) {
       {"c8", {16, 5, 5, 8}},       {"c16", {8, 7, 7, 16}},
       {"c328", {4, 6, 6, 328}},    {"c1280", {16, 7, 7, 1280}},
       {"large", {64, 56, 56, 24}}, {"large_c12", {64, 28, 28, 12}},
+      {"c576", {6, 11, 11, 576}},  {"deep_c144", {24, 56, 56, 144}},
   };
   for (const auto &[tag, x] : norms) {
     Shape c = {x.back()};
@@ -381,6 +385,34 @@ Cases buildCases(DType t) {
          {result(t, x), result(f32, c), result(f32, c)},
          {real("eps", 1e-3)}});
   }
+  // Batch norm on packed rows with tensors of both types (x, or dy, in
+  // the other type than the result): the kernels compiled for mixed types.
+  const DType other = t == DType::BF16 ? f32 : DType::BF16;
+  Shape m = {4, 9, 9, 40}, mc = {40};
+  add("batch_norm_mixed_types",
+      {"var.batch_norm",
+       {uniform(other, m), uniform(f32, mc), uniform(f32, mc),
+        uniform(f32, mc, 0.5f), positive(f32, mc)},
+       {result(t, m)},
+       {real("eps", 1e-5)}});
+  add("batch_norm_train_mixed_types",
+      {"var.batch_norm_train",
+       {uniform(other, m), uniform(f32, mc), uniform(f32, mc),
+        uniform(f32, mc, 0.5f), positive(f32, mc)},
+       {result(t, m), result(f32, mc), result(f32, mc), result(f32, mc),
+        result(f32, mc)},
+       {real("eps", 1e-3), real("momentum", 0.01)}});
+  add("batch_norm_grad_mixed_types",
+      {"var.batch_norm_grad",
+       {uniform(t, m), uniform(other, m), uniform(f32, mc),
+        uniform(f32, mc, 0.5f), positive(f32, mc)},
+       {result(t, m), result(f32, mc), result(f32, mc)}});
+  add("batch_norm_frozen_grad_mixed_types",
+      {"var.batch_norm_frozen_grad",
+       {uniform(t, m), uniform(other, m), uniform(f32, mc),
+        uniform(f32, mc, 0.5f), positive(f32, mc)},
+       {result(t, m), result(f32, mc), result(f32, mc)},
+       {real("eps", 1e-3)}});
   return cases;
 }
 
