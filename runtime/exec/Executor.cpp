@@ -374,6 +374,19 @@ std::string Executor::run(std::string_view name,
             hostArena.allocate(*backend, hostBytes, what + " (host)", true);
         !error.empty())
       return withPlanReport(error);
+  bool device = !backend->isHostMemory();
+  if (device) {
+    int64_t areaBytes = 0;
+    for (const auto &[other, otherLayout] : layouts)
+      areaBytes = std::max(areaBytes, otherLayout.argumentStaging.size());
+    if (areaBytes > argumentArea.size()) {
+      if (std::string error =
+              argumentArea.allocate(*backend, areaBytes, "the runs' arguments");
+          !error.empty())
+        return withPlanReport(error);
+      argumentsHolder.clear();
+    }
+  }
   auto *base = static_cast<uint8_t *>(arena.data());
   auto *hostBase = static_cast<uint8_t *>(hostArena.data());
   std::vector<cpu::TensorView> views(function->values.size());
@@ -382,13 +395,21 @@ std::string Executor::run(std::string_view name,
     views[id] = {value.dtype, value.shape,
                  (layout->onHost[id] ? hostBase : base) + layout->offsets[id]};
   }
+  if (device)
+    for (size_t i = 0; i < function->args.size(); ++i)
+      views[function->args[i].value].data =
+          static_cast<uint8_t *>(argumentArea.data()) +
+          layout->argumentOffsets[i];
 
   runBatch = 0;
   for (const plan::PlanArgument &arg : function->args)
     if (arg.role == plan::ArgRole::Input && !views[arg.value].shape.empty())
       runBatch = views[arg.value].shape[0];
-  bool device = !backend->isHostMemory();
   argumentBytes.assign(views.size(), nullptr);
+  if (device && argumentsHolder != name) {
+    argumentsHolder = std::string(name);
+    argumentsCurrent.assign(args.size(), false);
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     uint32_t id = function->args[i].value;
     const HostTensor &arg = args[i];
@@ -407,11 +428,39 @@ std::string Executor::run(std::string_view name,
     // Small arguments (a step's LR, a label batch) are copied every run:
     // cheap, and a caller rebuilding one may get the freed storage back.
     if (!fixedArguments.count(name) || staged[i] != arg.bytes.data() ||
-        arg.bytes.size() < kFixedArgumentBytes)
+        arg.bytes.size() < kFixedArgumentBytes) {
       copyOnThreads(static_cast<uint8_t *>(layout->argumentStaging.data()) +
                         layout->argumentOffsets[i],
                     arg.bytes.data(), arg.bytes.size());
+      argumentsCurrent[i] = false;
+    }
     staged[i] = arg.bytes.data();
+  }
+  // Changed arguments go to the device ahead of the run, in stream order
+  // (a recorded step holds no argument copies).
+  if (device) {
+    if (std::string error = backend->selectStream(PlanStream::Compute);
+        !error.empty()) {
+      argumentBytes.clear();
+      return what + ": " + error;
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (argumentsCurrent[i])
+        continue;
+      int64_t offset = layout->argumentOffsets[i];
+      if (std::string error = backend->enqueueCopyToDevice(
+              static_cast<uint8_t *>(argumentArea.data()) + offset,
+              static_cast<const uint8_t *>(layout->argumentStaging.data()) +
+                  offset,
+              static_cast<int64_t>(args[i].bytes.size()));
+          !error.empty()) {
+        argumentBytes.clear();
+        argumentsHolder.clear();
+        return "argument " + std::to_string(i) + " of '" + std::string(name) +
+               "': " + error;
+      }
+      argumentsCurrent[i] = true;
+    }
   }
   if (std::string error =
           writeStepScalars(*function, *layout, microSeed, firstSample);
@@ -514,23 +563,16 @@ std::string Executor::enqueueRun(const plan::PlanFunction &function,
       !error.empty())
     return what + ": the step scalars: " + error;
   bool device = !backend->isHostMemory();
-  for (size_t i = 0; i < function.args.size(); ++i) {
+  // A device run's arguments are in the argument area already (run()).
+  for (size_t i = 0; !device && i < function.args.size(); ++i) {
     const cpu::TensorView &view = views[function.args[i].value];
-    std::string error =
-        device
-            ? backend->enqueueCopyToDevice(
-                  view.data,
-                  static_cast<const uint8_t *>(layout.argumentStaging.data()) +
-                      layout.argumentOffsets[i],
-                  view.bytes())
-            : backend->copyToDevice(view.data,
-                                    argumentBytes[function.args[i].value],
-                                    view.bytes());
-    if (!error.empty())
+    if (std::string error = backend->copyToDevice(
+            view.data, argumentBytes[function.args[i].value], view.bytes());
+        !error.empty())
       return "argument " + std::to_string(i) + " of '" + name + "': " + error;
   }
-  // The comm and copy streams start after the prologue above (zeroed
-  // arena, step scalars, arguments), which went on compute: a gather
+  // The comm and copy streams start after the prologue above (step
+  // scalars, and before it the arguments), which went on compute: a gather
   // racing the zeroing of its bucket left ZeRO-3 training on zeros.
   if (device) {
     if (std::string error = backend->recordEvent(kRunStartEvent);

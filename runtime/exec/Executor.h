@@ -414,6 +414,15 @@ private:
   /// Per function, each argument's storage last copied into its staging.
   std::map<std::string, std::vector<const uint8_t *>, std::less<>>
       stagedArguments;
+  /// On a device backend: the arguments of a run in device memory, at
+  /// their staging offsets (sized for every function's), copied from the
+  /// staging before the run only where they changed; the runs' views of
+  /// arguments point here, not into the arena, so a fixed batch crosses
+  /// PCIe once. `argumentsHolder` names the function whose arguments it
+  /// holds, `argumentsCurrent` which of them are current.
+  DeviceBuffer argumentArea;
+  std::string argumentsHolder;
+  std::vector<bool> argumentsCurrent;
   bool stepGraphsWithCollectives = false;
   std::map<std::string, StepGraph, std::less<>> stepGraphs;
   std::vector<std::string> stepGraphNotes;
