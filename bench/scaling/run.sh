@@ -17,7 +17,9 @@
 # cpu for a trial of the script on CPU ranks), STEPS (scaling steps, 30),
 # PYTHON (default /opt/torch/.venv/bin/python where it exists), PARTS
 # (which of eq, scale, bw to run; default all three), VARRUN_ARGS (more
-# varrun flags for every run, e.g. --cuda-graphs=local).
+# varrun flags for every run, e.g. --cuda-graphs=local), RUN_TIMEOUT
+# (seconds a varrun job may take, 300: a job that does not end is killed
+# and reported FAILED, and the runs after it go on).
 set -uo pipefail
 plans=${1:?usage: run.sh PLANS OUT}
 out=${2:?usage: run.sh PLANS OUT}
@@ -26,6 +28,7 @@ device=${DEVICE:-cuda}
 parts=${PARTS:-eq,scale,bw}
 want() { [[ ",$parts," == *",$1,"* ]]; }
 steps=${STEPS:-30}
+run_timeout=${RUN_TIMEOUT:-300}
 every=$((steps < 10 ? steps : 10))
 read -r -a extra <<< "${VARRUN_ARGS:-}"
 gpus=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
@@ -46,7 +49,7 @@ files=()
 for n in "${worlds[@]}"; do
   for plan in "$plans"/eq/w$n-*.fb; do
     name=$(basename "$plan" .fb)
-    if varrun "$plan" --nproc-per-node="$n" --device="$device" --steps=10 "${extra[@]}" \
+    if timeout -k 30 "$run_timeout" varrun "$plan" --nproc-per-node="$n" --device="$device" --steps=10 "${extra[@]}" \
         --seed=3 --log-every=10 --train-size=256 --eval-size=16 \
         --export-weights="$out/$name.safetensors" > "$out/$name.log" 2>&1; then
       files+=("$out/$name.safetensors")
@@ -70,7 +73,7 @@ for plan in "$plans"/scale/*.fb; do
     # Two steps more than measured, traced: a traced step runs eagerly
     # and times every instruction, so it stays out of the window measured
     # (the last log window up to step STEPS).
-    if ! varrun "$plan" --nproc-per-node="$n" --device="$device" "${extra[@]}" \
+    if ! timeout -k 30 "$run_timeout" varrun "$plan" --nproc-per-node="$n" --device="$device" "${extra[@]}" \
         --data=builtin:random --steps=$((steps + 2)) --log-every="$every" \
         --eval-size=16 --metrics="$run.jsonl" --trace="$run.trace.json" \
         --trace-steps=$((steps + 1)):$((steps + 2)) > "$run.log" 2>&1; then
