@@ -42,6 +42,12 @@ struct DeviceProgram {
   const void *input[fused::kMaxInputs] = {};
   uint8_t inputType[fused::kMaxInputs] = {};
   bool broadcast[fused::kMaxInputs] = {};
+  /// A broadcast operand whose kPack elements for a pack of the result are
+  /// consecutive and pack-aligned (it follows the result's last dimension,
+  /// a multiple of kPack, and every other stride is one of kPack too: a
+  /// channels-last (N, 1, 1, C) scale of an (N, H, W, C) tensor): one
+  /// packed load at the pack's first offset.
+  bool packedBroadcast[fused::kMaxInputs] = {};
   int64_t strides[fused::kMaxInputs][kMaxRank] = {};
 
   void *output[fused::kMaxResults] = {};
@@ -173,7 +179,8 @@ __device__ inline void runSteps(const DeviceProgram &program,
 }
 
 /// Pack q a thread: each operand of the result's shape read with one packed
-/// load (a broadcast one element by element), the steps run element by
+/// load (a broadcast one too where its pack is consecutive, see
+/// packedBroadcast, else element by element), the steps run element by
 /// element, each result written with one packed store; then the first
 /// threads of the grid take the elements past the last whole pack.
 __global__ void
@@ -186,7 +193,12 @@ fusedElementwisePackedKernel(const __grid_constant__ DeviceProgram program,
   float values[kPackedValues][kPack];
   VAR_GRID_STRIDE(q, n / kPack) {
     for (int k = 0; k < program.numInputs; ++k) {
-      if (program.broadcast[k]) {
+      if (program.packedBroadcast[k]) {
+        loadPack(program.input[k], program.inputType[k],
+                 broadcastOffset(program.shape, program.strides[k], q * kPack) /
+                     kPack,
+                 values[k]);
+      } else if (program.broadcast[k]) {
         for (int e = 0; e < kPack; ++e)
           values[k][e] = loadOperand(program, k, q * kPack + e);
       } else {
@@ -244,8 +256,16 @@ std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
     program.input[k] = operand.data;
     program.inputType[k] = static_cast<uint8_t>(type);
     program.broadcast[k] = operand.shape != decoded.shape;
-    if (program.broadcast[k])
+    if (program.broadcast[k]) {
       stretchStrides(operand.shape, decoded.shape, program.strides[k]);
+      int last = program.shape.rank - 1;
+      bool packs = last >= 0 && program.strides[k][last] == 1 &&
+                   decoded.shape[last] % kPack == 0 &&
+                   isPackAligned(operand.data);
+      for (int d = 0; packs && d < last; ++d)
+        packs = program.strides[k][d] % kPack == 0;
+      program.packedBroadcast[k] = packs;
+    }
   }
   program.numSteps = static_cast<int>(decoded.steps.size());
   for (int s = 0; s < program.numSteps; ++s) {

@@ -284,6 +284,26 @@ Cases buildCases(DType t) {
     add(tensors == ~0u ? "fused_mask_chain_misaligned"
                        : "fused_mask_chain_broadcast_misaligned",
         misaligned(maskChain(40), tensors));
+  // Channels-last scales, as squeeze-excitation multiplies them: the
+  // broadcast operand's 8 elements for a pack of the result are
+  // consecutive (one packed load) where C % 8 == 0, else read one by one.
+  for (int64_t c : {16, 12})
+    for (const Shape &scale :
+         {Shape{4, 1, 1, c}, Shape{1, 1, 1, c}, Shape{4, 1, 5, c}}) {
+      std::string name = "fused_scale";
+      for (int64_t dim : scale)
+        name += "_" + std::to_string(dim);
+      Call call("var.fused_elementwise",
+                {uniform(t, {4, 6, 5, c}, 8.0f), uniform(t, scale)},
+                {result(t, {4, 6, 5, c})},
+                {{"steps", Names{"mul", "relu"}},
+                 ints("args", {0, 1, 2}),
+                 ints("returns", {1})},
+                true);
+      add(name, call);
+      if (c == 16 && scale[0] == 4 && scale[2] == 1)
+        add(name + "_misaligned", misaligned(call, 0b00010u));
+    }
   for (const Shape &shape : {Shape{2, 3, 17, 5}, Shape{2, 4, 16, 8}})
     for (bool misalign : {false, true}) {
       Call call("var.fused_elementwise",
