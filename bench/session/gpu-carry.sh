@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Packs one device call's worth of GPU work into .gpu/session, for a
+# session whose device time is short (30 minutes, each machine start a
+# minute or two of it): on the last GPU the GPU test suites, then the zoo
+# (every model at every ZeRO stage, 100 BF16 steps, arenas poisoned with
+# NaN bytes); on GPU 0 the perf benchmark (every zoo model, -cl and -fba
+# plans, ZeRO-3 with the optimizer offloaded, PyTorch eager in the same
+# call), then CPU-against-CUDA parity; on a machine of several GPUs, then
+# NcclTest and the ZeRO equivalence and weak scaling runs on all of them.
+#   bench/session/gpu-carry.sh [BUILD_DIR]
+#   run(command="bash .gpu/session/run.sh", carry=[".gpu/session"],
+#       kind="nvidia-h100-x2", timeout_s=600)
+# run.sh prints each part's lines with the seconds since its start; the
+# logs come back in $OUT/session.tgz. The default parts take about 450 s on
+# 2 x H200; scaling (about 240 s) fits a second call, PARTS=scaling, on the
+# same warm machine. Environment there: PARTS (any of tests, zoo, perf,
+# parity, scaling; default tests,zoo,perf,parity), PERF_MODELS,
+# PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
+# minute or more a model), and each part's time limit in seconds:
+# TESTS_S (150 a suite), ZOO_S (200), PERF_S (330), PARITY_S (200),
+# SCALING_S (240).
+set -euo pipefail
+build=${1:-build}
+out=.gpu/session
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+varc="$build/bin/varc"
+
+# The tests, zoo and parity plans and varrun with its libraries.
+"$root/test/gpu/gpu-carry.sh" "$build" > /dev/null
+rm -rf "$out" && cp -r .gpu/gpu-tests "$out"
+
+# The perf plans: every model -cl and -fba, and mobilenet_v2 at ZeRO-3 with
+# the optimizer offloaded.
+VARC="$varc" "$root/bench/perf/compile-plans.sh" "$out/perf-plans" > /dev/null
+while read -r model _; do
+  rm -f "$out/perf-plans/$model.fb" # the channels-first plans: not measured
+done < "$out/perf-plans/models.txt"
+mlir=$(mktemp --suffix=.mlir)
+python3 "$root/models/gen/mobilenet_v2.py" --frames 8 --size 224 \
+  --classes 101 > "$mlir"
+"$varc" "$mlir" --precision=bf16 --optimizer=adamw --zero-stage=3 \
+  --offload-optimizer --micro-batch=16 --channels-last \
+  -o "$out/perf-plans/mobilenet_v2-off3.fb" > /dev/null
+rm -f "$mlir"
+
+# The test binaries travel compressed (the device tool carries 64 MiB).
+(cd "$out" && tar cJf data/tests.txz libexec/Cuda* libexec/NcclTest &&
+  rm libexec/Cuda* libexec/NcclTest)
+
+# The scaling plans.
+VARC="$varc" "$root/bench/scaling/compile-plans.sh" "$out/scaling-plans" \
+  > /dev/null
+
+cat > "$out/run.sh" <<'RUN'
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root (bench/session/gpu-carry.sh).
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
+[ -d "$here/lib" ] || tar xJf "$here/data/lib.txz" -C "$here"
+[ -x "$here/libexec/CudaOpTest" ] || tar xJf "$here/data/tests.txz" -C "$here"
+work=/tmp/session
+rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
+export VAR_GPU_PLANS=$work/graphs
+parts=${PARTS:-tests,zoo,perf,parity}
+want() { [[ ",$parts," == *",$1,"* ]]; }
+start=$(date +%s)
+say() { echo "[$(($(date +%s) - start)) s] $*"; }
+nvidia-smi -L
+gpus=$(nvidia-smi -L | grep -c '^GPU')
+last=$((gpus - 1))
+
+# The last GPU: the test suites, then the zoo.
+(
+  export CUDA_VISIBLE_DEVICES=$last
+  if want tests; then
+    for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
+      CudaLstmTest CudaDistTest CudaGraphTest; do
+      timeout "${TESTS_S:-150}" "$test" --gtest_brief=1 > "$work/$test.log" 2>&1
+      say "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"
+      grep -B1 -A8 Failure "$work/$test.log" | head -40
+    done
+  fi
+  if want zoo; then
+    VAR_POISON_ARENA=1 timeout "${ZOO_S:-200}" \
+      bash "$root/test/gpu/zoo_train.sh" "$work/zoo" 4 > "$work/zoo.txt" 2>&1
+    sed -E 's/losses ([^ ;]+) [^;]* ([^ ;]+);/losses \1 .. \2;/' "$work/zoo.txt" |
+      grep -v ': ok' | head -12
+    say "zoo, arenas poisoned: $(grep -c ': ok' "$work/zoo.txt") ok of" \
+      "$(find "$work/zoo/runs" -name '*.log' 2>/dev/null | wc -l) run"
+  fi
+) > "$work/last-gpu.txt" 2>&1 &
+
+# GPU 0: perf, then parity.
+if want perf; then
+  CUDA_VISIBLE_DEVICES=0 PERF_MODES=${PERF_MODES:-eager} \
+    PERF_TIMEOUT=${PERF_TIMEOUT:-90} timeout "${PERF_S:-330}" \
+    bash "$root/bench/perf/run.sh" "$here/perf-plans" "$work/perf" 2> /dev/null |
+    grep -E '^\| [a-z]'
+  say "perf done"
+fi
+if want parity; then
+  CUDA_VISIBLE_DEVICES=0 timeout "${PARITY_S:-200}" \
+    bash "$root/test/gpu/backend_parity.sh" "$work/parity" 14 \
+    > "$work/parity.txt" 2>&1
+  sed -E 's/ in [^ ,;]+//g' "$work/parity.txt" | grep -- '-wc-' |
+    grep -v 'gradients ok' | head -12
+  say "parity: $(grep -- '-wc-' "$work/parity.txt" | grep -c 'gradients ok')" \
+    "well-conditioned plans within 1e-4"
+fi
+wait
+cat "$work/last-gpu.txt"
+
+# Every GPU: the NCCL tests, equivalence and weak scaling.
+if want scaling && ((gpus > 1)); then
+  timeout "${TESTS_S:-150}" NcclTest --gtest_brief=1 \
+    --gtest_filter=-Nccl.RefusesNvlinkMulticast > "$work/NcclTest.log" 2>&1
+  say "NcclTest rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/NcclTest.log" | tr '\n' ' ')"
+  PARTS=eq,scale timeout "${SCALING_S:-240}" \
+    bash "$root/bench/scaling/run.sh" "$here/scaling-plans" "$work/scaling" |
+    grep -v '^run.sh'
+  say "scaling done"
+fi
+tar czf "${OUT:-/tmp}/session.tgz" --exclude='*.safetensors' --exclude='*.st' \
+  --exclude='*.trace.json*' -C "$work" .
+RUN
+chmod +x "$out/run.sh"
+echo "gpu-carry: $out, $(du -sm "$out" | cut -f1) MiB"
