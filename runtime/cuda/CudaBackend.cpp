@@ -155,7 +155,11 @@ public:
   void releaseHost(void *memory) override { cudaFreeHost(memory); }
 
   std::optional<int64_t> getDeviceBytesInUse() const override {
-    return allocatedBytes + ctx.getWorkspaceBytes() +
+    return allocatedBytes + getKernelScratchBytes();
+  }
+
+  int64_t getKernelScratchBytes() const override {
+    return ctx.getWorkspaceBytes() +
            static_cast<int64_t>(exec::kSquarePartials * sizeof(double) +
                                 kCublasWorkspaceBytes);
   }

@@ -133,6 +133,9 @@ public:
   virtual std::optional<int64_t> getDeviceBytesInUse() const {
     return std::nullopt;
   }
+  /// The part of getDeviceBytesInUse the backend holds for its kernels
+  /// (workspaces, scratch), not allocated through allocate().
+  virtual int64_t getKernelScratchBytes() const { return 0; }
   /// Host memory this backend copies to and from fastest (page-locked on a
   /// GPU), 64-byte aligned, for staging buffers such as the data
   /// pipeline's; nullptr when there is none to be had.

@@ -15,6 +15,12 @@ namespace var::exec {
 
 using plan::DType;
 
+/// An accumulating pack or reduce-scatter in a plan whose config says its
+/// gradients do not accumulate (the f32 sum is allocated only when they do).
+constexpr const char *noAccumulator =
+    "accumulates gradients, but the plan's config has no gradient "
+    "accumulation (grad_accum 1): a corrupt plan";
+
 //===----------------------------------------------------------------------===//
 // Moving elements between memories
 //===----------------------------------------------------------------------===//
@@ -203,6 +209,8 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
         return error;
     if (!inst.getAttr<bool>("accumulate"))
       return "";
+    if (!grads.data)
+      return noAccumulator;
     if (results[0].host)
       return "accumulates a bucket in host memory";
     if (std::string error = backend->accumulate(
@@ -312,6 +320,8 @@ std::string Executor::executeCollective(const plan::PlanFunction &function,
 
   bool accumulate = inst.getAttr<bool>("accumulate") != nullptr;
   Place grads{bucket.grads.data(), DType::F32, false};
+  if (accumulate && !grads.data)
+    return noAccumulator;
   if (direct) {
     if (worldSize == 1) { // the mean over one rank: the bucket, padded
       if (!accumulate) {
@@ -442,6 +452,8 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
     host::updateOptimizer(step);
   else if (std::string error = backend->updateOptimizer(step); !error.empty())
     return error;
+  if (!bucket.grads.data())
+    return "";
   return zero({bucket.grads.data(), DType::F32, false},
               bucket.grads.size() / 4);
 }

@@ -281,10 +281,12 @@ std::string Executor::allocateBucket(size_t index) {
       error = zero({bucket.state[k].data(), DType::F32, optimizerOnHost},
                    masterCount(bucket));
   }
+  // The f32 gradient sum only exists where micro-batches accumulate into
+  // it; otherwise the packed gradients live in the step's arena.
   int64_t gradCount = stage <= 1 ? bucket.padded : bucket.shard;
-  if (error.empty())
+  if (error.empty() && plan.config.gradAccum > 1)
     error = bucket.grads.allocate(*backend, gradCount * 4, what + " gradients");
-  if (error.empty())
+  if (error.empty() && bucket.grads.data())
     error = zero({bucket.grads.data(), DType::F32, false}, gradCount);
   if (error.empty())
     error = bucket.squares.allocate(*backend, kSquarePartials * 8,

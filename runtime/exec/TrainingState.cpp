@@ -44,8 +44,32 @@ std::string Executor::resetOptimizer(Bucket &bucket) {
             zero({state.data(), DType::F32, state.isHost()}, state.size() / 4);
         !error.empty())
       return error;
+  if (!bucket.grads.data())
+    return "";
   return zero({bucket.grads.data(), DType::F32, false},
               bucket.grads.size() / 4);
+}
+
+Executor::DeviceBytes Executor::getDeviceBytes() const {
+  auto onDevice = [](const DeviceBuffer &buffer) {
+    return buffer.isHost() ? 0 : buffer.size();
+  };
+  DeviceBytes out;
+  for (const Bucket &bucket : buckets) {
+    out.modelStates += onDevice(bucket.params) + onDevice(bucket.master) +
+                       onDevice(bucket.grads) + onDevice(bucket.captured) +
+                       onDevice(bucket.squares);
+    for (const DeviceBuffer &state : bucket.state)
+      out.modelStates += onDevice(state);
+  }
+  for (const DeviceBuffer &buffer : buffers)
+    out.buffers += onDevice(buffer);
+  out.arena = onDevice(arena);
+  out.arguments = onDevice(argumentArea);
+  out.other = onDevice(gradNorm);
+  for (const auto &[name, layout] : layouts)
+    out.other += onDevice(layout.scalars);
+  return out;
 }
 
 RankTrainingState Executor::getTrainingState() {

@@ -658,10 +658,18 @@ int train(const Options &options) {
       used && info.rank == 0) {
     var::plan::Expected<var::plan::PlanMemoryReport> report =
         var::plan::computePlanMemoryReport(*plan);
-    char line[160];
+    var::exec::Executor::DeviceBytes bytes = executor->getDeviceBytes();
+    int64_t scratch = executor->getBackend().getKernelScratchBytes();
+    auto mib = [](int64_t b) { return static_cast<double>(b) / 1048576; };
+    char line[320];
     std::snprintf(line, sizeof(line),
-                  "varrun: device memory (rank 0): %.1f MiB allocated; ",
-                  static_cast<double>(*used) / 1048576);
+                  "varrun: device memory (rank 0): %.1f MiB allocated "
+                  "(model states %.1f, buffers %.1f, arena %.1f, arguments "
+                  "%.1f, kernel workspaces %.1f, other %.1f); ",
+                  mib(*used), mib(bytes.modelStates), mib(bytes.buffers),
+                  mib(bytes.arena), mib(bytes.arguments), mib(scratch),
+                  mib(*used - bytes.modelStates - bytes.buffers - bytes.arena -
+                      bytes.arguments - scratch));
     say(line + (report ? "the plan's report: " +
                              var::plan::formatPlanMemoryReport(*report)
                        : "no plan report: " + report.error()));
