@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Packs one device call's worth of GPU work into .gpu/session, for a
 # session whose device time is short (30 minutes, each machine start a
-# minute or two of it): on the last GPU the GPU test suites, then the zoo
-# (every model at every ZeRO stage, 100 BF16 steps, arenas poisoned with
-# NaN bytes); on GPU 0 the perf benchmark (every zoo model, -cl and -fba
-# plans, ZeRO-3 with the optimizer offloaded, PyTorch eager in the same
-# call), then CPU-against-CUDA parity; on a machine of several GPUs, then
-# NcclTest and the ZeRO equivalence and weak scaling runs on all of them.
+# minute or two of it): first, alone on the machine, the perf benchmark on
+# GPU 0 (every zoo model, -cl and -fba plans, ZeRO-3 with the optimizer
+# offloaded, PyTorch eager in the same call); then on the last GPU the GPU
+# test suites and the zoo (every model at every ZeRO stage, 100 BF16 steps,
+# arenas poisoned with NaN bytes) beside CPU-against-CUDA parity on GPU 0;
+# on a machine of several GPUs, then NcclTest and the ZeRO equivalence and
+# weak scaling runs on all of them.
 #   bench/session/gpu-carry.sh [BUILD_DIR]
 #   run(command="bash .gpu/session/run.sh", carry=[".gpu/session"],
-#       kind="nvidia-h100-x2", timeout_s=600)
+#       kind="nvidia-h200-x2", timeout_s=600)
 # run.sh prints each part's lines with the seconds since its start; the
-# logs come back in $OUT/session.tgz. The default parts take about 450 s on
-# 2 x H200; scaling (about 240 s) fits a second call, PARTS=scaling, on the
-# same warm machine. Environment there: PARTS (any of tests, zoo, perf,
+# logs come back in $OUT/session.tgz. The default parts took 422 s on
+# 4 x H200 (perf 218 s, parity 200 s, tests and zoo 164 s beside it);
+# scaling (142 s on 4 GPUs) fits a second call, PARTS=scaling, on the same
+# warm machine. Environment there: PARTS (any of tests, zoo, perf,
 # parity, scaling; default tests,zoo,perf,parity), PERF_MODELS,
 # PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
 # minute or more a model), and each part's time limit in seconds:
@@ -71,7 +73,16 @@ nvidia-smi -L
 gpus=$(nvidia-smi -L | grep -c '^GPU')
 last=$((gpus - 1))
 
-# The last GPU: the test suites, then the zoo.
+# GPU 0, alone on the machine: perf (PyTorch eager is host-bound, and
+# another GPU's work on the same host slows it).
+if want perf; then
+  CUDA_VISIBLE_DEVICES=0 PERF_MODES=${PERF_MODES:-eager} \
+    PERF_TIMEOUT=${PERF_TIMEOUT:-90} timeout "${PERF_S:-330}" \
+    bash "$root/bench/perf/run.sh" "$here/perf-plans" "$work/perf" 2> /dev/null |
+    grep -E '^\| [a-z]'
+  say "perf done"
+fi
+# Then the last GPU: the test suites and the zoo, beside parity on GPU 0.
 (
   export CUDA_VISIBLE_DEVICES=$last
   if want tests; then
@@ -92,14 +103,6 @@ last=$((gpus - 1))
   fi
 ) > "$work/last-gpu.txt" 2>&1 &
 
-# GPU 0: perf, then parity.
-if want perf; then
-  CUDA_VISIBLE_DEVICES=0 PERF_MODES=${PERF_MODES:-eager} \
-    PERF_TIMEOUT=${PERF_TIMEOUT:-90} timeout "${PERF_S:-330}" \
-    bash "$root/bench/perf/run.sh" "$here/perf-plans" "$work/perf" 2> /dev/null |
-    grep -E '^\| [a-z]'
-  say "perf done"
-fi
 if want parity; then
   CUDA_VISIBLE_DEVICES=0 timeout "${PARITY_S:-200}" \
     bash "$root/test/gpu/backend_parity.sh" "$work/parity" 14 \
