@@ -153,7 +153,10 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     if (stage == 3)
       return "parameter '" + param.name +
              "' is sharded at stage 3; the plan must gather it";
-    return copy(results[0], paramsData(buckets[b]).at(offset), param.numel);
+    Place source = paramsData(buckets[b]).at(offset);
+    if (results[0].data == source.data)
+      return ""; // read in place (aliasParameters)
+    return copy(results[0], source, param.numel);
   }
   if (op == "dist.to_host" || op == "dist.to_device")
     return copy(results[0], operands[0], count);

@@ -294,6 +294,9 @@ private:
     /// device-resident results, at these offsets (256-byte aligned).
     DeviceBuffer argumentStaging, resultStaging;
     std::vector<int64_t> argumentOffsets, resultOffsets;
+    /// var.get_param results read in place from their bucket (no copy, no
+    /// arena room): value id and address (see aliasParameters).
+    std::vector<std::pair<uint32_t, void *>> paramAliases;
   };
   /// A function's step graph: undecided, replayed, or eager for good.
   struct StepGraph {
@@ -388,6 +391,10 @@ private:
   /// the compute copy itself.
   Place masterData(Bucket &bucket);
   Place paramsData(Bucket &bucket);
+  /// Fills layout.paramAliases with the get_param results of `function`
+  /// that can be read in place from their bucket's compute copy.
+  void aliasParameters(const plan::PlanFunction &function,
+                       FunctionLayout &layout);
   /// Where rank's shard of `bucket` starts in its master region: 0, except
   /// at stage 0 where the region is the whole padded bucket.
   int64_t shardStartInMaster(const Bucket &bucket) const;
