@@ -351,7 +351,6 @@ void Executor::aliasParameters(const plan::PlanFunction &function,
     uint32_t id = inst.results[0];
     if (b < 0 || layout.onHost[id] || buckets[b].params.isHost() ||
         function.values[id].dtype != buckets[b].dtype ||
-        plan.params[symbol->index].dtype != buckets[b].dtype ||
         layout.streams[i] != PlanStream::Compute)
       continue;
     size_t store = firstWrite[static_cast<size_t>(b)];

@@ -390,3 +390,50 @@ TEST(DeviceExecutorTest, FixedArgumentsStayInTheirStaging) {
   EXPECT_EQ(copied[0], expected[0]);
   EXPECT_NE(copied[1], expected[1]);
 }
+
+// At stages 0-2 a step reads its parameters where their bucket keeps them:
+// the arena has room for every value the planner placed or left out except
+// the var.get_param results of bucketed parameters (and training gives the
+// same bits, see
+// DevicePathMatchesTheCpuBackendBitForBit).
+TEST(DeviceExecutorTest, ParametersAreReadInPlace) {
+  for (const char *flags :
+       {"--zero-stage=0 --micro-batch=4", "--zero-stage=2 --micro-batch=4"}) {
+    var::plan::Plan plan = compile(flags);
+    const var::plan::PlanFunction *step = plan.findFunction("train_step");
+    ASSERT_NE(step, nullptr);
+    auto roundUp = [](int64_t bytes) { return (bytes + 255) / 256 * 256; };
+    std::vector<bool> param(step->values.size(), false);
+    int64_t params = 0;
+    for (const var::plan::Instruction &inst : step->instructions) {
+      const var::plan::SymbolRef *name = inst.findSymbol("name");
+      if (inst.op == "var.get_param" && !plan.params[name->index].buffer) {
+        param[inst.results[0]] = true; // a buffer has no bucket to read
+        ++params;
+      }
+    }
+    ASSERT_GT(params, 0) << flags;
+    int64_t expected = roundUp(step->arenaBytes);
+    for (size_t id = 0; id < step->values.size(); ++id) {
+      const var::plan::PlanValue &value = step->values[id];
+      if (value.arenaOffset >= 0 || param[id])
+        continue;
+      int64_t elements = 1;
+      for (int64_t dim : value.shape)
+        elements *= dim;
+      expected += roundUp(elements * var::plan::getDTypeBytes(value.dtype));
+    }
+    var::exec::SingleRankCommunicator comm;
+    auto executor = var::exec::Executor::create(
+        plan, comm, 5, std::make_unique<UnreachableMemoryBackend>());
+    ASSERT_TRUE(executor) << executor.error();
+    std::vector<HostTensor> args = {
+        HostTensor::f32({kBatch, 4, 3, 16, 16},
+                        std::vector<float>(kBatch * kClipElements, 0.5f)),
+        HostTensor::i64({kBatch}, {0, 1, 2, 3}), HostTensor::scalarF32(0.01f),
+        HostTensor::scalarI64(1)};
+    std::vector<HostTensor> results;
+    ASSERT_EQ(executor->run("train_step", args, results, 0), "") << flags;
+    EXPECT_EQ(executor->getDeviceBytes().arena, expected) << flags;
+  }
+}
