@@ -10,6 +10,8 @@
 // Channels-last tensors (N, spatial..., C): consecutive threads take
 // consecutive channels of one position, so every load of a window step is
 // coalesced; a plane (n, c) is then elements n * size * C + c + pos * C.
+// Channels-last calls whose channels fill 16-byte vectors run the vector
+// kernels of PoolVectorKernels.cu instead; the kernels here take the rest.
 #include "runtime/cuda/PoolShared.cuh"
 
 namespace var::cuda {
@@ -175,6 +177,9 @@ std::string maxPoolOp(CudaContext &ctx, OpCall &call) {
   int64_t n = call.results[0].numel();
   if (n == 0)
     return {};
+  if (std::string error;
+      maxPoolByVectors(ctx, w, call.operands[0], call.results[0], error))
+    return error;
   withIndexType(fitsUint32(w, {call.operands[0].numel(), n}), [&](auto index) {
     using I = decltype(index);
     maxPoolKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
@@ -199,6 +204,9 @@ std::string avgPoolOp(CudaContext &ctx, OpCall &call) {
   int64_t n = call.results[0].numel();
   if (n == 0)
     return {};
+  if (std::string error;
+      avgPoolByVectors(ctx, w, call.operands[0], call.results[0], error))
+    return error;
   float scale = 1.0f / static_cast<float>(cpu::product(w.kernel));
   withIndexType(fitsUint32(w, {call.operands[0].numel(), n}), [&](auto index) {
     using I = decltype(index);
@@ -211,7 +219,8 @@ std::string avgPoolOp(CudaContext &ctx, OpCall &call) {
 }
 
 /// Windows that tile the input take maxPoolTiledGradKernel, one thread an
-/// output element; others gather, one thread an input element.
+/// output element; others gather, one thread an input element (when the
+/// vector kernels do not take the call).
 std::string maxPoolGradOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = cpu::checkSignature(call, 3, 3, 1); !error.empty())
     return error;
@@ -235,6 +244,9 @@ std::string maxPoolGradOp(CudaContext &ctx, OpCall &call) {
   int64_t n = result.numel(), outputs = grad.numel();
   if (n == 0)
     return {};
+  if (std::string error;
+      maxPoolGradByVectors(ctx, w, input, grad, result, error))
+    return error;
   bool tiled = true;
   for (int d = 0; d < 3; ++d)
     tiled = tiled && w.kernel[d] == w.stride[d] && w.padding[d] == 0;
@@ -270,6 +282,8 @@ std::string avgPoolGradOp(CudaContext &ctx, OpCall &call) {
   int64_t n = result.numel();
   if (n == 0)
     return {};
+  if (std::string error; avgPoolGradByVectors(ctx, w, grad, result, error))
+    return error;
   float scale = 1.0f / static_cast<float>(cpu::product(w.kernel));
   withIndexType(fitsUint32(w, {n, grad.numel()}), [&](auto index) {
     using I = decltype(index);

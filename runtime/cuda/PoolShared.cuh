@@ -1,6 +1,8 @@
-// The geometry the pooling kernels index by, apart from PoolKernels.cu so
-// that other pool kernel files can share it: the padded 3-D window as
-// plain kernel arguments, element coordinates, window and covering ranges.
+// What the pooling kernels share: the scalar ones (PoolKernels.cu) and the
+// channels-last ones on 16-byte vectors of channels (PoolVectorKernels.cu,
+// which PoolKernels.cu tries first): the padded 3-D window as plain kernel
+// arguments, element coordinates, window and covering ranges, and the
+// vector kernels' entry points.
 // Index arithmetic runs in 32 bits, dividing by magic numbers made on the
 // host, when every tensor of a call has fewer than 2^31 elements: the
 // kernels divide several times an element, and a 64-bit division is tens
@@ -13,6 +15,7 @@
 #include "runtime/cuda/DeviceTensor.cuh"
 
 #include <initializer_list>
+#include <string>
 
 namespace var::cuda::pool {
 
@@ -186,6 +189,26 @@ __device__ inline void coveringOutputs(const PoolShape<I> &s, int d, I i,
   if (end > s.out[d])
     end = s.out[d];
 }
+
+/// The vector kernels (PoolVectorKernels.cu) on a checked call over `w`
+/// (operands and results as the op's kernel in PoolKernels.cu names them):
+/// true, with `error` what the launch gave, when they take it
+/// (channels-last, tensors of one element type and 16-byte aligned, C a
+/// whole number of 16-byte vectors; max_pool_grad also windows that do not
+/// overlap); false, nothing launched, where the scalar kernels must run.
+bool maxPoolByVectors(CudaContext &ctx, const cpu::Window &w,
+                      const cpu::TensorView &input, cpu::TensorView &result,
+                      std::string &error);
+bool avgPoolByVectors(CudaContext &ctx, const cpu::Window &w,
+                      const cpu::TensorView &input, cpu::TensorView &result,
+                      std::string &error);
+bool maxPoolGradByVectors(CudaContext &ctx, const cpu::Window &w,
+                          const cpu::TensorView &input,
+                          const cpu::TensorView &grad, cpu::TensorView &result,
+                          std::string &error);
+bool avgPoolGradByVectors(CudaContext &ctx, const cpu::Window &w,
+                          const cpu::TensorView &grad, cpu::TensorView &result,
+                          std::string &error);
 
 } // namespace var::cuda::pool
 
