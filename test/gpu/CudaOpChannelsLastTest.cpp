@@ -325,6 +325,107 @@ Cases buildCases(DType t) {
   };
   for (const PoolCase &p : tiePools)
     addMaxPoolTieCalls(t, p, add);
+  // The 16-byte vector kernels (PoolVectorKernels.cu: C % 8 == 0 in bf16,
+  // C % 4 == 0 in f32): windows 2x2 and 3x3 (unrolled, padding taps
+  // clamped) and others (2x3, 3x2, 1-D); windows apart (the backward
+  // writes each input once: remainders, gaps, padding) or overlapping (max
+  // backward on the scalar gather, average backward gathering vectors);
+  // 3-D. C = 12 takes the vectors in f32 only.
+  std::vector<PoolCase> vectorPools = {
+      {"vec_2x2_c8", {2, 8, 8, 8}, {2, 4, 4, 8}, {ints("kernel", {2, 2})}},
+      {"vec_2x2_c16_remainder",
+       {2, 9, 7, 16},
+       {2, 4, 3, 16},
+       {ints("kernel", {2, 2})}},
+      {"vec_2x2_c64", {3, 10, 12, 64}, {3, 5, 6, 64}, {ints("kernel", {2, 2})}},
+      {"vec_3x3_s2_pad1_c16",
+       {2, 9, 10, 16},
+       {2, 5, 5, 16},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"vec_3x3_s3_pad1_c8",
+       {2, 10, 11, 8},
+       {2, 4, 4, 8},
+       {ints("kernel", {3, 3}), ints("stride", {3, 3}),
+        ints("padding", {1, 1})}},
+      {"vec_2x2_s3_gaps_c8",
+       {1, 8, 9, 8},
+       {1, 3, 3, 8},
+       {ints("kernel", {2, 2}), ints("stride", {3, 3})}},
+      {"vec_2x3_c8", {2, 6, 10, 8}, {2, 3, 3, 8}, {ints("kernel", {2, 3})}},
+      {"vec_3x2_s1_c8",
+       {1, 5, 6, 8},
+       {1, 3, 5, 8},
+       {ints("kernel", {3, 2}), ints("stride", {1, 1})}},
+      {"vec_1d_c8", {2, 11, 8}, {2, 5, 8}, {ints("kernel", {2})}},
+      {"vec_1d_s2_pad1_c16",
+       {2, 10, 16},
+       {2, 5, 16},
+       {ints("kernel", {3}), ints("stride", {2}), ints("padding", {1})}},
+      {"vec_3d_c8",
+       {1, 4, 6, 6, 8},
+       {1, 2, 3, 3, 8},
+       {ints("kernel", {2, 2, 2})}},
+      {"vec_3d_remainder_c16",
+       {2, 5, 5, 7, 16},
+       {2, 2, 2, 3, 16},
+       {ints("kernel", {2, 2, 2})}},
+      {"vec_3d_s2_pad1_c8",
+       {1, 5, 6, 7, 8},
+       {1, 3, 3, 4, 8},
+       {ints("kernel", {3, 3, 3}), ints("stride", {2, 2, 2}),
+        ints("padding", {1, 1, 1})}},
+      {"vec_3d_spatial_c8",
+       {1, 3, 7, 7, 8},
+       {1, 3, 4, 4, 8},
+       {ints("kernel", {1, 3, 3}), ints("stride", {1, 2, 2}),
+        ints("padding", {0, 1, 1})}},
+      {"vec_2x2_c12", {2, 8, 8, 12}, {2, 4, 4, 12}, {ints("kernel", {2, 2})}},
+      {"vec_3x3_s2_pad1_c12",
+       {2, 9, 9, 12},
+       {2, 5, 5, 12},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+  };
+  for (const PoolCase &p : vectorPools)
+    addPoolCalls(t, p, add);
+  // Vector shapes with every tensor, or the result alone, misaligned: the
+  // scalar kernels.
+  for (const PoolCase &p : vectorPools) {
+    if (p.name != "vec_2x2_c16_remainder" && p.name != "vec_3x3_s2_pad1_c16" &&
+        p.name != "vec_3x3_s3_pad1_c8" && p.name != "vec_3d_c8")
+      continue;
+    addPoolCalls(t, {p.name + "_misaligned", p.x, p.y, p.attrs},
+                 [&](std::string name, Call call) {
+                   add(std::move(name), misaligned(std::move(call)));
+                 });
+    addPoolCalls(t, {p.name + "_result_misaligned", p.x, p.y, p.attrs},
+                 [&](std::string name, Call call) {
+                   uint32_t result = 1u << call.operands.size();
+                   add(std::move(name), misaligned(std::move(call), result));
+                 });
+  }
+  // Ties, signed zeros and NaN lane by lane on the vector kernels.
+  std::vector<PoolCase> vectorTiePools = {
+      {"vec_2x2_c8", {2, 7, 9, 8}, {2, 3, 4, 8}, {ints("kernel", {2, 2})}},
+      {"vec_3x3_s2_pad1_c16",
+       {2, 9, 9, 16},
+       {2, 5, 5, 16},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"vec_3x3_s3_pad1_c8",
+       {1, 10, 11, 8},
+       {1, 4, 4, 8},
+       {ints("kernel", {3, 3}), ints("stride", {3, 3}),
+        ints("padding", {1, 1})}},
+      {"vec_2x3_c16", {1, 6, 9, 16}, {1, 3, 3, 16}, {ints("kernel", {2, 3})}},
+      {"vec_3d_c8",
+       {1, 4, 5, 6, 8},
+       {1, 2, 2, 3, 8},
+       {ints("kernel", {2, 2, 2})}},
+  };
+  for (const PoolCase &p : vectorTiePools)
+    addMaxPoolTieCalls(t, p, add);
   add("global_avg_pool", {"var.global_avg_pool",
                           {uniform(t, {4, 7, 7, 40})},
                           {result(t, {4, 40})}});
@@ -522,6 +623,92 @@ TEST_F(CudaChannelsLastRepeatTest, BatchNormIsDeterministic) {
       }
     }
   }
+}
+
+/// runOnDevice with the results' device memory first filled with 0xff bytes
+/// (NaN in f32 and bf16) instead of zeros.
+void runOnPoisonedResults(Backend &backend, const Call &call,
+                          std::vector<HostTensor> &operands,
+                          std::vector<HostTensor> &results) {
+  var::plan::Instruction inst = makeInstruction(call);
+  var::cpu::OpCall deviceCall{inst, {}, {}, nullptr};
+  std::vector<DeviceBuffer> buffers;
+  buffers.reserve(operands.size() + results.size());
+  auto toDevice = [&](const HostTensor &t, bool poison) {
+    int64_t bytes = t.view.bytes();
+    std::vector<unsigned char> poisoned(poison ? bytes : 0, 0xff);
+    buffers.emplace_back();
+    ASSERT_EQ(buffers.back().allocate(backend, bytes, call.op), "");
+    ASSERT_EQ(backend.copyToDevice(buffers.back().data(),
+                                   poison ? poisoned.data() : t.view.data,
+                                   bytes),
+              "");
+    TensorView view = t.view;
+    view.data = buffers.back().data();
+    (poison ? deviceCall.results : deviceCall.operands).push_back(view);
+  };
+  for (const HostTensor &t : operands)
+    toDevice(t, false);
+  for (const HostTensor &t : results)
+    toDevice(t, true);
+  if (::testing::Test::HasFatalFailure())
+    return;
+  ASSERT_EQ(backend.runOp(deviceCall), "") << "CUDA kernel of " << call.op;
+  ASSERT_EQ(backend.synchronize(), "") << call.op;
+  for (size_t r = 0; r < results.size(); ++r)
+    ASSERT_EQ(backend.copyToHost(results[r].view.data,
+                                 deviceCall.results[r].data,
+                                 results[r].view.bytes()),
+              "");
+}
+
+// The pools' backward kernels write every element of dx, zeros included:
+// in a step dx is arena memory holding old values, where the parameterized
+// cases start from zeros. Windows apart with gaps, remainders and padding
+// (the vector kernels' blocks), overlapping, 3-D, and 5 channels (the
+// scalar kernels).
+TEST_F(CudaChannelsLastRepeatTest, PoolGradsWriteEveryElement) {
+  std::vector<PoolCase> pools = {
+      {"gaps_c8",
+       {1, 8, 9, 8},
+       {1, 3, 3, 8},
+       {ints("kernel", {2, 2}), ints("stride", {3, 3})}},
+      {"remainder_c16", {2, 9, 7, 16}, {2, 4, 3, 16}, {ints("kernel", {2, 2})}},
+      {"s3_pad1_c8",
+       {2, 10, 11, 8},
+       {2, 4, 4, 8},
+       {ints("kernel", {3, 3}), ints("stride", {3, 3}),
+        ints("padding", {1, 1})}},
+      {"overlap_c16",
+       {2, 9, 10, 16},
+       {2, 5, 5, 16},
+       {ints("kernel", {3, 3}), ints("stride", {2, 2}),
+        ints("padding", {1, 1})}},
+      {"3d_remainder_c16",
+       {2, 5, 5, 7, 16},
+       {2, 2, 2, 3, 16},
+       {ints("kernel", {2, 2, 2})}},
+      {"gaps_c5",
+       {1, 8, 8, 5},
+       {1, 3, 3, 5},
+       {ints("kernel", {2, 2}), ints("stride", {3, 3})}},
+      {"remainder_c5", {2, 7, 9, 5}, {2, 3, 4, 5}, {ints("kernel", {2, 2})}},
+  };
+  for (DType t : {DType::F32, DType::BF16})
+    for (const PoolCase &p : pools)
+      addPoolCalls(t, p, [&](const std::string &name, Call call) {
+        if (call.op != "var.max_pool_grad" && call.op != "var.avg_pool_grad")
+          return;
+        SCOPED_TRACE(name + (t == DType::BF16 ? " in bf16" : " in f32"));
+        call.attributes.push_back(unit("channels_last"));
+        std::vector<HostTensor> operands = makeOperands(call);
+        std::vector<HostTensor> want = makeResults(call);
+        std::vector<HostTensor> got = makeResults(call);
+        runOnCpu(call, operands, want);
+        runOnPoisonedResults(*backend, call, operands, got);
+        if (!HasFatalFailure())
+          expectAgree(call, want, got);
+      });
 }
 
 // Shapes that do not fit the channels-last layout get the CPU's message
