@@ -2,8 +2,10 @@
 // 1-D to 3-D, grouped and depthwise, in f32 (FMA math: no TF32, to stay
 // within f32 rounding of the CPU) and bf16 (tensor cores, f32 accumulation).
 // Tensors are NCHW / NCDHW as the plan lays them out, or NHWC / NDHWC for a
-// channels_last call (the filter then goes through a KRSC copy, and 3-D
-// windows that slide over two or one dimension run as 2-D convolutions);
+// channels_last call (the filter then goes through a KRSC copy, an input
+// of a few channels, as the RGB stem's, runs zero-padded to 16 bytes a
+// pixel (ConvScratchKernels.h), and 3-D windows that slide over two or one
+// dimension run as 2-D convolutions);
 // the algorithm is the fastest deterministic one cuDNN measures, once per
 // geometry and layout. Two channels-last cases skip cuDNN, whose NHWC
 // kernels run them far below memory bandwidth: pointwise convolutions are
@@ -11,6 +13,7 @@
 // own kernels (DepthwiseKernels.cu). The bias is a separate kernel (bf16
 // results round twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
+#include "runtime/cuda/ConvScratchKernels.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DepthwiseKernels.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -60,13 +63,15 @@ struct CudnnGeometry {
 /// = (N * D, H, W, C); one that only slides over D is a 2-D (k, 1)
 /// convolution over (N, D, H * W, C). These are R(2+1)D's convolutions,
 /// and cuDNN's 2-D NHWC kernels are its fastest; other 3-D windows stay
-/// 3-D (5-D descriptors).
-CudnnGeometry cudnnGeometryOf(const Window &w, size_t spatial) {
+/// 3-D (5-D descriptors). The input channels are cudnnInputChannels's
+/// (zero-padded for a few channels in `dtype`).
+CudnnGeometry cudnnGeometryOf(const Window &w, size_t spatial,
+                              plan::DType dtype) {
   auto narrow = [](int64_t v) { return static_cast<int>(v); };
   CudnnGeometry g;
   g.channelsLast = w.channelsLast;
   g.batch = narrow(w.batch);
-  g.inChannels = narrow(w.inChannels);
+  g.inChannels = narrow(cudnnInputChannels(w, dtype));
   g.outChannels = narrow(w.outChannels);
   g.groups = narrow(w.groups);
   auto push = [&](int64_t in, int64_t out, int64_t kernel, int64_t padding,
@@ -127,7 +132,7 @@ std::string setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type,
 
 /// Descriptors of geometry `g` over tensors of one element type. The
 /// filter of a channels-last convolution is described NHWC (KRSC): see
-/// FilterScratch for why and how the plan's (O, I/groups, k...) weight gets
+/// ConvScratch for why and how the plan's (O, I/groups, k...) weight gets
 /// there.
 std::string describe(const CudnnGeometry &g, plan::DType dtype,
                      ConvDescriptors &d) {
@@ -220,7 +225,8 @@ std::string pickAlgorithm(const ConvDescriptors &d, const Perf *perf, int found,
 enum class Direction { Forward, BackwardData, BackwardFilter };
 
 /// The algorithm cache's key: direction, type and the geometry as cuDNN
-/// sees it (layout, folded batch and dimensions included).
+/// sees it (layout, folded batch and dimensions, padded channels included:
+/// a stem padded to 8 channels shares the algorithm of an 8-channel input).
 std::string algorithmKey(const ConvDescriptors &d, const CudnnGeometry &g,
                          Direction direction) {
   std::string key = std::to_string(static_cast<int>(direction)) + "/" +
@@ -279,67 +285,6 @@ __global__ void addBiasKernel(void *y, int yType, const void *bias,
   }
 }
 
-/// Between the plan's (O, C, taps) filter and cuDNN's KRSC (O, taps, C),
-/// C = I / groups, taps = prod(kernel); one thread an element of `to`.
-template <typename T>
-__global__ void permuteFilterKernel(const T *from, T *to, int64_t channels,
-                                    int64_t taps, bool toChannelsLast,
-                                    int64_t n) {
-  VAR_GRID_STRIDE(i, n) {
-    if (toChannelsLast) {
-      int64_t c = i % channels, t = i / channels % taps,
-              o = i / (channels * taps);
-      to[i] = from[(o * channels + c) * taps + t];
-    } else {
-      int64_t t = i % taps, c = i / taps % channels, o = i / (channels * taps);
-      to[i] = from[(o * taps + t) * channels + c];
-    }
-  }
-}
-
-/// The filter of a channels-last convolution. cuDNN's NHWC tensor-core
-/// kernels (and most of its NHWC kernels at all) take the filter in NHWC
-/// (KRSC) format only; an NCHW filter beside NHWC activations leaves few or
-/// no engines. The plan keeps weights (O, I/groups, k...) (optimizer,
-/// checkpoints and ZeRO buckets do not know layouts), so the forward and
-/// backward-data read a KRSC copy made in the workspace, and the backward
-/// filter writes KRSC there and is permuted into the result: a weight is
-/// small beside the activations. Depthwise (I/groups = 1) and pointwise
-/// (1x1) filters are the same in both layouts and need no copy.
-struct FilterScratch {
-  int64_t channels = 0, taps = 0, count = 0;
-  size_t elementBytes = 0;
-  bool needed = false;
-  /// Workspace bytes reserved ahead of cuDNN's, 256-byte aligned.
-  size_t reservedBytes() const {
-    return needed ? (count * elementBytes + 255) / 256 * 256 : 0;
-  }
-};
-
-FilterScratch filterScratchOf(const Window &w, const TensorView &filter) {
-  FilterScratch f;
-  f.channels = w.inChannels / w.groups;
-  f.taps = cpu::product(w.kernel);
-  f.count = filter.numel();
-  f.elementBytes = plan::getDTypeBytes(filter.dtype);
-  f.needed = w.channelsLast && f.channels > 1 && f.taps > 1 && f.count > 0;
-  return f;
-}
-
-std::string permuteFilter(CudaContext &ctx, const FilterScratch &f,
-                          const void *from, void *to, bool toChannelsLast) {
-  if (f.elementBytes == 2)
-    permuteFilterKernel<<<blocksFor(f.count), kThreads, 0, ctx.stream>>>(
-        static_cast<const uint16_t *>(from), static_cast<uint16_t *>(to),
-        f.channels, f.taps, toChannelsLast, f.count);
-  else
-    permuteFilterKernel<<<blocksFor(f.count), kThreads, 0, ctx.stream>>>(
-        static_cast<const uint32_t *>(from), static_cast<uint32_t *>(to),
-        f.channels, f.taps, toChannelsLast, f.count);
-  VAR_CUDA_LAUNCHED();
-  return {};
-}
-
 /// Whether a channels-last convolution is pointwise, a product of the
 /// (M = N * spatial, C) activations by the (K, C) weight: a one-tap kernel
 /// (dilation then changes nothing), stride 1, no padding, one group, sizes
@@ -372,33 +317,55 @@ std::string pointwiseGemm(CudaContext &ctx, cublasOperation_t opA,
 }
 
 /// What one cuDNN convolution call needs once its window is known: the
-/// descriptors, the algorithm measured for the geometry, its workspace,
-/// and the filter as cuDNN reads or writes it (the plan's, or its KRSC
-/// copy in the workspace).
+/// descriptors, the algorithm measured for the geometry, its workspace, and
+/// the filter and input as cuDNN reads or writes them (the plan's, or their
+/// copies in the workspace: see ConvScratch).
 struct ConvSetup {
   ConvDescriptors d;
   ConvAlgorithm chosen;
-  FilterScratch scratch;
+  ConvScratch scratch;
   void *workspace = nullptr;
   void *filter = nullptr;
+  void *x = nullptr; // the input, or backward data's result
 };
 
+/// Points `setup` at the plan's `x` and `filter` or at their copies in the
+/// workspace starting at `base` (ConvScratch's layout), cuDNN's part after
+/// them, and fills the copies that `direction` reads.
+std::string placeScratch(CudaContext &ctx, ConvSetup &setup,
+                         Direction direction, void *base, void *x,
+                         void *filter) {
+  const ConvScratch &s = setup.scratch;
+  char *at = static_cast<char *>(base);
+  setup.filter = s.filterCopy ? at : filter;
+  setup.x = s.channelPadding ? at + s.filterBytes() : x;
+  setup.workspace = at + s.reservedBytes();
+  if (s.filterCopy && direction != Direction::BackwardFilter)
+    if (std::string error = toCudnnFilter(ctx, s, filter, setup.filter);
+        !error.empty())
+      return error;
+  if (s.channelPadding && direction != Direction::BackwardData)
+    return padChannels(ctx, s, x, setup.x);
+  return {};
+}
+
 /// Measures the convolution `setup` describes (first sight of its
-/// geometry) into setup.chosen. The device is quiesced first (see
-/// CudaContext::quiesce). The fast algorithms of large convolutions need a
-/// few hundred MiB (R(2+1)D-18's (1,3,3) convolutions channels-first: 319
-/// MiB, 100x faster backward data than the best within 256 MiB, on an
-/// H100), so the search may use 1 GiB where free; the excess is given back
-/// after. `reserved`: workspace bytes ahead of cuDNN's for the filter copy.
+/// geometry) into setup.chosen, on the copies cuDNN will read and write.
+/// The device is quiesced first (see CudaContext::quiesce). The fast
+/// algorithms of large convolutions need a few hundred MiB (R(2+1)D-18's
+/// (1,3,3) convolutions channels-first: 319 MiB, 100x faster backward data
+/// than the best within 256 MiB, on an H100), so the search may use 1 GiB
+/// beside the copies where free; the excess is given back after.
 std::string searchAlgorithm(CudaContext &ctx, ConvSetup &setup,
-                            Direction direction, void *x, void *filter, void *y,
-                            size_t reserved) {
+                            Direction direction, void *x, void *filter,
+                            void *y) {
   if (ctx.capturing) // a search runs convolutions and waits for them
     return "cuDNN would search an algorithm for a convolution first seen "
            "while the step is recorded as a graph";
   if (ctx.quiesce)
     if (std::string error = ctx.quiesce(); !error.empty())
       return error;
+  size_t reserved = setup.scratch.reservedBytes();
   void *base = nullptr;
   std::string error;
   for (int64_t mib : {1024, 256})
@@ -408,41 +375,39 @@ std::string searchAlgorithm(CudaContext &ctx, ConvSetup &setup,
       break;
   if (!error.empty())
     return error;
-  void *searchFilter = reserved ? base : filter;
-  if (reserved && direction != Direction::BackwardFilter)
-    error = permuteFilter(ctx, setup.scratch, filter, searchFilter, true);
+  error = placeScratch(ctx, setup, direction, base, x, filter);
   if (error.empty())
     error = findAlgorithm(
-        ctx, setup.d, direction, x, searchFilter, y,
-        static_cast<char *>(base) + reserved,
+        ctx, setup.d, direction, setup.x, setup.filter, y, setup.workspace,
         static_cast<size_t>(ctx.getWorkspaceBytes()) - reserved, setup.chosen);
   ctx.trimWorkspace();
   return error;
 }
 
-/// Describes the call, takes the workspace (the filter copy ahead of
-/// cuDNN's), makes the KRSC filter copy for the directions that read it,
-/// and picks the algorithm: cuDNN's measurement the first time a geometry
-/// is seen, the context's cache after that. A bf16 convolution takes the
-/// chosen algorithm's math type. `x`, `filter`, `y`: the plan's input,
-/// filter and output tensors.
+/// Describes the call, picks the algorithm (cuDNN's measurement the first
+/// time a geometry is seen, the context's cache after that), takes the
+/// workspace (the copies ahead of cuDNN's part, so that the eager runs
+/// before a step is recorded as a graph size it for them too) and fills the
+/// copies the direction reads. A bf16 convolution takes the chosen
+/// algorithm's math type. `x`, `filter`, `y`: the plan's input (backward
+/// data: its result), filter and output tensors.
 std::string setUpConv(CudaContext &ctx, const OpCall &call, const Window &w,
                       size_t spatial, Direction direction, void *x,
                       const TensorView &filter, void *y, ConvSetup &setup) {
   plan::DType dtype;
   if (std::string error = commonType(call, dtype); !error.empty())
     return error;
-  CudnnGeometry g = cudnnGeometryOf(w, spatial);
+  CudnnGeometry g = cudnnGeometryOf(w, spatial, dtype);
   if (std::string error = describe(g, dtype, setup.d); !error.empty())
     return error;
   std::string key = algorithmKey(setup.d, g, direction);
-  setup.scratch = filterScratchOf(w, filter);
+  setup.scratch = convScratchOf(w, dtype);
   size_t reserved = setup.scratch.reservedBytes();
   auto cached = ctx.convAlgorithms.find(key);
   if (cached != ctx.convAlgorithms.end()) {
     setup.chosen = cached->second;
-  } else if (std::string error = searchAlgorithm(ctx, setup, direction, x,
-                                                 filter.data, y, reserved);
+  } else if (std::string error =
+                 searchAlgorithm(ctx, setup, direction, x, filter.data, y);
              !error.empty()) {
     return error + (g.channelsLast ? " (channels-last)" : "");
   } else {
@@ -453,13 +418,10 @@ std::string setUpConv(CudaContext &ctx, const OpCall &call, const Window &w,
           static_cast<int64_t>(reserved + setup.chosen.memory), &base);
       !error.empty())
     return error;
-  setup.filter = reserved ? base : filter.data;
-  setup.workspace = static_cast<char *>(base) + reserved;
-  if (reserved && direction != Direction::BackwardFilter)
-    if (std::string error =
-            permuteFilter(ctx, setup.scratch, filter.data, setup.filter, true);
-        !error.empty())
-      return error;
+  if (std::string error =
+          placeScratch(ctx, setup, direction, base, x, filter.data);
+      !error.empty())
+    return error;
   if (setup.d.dataType != CUDNN_DATA_FLOAT)
     VAR_CUDA_TRY(cudnnSetConvolutionMathType(
         setup.d.conv, static_cast<cudnnMathType_t>(setup.chosen.mathType)));
@@ -505,7 +467,7 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
       return error;
     float one = 1.0f, zero = 0.0f;
     VAR_CUDA_TRY(cudnnConvolutionForward(
-        ctx.cudnn, &one, c.d.x, input.data, c.d.w, c.filter, c.d.conv,
+        ctx.cudnn, &one, c.d.x, c.x, c.d.w, c.filter, c.d.conv,
         static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
         c.chosen.memory, &zero, c.d.y, result.data));
   }
@@ -558,7 +520,9 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
   VAR_CUDA_TRY(cudnnConvolutionBackwardData(
       ctx.cudnn, &one, c.d.w, c.filter, c.d.y, grad.data, c.d.conv,
       static_cast<cudnnConvolutionBwdDataAlgo_t>(c.chosen.algo), c.workspace,
-      c.chosen.memory, &zero, c.d.x, result.data));
+      c.chosen.memory, &zero, c.d.x, c.x));
+  if (c.x != result.data)
+    return unpadChannels(ctx, c.scratch, c.x, result.data);
   return {};
 }
 
@@ -591,11 +555,11 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
     return error;
   float one = 1.0f, zero = 0.0f;
   VAR_CUDA_TRY(cudnnConvolutionBackwardFilter(
-      ctx.cudnn, &one, c.d.x, input.data, c.d.y, grad.data, c.d.conv,
+      ctx.cudnn, &one, c.d.x, c.x, c.d.y, grad.data, c.d.conv,
       static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.chosen.algo), c.workspace,
       c.chosen.memory, &zero, c.d.w, c.filter));
   if (c.filter != result.data)
-    return permuteFilter(ctx, c.scratch, c.filter, result.data, false);
+    return fromCudnnFilter(ctx, c.scratch, c.filter, result.data);
   return {};
 }
 

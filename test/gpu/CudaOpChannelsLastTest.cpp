@@ -265,9 +265,77 @@ Cases buildCases(DType t) {
        {},
        false},
       {"pointwise_1d", {2, 9, 5}, {7, 5, 1}, {2, 9, 7}, {}, false},
+      // Stems: inputs of a few channels run through cuDNN on a copy
+      // zero-padded to 16 bytes a pixel (8 channels in bf16, 4 in f32;
+      // ConvScratchKernels.h), forward, backward data and backward filter:
+      // vgg's 3 -> 64, MobileNetV2's and EfficientNet's 3 -> 32 at stride
+      // 2, one channel, five (two 16-byte chunks a pixel in f32), twelve
+      // (two in bf16, none in f32), a strided one-tap filter (copied only
+      // because padded), R(2+1)D's (1, 7, 7) 3 -> 45 stem (a 2-D
+      // convolution over N * D images) and a full 3-D one.
+      {"stem_c3_k64",
+       {2, 12, 13, 3},
+       {64, 3, 3, 3},
+       {2, 12, 13, 64},
+       {ints("padding", {1, 1})},
+       false},
+      {"stem_c3_s2",
+       {2, 15, 16, 3},
+       {32, 3, 3, 3},
+       {2, 8, 8, 32},
+       {ints("stride", {2, 2}), ints("padding", {1, 1})},
+       false},
+      {"stem_c3_s2_bias",
+       {3, 9, 8, 3},
+       {16, 3, 3, 3},
+       {3, 5, 4, 16},
+       {ints("stride", {2, 2}), ints("padding", {1, 1})},
+       true},
+      {"stem_c1", {3, 9, 10, 1}, {8, 1, 5, 5}, {3, 5, 6, 8}, {}, true},
+      {"stem_c5",
+       {2, 7, 8, 5},
+       {12, 5, 3, 3},
+       {2, 7, 4, 12},
+       {ints("stride", {1, 2}), ints("padding", {1, 1})},
+       true},
+      {"stem_c12", {2, 6, 6, 12}, {8, 12, 3, 3}, {2, 4, 4, 8}, {}, false},
+      {"stem_c3_one_tap_s2",
+       {2, 8, 8, 3},
+       {6, 3, 1, 1},
+       {2, 4, 4, 6},
+       {ints("stride", {2, 2})},
+       false},
+      {"stem3d_r2plus1d",
+       {2, 3, 12, 12, 3},
+       {45, 3, 1, 7, 7},
+       {2, 3, 6, 6, 45},
+       {ints("stride", {1, 2, 2}), ints("padding", {0, 3, 3})},
+       false},
+      {"stem3d_full",
+       {2, 4, 6, 5, 3},
+       {8, 3, 3, 3, 3},
+       {2, 4, 6, 5, 8},
+       {ints("padding", {1, 1, 1})},
+       true},
   };
   for (const ConvCase &c : convs)
     addConvCalls(t, c, add);
+  // A padded stem whose tensors that the copies read or write start off a
+  // 16-byte boundary (cuDNN sees the others): input and weight forward,
+  // weight and result backward data, input and result backward filter.
+  addConvCalls(t,
+               {"stem_c3_misaligned",
+                {2, 7, 9, 3},
+                {16, 3, 3, 3},
+                {2, 7, 9, 16},
+                {ints("padding", {1, 1})},
+                false},
+               [&](std::string name, Call call) {
+                 uint32_t copied = call.op == "var.conv"              ? 0b011
+                                   : call.op == "var.conv_grad_input" ? 0b110
+                                                                      : 0b101;
+                 add(std::move(name), misaligned(std::move(call), copied));
+               });
   // A tile kernel's shape with every tensor misaligned: the general
   // kernels, one channel a thread.
   addConvCalls(t,
@@ -564,6 +632,49 @@ TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
        {uniform(t, x), uniform(t, p)},
        {result(t, pw)},
        last},
+  };
+  for (const Call &call : calls) {
+    SCOPED_TRACE(call.op);
+    std::vector<HostTensor> operands = makeOperands(call);
+    std::vector<HostTensor> first = makeResults(call);
+    std::vector<HostTensor> second = makeResults(call);
+    runOnDevice(*backend, call, operands, first);
+    runOnDevice(*backend, call, operands, second);
+    if (HasFatalFailure())
+      return;
+    const TensorView &a = first[0].view, &b = second[0].view;
+    EXPECT_EQ(std::memcmp(a.data, b.data, static_cast<size_t>(a.bytes())), 0)
+        << "two runs differ";
+  }
+}
+
+// A padded stem (ConvScratchKernels.h) gives the same bits run after run,
+// forward, backward data and backward filter: vgg's 3 -> 64 and
+// MobileNetV2's strided 3 -> 32 on enough images for cuDNN's large
+// kernels.
+TEST_F(CudaChannelsLastRepeatTest, PaddedStemIsDeterministic) {
+  const DType t = DType::BF16;
+  Shape x = {8, 56, 56, 3}, w = {64, 3, 3, 3}, y = {8, 56, 56, 64};
+  Shape sw = {32, 3, 3, 3}, sy = {8, 28, 28, 32};
+  std::vector<Attribute> padded = {ints("padding", {1, 1}),
+                                   unit("channels_last")};
+  std::vector<Attribute> strided = {
+      ints("stride", {2, 2}), ints("padding", {1, 1}), unit("channels_last")};
+  std::vector<Call> calls = {
+      {"var.conv", {uniform(t, x), uniform(t, w)}, {result(t, y)}, padded},
+      {"var.conv_grad_input",
+       {uniform(t, y), uniform(t, w)},
+       {result(t, x)},
+       padded},
+      {"var.conv_grad_weight",
+       {uniform(t, x), uniform(t, y)},
+       {result(t, w)},
+       padded},
+      {"var.conv", {uniform(t, x), uniform(t, sw)}, {result(t, sy)}, strided},
+      {"var.conv_grad_weight",
+       {uniform(t, x), uniform(t, sy)},
+       {result(t, sw)},
+       strided},
   };
   for (const Call &call : calls) {
     SCOPED_TRACE(call.op);
