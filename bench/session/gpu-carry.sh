@@ -86,7 +86,7 @@ fi
 (
   export CUDA_VISIBLE_DEVICES=$last
   if want tests; then
-    for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
+    for test in CudaOpTest CudaOpChannelsLastTest CudaChannelsLastRepeatTest CudaBatchNormActivationTest \
       CudaLstmTest CudaDistTest CudaGraphTest; do
       timeout "${TESTS_S:-150}" "$test" --gtest_brief=1 > "$work/$test.log" 2>&1
       say "$test rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$work/$test.log" | tr '\n' ' ')"

@@ -20,7 +20,7 @@ PERF_CARRY_OUT=$out PERF_MODELS=mobilenet_v2 \
   "$here/../../bench/perf/gpu-carry.sh" "$build"
 rm -rf "$out/plans"
 mkdir -p "$out/data"
-for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
+for test in CudaOpTest CudaOpChannelsLastTest CudaChannelsLastRepeatTest CudaBatchNormActivationTest \
   CudaLstmTest CudaDistTest NcclTest CudaGraphTest; do
   cp "$build/bin/$test" "$out/libexec/$test"
   strip "$out/libexec/$test"
@@ -61,7 +61,7 @@ rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
 # The libraries travel compressed (the device tool carries 64 MiB).
 [ -d "$here/lib" ] || tar xJf "$here/data/lib.txz" -C "$here"
 gpus=$(nvidia-smi -L | grep -c '^GPU')
-for test in CudaOpTest CudaOpChannelsLastTest CudaBatchNormActivationTest \
+for test in CudaOpTest CudaOpChannelsLastTest CudaChannelsLastRepeatTest CudaBatchNormActivationTest \
   CudaLstmTest CudaDistTest NcclTest CudaGraphTest; do
   timeout 120 "$test" --gtest_brief=1 --gtest_filter=-Nccl.RefusesNvlinkMulticast \
     > "$work/$test.log" 2>&1
