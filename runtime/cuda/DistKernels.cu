@@ -2,10 +2,12 @@
 // grid-stride loop, a thread an element. Sums of squares are reduced in a
 // fixed order (each block's threads in a shared-memory tree, then the block
 // partials by index), so that they are the same from run to run. Built
-// without fused multiply-adds (CMakeLists.txt) so that the f64 arithmetic
-// rounds as the host's does.
+// without fused multiply-adds (CMakeLists.txt) so that the arithmetic
+// rounds as the host's does: the optimizer's f32 math is the host's own
+// (exec::adamwElement, exec::sgdElement).
 #include "runtime/cuda/DeviceTensor.cuh"
 #include "runtime/cuda/DistKernels.h"
+#include "runtime/exec/HostDistKernels.h"
 
 namespace var::cuda {
 
@@ -46,36 +48,29 @@ __device__ double blockSum(double value) {
 
 /// Blocks up to kSquarePartials, each leaving its gradient's sum of squares
 /// in squares[blockIdx.x]; block 0 zeroes the partials no block writes.
-__global__ void optimizerKernel(OptimizerStep s, int gradType) {
+/// The options' factors are parameters; the step's come from device memory
+/// at the start (a replayed graph reads new ones).
+__global__ void optimizerKernel(OptimizerStep s, exec::UpdateFactors options,
+                                int gradType) {
+  exec::UpdateFactors f = options;
+  exec::addStepFactors(f, s, *s.scalars, s.clip ? *s.clip : 1.0f);
   double squares = 0;
-  double coef = s.clip ? static_cast<double>(*s.clip) : 1.0;
-  const cpu::UpdateScalars scalars = *s.scalars;
-  float *p = s.master;
   VAR_GRID_STRIDE(i, s.count) {
     float grad = loadFloat(s.grad, gradType, i);
     squares += static_cast<double>(grad) * grad;
+    float weight = s.master[i];
     if (s.adamw) {
-      float *m = s.state[0], *v = s.state[1];
-      double g = grad * coef;
-      double w = p[i] * (1.0 - scalars.lr * s.weightDecay);
-      m[i] = static_cast<float>(s.beta1 * m[i] + (1.0 - s.beta1) * g);
-      v[i] = static_cast<float>(s.beta2 * v[i] + (1.0 - s.beta2) * g * g);
-      double denom = sqrt(v[i] / scalars.biasCorrection2) + s.eps;
-      p[i] = static_cast<float>(
-          w - scalars.lr * (m[i] / scalars.biasCorrection1) / denom);
+      weight =
+          exec::adamwElement(f, grad, s.state[0][i], s.state[1][i], weight);
+    } else if (f.hasMomentum) {
+      weight = exec::sgdElement(f, grad, s.state[0][i], weight);
     } else {
-      double g = grad * coef + s.weightDecay * p[i];
-      if (s.momentum != 0.0) {
-        float &buf = s.state[0][i];
-        buf = scalars.step == 1 ? static_cast<float>(g)
-                                : static_cast<float>(s.momentum * buf +
-                                                     (1.0 - s.dampening) * g);
-        g = s.nesterov ? g + s.momentum * buf : buf;
-      }
-      p[i] = static_cast<float>(p[i] - scalars.lr * g);
+      float unused = 0;
+      weight = exec::sgdElement(f, grad, unused, weight);
     }
+    s.master[i] = weight;
     if (s.result)
-      s.result[i] = p[i];
+      s.result[i] = weight;
   }
   double sum = blockSum(squares);
   if (threadIdx.x == 0)
@@ -154,7 +149,7 @@ std::string launchAccumulate(cudaStream_t stream, float *sum,
 std::string launchOptimizerUpdate(cudaStream_t stream,
                                   const OptimizerStep &step) {
   optimizerKernel<<<partialBlocks(step.count), kThreads, 0, stream>>>(
-      step, elementType(step.gradType));
+      step, exec::optionFactors(step), elementType(step.gradType));
   VAR_CUDA_LAUNCHED();
   return {};
 }

@@ -1,7 +1,7 @@
 // The CUDA backend's dist primitives against the CPU backend's (the host
 // implementation) on random inputs, f32 and bf16: conversions and
 // accumulation bit for bit; AdamW and SGD updates bit for bit too (the
-// kernels do the host's f64 arithmetic without fused multiply-adds), the
+// kernels do the host's f32 arithmetic without fused multiply-adds), the
 // printed mismatch count says by how much they differ if ever; sums of
 // squares within f64 rounding (another summation order). Without a GPU
 // every case is skipped, and ctest counts it as skipped.
