@@ -1,7 +1,8 @@
 // Launchers of the dist ops' primitives on the GPU (DistKernels.cu): what
 // the CUDA backend's Backend overrides enqueue on its stream. Numerics are
-// the host implementation's (runtime/exec/HostDistKernels.cpp): f64 per
-// element, no fused multiply-adds, one rounding to f32 or bf16.
+// the host implementation's (runtime/exec/HostDistKernels.cpp), bit for bit:
+// the optimizer's f32 per-element math is shared with it, no fused
+// multiply-adds, one rounding to f32 or bf16.
 #ifndef VAR_RUNTIME_CUDA_DISTKERNELS_H
 #define VAR_RUNTIME_CUDA_DISTKERNELS_H
 

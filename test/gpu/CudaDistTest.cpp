@@ -1,10 +1,12 @@
 // The CUDA backend's dist primitives against the CPU backend's (the host
 // implementation) on random inputs, f32 and bf16: conversions and
 // accumulation bit for bit; AdamW and SGD updates bit for bit too (the
-// kernels do the host's f64 arithmetic without fused multiply-adds), the
-// printed mismatch count says by how much they differ if ever; sums of
-// squares within f64 rounding (another summation order). Without a GPU
-// every case is skipped, and ctest counts it as skipped.
+// kernel does the host's f32 arithmetic without fused multiply-adds), over
+// sizes and offsets that run its vector loop, its scalar head and tail and
+// its scalar fallback, the printed mismatch count says by how much they
+// differ if ever; nothing outside the update written; sums of squares
+// within f64 rounding (another summation order), the same from run to run.
+// Without a GPU every case is skipped, and ctest counts it as skipped.
 #include "runtime/cpu/CpuOps.h"
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/exec/HostDistKernels.h"
@@ -59,6 +61,94 @@ std::vector<float> randomFloats(int64_t count, float scale, uint32_t seed,
   return values;
 }
 
+struct UpdateCase {
+  const char *name;
+  bool adamw;
+  DType gradType;
+  bool clip;
+  int64_t step;
+  double momentum, dampening;
+  bool nesterov;
+  double weightDecay;
+};
+
+const UpdateCase kUpdateCases[] = {
+    {"adamw f32", true, DType::F32, false, 1, 0, 0, false, 0.01},
+    {"adamw bf16 clipped step 7", true, DType::BF16, true, 7, 0, 0, false,
+     0.01},
+    {"adamw bf16 no decay", true, DType::BF16, false, 2, 0, 0, false, 0},
+    {"sgd f32 plain", false, DType::F32, false, 3, 0, 0, false, 0.01},
+    {"sgd bf16 plain clipped", false, DType::BF16, true, 2, 0, 0, false, 0},
+    {"sgd bf16 momentum step 1", false, DType::BF16, false, 1, 0.9, 0.1, false,
+     0.01},
+    {"sgd f32 momentum step 4", false, DType::F32, false, 4, 0.9, 0.1, false,
+     0.01},
+    {"sgd f32 nesterov clipped", false, DType::F32, true, 5, 0.9, 0, true,
+     0.01},
+};
+
+/// Where an update's arrays start in their allocations (in elements): the
+/// kernel moves four elements at a time where every array is 16-byte
+/// aligned at one element (the gradient 4-element aligned), one at a time
+/// before and after, and all of them one at a time when the arrays'
+/// alignments differ.
+struct UpdateLayout {
+  int64_t count;
+  int64_t offset;       // master's and the states'
+  int64_t gradOffset;   // the gradient's
+  int64_t resultOffset; // -1: no result
+};
+
+const UpdateLayout kUpdateLayouts[] = {
+    {300007, 0, 0, 0},  // quads, then a tail of 3
+    {300007, 1, 1, 1},  // a head of 3
+    {300006, 3, 3, -1}, // a head of 1, no result
+    {1001, 0, 1, 0},    // the gradient at another alignment: no quads
+    {1001, 2, 2, 3},    // the result at another one
+    {1, 1, 1, 1},
+    {2, 0, 0, 0},
+    {3, 2, 2, 2},
+    {7, 3, 3, 3},
+    {(1 << 21) + 5, 2, 2, 2}, // several strides of the whole grid
+};
+
+/// One update's inputs, each array kPad elements longer than the update
+/// on both sides (and by its offset) so that writes outside it show.
+struct UpdateData {
+  static constexpr int64_t kPad = 4;
+  std::vector<float> master, m, v, result;
+  std::vector<uint8_t> grad;
+  std::vector<float> clip = {0.37f};
+  var::cpu::UpdateScalars scalars;
+  UpdateData(const UpdateCase &c, const UpdateLayout &l, uint32_t seed) {
+    int64_t size = l.count + 3 + 2 * kPad;
+    master = randomFloats(size, 1.0f, seed);
+    m = randomFloats(size, 0.1f, seed + 1);
+    v = randomFloats(size, 0.01f, seed + 2, /*positive=*/true);
+    result = randomFloats(size, 1.0f, seed + 3);
+    grad = randomBytes(c.gradType, size, 0.5f, seed + 4);
+    scalars.lr = 0.003f;
+    scalars.step = c.step;
+    OptimizerStep defaults;
+    var::exec::computeBiasCorrections(defaults.beta1, defaults.beta2, scalars);
+  }
+};
+
+/// Where an update's arrays are: UpdateData's own or device copies.
+struct UpdateArrays {
+  float *master, *m, *v, *result;
+  void *grad;
+  const float *clip;
+  double *squares;
+  const var::cpu::UpdateScalars *scalars;
+};
+
+UpdateArrays hostArrays(UpdateData &data, std::vector<double> &squares) {
+  return {data.master.data(), data.m.data(),    data.v.data(),
+          data.result.data(), data.grad.data(), data.clip.data(),
+          squares.data(),     &data.scalars};
+}
+
 class CudaDistTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -89,6 +179,10 @@ protected:
               "");
     return values;
   }
+
+  /// Device copies of an update's arrays, in `buffers`.
+  UpdateArrays uploadArrays(UpdateData &data,
+                            const std::vector<double> &squares);
 
   std::unique_ptr<Backend> gpu;
   std::unique_ptr<Backend> cpu = var::exec::createCpuBackend();
@@ -153,83 +247,105 @@ void compare(const std::vector<float> &expected, const std::vector<float> &got,
   EXPECT_EQ(mismatches, 0u) << what;
 }
 
-struct UpdateCase {
-  const char *name;
-  bool adamw;
-  DType gradType;
-  bool clip;
-  int64_t step;
-  double momentum, dampening;
-  bool nesterov;
-};
+UpdateArrays CudaDistTest::uploadArrays(UpdateData &data,
+                                        const std::vector<double> &squares) {
+  UpdateArrays a;
+  a.master = static_cast<float *>(upload(data.master));
+  a.m = static_cast<float *>(upload(data.m));
+  a.v = static_cast<float *>(upload(data.v));
+  a.result = static_cast<float *>(upload(data.result));
+  a.grad = upload(data.grad);
+  a.clip = static_cast<const float *>(upload(data.clip));
+  a.squares = static_cast<double *>(upload(squares));
+  // The kernel reads the step's values from device memory.
+  a.scalars = static_cast<const var::cpu::UpdateScalars *>(
+      upload(&data.scalars, sizeof data.scalars));
+  return a;
+}
+
+/// `c`'s update of `l`'s elements of `a`.
+OptimizerStep makeStep(const UpdateCase &c, const UpdateLayout &l,
+                       const UpdateArrays &a) {
+  OptimizerStep step;
+  step.adamw = c.adamw;
+  step.gradType = c.gradType;
+  step.count = l.count;
+  step.weightDecay = c.weightDecay;
+  step.momentum = c.momentum;
+  step.dampening = c.dampening;
+  step.nesterov = c.nesterov;
+  int64_t first = UpdateData::kPad;
+  step.master = a.master + first + l.offset;
+  step.state[0] = a.m + first + l.offset;
+  step.state[1] = a.v + first + l.offset;
+  step.grad = static_cast<uint8_t *>(a.grad) +
+              (first + l.gradOffset) * var::plan::getDTypeBytes(c.gradType);
+  step.result =
+      l.resultOffset < 0 ? nullptr : a.result + first + l.resultOffset;
+  step.clip = c.clip ? a.clip : nullptr;
+  step.squares = a.squares;
+  step.scalars = a.scalars;
+  return step;
+}
 
 TEST_F(CudaDistTest, OptimizerUpdatesMatchTheHost) {
-  const int64_t count = 300007;
-  const UpdateCase cases[] = {
-      {"adamw f32", true, DType::F32, false, 1, 0, 0, false},
-      {"adamw bf16 clipped step 7", true, DType::BF16, true, 7, 0, 0, false},
-      {"sgd f32 plain", false, DType::F32, false, 3, 0, 0, false},
-      {"sgd bf16 momentum step 1", false, DType::BF16, false, 1, 0.9, 0.1,
-       false},
-      {"sgd f32 nesterov clipped", false, DType::F32, true, 5, 0.9, 0, true},
-  };
-  for (const UpdateCase &c : cases) {
+  uint32_t seed = 4;
+  for (const UpdateCase &c : kUpdateCases)
+    for (const UpdateLayout &l : kUpdateLayouts) {
+      SCOPED_TRACE(std::string(c.name) + ", " + std::to_string(l.count) +
+                   " at " + std::to_string(l.offset) + "/" +
+                   std::to_string(l.gradOffset) + "/" +
+                   std::to_string(l.resultOffset));
+      UpdateData data(c, l, seed += 8);
+      // Partials the kernel does not write must come back zero.
+      std::vector<double> squares(kSquarePartials, 1e30);
+      UpdateArrays device = uploadArrays(data, squares);
+      ASSERT_EQ(gpu->updateOptimizer(makeStep(c, l, device)), "");
+      ASSERT_EQ(cpu->updateOptimizer(makeStep(c, l, hostArrays(data, squares))),
+                "");
+
+      size_t size = data.master.size();
+      compare(data.master, download<float>(device.master, size), "master");
+      compare(data.result, download<float>(device.result, size), "result");
+      compare(data.m, download<float>(device.m, size), "state 0");
+      compare(data.v, download<float>(device.v, size), "state 1");
+      double hostSum = 0, gpuSum = 0;
+      for (double partial : squares)
+        hostSum += partial;
+      for (double partial : download<double>(device.squares, kSquarePartials))
+        gpuSum += partial;
+      EXPECT_NEAR(gpuSum, hostSum, 1e-12 * hostSum);
+      buffers.clear();
+    }
+}
+
+TEST_F(CudaDistTest, OptimizerUpdateRepeatsBitForBit) {
+  const UpdateLayout l = {(1 << 20) + 3, 1, 1, 1};
+  for (const UpdateCase &c : {kUpdateCases[1], kUpdateCases[7]}) {
     SCOPED_TRACE(c.name);
-    std::vector<float> master = randomFloats(count, 1.0f, 4);
-    std::vector<float> m = randomFloats(count, 0.1f, 5);
-    std::vector<float> v = randomFloats(count, 0.01f, 6, /*positive=*/true);
-    std::vector<uint8_t> grad = randomBytes(c.gradType, count, 0.5f, 7);
-    std::vector<float> clip = {0.37f};
-    std::vector<float> result(static_cast<size_t>(count));
-    std::vector<double> squares(kSquarePartials);
-
-    OptimizerStep step;
-    step.adamw = c.adamw;
-    step.gradType = c.gradType;
-    step.count = count;
-    var::cpu::UpdateScalars scalars;
-    scalars.lr = 0.003f;
-    scalars.step = c.step;
-    step.weightDecay = 0.01;
-    step.momentum = c.momentum;
-    step.dampening = c.dampening;
-    step.nesterov = c.nesterov;
-    var::exec::computeBiasCorrections(step.beta1, step.beta2, scalars);
-
-    OptimizerStep device = step;
-    device.master = static_cast<float *>(upload(master));
-    device.state[0] = static_cast<float *>(upload(m));
-    device.state[1] = static_cast<float *>(upload(v));
-    device.grad = upload(grad);
-    device.clip = c.clip ? static_cast<const float *>(upload(clip)) : nullptr;
-    device.result = static_cast<float *>(upload(result));
-    device.squares = static_cast<double *>(upload(squares));
-    // The kernel reads the step's values from device memory.
-    device.scalars = static_cast<const var::cpu::UpdateScalars *>(
-        upload(&scalars, sizeof scalars));
-    ASSERT_EQ(gpu->updateOptimizer(device), "");
-
-    step.master = master.data();
-    step.state[0] = m.data();
-    step.state[1] = v.data();
-    step.grad = grad.data();
-    step.clip = c.clip ? clip.data() : nullptr;
-    step.result = result.data();
-    step.squares = squares.data();
-    step.scalars = &scalars;
-    ASSERT_EQ(cpu->updateOptimizer(step), "");
-
-    compare(master, download<float>(device.master, count), "master");
-    compare(result, download<float>(device.result, count), "result");
-    compare(m, download<float>(device.state[0], count), "state 0");
-    if (c.adamw)
-      compare(v, download<float>(device.state[1], count), "state 1");
-    double host = 0, gpuSum = 0;
-    for (double partial : squares)
-      host += partial;
-    for (double partial : download<double>(device.squares, kSquarePartials))
-      gpuSum += partial;
-    EXPECT_NEAR(gpuSum, host, 1e-12 * host);
+    std::vector<float> runs[2][4];
+    std::vector<double> partials[2];
+    for (int run = 0; run < 2; ++run) {
+      UpdateData data(c, l, 99);
+      std::vector<double> squares(kSquarePartials, -1.0);
+      UpdateArrays device = uploadArrays(data, squares);
+      ASSERT_EQ(gpu->updateOptimizer(makeStep(c, l, device)), "");
+      size_t size = data.master.size();
+      runs[run][0] = download<float>(device.master, size);
+      runs[run][1] = download<float>(device.m, size);
+      runs[run][2] = download<float>(device.v, size);
+      runs[run][3] = download<float>(device.result, size);
+      partials[run] = download<double>(device.squares, kSquarePartials);
+      buffers.clear();
+    }
+    for (int k = 0; k < 4; ++k)
+      EXPECT_EQ(std::memcmp(runs[0][k].data(), runs[1][k].data(),
+                            runs[0][k].size() * sizeof(float)),
+                0)
+          << "array " << k;
+    EXPECT_EQ(std::memcmp(partials[0].data(), partials[1].data(),
+                          kSquarePartials * sizeof(double)),
+              0);
   }
 }
 
