@@ -56,7 +56,8 @@ constexpr int kUpdateThreads = 64, kUpdateBlocksPerSM = 16;
 
 /// Where the update's 4-element quads run: elements [0, head) go one by
 /// one, then `quads` quads on 16-byte boundaries of master, state and
-/// result (the gradient's on 4-element ones), then the rest one by one.
+/// result (the gradient's and the bf16 result's on 4-element ones), then
+/// the rest one by one.
 /// Quads need every array at one alignment; when they are not, `head` is
 /// the whole update.
 struct QuadSplit {
@@ -79,7 +80,8 @@ QuadSplit splitIntoQuads(const OptimizerStep &s) {
   int64_t gradBytes = s.gradType == plan::DType::BF16 ? 2 : 4;
   int64_t floatBytes = head * static_cast<int64_t>(sizeof(float));
   bool aligned = isAlignedAt(s.grad, head * gradBytes, 4 * gradBytes) &&
-                 (!s.result || isAlignedAt(s.result, floatBytes, 16));
+                 (!s.result || isAlignedAt(s.result, floatBytes, 16)) &&
+                 (!s.resultBf16 || isAlignedAt(s.resultBf16, head * 2, 8));
   if (s.adamw)
     aligned = aligned && isAlignedAt(s.state[0], floatBytes, 16) &&
               isAlignedAt(s.state[1], floatBytes, 16);
@@ -143,6 +145,8 @@ __device__ inline void updateElement(const OptimizerStep &s,
   s.master[i] = weight;
   if (s.result)
     s.result[i] = weight;
+  if (s.resultBf16)
+    s.resultBf16[i] = floatToBf16Bits(weight);
 }
 
 /// Elements i ... i + 3 (i a quad's first), each array moved with one
@@ -170,6 +174,12 @@ __device__ inline void updateQuad(const OptimizerStep &s,
     storeQuad(s.state[1], i, b);
   if (s.result)
     storeQuad(s.result, i, weight);
+  if (s.resultBf16) // elements i, i + 1 in the first word, low half first
+    *reinterpret_cast<uint2 *>(s.resultBf16 + i) =
+        make_uint2(floatToBf16Bits(weight[0]) |
+                       static_cast<uint32_t>(floatToBf16Bits(weight[1])) << 16,
+                   floatToBf16Bits(weight[2]) |
+                       static_cast<uint32_t>(floatToBf16Bits(weight[3])) << 16);
 }
 
 /// Blocks up to kSquarePartials of grid-stride loops: a thread an element

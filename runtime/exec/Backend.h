@@ -48,6 +48,10 @@ struct OptimizerStep {
   const float *clip = nullptr;
   /// Where the updated master goes as well (`count` f32), or null.
   float *result = nullptr;
+  /// Where it goes rounded to bf16 (nearest, ties to even, as var.cast
+  /// rounds), or null: the bucket's compute copy, when the plan's cast and
+  /// store of the update's result are folded into it (Executor::fuseStores).
+  uint16_t *resultBf16 = nullptr;
   /// kSquarePartials f64 partial sums of the unscaled gradient's squares.
   double *squares = nullptr;
   /// The learning rate, step and AdamW's bias corrections of this step, in

@@ -400,7 +400,10 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
   step.count = count;
   if (operands.size() > 3)
     step.clip = static_cast<const float *>(operands[3].data);
-  step.result = static_cast<float *>(results[0].data);
+  if (layout.storesItself[index])
+    step.resultBf16 = static_cast<uint16_t *>(bucket.params.data());
+  else
+    step.result = static_cast<float *>(results[0].data);
   step.squares = static_cast<double *>(bucket.squares.data());
   step.weightDecay = *inst.getAttr<double>("weight_decay");
   if (step.adamw) {
@@ -459,6 +462,61 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
     return "";
   return zero({bucket.grads.data(), DType::F32, false},
               bucket.grads.size() / 4);
+}
+
+void Executor::fuseStores(const plan::PlanFunction &function,
+                          FunctionLayout &layout) {
+  const std::vector<plan::Instruction> &code = function.instructions;
+  layout.storesItself.assign(code.size(), false);
+  layout.skipped.assign(code.size(), false);
+  if (stage != 0)
+    return; // the update's result is gathered before it is stored
+  // Per value, its readers (a function result counts as one, never fused).
+  std::vector<std::vector<size_t>> readers(function.values.size());
+  for (size_t i = 0; i < code.size(); ++i)
+    for (uint32_t id : code[i].operands)
+      readers[id].push_back(i);
+  for (uint32_t id : function.results)
+    readers[id].push_back(code.size());
+  auto onlyReader = [&](uint32_t id) {
+    return readers[id].size() == 1 ? readers[id][0] : code.size();
+  };
+  for (size_t i = 0; i < code.size(); ++i) {
+    const plan::Instruction &update = code[i];
+    if ((update.op != "dist.adamw_update" && update.op != "dist.sgd_update") ||
+        update.results.size() != 1)
+      continue;
+    const plan::SymbolRef *bucket = update.findSymbol("bucket");
+    if (!bucket || bucket->kind != plan::SymbolKind::Bucket ||
+        bucket->index >= buckets.size())
+      continue;
+    const Bucket &target = buckets[bucket->index];
+    uint32_t weights = update.results[0];
+    size_t cast = onlyReader(weights);
+    if (cast == code.size() || code[cast].op != "var.cast" ||
+        code[cast].results.size() != 1)
+      continue;
+    uint32_t rounded = code[cast].results[0];
+    size_t store = onlyReader(rounded);
+    if (store == code.size() || code[store].op != "dist.store_params")
+      continue;
+    const plan::SymbolRef *stored = code[store].findSymbol("bucket");
+    bool sameStream = layout.streams[i] == PlanStream::Compute &&
+                      layout.streams[cast] == PlanStream::Compute &&
+                      layout.streams[store] == PlanStream::Compute;
+    if (!stored || stored->index != bucket->index || !sameStream ||
+        function.values[rounded].dtype != DType::BF16 ||
+        target.dtype != DType::BF16 || target.params.isHost() ||
+        target.master.isHost() || layout.onHost[weights])
+      continue;
+    int64_t elements = 1;
+    for (int64_t dim : function.values[rounded].shape)
+      elements *= dim;
+    if (elements != target.padded)
+      continue;
+    layout.storesItself[i] = true;
+    layout.skipped[cast] = layout.skipped[store] = true;
+  }
 }
 
 std::optional<double> Executor::getLastGradNorm() const {

@@ -751,6 +751,7 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
     }
   }
   aliasParameters(function, fresh);
+  fuseStores(function, fresh);
   std::vector<bool> aliased(count, false);
   for (const auto &[id, address] : fresh.paramAliases)
     aliased[id] = true;

@@ -297,6 +297,9 @@ private:
     /// var.get_param results read in place from their bucket (no copy, no
     /// arena room): value id and address (see aliasParameters).
     std::vector<std::pair<uint32_t, void *>> paramAliases;
+    /// Per instruction: an update that writes its bucket's bf16 compute
+    /// copy itself, or a cast or store it does the work of (fuseStores).
+    std::vector<bool> storesItself, skipped;
   };
   /// A function's step graph: undecided, replayed, or eager for good.
   struct StepGraph {
@@ -395,6 +398,10 @@ private:
   /// that can be read in place from their bucket's compute copy.
   void aliasParameters(const plan::PlanFunction &function,
                        FunctionLayout &layout);
+  /// At stage 0, folds `%w = update; %c = var.cast %w to bf16;
+  /// dist.store_params %c` into the update where nothing else reads %w or
+  /// %c: it rounds into the bucket's compute copy itself.
+  void fuseStores(const plan::PlanFunction &function, FunctionLayout &layout);
   /// Where rank's shard of `bucket` starts in its master region: 0, except
   /// at stage 0 where the region is the whole padded bucket.
   int64_t shardStartInMaster(const Bucket &bucket) const;

@@ -2,6 +2,7 @@
 // executor used to do inline: f32 storage; the optimizer's per-element math
 // in f32 (HostDistKernels.h), its sums of squares in f64.
 #include "runtime/exec/HostDistKernels.h"
+#include "runtime/cpu/CpuOps.h"
 #include "runtime/exec/WorkerPool.h"
 
 #include <algorithm>
@@ -86,6 +87,9 @@ double updateRange(const OptimizerStep &s, int64_t begin, int64_t end) {
       sgdSpan(f, grad, p, n);
     if (s.result)
       std::memmove(s.result + first, p, static_cast<size_t>(n) * sizeof(float));
+    if (s.resultBf16)
+      for (int64_t i = 0; i < n; ++i)
+        s.resultBf16[first + i] = cpu::floatToBf16(p[i]);
   }
   return squares;
 }

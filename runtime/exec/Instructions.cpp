@@ -13,6 +13,8 @@ std::string Executor::execute(const plan::PlanFunction &function,
                               const FunctionLayout &layout, size_t index,
                               std::vector<cpu::TensorView> &views) {
   const plan::Instruction &inst = function.instructions[index];
+  if (layout.skipped[index])
+    return ""; // an update did its work (fuseStores)
   if (inst.op == "var.get_param" || inst.op == "var.update_buffer" ||
       inst.op.rfind("dist.", 0) == 0)
     return executeDist(function, layout, index, views);

@@ -349,6 +349,46 @@ TEST_F(CudaDistTest, OptimizerUpdateRepeatsBitForBit) {
   }
 }
 
+// An update that writes its bucket's bf16 compute copy itself (the
+// executor's fuseStores): the master rounded as var.cast rounds, the same
+// bits as the host's, with the vector path (aligned, heads of 1 and 3
+// elements) and the element path (the bf16 copy off its 8-byte boundary).
+TEST_F(CudaDistTest, Bf16ResultIsTheRoundedMaster) {
+  const UpdateCase &c = kUpdateCases[1]; // AdamW, bf16 gradient, clipped
+  struct Shift {
+    int64_t count, offset, resultOffset;
+  };
+  for (Shift shift :
+       {Shift{100003, 0, 0}, Shift{100003, 1, 1}, Shift{100003, 3, 3},
+        Shift{100003, 0, 1}, Shift{5, 0, 0}}) {
+    SCOPED_TRACE(std::to_string(shift.count) + " at " +
+                 std::to_string(shift.offset) + "/" +
+                 std::to_string(shift.resultOffset));
+    UpdateLayout l = {shift.count, shift.offset, shift.offset, -1};
+    UpdateData data(c, l, 77);
+    std::vector<double> squares(kSquarePartials, 0);
+    UpdateArrays device = uploadArrays(data, squares);
+    size_t size = data.master.size();
+    std::vector<uint16_t> hostBf16(size, 0xffff);
+    auto *deviceBf16 = static_cast<uint16_t *>(upload(hostBf16));
+    int64_t first = UpdateData::kPad + shift.resultOffset;
+    OptimizerStep onGpu = makeStep(c, l, device);
+    onGpu.resultBf16 = deviceBf16 + first;
+    OptimizerStep onHost = makeStep(c, l, hostArrays(data, squares));
+    onHost.resultBf16 = hostBf16.data() + first;
+    ASSERT_EQ(gpu->updateOptimizer(onGpu), "");
+    ASSERT_EQ(cpu->updateOptimizer(onHost), "");
+    compare(data.master, download<float>(device.master, size), "master");
+    EXPECT_EQ(download<uint16_t>(deviceBf16, size), hostBf16);
+    for (int64_t i = 0; i < shift.count; ++i)
+      ASSERT_EQ(hostBf16[first + i],
+                var::cpu::floatToBf16(
+                    data.master[UpdateData::kPad + shift.offset + i]))
+          << i;
+    buffers.clear();
+  }
+}
+
 TEST_F(CudaDistTest, SumSquaresAndClipCoefficient) {
   std::vector<FlatInput> hostInputs, deviceInputs;
   std::vector<std::vector<uint8_t>> data;

@@ -5,6 +5,7 @@
 // are the f32 formulas below, one rounding an operation in their order
 // (the CUDA kernel's too: test/gpu/CudaDistTest.cpp).
 #include "runtime/exec/HostDistKernels.h"
+#include "runtime/cpu/CpuOps.h"
 
 #include <gtest/gtest.h>
 
@@ -193,6 +194,19 @@ TEST(HostDistKernelsTest, UpdatesRepeatBitForBit) {
                           kSquarePartials * sizeof(double)),
               0);
   }
+}
+
+// With a bf16 result (the executor's fuseStores) the update leaves the new
+// master rounded as var.cast rounds it, beside the f32 master.
+TEST(HostDistKernelsTest, Bf16ResultIsTheRoundedMaster) {
+  const int64_t count = 100003;
+  Buffers buffers(count);
+  std::vector<uint16_t> rounded(count, 0xffff);
+  var::exec::OptimizerStep step = buffers.step(true, 0, count);
+  step.resultBf16 = rounded.data();
+  var::exec::host::updateOptimizer(step);
+  for (int64_t i = 0; i < count; ++i)
+    ASSERT_EQ(rounded[i], var::cpu::floatToBf16(buffers.master[i])) << i;
 }
 
 } // namespace

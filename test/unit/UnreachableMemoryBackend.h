@@ -157,6 +157,7 @@ public:
     local.grad = untag(step.grad);
     local.clip = untag(step.clip);
     local.result = untag(step.result);
+    local.resultBf16 = untag(step.resultBf16);
     local.squares = untag(step.squares);
     local.scalars = untag(step.scalars);
     return work([this, local] { return cpu->updateOptimizer(local); });
