@@ -269,11 +269,14 @@ std::string Executor::executeCollective(const plan::PlanFunction &function,
   bool onDevice = !in.host && !out.host && !backend->isHostMemory();
   if (op == "dist.all_reduce") {
     bool sum = inst.getAttr<bool>("sum") && *inst.getAttr<bool>("sum");
+    if (out.data == in.data && worldSize == 1)
+      return "";        // reduced in place (leftOutStorage)
     if (worldSize == 1) // the sum or mean over one rank is the value
       return copy(out, in, count);
     if (deviceComm && onDevice) {
-      if (std::string error = copy(out, in, count); !error.empty())
-        return error;
+      if (out.data != in.data)
+        if (std::string error = copy(out, in, count); !error.empty())
+          return error;
       return deviceComm->allReduce(out.data, count, toElementType(out.dtype),
                                    !sum, backend->getStream());
     }
@@ -517,6 +520,42 @@ void Executor::fuseStores(const plan::PlanFunction &function,
     layout.storesItself[i] = true;
     layout.skipped[cast] = layout.skipped[store] = true;
   }
+}
+
+std::vector<int64_t>
+Executor::leftOutStorage(const plan::PlanFunction &function,
+                         const FunctionLayout &layout) const {
+  const std::vector<plan::Instruction> &code = function.instructions;
+  size_t count = function.values.size();
+  std::vector<int64_t> storage(count);
+  for (size_t id = 0; id < count; ++id)
+    storage[id] = static_cast<int64_t>(id);
+  for (const auto &[id, address] : layout.paramAliases)
+    storage[id] = -1;
+  std::vector<int> reads(count, 0);
+  for (const plan::Instruction &inst : code)
+    for (uint32_t id : inst.operands)
+      ++reads[id];
+  for (uint32_t id : function.results)
+    ++reads[id];
+  for (size_t i = 0; i < code.size(); ++i) {
+    const plan::Instruction &inst = code[i];
+    if (layout.skipped[i] || layout.storesItself[i]) {
+      for (uint32_t id : inst.results) // read only by what is skipped
+        storage[id] = -1;
+      continue;
+    }
+    if (inst.op != "dist.all_reduce" || inst.operands.size() != 1 ||
+        inst.results.size() != 1)
+      continue;
+    uint32_t in = inst.operands[0], out = inst.results[0];
+    const plan::PlanValue &a = function.values[in], &b = function.values[out];
+    if (in < out && reads[in] == 1 && storage[in] == in && a.arenaOffset < 0 &&
+        b.arenaOffset < 0 && a.dtype == b.dtype && a.shape == b.shape &&
+        layout.onHost[in] == layout.onHost[out])
+      storage[out] = in;
+  }
+  return storage;
 }
 
 std::optional<double> Executor::getLastGradNorm() const {

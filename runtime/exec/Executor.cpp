@@ -752,9 +752,7 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
   }
   aliasParameters(function, fresh);
   fuseStores(function, fresh);
-  std::vector<bool> aliased(count, false);
-  for (const auto &[id, address] : fresh.paramAliases)
-    aliased[id] = true;
+  std::vector<int64_t> storage = leftOutStorage(function, fresh);
   // The planned arena, then every value the planner left out, 256-byte
   // aligned (what cuDNN and vector loads want). The loader keeps each
   // value's bytes within int64; the sums are checked.
@@ -765,8 +763,11 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
       fresh.offsets[id] = value.arenaOffset;
       continue;
     }
-    if (aliased[id])
+    if (storage[id] != static_cast<int64_t>(id)) {
+      if (storage[id] >= 0) // shares an earlier value's room
+        fresh.offsets[id] = fresh.offsets[static_cast<size_t>(storage[id])];
       continue;
+    }
     int64_t elements = 1;
     for (int64_t dim : value.shape)
       elements *= dim;

@@ -402,6 +402,12 @@ private:
   /// dist.store_params %c` into the update where nothing else reads %w or
   /// %c: it rounds into the bucket's compute copy itself.
   void fuseStores(const plan::PlanFunction &function, FunctionLayout &layout);
+  /// Per value the planner left out of the arena, whose room it takes: its
+  /// own (its id), none (-1: a parameter read in place, or a result nothing
+  /// writes or reads since fuseStores), or its operand's (the id of an
+  /// all-reduce's operand that nothing else reads: reduced in place).
+  std::vector<int64_t> leftOutStorage(const plan::PlanFunction &function,
+                                      const FunctionLayout &layout) const;
   /// Where rank's shard of `bucket` starts in its master region: 0, except
   /// at stage 0 where the region is the whole padded bucket.
   int64_t shardStartInMaster(const Bucket &bucket) const;

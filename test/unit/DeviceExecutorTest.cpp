@@ -391,27 +391,40 @@ TEST(DeviceExecutorTest, FixedArgumentsStayInTheirStaging) {
   EXPECT_NE(copied[1], expected[1]);
 }
 
-// At stages 0-2 a step reads its parameters where their bucket keeps them:
-// the arena has room for every value the planner placed or left out except
-// the var.get_param results of bucketed parameters (and training gives the
-// same bits, see
-// DevicePathMatchesTheCpuBackendBitForBit).
-TEST(DeviceExecutorTest, ParametersAreReadInPlace) {
+// The arena has room for every value the planner placed or left out but
+// those nothing needs: at stages 0-2 the var.get_param results of bucketed
+// parameters (read in place from the bucket); at stage 0 also the bf16
+// update's f32 result and its cast (the update writes the bucket's compute
+// copy itself) and the all-reduce's result (reduced in place, one rank).
+// Training gives the same bits: DevicePathMatchesTheCpuBackendBitForBit.
+TEST(DeviceExecutorTest, ArenaLeavesOutWhatNothingNeeds) {
   for (const char *flags :
        {"--zero-stage=0 --micro-batch=4", "--zero-stage=2 --micro-batch=4"}) {
+    bool stage0 = std::string(flags).find("stage=0") != std::string::npos;
     var::plan::Plan plan = compile(flags);
     const var::plan::PlanFunction *step = plan.findFunction("train_step");
     ASSERT_NE(step, nullptr);
     auto roundUp = [](int64_t bytes) { return (bytes + 255) / 256 * 256; };
     std::vector<bool> param(step->values.size(), false);
-    int64_t params = 0;
+    std::vector<const var::plan::Instruction *> producer(step->values.size());
+    int64_t params = 0, folded = 0;
     for (const var::plan::Instruction &inst : step->instructions) {
+      for (uint32_t id : inst.results)
+        producer[id] = &inst;
       const var::plan::SymbolRef *name = inst.findSymbol("name");
       if (inst.op == "var.get_param" && !plan.params[name->index].buffer) {
         param[inst.results[0]] = true; // a buffer has no bucket to read
         ++params;
       }
+      if (stage0 && inst.op == "var.cast" && producer[inst.operands[0]] &&
+          producer[inst.operands[0]]->op == "dist.adamw_update") {
+        param[inst.operands[0]] = param[inst.results[0]] = true;
+        ++folded;
+      }
+      if (stage0 && inst.op == "dist.all_reduce")
+        param[inst.results[0]] = true;
     }
+    EXPECT_EQ(folded, stage0 ? 1 : 0) << flags; // the bf16 bucket's
     ASSERT_GT(params, 0) << flags;
     int64_t expected = roundUp(step->arenaBytes);
     for (size_t id = 0; id < step->values.size(); ++id) {
