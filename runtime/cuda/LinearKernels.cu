@@ -1,7 +1,8 @@
 // var.linear and its gradients through cuBLAS (cublasGemmEx, f32 compute:
 // plain FMA for f32 operands, tensor cores for bf16). Row-major products
-// are column-major products of the transposes. A bf16 result, or one with
-// a bias, accumulates in an f32 workspace first (bias in it before the
+// are column-major products of the transposes. A bf16 result without a
+// bias is cuBLAS's own (its f32 sums rounded once, to nearest even); one
+// with a bias accumulates in an f32 workspace first (bias in it before the
 // product, as the CPU does) and is rounded once by a final kernel. Also
 // gemmEx, the product that channels-last pointwise convolutions share.
 #include "runtime/cpu/WindowGeometry.h"
@@ -44,6 +45,9 @@ std::string gemm(CudaContext &ctx, cublasOperation_t opA, cublasOperation_t opB,
   int64_t count = m * n;
   if (count == 0)
     return {};
+  if (resultType != kF32 && !bias && k > 0) // cuBLAS rounds its f32 sums
+    return gemmEx(ctx, opA, opB, m, n, k, a.data, lda, b.data, ldb, a.dtype,
+                  result.data, result.dtype, 0.0f);
   float *c = static_cast<float *>(result.data);
   if (resultType != kF32) {
     void *workspace;
