@@ -70,9 +70,11 @@ for plan in "$plans"/scale/*.fb; do
   base=""
   for n in "${worlds[@]}"; do
     run="$out/$name-w$n"
-    # Two steps more than measured, traced: a traced step runs eagerly
-    # and times every instruction, so it stays out of the window measured
-    # (the last log window up to step STEPS).
+    # Two steps more than measured, traced: a traced step replays a
+    # second recording of the step with a time mark around every
+    # instruction (an eager step where the step is not recorded), so it
+    # stays out of the window measured (the last log window up to step
+    # STEPS).
     if ! timeout -k 30 "$run_timeout" varrun "$plan" --nproc-per-node="$n" --device="$device" "${extra[@]}" \
         --data=builtin:random --steps=$((steps + 2)) --log-every="$every" \
         --eval-size=16 --metrics="$run.jsonl" --trace="$run.trace.json" \

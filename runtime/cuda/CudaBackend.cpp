@@ -300,6 +300,13 @@ public:
     }
     if (!timeEvents[slot])
       VAR_CUDA_TRY(cudaEventCreate(&timeEvents[slot])); // timing on
+    if (ctx.capturing) {
+      // A node of the recorded step: each replay records the event (a
+      // step with time marks has no host work, so no anchor on the host).
+      VAR_CUDA_TRY(cudaEventRecordWithFlags(timeEvents[slot], ctx.stream,
+                                            cudaEventRecordExternal));
+      return {};
+    }
     VAR_CUDA_TRY(cudaEventRecord(timeEvents[slot], ctx.stream));
     if (slot == 0) { // the anchor: its time on the host's clock too
       VAR_CUDA_TRY(cudaEventSynchronize(timeEvents[0]));

@@ -186,8 +186,9 @@ public:
 
   /// Timeline timestamps (varrun --trace), without synchronizing: marks in
   /// `slot` the point the selected stream's work has reached (a timing
-  /// event on a device), or with `onHost` the host's clock now (work the
-  /// host does itself). Slot 0 of a run anchors the others.
+  /// event on a device; while a step is recorded, a node of the graph that
+  /// marks it at each replay), or with `onHost` the host's clock now (work
+  /// the host does itself). Slot 0 of a run anchors the others.
   virtual std::string markTime(size_t slot, bool onHost);
   /// After synchronize(): seconds from slot 0 to each of slots [0, count).
   virtual std::string readTimes(size_t count, std::vector<double> &seconds);

@@ -315,58 +315,6 @@ Executor::Place Executor::Place::at(int64_t elements) const {
           dtype, host};
 }
 
-void Executor::aliasParameters(const plan::PlanFunction &function,
-                               FunctionLayout &layout) {
-  if (stage == 3)
-    return; // the plan gathers the parameters
-  const std::vector<plan::Instruction> &code = function.instructions;
-  // Per value, the last instruction reading it; per bucket, the first one
-  // that may write its compute copy (an update writes it where the compute
-  // copy is its own master: f32).
-  std::vector<size_t> lastRead(function.values.size(), 0);
-  std::vector<size_t> firstWrite(buckets.size(), code.size());
-  for (size_t i = 0; i < code.size(); ++i) {
-    for (uint32_t id : code[i].operands)
-      lastRead[id] = i;
-    const plan::SymbolRef *bucket = code[i].findSymbol("bucket");
-    bool writes = code[i].op == "dist.store_params" ||
-                  code[i].op == "dist.adamw_update" ||
-                  code[i].op == "dist.sgd_update";
-    if (writes && bucket && bucket->kind == plan::SymbolKind::Bucket &&
-        bucket->index < firstWrite.size())
-      firstWrite[bucket->index] = std::min(firstWrite[bucket->index], i);
-  }
-  // A result aliases its bucket only where reading the bucket at each use
-  // gives what the copy would have held: every reader runs on the compute
-  // stream before the bucket's first store (also on the compute stream, in
-  // program order), and the types agree so that the copy converts nothing.
-  for (size_t i = 0; i < code.size(); ++i) {
-    const plan::Instruction &inst = code[i];
-    if (inst.op != "var.get_param" || inst.results.size() != 1)
-      continue;
-    const plan::SymbolRef *symbol = inst.findSymbol("name");
-    if (!symbol || symbol->kind != plan::SymbolKind::Param)
-      continue;
-    auto [b, offset] = location[symbol->index];
-    uint32_t id = inst.results[0];
-    if (b < 0 || layout.onHost[id] || buckets[b].params.isHost() ||
-        function.values[id].dtype != buckets[b].dtype ||
-        layout.streams[i] != PlanStream::Compute)
-      continue;
-    size_t store = firstWrite[static_cast<size_t>(b)];
-    bool safe =
-        lastRead[id] < store &&
-        (store == code.size() || layout.streams[store] == PlanStream::Compute);
-    for (size_t j = i + 1; safe && j <= lastRead[id]; ++j)
-      if (std::find(code[j].operands.begin(), code[j].operands.end(), id) !=
-          code[j].operands.end())
-        safe = layout.streams[j] == PlanStream::Compute;
-    if (safe)
-      layout.paramAliases.emplace_back(id,
-                                       paramsData(buckets[b]).at(offset).data);
-  }
-}
-
 Executor::Place Executor::paramsData(Bucket &bucket) {
   return {bucket.params.data(), bucket.dtype, bucket.params.isHost()};
 }
@@ -530,8 +478,15 @@ std::string Executor::run(std::string_view name,
   bool syncEach = device && (syncEachOp || timer);
   StepGraph &graph = stepGraphs[std::string(name)];
   RunMode mode =
-      chooseRunMode(*function, *layout, graph, syncEach || timer || timeline);
+      chooseRunMode(*function, *layout, graph, syncEach || timer || timeline,
+                    timeline && !timer && !syncEach);
   std::string error;
+  if (mode == RunMode::ReplayTimed) {
+    bool replayed = false;
+    error = replayTimed(*function, *layout, views, graph, replayed);
+    if (error.empty() && !replayed)
+      mode = RunMode::Eager;
+  }
   if (mode == RunMode::Replay) {
     bool stale = false;
     error = backend->replay(graph.graph, stale);

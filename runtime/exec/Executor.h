@@ -309,13 +309,21 @@ private:
     /// Why this function runs eagerly for good; empty while it may not.
     std::string eager;
     int64_t graph = -1;
+    /// The same step recorded with the timeline's time marks as graph
+    /// nodes, replayed by traced runs; `timedFailed`: its recording failed
+    /// (traced runs then run eagerly).
+    int64_t timedGraph = -1;
+    bool timedFailed = false;
     size_t nodes = 0;
     /// The arenas the graph was recorded on: a replay needs the same.
     void *arena = nullptr, *hostArena = nullptr;
     /// whyEager was asked; the recording was noted in the log.
     bool checked = false, noted = false;
   };
-  enum class RunMode { Eager, Record, Replay };
+  /// ReplayTimed: a traced run of a replayed step replays the step's timed
+  /// recording (replayTimed), so that the timeline shows the replayed
+  /// step, not an eager one.
+  enum class RunMode { Eager, Record, Replay, ReplayTimed };
   /// Reads the run's time marks (Backend::readTimes) and hands them to the
   /// timeline.
   std::string recordTimeline(const plan::PlanFunction &function,
@@ -343,10 +351,20 @@ private:
   std::string whyEager(const plan::PlanFunction &function,
                        const FunctionLayout &layout) const;
   /// How this run goes, from the function's graph state; `transient`: why
-  /// this run alone must be eager (a timer, a timeline).
+  /// this run alone must not replay the step's graph (a timer, a timeline,
+  /// synchronizing each op); `timedOnly`: only a timeline, which a timed
+  /// recording can serve.
   RunMode chooseRunMode(const plan::PlanFunction &function,
                         const FunctionLayout &layout, StepGraph &graph,
-                        bool transient);
+                        bool transient, bool timedOnly);
+  /// Replays the step's timed recording, recording it first; `replayed`
+  /// false: it could not (nothing ran; run eagerly).
+  /// Drops `graph`'s recordings (both).
+  void dropGraphs(StepGraph &graph);
+  std::string replayTimed(const plan::PlanFunction &function,
+                          const FunctionLayout &layout,
+                          std::vector<cpu::TensorView> &views, StepGraph &graph,
+                          bool &replayed);
   /// Records the run and launches the recording; on a failure to record,
   /// the function turns eager for good (nothing ran) and `recorded` is
   /// false. An error only for a failed launch.

@@ -145,7 +145,8 @@ std::string Executor::whyEager(const plan::PlanFunction &function,
 
 Executor::RunMode Executor::chooseRunMode(const plan::PlanFunction &function,
                                           const FunctionLayout &layout,
-                                          StepGraph &graph, bool transient) {
+                                          StepGraph &graph, bool transient,
+                                          bool timedOnly) {
   if (graph.runs == 0 || !graph.eager.empty())
     return RunMode::Eager; // the first run searches and allocates
   if (!graph.checked) {
@@ -161,15 +162,16 @@ Executor::RunMode Executor::chooseRunMode(const plan::PlanFunction &function,
   }
   if (!stepGraphsOn)
     return RunMode::Eager;
-  if (transient)
-    return RunMode::Eager; // a timer or timeline times this run alone
   if (graph.graph >= 0 &&
       (graph.arena != arena.data() || graph.hostArena != hostArena.data())) {
     // The arenas moved (run() sizes them once, so only if that changes):
     // record again.
-    backend->dropGraph(graph.graph);
-    graph.graph = -1;
+    dropGraphs(graph);
   }
+  if (transient) // a timer or timeline times this run alone
+    return timedOnly && graph.graph >= 0 && !graph.timedFailed
+               ? RunMode::ReplayTimed
+               : RunMode::Eager;
   return graph.graph >= 0 ? RunMode::Replay : RunMode::Record;
 }
 
@@ -215,6 +217,50 @@ std::string Executor::recordRun(const plan::PlanFunction &function,
   return "";
 }
 
+std::string Executor::replayTimed(const plan::PlanFunction &function,
+                                  const FunctionLayout &layout,
+                                  std::vector<cpu::TensorView> &views,
+                                  StepGraph &graph, bool &replayed) {
+  replayed = false;
+  std::string what = "function '" + function.name + "'";
+  if (graph.timedGraph < 0) {
+    // The timeline's marks are recorded into the graph (Backend::markTime
+    // while capturing), where they time each replay.
+    if (!backend->beginCapture().empty()) {
+      graph.timedFailed = true;
+      return "";
+    }
+    std::string failed = enqueueRun(function, layout, views, false);
+    int64_t id = -1;
+    size_t nodes = 0;
+    std::string ended = backend->endCapture(id, nodes);
+    if (!failed.empty() || !ended.empty()) {
+      graph.timedFailed = true; // nothing recorded ran: eager, as before
+      return "";
+    }
+    graph.timedGraph = id;
+  }
+  bool stale = false;
+  if (std::string error = backend->replay(graph.timedGraph, stale);
+      !error.empty())
+    return what + ": launching its timed step graph failed: " + error;
+  if (stale) {
+    graph.timedGraph = -1;
+    return "";
+  }
+  replayed = true;
+  ++graphReplays;
+  return "";
+}
+
+void Executor::dropGraphs(StepGraph &graph) {
+  for (int64_t *id : {&graph.graph, &graph.timedGraph})
+    if (*id >= 0) {
+      backend->dropGraph(*id);
+      *id = -1;
+    }
+}
+
 void Executor::noteEager(const std::string &name, StepGraph &graph,
                          std::string why) {
   // Once: an eager function stays eager.
@@ -231,10 +277,7 @@ Executor::~Executor() {
 
 void Executor::dropStepGraphs() {
   for (auto &[name, graph] : stepGraphs)
-    if (graph.graph >= 0) {
-      backend->dropGraph(graph.graph);
-      graph.graph = -1;
-    }
+    dropGraphs(graph);
 }
 
 void Executor::setStepGraphs(bool on, bool withCollectives) {

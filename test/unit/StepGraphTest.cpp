@@ -8,6 +8,7 @@
 // replayed; what a plan does not allow, and a recording that breaks, run
 // eagerly with the same results and one note saying why.
 #include "runtime/exec/Executor.h"
+#include "runtime/exec/InstructionTimer.h"
 #include "runtime/exec/SingleRank.h"
 #include "test/unit/CompilePlan.h"
 #include "test/unit/UnreachableMemoryBackend.h"
@@ -313,6 +314,46 @@ TEST_F(StepGraphTest, SyncEachOpRunsEagerly) {
   ASSERT_EQ(device.notes.size(), 1u) << joined(device.notes);
   EXPECT_NE(device.notes[0].find("VAR_SYNC_EACH_OP=1"), std::string::npos)
       << device.notes[0];
+}
+
+/// Counts the runs a timeline was given, and checks each covers every
+/// instruction with an end no earlier than its begin.
+class CountingSink : public var::exec::TimelineSink {
+public:
+  void record(const var::plan::PlanFunction &function,
+              const std::vector<var::exec::PlanStream> &streams,
+              const std::vector<double> &begin,
+              const std::vector<double> &end) override {
+    ++runs;
+    EXPECT_EQ(begin.size(), function.instructions.size());
+    EXPECT_EQ(streams.size(), begin.size());
+    for (size_t i = 0; i < begin.size() && i < end.size(); ++i)
+      EXPECT_LE(begin[i], end[i]) << i;
+  }
+  int runs = 0;
+};
+
+// A traced run of a step that replays (varrun --trace) replays a second
+// recording of it whose time marks are graph nodes, so that the timeline
+// shows the replayed step; the results stay the CPU's.
+TEST_F(StepGraphTest, TracedRunsReplayATimedRecording) {
+  var::plan::Plan plan =
+      compile("tiny_bn_cnn.mlir", "--zero-stage=0 --micro-batch=4");
+  var::exec::SingleRankCommunicator cpuComm, deviceComm;
+  auto cpu = var::exec::Executor::create(plan, cpuComm, 5, nullptr);
+  auto device = var::exec::Executor::create(
+      plan, deviceComm, 5, std::make_unique<UnreachableMemoryBackend>());
+  ASSERT_TRUE(cpu && device);
+  train(*cpu, 1, 4);
+  train(*device, 1, 4); // eager, recorded, then replayed
+  EXPECT_EQ(UnreachableMemoryBackend::recordings, 1);
+  CountingSink sink;
+  device->setTimeline(&sink);
+  Outcome traced = train(*device, 1, 4);
+  expectSame(train(*cpu, 1, 4), traced);
+  EXPECT_EQ(UnreachableMemoryBackend::recordings, 2); // the timed twin, once
+  EXPECT_EQ(traced.replays, kSteps);
+  EXPECT_EQ(sink.runs, kSteps);
 }
 
 } // namespace
