@@ -28,7 +28,9 @@ struct MemoryReport {
   /// The arena of the largest step (train or accumulate): inputs,
   /// activations, their gradients and per-parameter gradients before
   /// packing, at liveness-planned offsets. Non-trainable buffers (batch-norm
-  /// running statistics) are counted here too: every rank keeps them whole.
+  /// running statistics) are counted here too: every rank keeps them whole;
+  /// and the arguments of the step that takes the most, which a device run
+  /// keeps in an area of their own.
   plan::SpaceBytes peakActivations;
   plan::SpaceBytes communicationBuffers;
   plan::SpaceBytes total;

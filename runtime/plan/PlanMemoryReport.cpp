@@ -58,7 +58,21 @@ Expected<PlanMemoryReport> computePlanMemoryReport(const Plan &plan) {
   for (const PlanParam &param : plan.params)
     if (param.buffer)
       buffers += param.numel * getDTypeBytes(param.dtype);
-  report.peakActivations = {arena + buffers, 0};
+  // A device run's arguments: an area of their own (exec::Executor::run),
+  // sized for the function that takes the most, each 256-byte aligned.
+  int64_t arguments = 0;
+  for (const PlanFunction &function : plan.functions) {
+    int64_t total = 0;
+    for (const PlanArgument &arg : function.args) {
+      const PlanValue &value = function.values[arg.value];
+      int64_t elements = 1;
+      for (int64_t dim : value.shape)
+        elements *= dim;
+      total += (elements * getDTypeBytes(value.dtype) + 255) / 256 * 256;
+    }
+    arguments = std::max(arguments, total);
+  }
+  report.peakActivations = {arena + buffers + arguments, 0};
   report.total = report.parameters + report.gradients + report.optimizerState +
                  report.communicationBuffers + report.peakActivations;
   return report;
