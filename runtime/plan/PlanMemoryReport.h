@@ -1,8 +1,8 @@
 // The memory report of a resolved plan, computed by the runtime from the
 // plan file with the same policy varc's --report uses (ModelStates.h: model
 // states per space; the largest step's arena, the buffers and the largest
-// step's arguments as peak activations), so that a job can set what it allocates, or an allocation
-// that failed, beside what the plan promised.
+// step's arguments as peak activations), so that a job can set what it
+// allocates, or an allocation that failed, beside what the plan promised.
 #ifndef VAR_RUNTIME_PLAN_PLANMEMORYREPORT_H
 #define VAR_RUNTIME_PLAN_PLANMEMORYREPORT_H
 
