@@ -172,13 +172,13 @@ public:
   /// dist.clip_coefficient computed; none when the plan does not clip.
   std::optional<double> getLastGradNorm() const;
   /// The backend memory (not pinned host memory) this executor allocated,
-  /// by use.
+  /// by use (what else it holds, step scalars and the gradient norm, is a
+  /// few hundred bytes).
   struct DeviceBytes {
     int64_t modelStates = 0; // buckets: parameters, master, state, sums
     int64_t buffers = 0;     // parameters outside buckets
     int64_t arena = 0;       // the steps' values
     int64_t arguments = 0;   // the runs' arguments
-    int64_t other = 0;       // step scalars, the gradient norm
   };
   DeviceBytes getDeviceBytes() const;
   /// The global L2 norm of the gradients the last update of every bucket

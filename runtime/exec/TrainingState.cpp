@@ -66,9 +66,6 @@ Executor::DeviceBytes Executor::getDeviceBytes() const {
     out.buffers += onDevice(buffer);
   out.arena = onDevice(arena);
   out.arguments = onDevice(argumentArea);
-  out.other = onDevice(gradNorm);
-  for (const auto &[name, layout] : layouts)
-    out.other += onDevice(layout.scalars);
   return out;
 }
 
