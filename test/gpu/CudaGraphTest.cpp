@@ -11,6 +11,7 @@
 // no varc; test/gpu/gpu-carry.sh compiles them), else compiled with varc.
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/exec/Executor.h"
+#include "runtime/exec/InstructionTimer.h"
 #include "runtime/exec/SingleRank.h"
 #include "runtime/train/LrSchedule.h"
 #include "test/unit/CompilePlan.h"
@@ -265,6 +266,59 @@ TEST(CudaGraphEager, OffloadRunsEagerly) {
   EXPECT_NE(graphs.notes[0].find("runs eagerly: the plan offloads state"),
             std::string::npos)
       << graphs.notes[0];
+}
+
+/// What a timeline was given: runs, and the instructions' busy seconds.
+class TimelineTotals : public var::exec::TimelineSink {
+public:
+  void record(const var::plan::PlanFunction &function,
+              const std::vector<var::exec::PlanStream> &streams,
+              const std::vector<double> &begin,
+              const std::vector<double> &end) override {
+    ++runs;
+    EXPECT_EQ(begin.size(), function.instructions.size());
+    EXPECT_EQ(streams.size(), begin.size());
+    for (size_t i = 0; i < begin.size() && i < end.size(); ++i) {
+      EXPECT_LE(begin[i], end[i]) << function.instructions[i].op;
+      EXPECT_LT(end[i], 10.0) << function.instructions[i].op;
+      busy += end[i] - begin[i];
+    }
+  }
+  int runs = 0;
+  double busy = 0;
+};
+
+// A traced run of a recorded step replays the step's second recording,
+// with its time marks as graph nodes: the same bits as eager steps, and a
+// timeline of every instruction from the replay.
+TEST(CudaGraphTimeline, TracedRunsReplayATimedRecording) {
+  std::string whyNot;
+  std::unique_ptr<var::exec::Backend> gpu =
+      var::cuda::createCudaBackend(0, whyNot);
+  if (!gpu)
+    GTEST_SKIP() << "no GPU to record steps on: " << whyNot;
+  Config config{"tiny_bn_cnn.mlir", "--zero-stage=0 --micro-batch=4", 1, 4};
+  var::plan::Plan plan = loadPlan(config);
+  var::exec::SingleRankCommunicator comm;
+  auto executor = var::exec::Executor::create(plan, comm, 5, std::move(gpu));
+  ASSERT_TRUE(executor) << executor.error();
+  std::vector<var::exec::NamedTensor> initial;
+  ASSERT_EQ(executor->exportWeights(initial), "");
+  std::vector<std::string> notes;
+  executor->setStepGraphs(false);
+  Outcome eager = train(*executor, config);
+  ASSERT_EQ(executor->importWeights(initial, {}, notes), "");
+  executor->setStepGraphs(true);
+  train(*executor, config); // recorded on its 2nd run
+  ASSERT_EQ(executor->importWeights(initial, {}, notes), "");
+  TimelineTotals totals;
+  executor->setTimeline(&totals);
+  Outcome traced = train(*executor, config);
+  executor->setTimeline(nullptr);
+  expectSame(eager, traced);
+  EXPECT_EQ(traced.replays, kSteps) << joined(traced.notes);
+  EXPECT_EQ(totals.runs, kSteps);
+  EXPECT_GT(totals.busy, 0.0);
 }
 
 } // namespace
