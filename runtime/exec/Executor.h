@@ -359,6 +359,12 @@ private:
                         bool transient, bool timedOnly);
   /// Replays the step's timed recording, recording it first; `replayed`
   /// false: it could not (nothing ran; run eagerly).
+  /// Records one run of `function` (nothing runs) into graph `id` of
+  /// `nodes` nodes; why not, or empty.
+  std::string capture(const plan::PlanFunction &function,
+                      const FunctionLayout &layout,
+                      std::vector<cpu::TensorView> &views, int64_t &id,
+                      size_t &nodes);
   /// Drops `graph`'s recordings (both).
   void dropGraphs(StepGraph &graph);
   std::string replayTimed(const plan::PlanFunction &function,

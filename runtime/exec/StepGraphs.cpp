@@ -175,24 +175,29 @@ Executor::RunMode Executor::chooseRunMode(const plan::PlanFunction &function,
   return graph.graph >= 0 ? RunMode::Replay : RunMode::Record;
 }
 
+std::string Executor::capture(const plan::PlanFunction &function,
+                              const FunctionLayout &layout,
+                              std::vector<cpu::TensorView> &views, int64_t &id,
+                              size_t &nodes) {
+  if (std::string error = backend->beginCapture(); !error.empty())
+    return error;
+  std::string failed = enqueueRun(function, layout, views, false);
+  std::string ended = backend->endCapture(id, nodes);
+  return failed.empty() ? ended : failed;
+}
+
 std::string Executor::recordRun(const plan::PlanFunction &function,
                                 const FunctionLayout &layout,
                                 std::vector<cpu::TensorView> &views,
                                 StepGraph &graph, bool &recorded) {
   recorded = false;
   std::string what = "function '" + function.name + "'";
-  if (std::string error = backend->beginCapture(); !error.empty()) {
-    noteEager(function.name, graph, "recording failed: " + error);
-    return "";
-  }
-  std::string failed = enqueueRun(function, layout, views, false);
   int64_t id = -1;
   size_t nodes = 0;
-  std::string ended = backend->endCapture(id, nodes);
-  if (!failed.empty() || !ended.empty()) {
+  if (std::string error = capture(function, layout, views, id, nodes);
+      !error.empty()) {
     // Nothing recorded ran; the caller runs the function eagerly.
-    noteEager(function.name, graph,
-              "recording failed: " + (failed.empty() ? ended : failed));
+    noteEager(function.name, graph, "recording failed: " + error);
     return "";
   }
   graph.graph = id;
@@ -226,19 +231,12 @@ std::string Executor::replayTimed(const plan::PlanFunction &function,
   if (graph.timedGraph < 0) {
     // The timeline's marks are recorded into the graph (Backend::markTime
     // while capturing), where they time each replay.
-    if (!backend->beginCapture().empty()) {
-      graph.timedFailed = true;
-      return "";
-    }
-    std::string failed = enqueueRun(function, layout, views, false);
-    int64_t id = -1;
     size_t nodes = 0;
-    std::string ended = backend->endCapture(id, nodes);
-    if (!failed.empty() || !ended.empty()) {
+    if (!capture(function, layout, views, graph.timedGraph, nodes).empty()) {
+      graph.timedGraph = -1;
       graph.timedFailed = true; // nothing recorded ran: eager, as before
       return "";
     }
-    graph.timedGraph = id;
   }
   bool stale = false;
   if (std::string error = backend->replay(graph.timedGraph, stale);

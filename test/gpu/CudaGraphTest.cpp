@@ -11,10 +11,10 @@
 // no varc; test/gpu/gpu-carry.sh compiles them), else compiled with varc.
 #include "runtime/cuda/CudaBackend.h"
 #include "runtime/exec/Executor.h"
-#include "runtime/exec/InstructionTimer.h"
 #include "runtime/exec/SingleRank.h"
 #include "runtime/train/LrSchedule.h"
 #include "test/unit/CompilePlan.h"
+#include "test/unit/TimelineTotals.h"
 
 #include <gtest/gtest.h>
 
@@ -268,26 +268,6 @@ TEST(CudaGraphEager, OffloadRunsEagerly) {
       << graphs.notes[0];
 }
 
-/// What a timeline was given: runs, and the instructions' busy seconds.
-class TimelineTotals : public var::exec::TimelineSink {
-public:
-  void record(const var::plan::PlanFunction &function,
-              const std::vector<var::exec::PlanStream> &streams,
-              const std::vector<double> &begin,
-              const std::vector<double> &end) override {
-    ++runs;
-    EXPECT_EQ(begin.size(), function.instructions.size());
-    EXPECT_EQ(streams.size(), begin.size());
-    for (size_t i = 0; i < begin.size() && i < end.size(); ++i) {
-      EXPECT_LE(begin[i], end[i]) << function.instructions[i].op;
-      EXPECT_LT(end[i], 10.0) << function.instructions[i].op;
-      busy += end[i] - begin[i];
-    }
-  }
-  int runs = 0;
-  double busy = 0;
-};
-
 // A traced run of a recorded step replays the step's second recording,
 // with its time marks as graph nodes: the same bits as eager steps, and a
 // timeline of every instruction from the replay.
@@ -311,7 +291,7 @@ TEST(CudaGraphTimeline, TracedRunsReplayATimedRecording) {
   executor->setStepGraphs(true);
   train(*executor, config); // recorded on its 2nd run
   ASSERT_EQ(executor->importWeights(initial, {}, notes), "");
-  TimelineTotals totals;
+  var::test::TimelineTotals totals;
   executor->setTimeline(&totals);
   Outcome traced = train(*executor, config);
   executor->setTimeline(nullptr);

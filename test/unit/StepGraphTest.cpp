@@ -8,9 +8,9 @@
 // replayed; what a plan does not allow, and a recording that breaks, run
 // eagerly with the same results and one note saying why.
 #include "runtime/exec/Executor.h"
-#include "runtime/exec/InstructionTimer.h"
 #include "runtime/exec/SingleRank.h"
 #include "test/unit/CompilePlan.h"
+#include "test/unit/TimelineTotals.h"
 #include "test/unit/UnreachableMemoryBackend.h"
 
 #include <gtest/gtest.h>
@@ -316,23 +316,6 @@ TEST_F(StepGraphTest, SyncEachOpRunsEagerly) {
       << device.notes[0];
 }
 
-/// Counts the runs a timeline was given, and checks each covers every
-/// instruction with an end no earlier than its begin.
-class CountingSink : public var::exec::TimelineSink {
-public:
-  void record(const var::plan::PlanFunction &function,
-              const std::vector<var::exec::PlanStream> &streams,
-              const std::vector<double> &begin,
-              const std::vector<double> &end) override {
-    ++runs;
-    EXPECT_EQ(begin.size(), function.instructions.size());
-    EXPECT_EQ(streams.size(), begin.size());
-    for (size_t i = 0; i < begin.size() && i < end.size(); ++i)
-      EXPECT_LE(begin[i], end[i]) << i;
-  }
-  int runs = 0;
-};
-
 // A traced run of a step that replays (varrun --trace) replays a second
 // recording of it whose time marks are graph nodes, so that the timeline
 // shows the replayed step; the results stay the CPU's.
@@ -347,7 +330,7 @@ TEST_F(StepGraphTest, TracedRunsReplayATimedRecording) {
   train(*cpu, 1, 4);
   train(*device, 1, 4); // eager, recorded, then replayed
   EXPECT_EQ(UnreachableMemoryBackend::recordings, 1);
-  CountingSink sink;
+  var::test::TimelineTotals sink;
   device->setTimeline(&sink);
   Outcome traced = train(*device, 1, 4);
   expectSame(train(*cpu, 1, 4), traced);
