@@ -242,6 +242,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.fuseElementwise = flags.fuseElementwise;
   merged.channelsLast = flags.channelsLast;
   merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
+  merged.padChannels = flags.padChannels;
 
   // Bucket sizes: MB from a flag against elements from the file, compared in
   // elements of the merged precision.
@@ -339,7 +340,8 @@ Error validate(const CompileOptions &options) {
        kPositive},
       {options.prefetchBuckets, "--prefetch-buckets", kNonNegative},
       {options.prefetchElements,
-       "zero_optimization.stage3_prefetch_bucket_size", kNonNegative}};
+       "zero_optimization.stage3_prefetch_bucket_size", kNonNegative},
+      {options.padChannels, "--pad-channels", kNonNegative}};
   for (const IntegerCheck &check : integers)
     if (Error err = checkInteger(check.value, check.flag, check.range))
       return err;
@@ -445,6 +447,8 @@ std::string describe(const CompileOptions &options) {
     os << ", channels-last";
   if (options.getFuseBatchNormActivation())
     os << ", batch norm fused with its activation";
+  if (options.getChannelsLast() && options.getPadChannels() <= 1)
+    os << ", channels not padded";
   return text;
 }
 

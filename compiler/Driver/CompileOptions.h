@@ -48,6 +48,7 @@ struct CompileOptions {
   static constexpr int64_t kDefaultGradAccum = 1;
   static constexpr double kDefaultBucketMB = 25;
   static constexpr int64_t kDefaultPrefetchBuckets = 1;
+  static constexpr int64_t kDefaultPadChannels = 8;
   static constexpr OptimizerKind kDefaultOptimizer = OptimizerKind::AdamW;
   // The optimizer defaults are torch.optim's, which the var-optimizer pass
   // options mirror.
@@ -112,6 +113,10 @@ struct CompileOptions {
   /// activation's gradient (--var-fuse-bn-act); off unless a flag turns it
   /// on. No DeepSpeed key sets it.
   std::optional<bool> fuseBatchNormActivation;
+  /// Under channels-last, the channels between two convolutions are padded
+  /// to a multiple of this (--var-pad-channels); 8 unless a flag sets it, 0
+  /// or 1 leaves them. No DeepSpeed key sets it.
+  std::optional<int64_t> padChannels;
 
   /// A DeepSpeed config's `scheduler`, carried into the plan for the
   /// runtime (no varc flag: varrun's --lr-schedule flags override it).
@@ -152,6 +157,9 @@ struct CompileOptions {
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFuseBatchNormActivation() const {
     return fuseBatchNormActivation.value_or(false);
+  }
+  int64_t getPadChannels() const {
+    return padChannels.value_or(kDefaultPadChannels);
   }
 };
 

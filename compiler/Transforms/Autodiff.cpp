@@ -22,13 +22,34 @@ bool isStatic(Type type) {
   return tensor && tensor.hasStaticShape();
 }
 
-/// The buffer a batch norm's running statistic comes from.
-FailureOr<GetParamOp> bufferSource(BatchNormOp op, Value stat, StringRef what) {
-  auto get = stat.getDefiningOp<GetParamOp>();
+/// The buffer a batch norm's running statistic comes from, and how many
+/// of the statistic's entries are the buffer's: all of them, or, after
+/// --var-pad-channels, those before the var.fill that the var.concat appends.
+struct BufferRead {
+  GetParamOp get;
+  int64_t size;
+};
+
+FailureOr<BufferRead> bufferSource(BatchNormOp op, Value stat,
+                                   StringRef what) {
+  Value read = stat;
+  auto concat = stat.getDefiningOp<ConcatOp>();
+  if (concat && concat.getInputs().size() == 2 &&
+      concat.getInputs()[1].getDefiningOp<FillOp>())
+    read = concat.getInputs()[0];
+  auto get = read.getDefiningOp<GetParamOp>();
   if (!get)
     return op.emitOpError(what) << " must come straight from var.get_param "
                                 << "so that training can update it";
-  return get;
+  return BufferRead{get, llvm::cast<RankedTensorType>(read.getType())
+                             .getDimSize(0)};
+}
+
+/// The new running statistic `stat` as the buffer `read` holds it.
+Value unpadded(OpBuilder &b, Location loc, Value stat, const BufferRead &read) {
+  if (llvm::cast<RankedTensorType>(stat.getType()).getDimSize(0) == read.size)
+    return stat;
+  return b.create<SliceOp>(loc, stat, 0, 0, read.size);
 }
 
 class TrainStepBuilder {
@@ -109,9 +130,9 @@ FailureOr<Value> TrainStepBuilder::cloneForward(Block &body) {
     // differentiated through its own rule.
     auto bn = llvm::dyn_cast<BatchNormOp>(op);
     if (bn && !options.freezeBatchNorm) {
-      FailureOr<GetParamOp> mean =
+      FailureOr<BufferRead> mean =
           bufferSource(bn, bn.getRunningMean(), "running mean");
-      FailureOr<GetParamOp> var =
+      FailureOr<BufferRead> var =
           bufferSource(bn, bn.getRunningVar(), "running variance");
       if (failed(mean) || failed(var))
         return failure();
@@ -122,10 +143,12 @@ FailureOr<Value> TrainStepBuilder::cloneForward(Block &body) {
           mapping.lookup(bn.getRunningVar()), bn.getEpsAttr(),
           bn.getMomentumAttr(), bn.getChannelsLastAttr(),
           bn.getActivationAttr());
-      builder.create<UpdateBufferOp>(bn.getLoc(), mean->getNameAttr(),
-                                     train.getNewRunningMean());
-      builder.create<UpdateBufferOp>(bn.getLoc(), var->getNameAttr(),
-                                     train.getNewRunningVar());
+      builder.create<UpdateBufferOp>(
+          bn.getLoc(), mean->get.getNameAttr(),
+          unpadded(builder, bn.getLoc(), train.getNewRunningMean(), *mean));
+      builder.create<UpdateBufferOp>(
+          bn.getLoc(), var->get.getNameAttr(),
+          unpadded(builder, bn.getLoc(), train.getNewRunningVar(), *var));
       mapping.map(bn.getResult(), train.getResult());
       continue;
     }

@@ -35,6 +35,14 @@ mlir::LogicalResult applyMixedPrecision(mlir::func::FuncOp forward,
 mlir::LogicalResult applyChannelsLast(mlir::func::FuncOp forward,
                                       bool emulateNCHW = false);
 
+/// Pads the channels that each channels-last convolution of `forward`
+/// hands, through batch norms and activations, only to other convolutions,
+/// to a multiple of `multiple` (zero filters; exact); the core of
+/// --var-pad-channels. `anyLayout` pads NCHW convolutions too. Returns the
+/// number of convolutions padded.
+mlir::FailureOr<int64_t> padChannels(mlir::func::FuncOp forward,
+                                     int64_t multiple, bool anyLayout = false);
+
 /// What --var-autodiff builds; see its description in Passes.td.
 struct TrainStepOptions {
   std::string trainEntry = "train_step";

@@ -130,6 +130,55 @@ def ChannelsLast : Pass<"var-channels-last", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect", "::var::VarDialect"];
 }
 
+def PadChannels : Pass<"var-pad-channels", "::mlir::ModuleOp"> {
+  let summary = "Pad the channels between two convolutions to a multiple";
+  let description = [{
+    Runs on the forward function after `--var-channels-last` and
+    `--var-mixed-precision`, before `--var-autodiff` (varc: with
+    `--channels-last`, unless `--pad-channels=0`). GPU convolution libraries
+    run channels-last convolutions on their tensor-core kernels only when
+    the channel counts are multiples of 8 (16-byte vectors of bf16); R(2+1)D
+    has 45, 230, 460 and 921 channels between its spatial and temporal
+    convolutions, which run several times slower than their neighbours.
+
+    A channels-last `var.conv` without groups whose output channels are not
+    a multiple of `multiple` is padded when its result reaches only, through
+    `var.batch_norm` (channels-last) and ops that keep a zero channel zero
+    (relu, relu6, silu, hardswish, cast), the input of other channels-last
+    convolutions without groups. Its filters and bias get zero rows; each
+    batch norm's weight, bias and running mean get zeros and its running
+    variance ones; each consumer's filters get zero input channels. Every
+    read is padded by a `var.concat` with a `var.fill`, so parameters,
+    buffers, checkpoints and the optimizer keep the model's shapes, and the
+    concat's backward (a slice) drops the padding's gradient;
+    `--var-autodiff` slices the batch norm's new running statistics back
+    before `var.update_buffer`.
+
+    The result is exact: a padded channel is zero after the producer (zero
+    filters), stays zero through batch norm (mean 0, scale and shift 0) and
+    the activations, and meets zero weights in each consumer, so every
+    other value is the sum of the same products plus zeros. Convolutions
+    that feed anything else (a residual add, a reshape, the function's
+    result) are left alone. Convolutions with groups (depthwise) are never
+    padded, and only channels-last ones unless `any-layout`.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function">,
+    Option<"multiple", "multiple", "int64_t", /*default=*/"8",
+           "Pad channel counts up to a multiple of this">,
+    Option<"anyLayout", "any-layout", "bool", /*default=*/"false",
+           "Pad NCHW convolutions too (for tests on the CPU backend, which "
+           "has no channels-last kernels; on a GPU only channels-last "
+           "convolutions gain)">,
+  ];
+  let statistics = [
+    Statistic<"numPadded", "convolutions-padded",
+              "Convolutions whose output channels were padded">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def Optimizer : Pass<"var-optimizer", "::mlir::ModuleOp"> {
   let summary = "Turn each parameter's gradient into an explicit update";
   let description = [{

@@ -30,6 +30,16 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   precision.entry = entry.str();
   pm.addPass(createMixedPrecision(precision));
 
+  // After mixed precision, which recognizes batch norm's parameters by their
+  // use, and before autodiff, which differentiates the padding (a concat)
+  // like any op.
+  if (options.getChannelsLast() && options.getPadChannels() > 1) {
+    PadChannelsOptions pad;
+    pad.entry = entry.str();
+    pad.multiple = options.getPadChannels();
+    pm.addPass(createPadChannels(pad));
+  }
+
   // Each micro-batch's loss is seeded with 1/K, so K accumulated gradients
   // average to the gradient of the mean loss.
   AutodiffOptions autodiff;

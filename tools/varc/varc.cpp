@@ -168,6 +168,14 @@ llvm::cl::opt<bool> channelsLast(
                    "at the layout boundaries, clips and parameters as "
                    "before (default off)"),
     llvm::cl::cat(planCategory));
+llvm::cl::opt<int64_t> padChannels(
+    "pad-channels",
+    llvm::cl::desc("With --channels-last, pad the channels that one "
+                   "convolution hands to the next (through batch norm and "
+                   "activations) to a multiple of N with zero filters, for "
+                   "the GPU's aligned tensor-core kernels; exact, parameters "
+                   "keep their shapes (default 8, 0 leaves them)"),
+    llvm::cl::value_desc("N"), llvm::cl::cat(planCategory));
 
 enum class Emit { None, MLIR };
 llvm::cl::opt<Emit>
@@ -209,7 +217,8 @@ bool wantsPlan() {
                                        &freezeBatchNorm,
                                        &channelsLast,
                                        &fuse,
-                                       &fuseBnAct};
+                                       &fuseBnAct,
+                                       &padChannels};
   // and those that ask for an output.
   const llvm::cl::Option *outputs[] = {&emit, &report, &outputFile};
   for (const llvm::cl::Option *option :
@@ -267,6 +276,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))
     flags.fuseBatchNormActivation = fuseBnAct;
+  if (given(padChannels))
+    flags.padChannels = padChannels;
   return flags;
 }
 
