@@ -13,6 +13,7 @@
 // own kernels (DepthwiseKernels.cu). The bias is a separate kernel (bf16
 // results round twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
+#include "runtime/cuda/ConvPatchKernels.h"
 #include "runtime/cuda/ConvScratchKernels.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DepthwiseKernels.h"
@@ -487,6 +488,10 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
                           w.inChannels, input, w.inChannels, result);
         !error.empty())
       return error;
+  } else if (isPatchGemm(w)) {
+    if (std::string error = patchGemmForward(ctx, w, input, weight, result);
+        !error.empty())
+      return error;
   } else if (isDepthwise(w)) {
     if (std::string error = depthwiseForward(ctx, w, input, weight, result);
         !error.empty())
@@ -577,6 +582,8 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
     return pointwiseGemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, w.inChannels,
                          w.outChannels, w.batch * cpu::product(w.in), input,
                          w.inChannels, grad, w.outChannels, result);
+  if (isPatchGemm(w))
+    return patchGemmGradWeight(ctx, w, input, grad, result);
   if (isDepthwise(w))
     return depthwiseGradWeight(ctx, w, input, grad, result);
   ConvSetup c;

@@ -267,7 +267,9 @@ Cases buildCases(DType t) {
       {"pointwise_1d", {2, 9, 5}, {7, 5, 1}, {2, 9, 7}, {}, false},
       // Stems: inputs of a few channels run through cuDNN on a copy
       // zero-padded to 16 bytes a pixel (8 channels in bf16, 4 in f32;
-      // ConvScratchKernels.h), forward, backward data and backward filter:
+      // ConvScratchKernels.h) backward data, and at most 4 channels forward
+      // and backward filter as patch GEMMs (ConvPatchKernels.h), else all
+      // three through cuDNN:
       // vgg's 3 -> 64, MobileNetV2's and EfficientNet's 3 -> 32 at stride
       // 2, one channel, five (two 16-byte chunks a pixel in f32), twelve
       // (two in bf16, none in f32), a strided one-tap filter (copied only
@@ -317,6 +319,16 @@ Cases buildCases(DType t) {
        {2, 4, 6, 5, 8},
        {ints("padding", {1, 1, 1})},
        true},
+      // Forward and backward filter of stems of at most 4 channels run as
+      // patch GEMMs (ConvPatchKernels.h), in chunks of 48 MiB of patches:
+      // this one has 409,600 rows of 147 taps' channels, 3 chunks in bf16
+      // and 6 in f32, the filter gradient summed over them.
+      {"stem3d_patch_chunks",
+       {4, 4, 160, 160, 3},
+       {8, 3, 1, 7, 7},
+       {4, 4, 160, 160, 8},
+       {ints("padding", {0, 3, 3})},
+       false},
   };
   for (const ConvCase &c : convs)
     addConvCalls(t, c, add);

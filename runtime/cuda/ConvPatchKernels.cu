@@ -1,0 +1,243 @@
+// Patch-GEMM convolutions (see ConvPatchKernels.h). A patch row is one
+// output pixel's window, taps in (kd, kh, kw) order with the C channels of
+// each tap together, zero where the window leaves the padded input and in
+// the columns that round a row up to 16 bytes. The filter as a matrix has
+// the same column order, so the product sums exactly the window's terms.
+#include "runtime/cuda/ConvPatchKernels.h"
+#include "runtime/cuda/DeviceTensor.cuh"
+
+#include <algorithm>
+#include <climits>
+#include <type_traits>
+
+namespace var::cuda {
+
+using cpu::TensorView;
+using cpu::Window;
+
+namespace {
+
+constexpr int64_t kMaxPatchChannels = 4;
+constexpr int64_t kMaxPatchTaps = 64;
+constexpr int64_t kPatchChunkBytes = int64_t(48) << 20;
+
+size_t aligned(int64_t bytes) {
+  return (static_cast<size_t>(bytes) + 255) / 256 * 256;
+}
+
+/// The window in 32-bit form for the kernels (isPatchGemm bounds every
+/// index of a chunk below 2^31).
+struct PatchShape {
+  int in[3], out[3], kernel[3], stride[3], padding[3], dilation[3];
+  int channels;
+  int columns; // taps * channels
+  int width;   // columns rounded up to 16 bytes of elements
+};
+
+PatchShape patchShapeOf(const Window &w, int64_t elementBytes) {
+  PatchShape s{};
+  for (int d = 0; d < 3; ++d) {
+    s.in[d] = static_cast<int>(w.in[d]);
+    s.out[d] = static_cast<int>(w.out[d]);
+    s.kernel[d] = static_cast<int>(w.kernel[d]);
+    s.stride[d] = static_cast<int>(w.stride[d]);
+    s.padding[d] = static_cast<int>(w.padding[d]);
+    s.dilation[d] = static_cast<int>(w.dilation[d]);
+  }
+  s.channels = static_cast<int>(w.inChannels);
+  s.columns = static_cast<int>(cpu::product(w.kernel) * w.inChannels);
+  int perChunk = static_cast<int>(16 / elementBytes);
+  s.width = (s.columns + perChunk - 1) / perChunk * perChunk;
+  return s;
+}
+
+/// Rows [first, first + count) of the patch matrix, `count * width`
+/// elements, one thread an element.
+template <typename T>
+__global__ void patchesKernel(const T *x, T *patches, PatchShape s, int first,
+                              int count) {
+  int n = count * s.width;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += gridDim.x * blockDim.x) {
+    int column = i % s.width, row = first + i / s.width;
+    T value = T(0);
+    if (column < s.columns) {
+      int c = column % s.channels, tap = column / s.channels;
+      int kw = tap % s.kernel[2], kh = tap / s.kernel[2] % s.kernel[1],
+          kd = tap / (s.kernel[2] * s.kernel[1]);
+      int ow = row % s.out[2], oh = row / s.out[2] % s.out[1],
+          od = row / (s.out[2] * s.out[1]) % s.out[0],
+          image = row / (s.out[2] * s.out[1] * s.out[0]);
+      int id = od * s.stride[0] - s.padding[0] + kd * s.dilation[0];
+      int ih = oh * s.stride[1] - s.padding[1] + kh * s.dilation[1];
+      int iw = ow * s.stride[2] - s.padding[2] + kw * s.dilation[2];
+      if (id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 &&
+          iw < s.in[2])
+        value =
+            x[(((static_cast<int64_t>(image) * s.in[0] + id) * s.in[1] + ih) *
+                   s.in[2] +
+               iw) *
+                  s.channels +
+              c];
+    }
+    patches[i] = value;
+  }
+}
+
+/// The plan's (K, C, taps) filter as the (K x width) matrix of the patch
+/// columns, zeros past the window's.
+template <typename T>
+__global__ void filterMatrixKernel(const T *filter, T *matrix, PatchShape s,
+                                   int taps, int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += gridDim.x * blockDim.x) {
+    int column = i % s.width, k = i / s.width;
+    matrix[i] = column < s.columns
+                    ? filter[(k * s.channels + column % s.channels) * taps +
+                             column / s.channels]
+                    : T(0);
+  }
+}
+
+/// The f32 (K x width) gradient into the plan's (K, C, taps) layout, one
+/// rounding an element.
+__global__ void filterGradKernel(const float *matrix, void *filter,
+                                 int filterType, PatchShape s, int taps,
+                                 int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += gridDim.x * blockDim.x) {
+    int tap = i % taps, c = i / taps % s.channels, k = i / (taps * s.channels);
+    storeFloat(filter, filterType, i,
+               matrix[k * s.width + tap * s.channels + c]);
+  }
+}
+
+/// Builds rows [first, first + count) of the patches of `input` in
+/// `patches`, as T of the element width of `dtype`.
+std::string buildPatches(CudaContext &ctx, const PatchShape &s,
+                         const TensorView &input, void *patches, int first,
+                         int count) {
+  int64_t n = static_cast<int64_t>(count) * s.width;
+  auto launch = [&](auto *type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    patchesKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        static_cast<const T *>(input.data), static_cast<T *>(patches), s, first,
+        count);
+  };
+  if (input.dtype == plan::DType::BF16)
+    launch(static_cast<uint16_t *>(nullptr));
+  else
+    launch(static_cast<uint32_t *>(nullptr));
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+/// The rows of one chunk of patches.
+int64_t chunkRows(const PatchShape &s, int64_t rows, int64_t elementBytes) {
+  int64_t rowBytes = s.width * elementBytes;
+  return std::max<int64_t>(1, std::min(rows, kPatchChunkBytes / rowBytes));
+}
+
+} // namespace
+
+bool isPatchGemm(const Window &w) {
+  int64_t rows = w.batch * cpu::product(w.out);
+  int64_t taps = cpu::product(w.kernel);
+  return w.channelsLast && w.groups == 1 && w.inChannels <= kMaxPatchChannels &&
+         taps <= kMaxPatchTaps && taps > 1 && rows <= INT_MAX / 2 &&
+         w.outChannels <= INT_MAX;
+}
+
+std::string patchGemmForward(CudaContext &ctx, const Window &w,
+                             const TensorView &input, const TensorView &weight,
+                             TensorView &result) {
+  int64_t elementBytes = plan::getDTypeBytes(input.dtype);
+  PatchShape s = patchShapeOf(w, elementBytes);
+  int64_t rows = w.batch * cpu::product(w.out), k = w.outChannels;
+  int64_t chunk = chunkRows(s, rows, elementBytes);
+  size_t matrixBytes = aligned(k * s.width * elementBytes);
+  void *base = nullptr;
+  if (std::string error = ctx.getWorkspace(static_cast<int64_t>(matrixBytes) +
+                                               chunk * s.width * elementBytes,
+                                           &base);
+      !error.empty())
+    return error;
+  char *matrix = static_cast<char *>(base), *patches = matrix + matrixBytes;
+  int taps = static_cast<int>(cpu::product(w.kernel));
+  int n = static_cast<int>(k * s.width);
+  auto launch = [&](auto *type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    filterMatrixKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        static_cast<const T *>(weight.data), reinterpret_cast<T *>(matrix), s,
+        taps, n);
+  };
+  if (input.dtype == plan::DType::BF16)
+    launch(static_cast<uint16_t *>(nullptr));
+  else
+    launch(static_cast<uint32_t *>(nullptr));
+  VAR_CUDA_LAUNCHED();
+  char *y = static_cast<char *>(result.data);
+  for (int64_t first = 0; first < rows; first += chunk) {
+    int64_t count = std::min(chunk, rows - first);
+    if (std::string error =
+            buildPatches(ctx, s, input, patches, static_cast<int>(first),
+                         static_cast<int>(count));
+        !error.empty())
+      return error;
+    // Y (count x K) = P (count x width) M^T: column-major Y^T = M P^T.
+    if (std::string error =
+            gemmEx(ctx, CUBLAS_OP_T, CUBLAS_OP_N, k, count, s.width, matrix,
+                   s.width, patches, s.width, input.dtype,
+                   y + first * k * elementBytes, result.dtype, 0.0f);
+        !error.empty())
+      return error;
+  }
+  return {};
+}
+
+std::string patchGemmGradWeight(CudaContext &ctx, const Window &w,
+                                const TensorView &input, const TensorView &grad,
+                                TensorView &result) {
+  int64_t elementBytes = plan::getDTypeBytes(input.dtype);
+  PatchShape s = patchShapeOf(w, elementBytes);
+  int64_t rows = w.batch * cpu::product(w.out), k = w.outChannels;
+  int64_t chunk = chunkRows(s, rows, elementBytes);
+  size_t matrixBytes = aligned(k * s.width * int64_t(sizeof(float)));
+  void *base = nullptr;
+  if (std::string error = ctx.getWorkspace(static_cast<int64_t>(matrixBytes) +
+                                               chunk * s.width * elementBytes,
+                                           &base);
+      !error.empty())
+    return error;
+  auto *matrix = static_cast<float *>(base);
+  char *patches = static_cast<char *>(base) + matrixBytes;
+  const char *dy = static_cast<const char *>(grad.data);
+  for (int64_t first = 0; first < rows; first += chunk) {
+    int64_t count = std::min(chunk, rows - first);
+    if (std::string error =
+            buildPatches(ctx, s, input, patches, static_cast<int>(first),
+                         static_cast<int>(count));
+        !error.empty())
+      return error;
+    // dM (K x width) += dY^T P: column-major dM^T (width x K) = P^T dY, the
+    // sum over chunks in f32.
+    if (std::string error =
+            gemmEx(ctx, CUBLAS_OP_N, CUBLAS_OP_T, s.width, k, count, patches,
+                   s.width, dy + first * k * elementBytes, k, input.dtype,
+                   matrix, plan::DType::F32, first == 0 ? 0.0f : 1.0f);
+        !error.empty())
+      return error;
+  }
+  ElementType filterType = kF32;
+  if (std::string error = elementTypeOf(result, "result", filterType);
+      !error.empty())
+    return error;
+  int taps = static_cast<int>(cpu::product(w.kernel));
+  int n = static_cast<int>(result.numel());
+  filterGradKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+      matrix, result.data, filterType, s, taps, n);
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+} // namespace var::cuda
