@@ -32,8 +32,8 @@ varc="$build/bin/varc"
 "$root/test/gpu/gpu-carry.sh" "$build" > /dev/null
 rm -rf "$out" && cp -r .gpu/gpu-tests "$out"
 
-# The perf plans: every model -cl and -fba, and mobilenet_v2 at ZeRO-3 with
-# the optimizer offloaded.
+# The perf plans: every model -cl and -fba, mobilenet_v2 at ZeRO-3 with
+# the optimizer offloaded, and r2plus1d_18 -fba without channel padding.
 VARC="$varc" "$root/bench/perf/compile-plans.sh" "$out/perf-plans" > /dev/null
 while read -r model _; do
   rm -f "$out/perf-plans/$model.fb" # the channels-first plans: not measured
@@ -44,6 +44,11 @@ python3 "$root/models/gen/mobilenet_v2.py" --frames 8 --size 224 \
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --zero-stage=3 \
   --offload-optimizer --micro-batch=16 --channels-last \
   -o "$out/perf-plans/mobilenet_v2-off3.fb" > /dev/null
+python3 "$root/models/gen/r2plus1d_18.py" --frames 16 --size 112 \
+  --classes 101 > "$mlir"
+"$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=16 \
+  --channels-last --fuse-bn-act --pad-channels=0 \
+  -o "$out/perf-plans/r2plus1d_18-unpadded.fb" > /dev/null
 rm -f "$mlir"
 
 # The test binaries travel compressed (the device tool carries 64 MiB).

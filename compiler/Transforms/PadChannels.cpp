@@ -92,8 +92,8 @@ Value appendFill(OpBuilder &b, Location loc, Value value, int64_t axis,
 void padOperand(Operation *op, unsigned index, int64_t axis, int64_t count,
                 double fill = 0.0) {
   OpBuilder b(op);
-  op->setOperand(index, appendFill(b, op->getLoc(), op->getOperand(index),
-                                   axis, count, fill));
+  op->setOperand(index, appendFill(b, op->getLoc(), op->getOperand(index), axis,
+                                   count, fill));
 }
 
 LogicalResult reinferTypes(Operation *op) {
@@ -154,7 +154,8 @@ struct PadChannelsPass : impl::PadChannelsBase<PadChannelsPass> {
     }
     auto forward = module.lookupSymbol<func::FuncOp>(entry);
     if (!forward) {
-      module.emitError("no function @") << entry.getValue() << " to pad channels of";
+      module.emitError("no function @")
+          << entry.getValue() << " to pad channels of";
       return signalPassFailure();
     }
     FailureOr<int64_t> count = padChannels(forward, multiple, anyLayout);
