@@ -20,6 +20,8 @@ namespace {
 constexpr int64_t kMaxPatchChannels = 4;
 constexpr int64_t kMaxPatchTaps = 64;
 constexpr int64_t kPatchChunkBytes = int64_t(48) << 20;
+/// Rows of patches whose filter-gradient terms one product sums.
+constexpr int64_t kSliceRows = 4096;
 
 size_t aligned(int64_t bytes) {
   return (static_cast<size_t>(bytes) + 255) / 256 * 256;
@@ -51,36 +53,55 @@ PatchShape patchShapeOf(const Window &w, int64_t elementBytes) {
   return s;
 }
 
-/// Rows [first, first + count) of the patch matrix, `count * width`
-/// elements, one thread an element.
+/// Rows [first, first + count) of the patch matrix: one thread a 16-byte
+/// chunk of a row (kPer columns), written with one store. The thread
+/// decodes its output pixel and first column once and walks the columns'
+/// channels and taps by increments, so that a chunk costs a handful of
+/// integer divisions rather than some per element.
 template <typename T>
-__global__ void patchesKernel(const T *x, T *patches, PatchShape s, int first,
-                              int count) {
-  int n = count * s.width;
+__global__ void patchesKernel(const T *x, uint4 *patches, PatchShape s,
+                              int first, int count) {
+  constexpr int kPer = 16 / sizeof(T);
+  int chunksPerRow = s.width / kPer;
+  int n = count * chunksPerRow;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += gridDim.x * blockDim.x) {
-    int column = i % s.width, row = first + i / s.width;
-    T value = T(0);
-    if (column < s.columns) {
-      int c = column % s.channels, tap = column / s.channels;
-      int kw = tap % s.kernel[2], kh = tap / s.kernel[2] % s.kernel[1],
-          kd = tap / (s.kernel[2] * s.kernel[1]);
-      int ow = row % s.out[2], oh = row / s.out[2] % s.out[1],
-          od = row / (s.out[2] * s.out[1]) % s.out[0],
-          image = row / (s.out[2] * s.out[1] * s.out[0]);
+    int row = first + i / chunksPerRow;
+    int column = i % chunksPerRow * kPer;
+    int ow = row % s.out[2], oh = row / s.out[2] % s.out[1],
+        od = row / (s.out[2] * s.out[1]) % s.out[0],
+        image = row / (s.out[2] * s.out[1] * s.out[0]);
+    int c = column % s.channels, tap = column / s.channels;
+    int kw = tap % s.kernel[2], kh = tap / s.kernel[2] % s.kernel[1],
+        kd = tap / (s.kernel[2] * s.kernel[1]);
+    const T *clip = x + static_cast<int64_t>(image) * s.in[0] * s.in[1] *
+                            s.in[2] * s.channels;
+    union {
+      T element[kPer];
+      uint4 bits;
+    } chunk;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      T value = T(0);
       int id = od * s.stride[0] - s.padding[0] + kd * s.dilation[0];
       int ih = oh * s.stride[1] - s.padding[1] + kh * s.dilation[1];
       int iw = ow * s.stride[2] - s.padding[2] + kw * s.dilation[2];
-      if (id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 &&
-          iw < s.in[2])
-        value =
-            x[(((static_cast<int64_t>(image) * s.in[0] + id) * s.in[1] + ih) *
-                   s.in[2] +
-               iw) *
-                  s.channels +
-              c];
+      if (column + k < s.columns && id >= 0 && id < s.in[0] && ih >= 0 &&
+          ih < s.in[1] && iw >= 0 && iw < s.in[2])
+        value = clip[((id * s.in[1] + ih) * s.in[2] + iw) * s.channels + c];
+      chunk.element[k] = value;
+      if (++c == s.channels) { // the next tap, (kd, kh, kw) in order
+        c = 0;
+        if (++kw == s.kernel[2]) {
+          kw = 0;
+          if (++kh == s.kernel[1]) {
+            kh = 0;
+            ++kd;
+          }
+        }
+      }
     }
-    patches[i] = value;
+    patches[i] = chunk.bits;
   }
 }
 
@@ -117,12 +138,13 @@ __global__ void filterGradKernel(const float *matrix, void *filter,
 std::string buildPatches(CudaContext &ctx, const PatchShape &s,
                          const TensorView &input, void *patches, int first,
                          int count) {
-  int64_t n = static_cast<int64_t>(count) * s.width;
+  int64_t n = static_cast<int64_t>(count) * s.width *
+              plan::getDTypeBytes(input.dtype) / 16;
   auto launch = [&](auto *type) {
     using T = std::remove_pointer_t<decltype(type)>;
     patchesKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-        static_cast<const T *>(input.data), static_cast<T *>(patches), s, first,
-        count);
+        static_cast<const T *>(input.data), static_cast<uint4 *>(patches), s,
+        first, count);
   };
   if (input.dtype == plan::DType::BF16)
     launch(static_cast<uint16_t *>(nullptr));
@@ -136,6 +158,36 @@ std::string buildPatches(CudaContext &ctx, const PatchShape &s,
 int64_t chunkRows(const PatchShape &s, int64_t rows, int64_t elementBytes) {
   int64_t rowBytes = s.width * elementBytes;
   return std::max<int64_t>(1, std::min(rows, kPatchChunkBytes / rowBytes));
+}
+
+/// `batches` column-major products C_b (m x n, f32) = A_b B_b^T, A_b the
+/// b-th (m x k) block of `a` (lda m), B_b the b-th (n x k) block of `b`
+/// (ldb n), both of `abType`; C_b the b-th block of `c`.
+std::string slicedGemm(CudaContext &ctx, int64_t m, int64_t n, int64_t k,
+                       const void *a, const void *b, plan::DType abType,
+                       float *c, int64_t batches) {
+  cudaDataType_t type = abType == plan::DType::BF16 ? CUDA_R_16BF : CUDA_R_32F;
+  float one = 1.0f, zero = 0.0f;
+  VAR_CUDA_TRY(cublasGemmStridedBatchedEx(
+      ctx.cublas, CUBLAS_OP_N, CUBLAS_OP_T, static_cast<int>(m),
+      static_cast<int>(n), static_cast<int>(k), &one, a, type,
+      static_cast<int>(m), m * k, b, type, static_cast<int>(n), n * k, &zero, c,
+      CUDA_R_32F, static_cast<int>(m), m * n, static_cast<int>(batches),
+      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  return {};
+}
+
+/// matrix (+)= the sum of `slots` partial matrices of n elements, in slot
+/// order (the same bits every run).
+__global__ void sumSlicesKernel(const float *partials, int slots, int n,
+                                float *matrix, bool accumulate) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += gridDim.x * blockDim.x) {
+    float sum = accumulate ? matrix[i] : 0.0f;
+    for (int slot = 0; slot < slots; ++slot)
+      sum += partials[static_cast<int64_t>(slot) * n + i];
+    matrix[i] = sum;
+  }
 }
 
 } // namespace
@@ -202,15 +254,22 @@ std::string patchGemmGradWeight(CudaContext &ctx, const Window &w,
   PatchShape s = patchShapeOf(w, elementBytes);
   int64_t rows = w.batch * cpu::product(w.out), k = w.outChannels;
   int64_t chunk = chunkRows(s, rows, elementBytes);
-  size_t matrixBytes = aligned(k * s.width * int64_t(sizeof(float)));
+  int64_t matrixElements = k * s.width;
+  int64_t slots = (chunk + kSliceRows - 1) / kSliceRows;
+  size_t matrixBytes = aligned(matrixElements * int64_t(sizeof(float)));
+  size_t partialBytes =
+      aligned(slots * matrixElements * int64_t(sizeof(float)));
   void *base = nullptr;
-  if (std::string error = ctx.getWorkspace(static_cast<int64_t>(matrixBytes) +
-                                               chunk * s.width * elementBytes,
-                                           &base);
+  if (std::string error =
+          ctx.getWorkspace(static_cast<int64_t>(matrixBytes + partialBytes) +
+                               chunk * s.width * elementBytes,
+                           &base);
       !error.empty())
     return error;
   auto *matrix = static_cast<float *>(base);
-  char *patches = static_cast<char *>(base) + matrixBytes;
+  auto *partials =
+      reinterpret_cast<float *>(static_cast<char *>(base) + matrixBytes);
+  char *patches = static_cast<char *>(base) + matrixBytes + partialBytes;
   const char *dy = static_cast<const char *>(grad.data);
   for (int64_t first = 0; first < rows; first += chunk) {
     int64_t count = std::min(chunk, rows - first);
@@ -219,14 +278,29 @@ std::string patchGemmGradWeight(CudaContext &ctx, const Window &w,
                          static_cast<int>(count));
         !error.empty())
       return error;
-    // dM (K x width) += dY^T P: column-major dM^T (width x K) = P^T dY, the
-    // sum over chunks in f32.
-    if (std::string error =
-            gemmEx(ctx, CUBLAS_OP_N, CUBLAS_OP_T, s.width, k, count, patches,
-                   s.width, dy + first * k * elementBytes, k, input.dtype,
-                   matrix, plan::DType::F32, first == 0 ? 0.0f : 1.0f);
-        !error.empty())
-      return error;
+    // Each slice of kSliceRows rows gives its own dM (K x width) = dY^T P,
+    // column-major dM^T (width x K) = P^T dY: one product of a long sum
+    // into a small matrix would leave most of the GPU idle.
+    const char *chunkGrad = dy + first * k * elementBytes;
+    int64_t full = count / kSliceRows, rest = count % kSliceRows;
+    if (full > 0)
+      if (std::string error =
+              slicedGemm(ctx, s.width, k, kSliceRows, patches, chunkGrad,
+                         input.dtype, partials, full);
+          !error.empty())
+        return error;
+    if (rest > 0)
+      if (std::string error = gemmEx(
+              ctx, CUBLAS_OP_N, CUBLAS_OP_T, s.width, k, rest,
+              patches + full * kSliceRows * s.width * elementBytes, s.width,
+              chunkGrad + full * kSliceRows * k * elementBytes, k, input.dtype,
+              partials + full * matrixElements, plan::DType::F32, 0.0f);
+          !error.empty())
+        return error;
+    int n = static_cast<int>(matrixElements);
+    sumSlicesKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        partials, static_cast<int>(full + (rest > 0)), n, matrix, first > 0);
+    VAR_CUDA_LAUNCHED();
   }
   ElementType filterType = kF32;
   if (std::string error = elementTypeOf(result, "result", filterType);
