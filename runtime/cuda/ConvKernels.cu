@@ -19,6 +19,7 @@
 #include "runtime/cuda/DepthwiseKernels.h"
 #include "runtime/cuda/DeviceTensor.cuh"
 
+#include <algorithm>
 #include <climits>
 
 namespace var::cuda {
@@ -462,6 +463,120 @@ std::string setUpConv(CudaContext &ctx, const OpCall &call, const Window &w,
   return {};
 }
 
+/// Whether backward data of `w` runs as a forward convolution of the
+/// spread gradient (temporalGradInput): a channels-last 3-D window of one
+/// group that slides and strides only over D, (k, 1, 1) with stride
+/// (s > 1, 1, 1), no dilation, padding at most k - 1: R(2+1)D's temporal
+/// downsampling. cuDNN's deterministic strided backward-data kernels ran
+/// those at 4-23 TFLOP/s on an H200, its stride-1 forward ones at 200+.
+bool isTemporalStrided(const Window &w, size_t spatial) {
+  const cpu::Dims ones = {1, 1, 1};
+  return spatial == 3 && w.channelsLast && w.groups == 1 && w.stride[0] > 1 &&
+         w.kernel[1] == 1 && w.kernel[2] == 1 && w.stride[1] == 1 &&
+         w.stride[2] == 1 && w.padding[1] == 0 && w.padding[2] == 0 &&
+         w.dilation == ones && w.padding[0] <= w.kernel[0] - 1;
+}
+
+/// Spread gradients of at most this many bytes at a time.
+constexpr int64_t kSpreadChunkBytes = int64_t(16) << 20;
+
+/// dX of a temporally strided convolution (isTemporalStrided): dX[t'] sums
+/// W[dt]^T dY[t] over t * s + dt - p = t', which is a stride-1 forward
+/// convolution over U, dY's frames spread s apart with zeros between
+/// (U[t * s] = dY[t]), by the filter flipped in time with its channels
+/// swapped, padded by k - 1 - p, U's length D - k + 1 + 2p giving D
+/// frames. Exact: the zeros add nothing. U is built a chunk of samples at a
+/// time in the workspace, ahead of the flipped filter and the forward
+/// convolution's own copies and workspace; cuDNN's search for the forward
+/// runs once per geometry on buffers of its own.
+std::string temporalGradInput(CudaContext &ctx, const Window &w,
+                              const TensorView &grad, const TensorView &weight,
+                              TensorView &result) {
+  plan::DType dtype = result.dtype;
+  size_t elementBytes = static_cast<size_t>(plan::getDTypeBytes(dtype));
+  int64_t k = w.kernel[0], frames = w.in[0] - k + 1 + 2 * w.padding[0];
+  int64_t plane = w.in[1] * w.in[2];
+  int64_t sampleBytes =
+      frames * plane * w.outChannels * static_cast<int64_t>(elementBytes);
+  int64_t chunk =
+      std::clamp<int64_t>(kSpreadChunkBytes / sampleBytes, 1, w.batch);
+  size_t filterBytes = ConvScratch::aligned(w.outChannels * w.inChannels * k *
+                                            static_cast<int64_t>(elementBytes));
+  size_t resultSample =
+      static_cast<size_t>(w.in[0] * plane * w.inChannels) * elementBytes;
+  for (int64_t first = 0; first < w.batch; first += chunk) {
+    int64_t count = std::min(chunk, w.batch - first);
+    Window f; // the forward convolution over U
+    f.channelsLast = true;
+    f.batch = count;
+    f.inChannels = w.outChannels;
+    f.outChannels = w.inChannels;
+    f.in = {frames, w.in[1], w.in[2]};
+    f.out = w.in;
+    f.kernel = {k, 1, 1};
+    f.padding = {k - 1 - w.padding[0], 0, 0};
+    size_t spreadBytes =
+        ConvScratch::aligned(count * sampleBytes); // ahead of the setup
+    ConvSetup c;
+    CudnnGeometry g = cudnnGeometryOf(f, 3, dtype);
+    if (std::string error = describe(g, dtype, c.d); !error.empty())
+      return error;
+    std::string key = algorithmKey(c.d, g, Direction::Forward);
+    c.scratch = convScratchOf(f, dtype);
+    char *y = static_cast<char *>(result.data) + first * resultSample;
+    if (!ctx.convAlgorithms.count(key)) {
+      if (ctx.capturing) // the search allocates and waits
+        return "cuDNN would search an algorithm for a convolution first "
+               "seen while the step is recorded as a graph";
+      void *buffers = nullptr;
+      VAR_CUDA_TRY(cudaMalloc(&buffers, spreadBytes + filterBytes));
+      VAR_CUDA_TRY(cudaMemset(buffers, 0, spreadBytes + filterBytes));
+      std::string error =
+          searchAlgorithm(ctx, c, Direction::Forward, buffers,
+                          static_cast<char *>(buffers) + spreadBytes, y);
+      cudaFree(buffers);
+      if (!error.empty())
+        return error + " (channels-last, temporal backward data)";
+      ctx.convAlgorithms.emplace(key, c.chosen);
+    }
+    c.chosen = ctx.convAlgorithms[key];
+    void *base = nullptr;
+    if (std::string error = ctx.getWorkspace(
+            static_cast<int64_t>(spreadBytes + filterBytes +
+                                 c.scratch.reservedBytes() + c.chosen.memory),
+            &base);
+        !error.empty())
+      return error;
+    char *spread = static_cast<char *>(base), *flipped = spread + spreadBytes;
+    if (std::string error =
+            spreadFrames(ctx,
+                         static_cast<const char *>(grad.data) +
+                             first * w.out[0] * plane * w.outChannels *
+                                 static_cast<int64_t>(elementBytes),
+                         spread, count, w.out[0], frames, w.stride[0], plane,
+                         w.outChannels, elementBytes);
+        !error.empty())
+      return error;
+    if (std::string error = flipFilter(ctx, weight.data, flipped, w.outChannels,
+                                       w.inChannels, k, elementBytes);
+        !error.empty())
+      return error;
+    if (std::string error = placeScratch(
+            ctx, c, Direction::Forward, flipped + filterBytes, spread, flipped);
+        !error.empty())
+      return error;
+    if (c.d.dataType != CUDNN_DATA_FLOAT)
+      VAR_CUDA_TRY(cudnnSetConvolutionMathType(
+          c.d.conv, static_cast<cudnnMathType_t>(c.chosen.mathType)));
+    float one = 1.0f, zero = 0.0f;
+    VAR_CUDA_TRY(cudnnConvolutionForward(
+        ctx.cudnn, &one, c.d.x, c.x, c.d.w, c.filter, c.d.conv,
+        static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
+        c.chosen.memory, &zero, c.d.y, y));
+  }
+  return {};
+}
+
 std::string convForwardOp(CudaContext &ctx, OpCall &call) {
   if (std::string error = cpu::checkSignature(call, 2, 3, 1); !error.empty())
     return error;
@@ -547,6 +662,8 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
                          w.inChannels, grad, w.outChannels, result);
   if (isDepthwise(w))
     return depthwiseGradInput(ctx, w, grad, weight, result);
+  if (isTemporalStrided(w, result.shape.size() - 2))
+    return temporalGradInput(ctx, w, grad, weight, result);
   ConvSetup c;
   if (std::string error =
           setUpConv(ctx, call, w, result.shape.size() - 2,

@@ -90,16 +90,49 @@ __global__ void unpadChannelsKernel(const T *from, T *to, int64_t channels,
   VAR_GRID_STRIDE(i, n) { to[i] = from[i / channels * padded + i % channels]; }
 }
 
-/// Calls `launch` with a null pointer of the unsigned type as wide as the
-/// elements of `s` (the copies move bits, not values).
+/// One thread an element of the spread gradient (n of them).
+template <typename T>
+__global__ void spreadFramesKernel(const T *grad, T *spread, int64_t outFrames,
+                                   int64_t frames, int64_t stride, int64_t row,
+                                   int64_t n) {
+  VAR_GRID_STRIDE(i, n) {
+    int64_t within = i % row, u = i / row % frames, sample = i / (row * frames);
+    int64_t t = u / stride;
+    spread[i] = u % stride == 0 && t < outFrames
+                    ? grad[(sample * outFrames + t) * row + within]
+                    : T(0);
+  }
+}
+
+/// One thread an element of the flipped filter (n of them).
+template <typename T>
+__global__ void flipFilterKernel(const T *filter, T *flipped,
+                                 int64_t outChannels, int64_t channels,
+                                 int64_t taps, int64_t n) {
+  VAR_GRID_STRIDE(i, n) {
+    int64_t t = i % taps, k = i / taps % outChannels,
+            c = i / (taps * outChannels);
+    flipped[i] = filter[(k * channels + c) * taps + taps - 1 - t];
+  }
+}
+
+/// Calls `launch` with a null pointer of the unsigned type `elementBytes`
+/// wide (the copies move bits, not values).
 template <typename Launch>
-std::string byElementWidth(const ConvScratch &s, Launch launch) {
-  if (s.elementBytes == 2)
+std::string byElementWidth(size_t elementBytes, Launch launch) {
+  if (elementBytes == 2)
     launch(static_cast<uint16_t *>(nullptr));
   else
     launch(static_cast<uint32_t *>(nullptr));
   VAR_CUDA_LAUNCHED();
   return {};
+}
+
+/// Calls `launch` with a null pointer of the unsigned type as wide as the
+/// elements of `s` (the copies move bits, not values).
+template <typename Launch>
+std::string byElementWidth(const ConvScratch &s, Launch launch) {
+  return byElementWidth(s.elementBytes, launch);
 }
 
 } // namespace
@@ -146,6 +179,31 @@ std::string unpadChannels(CudaContext &ctx, const ConvScratch &s,
     unpadChannelsKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
         static_cast<const T *>(copy), static_cast<T *>(input), s.channels,
         s.paddedChannels, n);
+  });
+}
+
+std::string spreadFrames(CudaContext &ctx, const void *grad, void *spread,
+                         int64_t count, int64_t outFrames, int64_t frames,
+                         int64_t stride, int64_t plane, int64_t channels,
+                         size_t elementBytes) {
+  int64_t row = plane * channels, n = count * frames * row;
+  return byElementWidth(elementBytes, [&](auto *type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    spreadFramesKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        static_cast<const T *>(grad), static_cast<T *>(spread), outFrames,
+        frames, stride, row, n);
+  });
+}
+
+std::string flipFilter(CudaContext &ctx, const void *filter, void *flipped,
+                       int64_t outChannels, int64_t channels, int64_t taps,
+                       size_t elementBytes) {
+  int64_t n = outChannels * channels * taps;
+  return byElementWidth(elementBytes, [&](auto *type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    flipFilterKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        static_cast<const T *>(filter), static_cast<T *>(flipped), outChannels,
+        channels, taps, n);
   });
 }
 

@@ -89,6 +89,23 @@ std::string padChannels(CudaContext &ctx, const ConvScratch &s,
 std::string unpadChannels(CudaContext &ctx, const ConvScratch &s,
                           const void *copy, void *input);
 
+/// A strided convolution's output gradient spread for backward data as a
+/// forward convolution: frames (D) u = 0, s, 2s, ... of `spread`'s `frames`
+/// hold the (count, outFrames, plane, K) `grad`'s frames 0, 1, 2, ...; the
+/// others, and those past the gradient's, are zeros. `elementBytes` wide
+/// elements, moved as bits.
+std::string spreadFrames(CudaContext &ctx, const void *grad, void *spread,
+                         int64_t count, int64_t outFrames, int64_t frames,
+                         int64_t stride, int64_t plane, int64_t channels,
+                         size_t elementBytes);
+
+/// The plan's (K, C, taps) `filter` flipped along its taps with K and C
+/// swapped: `flipped` (C, K, taps), element [c][k][t] = filter[k][c][taps -
+/// 1 - t].
+std::string flipFilter(CudaContext &ctx, const void *filter, void *flipped,
+                       int64_t outChannels, int64_t channels, int64_t taps,
+                       size_t elementBytes);
+
 } // namespace var::cuda
 
 #endif

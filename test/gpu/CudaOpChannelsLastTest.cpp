@@ -319,6 +319,29 @@ Cases buildCases(DType t) {
        {2, 4, 6, 5, 8},
        {ints("padding", {1, 1, 1})},
        true},
+      // Backward data of convolutions that stride only over D, (k, 1, 1)
+      // windows (R(2+1)D's temporal downsampling), runs as a forward
+      // convolution of the gradient spread over zero frames: stride 2 and
+      // 3, with and without padding, and spread gradients of 7 MiB (bf16)
+      // and 14 MiB (f32) a sample, 2 and 3 chunks of at most 16 MiB.
+      {"temporal_s2",
+       {2, 8, 5, 5, 16},
+       {24, 16, 3, 1, 1},
+       {2, 4, 5, 5, 24},
+       {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0})},
+       false},
+      {"temporal_s3_unpadded",
+       {3, 9, 2, 3, 8},
+       {8, 8, 3, 1, 1},
+       {3, 3, 2, 3, 8},
+       {ints("stride", {3, 1, 1})},
+       false},
+      {"temporal_s2_chunks",
+       {3, 8, 48, 48, 8},
+       {192, 8, 3, 1, 1},
+       {3, 4, 48, 48, 192},
+       {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0})},
+       false},
       // Forward and backward filter of stems of at most 4 channels run as
       // patch GEMMs (ConvPatchKernels.h), in chunks of 48 MiB of patches:
       // this one has 409,600 rows of 147 taps' channels, 3 chunks in bf16
