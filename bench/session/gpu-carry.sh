@@ -19,7 +19,7 @@
 # parity, scaling; default tests,zoo,perf,parity), PERF_MODELS,
 # PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
 # minute or more a model), and each part's time limit in seconds:
-# TESTS_S (150 a suite), ZOO_S (200), PERF_S (330), PARITY_S (200),
+# TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), PARITY_S (200),
 # SCALING_S (240).
 set -euo pipefail
 build=${1:-build}
@@ -99,7 +99,7 @@ fi
     done
   fi
   if want zoo; then
-    VAR_POISON_ARENA=1 timeout "${ZOO_S:-200}" \
+    VAR_POISON_ARENA=1 timeout "${ZOO_S:-300}" \
       bash "$root/test/gpu/zoo_train.sh" "$work/zoo" 4 > "$work/zoo.txt" 2>&1
     sed -E 's/losses ([^ ;]+) [^;]* ([^ ;]+);/losses \1 .. \2;/' "$work/zoo.txt" |
       grep -v ': ok' | head -12
