@@ -240,6 +240,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
 
   merged.freezeBatchNorm = flags.freezeBatchNorm;
   merged.fuseElementwise = flags.fuseElementwise;
+  merged.rematerialize = flags.rematerialize;
   merged.channelsLast = flags.channelsLast;
   merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
   merged.padChannels = flags.padChannels;
@@ -443,6 +444,8 @@ std::string describe(const CompileOptions &options) {
     os << ", frozen batch norm";
   if (!options.getFuseElementwise())
     os << ", no elementwise fusion";
+  if (!options.getRematerialize())
+    os << ", no rematerialization";
   if (options.getChannelsLast())
     os << ", channels-last";
   if (options.getFuseBatchNormActivation())

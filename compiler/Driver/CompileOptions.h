@@ -106,6 +106,10 @@ struct CompileOptions {
   /// (--var-fuse-elementwise); on unless a flag turns it off. No DeepSpeed
   /// key sets it.
   std::optional<bool> fuseElementwise;
+  /// Products the backward reads again recomputed there instead of kept
+  /// (--var-rematerialize); on unless a flag turns it off. No DeepSpeed key
+  /// sets it.
+  std::optional<bool> rematerialize;
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
@@ -154,6 +158,7 @@ struct CompileOptions {
   double getGradientClipping() const { return gradientClipping.value_or(0); }
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
+  bool getRematerialize() const { return rematerialize.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFuseBatchNormActivation() const {
     return fuseBatchNormActivation.value_or(false);

@@ -104,7 +104,9 @@ mlir::LogicalResult partitionZero(mlir::ModuleOp module,
 /// varc's pipeline: batch specialization to the micro batch, channels-last
 /// layout (if asked), mixed precision, autodiff (loss seeded with
 /// 1/grad-accum), optimizer, elementwise fusion (unless options turn it
-/// off), ZeRO partitioning, stream scheduling and memory planning, as
+/// off), rematerialization of saved products (unless they turn it off),
+/// ZeRO partitioning, stream
+/// scheduling and memory planning, as
 /// `options` say. `entry` names the forward function.
 void buildTrainingPipeline(mlir::OpPassManager &pm,
                            const CompileOptions &options,

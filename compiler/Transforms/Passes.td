@@ -368,6 +368,38 @@ def FuseElementwise : Pass<"var-fuse-elementwise", "::mlir::ModuleOp"> {
   let dependentDialects = ["::var::VarDialect"];
 }
 
+def Rematerialize : Pass<"var-rematerialize", "::mlir::ModuleOp"> {
+  let summary = "Recompute saved products in the backward instead of keeping them";
+  let description = [{
+    Runs on every function after `--var-fuse-elementwise` (so that it sees
+    the ops that will run, and its copies join no chain) and before
+    `--var-schedule` and `--var-plan-memory`.
+
+    A `var.mul` whose result is read early (by the forward) and again much
+    later (by the backward: a squeeze-excitation scale feeding the weight
+    gradient of the projection after it) keeps that result in the arena
+    through the step's peak. When each operand of the multiply is itself
+    read at or after the late reads (the backward keeps both factors for
+    the multiply's own gradient), a copy of the multiply right before the
+    late reads gives them the same bits at the price of one elementwise
+    pass over memory the backward reads anyway, and the original result
+    dies after its early reads. The reads of a result split at the widest
+    stretch of the block that does not read it (counting from its
+    definition); a result whose first read already comes after that
+    stretch, or smaller than `min-bytes`, is left alone.
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"1048576",
+           "Keep results smaller than this (a recompute costs a kernel "
+           "launch)">,
+  ];
+  let statistics = [
+    Statistic<"numRematerialized", "products-rematerialized",
+              "Multiplies copied to their backward reads">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def Schedule : Pass<"var-schedule", "::mlir::ModuleOp"> {
   let summary = "Streams and events, so that communication overlaps compute";
   let description = [{

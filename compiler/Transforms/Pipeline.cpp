@@ -70,6 +70,11 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   if (options.getFuseElementwise())
     pm.addPass(createFuseElementwise());
 
+  // After fusion (the copies must match the ops that run) and before
+  // scheduling and planning, which place the copies like any other op.
+  if (options.getRematerialize())
+    pm.addPass(createRematerialize());
+
   ZeroOptions zero;
   zero.stage = options.getZeroStage();
   zero.bucketMB = options.getBucketMB();

@@ -154,6 +154,13 @@ llvm::cl::opt<bool>
                         "gradients, add, mul, casts, dropout) into one kernel "
                         "each; on by default, --fuse=false turns it off"),
          llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> rematerialize(
+    "rematerialize",
+    llvm::cl::desc("Recompute in the backward the products (a "
+                   "squeeze-excitation scale) it reads again, when it keeps "
+                   "their factors anyway, instead of keeping them in the "
+                   "arena; on by default, --rematerialize=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
     llvm::cl::desc("Fold each ReLU or ReLU6 that alone follows a batch norm "
@@ -217,6 +224,7 @@ bool wantsPlan() {
                                        &freezeBatchNorm,
                                        &channelsLast,
                                        &fuse,
+                                       &rematerialize,
                                        &fuseBnAct,
                                        &padChannels};
   // and those that ask for an output.
@@ -272,6 +280,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.freezeBatchNorm = freezeBatchNorm;
   if (given(fuse))
     flags.fuseElementwise = fuse;
+  if (given(rematerialize))
+    flags.rematerialize = rematerialize;
   if (given(channelsLast))
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))
