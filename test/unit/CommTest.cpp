@@ -154,7 +154,7 @@ std::string runCollectives(Communicator &comm) {
     }
   }
 
-  // Twice per size: the second run reuses Gloo's registered buffers.
+  // Twice per size.
   for (int64_t shard : {int64_t(5), int64_t(1), int64_t(5), int64_t(4099)}) {
     for (bool mean : {false, true}) {
       std::vector<float> input(shard * n), output(shard, -1.0f);
@@ -169,6 +169,27 @@ std::string runCollectives(Communicator &comm) {
                    "reduceScatter shard " + std::to_string(shard) + "[" +
                        std::to_string(k) + "]");
       }
+    }
+  }
+
+  // Back to back, new data each time, large enough that sends are still
+  // in flight when a rank moves on: what a rank still sends must not be
+  // overwritten (Gloo's halving-doubling reduce-scatter did, under load).
+  for (int round = 0; round < 8; ++round) {
+    const int64_t shard = 100003;
+    std::vector<float> input(shard * n), output(shard);
+    for (int64_t j = 0; j < shard * n; ++j)
+      input[j] = static_cast<float>((rank + round) % 7 + j % 13);
+    ok(comm.reduceScatter(input.data(), output.data(), shard, false),
+       "reduceScatter");
+    for (int64_t k = 0; k < shard; ++k) {
+      int64_t j = rank * shard + k;
+      float sum = 0;
+      for (int q = 0; q < n; ++q)
+        sum += static_cast<float>((q + round) % 7 + j % 13);
+      check.near(output[k], sum,
+                 "reduceScatter round " + std::to_string(round) + "[" +
+                     std::to_string(k) + "]");
     }
   }
 
@@ -222,7 +243,7 @@ TEST_P(CollectivesTest, MatchAcrossRanks) {
     EXPECT_EQ(reports[rank], "") << "rank " << rank;
 }
 
-// 3 is not a power of two: halving-doubling takes its other path.
+// 1 to 4 ranks (3: a ring that is not a power of two).
 INSTANTIATE_TEST_SUITE_P(Comm, CollectivesTest, ::testing::Values(1, 2, 3, 4));
 
 /// Runs collective `op` on 1000 floats per rank; "<elapsed ms> <error>".
