@@ -16,7 +16,8 @@
 # 4 x H200 (perf 218 s, parity 200 s, tests and zoo 164 s beside it);
 # scaling (142 s on 4 GPUs) fits a second call, PARTS=scaling, on the same
 # warm machine. Environment there: PARTS (any of tests, zoo, perf,
-# parity, scaling; default tests,zoo,perf,parity), PERF_MODELS,
+# parity, scaling; default tests,zoo,perf,parity), PERF_PLANS (perf-plans,
+# or compile-plans), PERF_MODELS,
 # PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
 # minute or more a model), and each part's time limit in seconds:
 # TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), PARITY_S (200),
@@ -51,6 +52,16 @@ python3 "$root/models/gen/r2plus1d_18.py" --frames 16 --size 112 \
   -o "$out/perf-plans/r2plus1d_18-unpadded.fb" > /dev/null
 rm -f "$mlir"
 
+# For a torch.compile call (PERF_PLANS=compile-plans PERF_MODES=compile):
+# the -fba plans of the two models whose compiled PyTorch ran furthest
+# ahead of eager on an H100 (vgg11_bn 1.49x, r2plus1d_18 1.56x).
+mkdir -p "$out/compile-plans"
+grep -E '^(vgg11_bn|r2plus1d_18) ' "$out/perf-plans/models.txt" \
+  > "$out/compile-plans/models.txt"
+for model in vgg11_bn r2plus1d_18; do
+  cp "$out/perf-plans/$model-fba.fb" "$out/compile-plans/"
+done
+
 # The test binaries travel compressed (the device tool carries 64 MiB).
 (cd "$out" && tar cJf data/tests.txz libexec/Cuda* libexec/NcclTest &&
   rm libexec/Cuda* libexec/NcclTest)
@@ -83,7 +94,7 @@ last=$((gpus - 1))
 if want perf; then
   CUDA_VISIBLE_DEVICES=0 PERF_MODES=${PERF_MODES:-eager} \
     PERF_TIMEOUT=${PERF_TIMEOUT:-90} timeout "${PERF_S:-330}" \
-    bash "$root/bench/perf/run.sh" "$here/perf-plans" "$work/perf" 2> /dev/null |
+    bash "$root/bench/perf/run.sh" "$here/${PERF_PLANS:-perf-plans}" "$work/perf" 2> /dev/null |
     grep -E '^\| [a-z]'
   say "perf done"
 fi
