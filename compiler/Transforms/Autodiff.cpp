@@ -30,8 +30,7 @@ struct BufferRead {
   int64_t size;
 };
 
-FailureOr<BufferRead> bufferSource(BatchNormOp op, Value stat,
-                                   StringRef what) {
+FailureOr<BufferRead> bufferSource(BatchNormOp op, Value stat, StringRef what) {
   Value read = stat;
   auto concat = stat.getDefiningOp<ConcatOp>();
   if (concat && concat.getInputs().size() == 2 &&
@@ -41,8 +40,8 @@ FailureOr<BufferRead> bufferSource(BatchNormOp op, Value stat,
   if (!get)
     return op.emitOpError(what) << " must come straight from var.get_param "
                                 << "so that training can update it";
-  return BufferRead{get, llvm::cast<RankedTensorType>(read.getType())
-                             .getDimSize(0)};
+  return BufferRead{get,
+                    llvm::cast<RankedTensorType>(read.getType()).getDimSize(0)};
 }
 
 /// The new running statistic `stat` as the buffer `read` holds it.

@@ -81,11 +81,8 @@ Value appendFill(OpBuilder &b, Location loc, Value value, int64_t axis,
   SmallVector<int64_t> shape(type.getShape());
   shape[axis] = count;
   Value pad = b.create<FillOp>(loc, type.clone(shape), b.getF64FloatAttr(fill));
-  Value padded = b.create<ConcatOp>(loc, ValueRange{value, pad},
-                                    b.getI64IntegerAttr(axis));
-  shape[axis] = type.getDimSize(axis) + count;
-  padded.setType(type.clone(shape));
-  return padded;
+  return b.create<ConcatOp>(loc, ValueRange{value, pad},
+                            b.getI64IntegerAttr(axis));
 }
 
 /// Replaces operand `index` of `op` by itself padded along `axis`.
