@@ -44,15 +44,8 @@ Value createTranspose(OpBuilder &b, Location loc, Value value,
 
 /// Re-runs `op`'s type inference after its operands or attributes changed.
 LogicalResult reinferTypes(Operation *op) {
-  auto infer = llvm::cast<InferTypeOpInterface>(op);
-  SmallVector<Type> types;
-  if (failed(infer.inferReturnTypes(
-          op->getContext(), op->getLoc(), op->getOperands(),
-          op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
-          op->getRegions(), types)))
+  if (failed(updateInferredTypes(llvm::cast<InferTypeOpInterface>(op))))
     return op->emitOpError("has no valid type in channels-last layout");
-  for (auto [result, type] : llvm::zip_equal(op->getResults(), types))
-    result.setType(type);
   return success();
 }
 

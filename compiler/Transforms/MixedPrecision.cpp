@@ -78,16 +78,10 @@ LogicalResult reinferTypes(func::FuncOp forward) {
                       "cannot retype it");
       return WalkResult::interrupt();
     }
-    SmallVector<Type> types;
-    if (failed(infer.inferReturnTypes(
-            op->getContext(), op->getLoc(), op->getOperands(),
-            op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
-            op->getRegions(), types))) {
+    if (failed(updateInferredTypes(infer))) {
       op->emitOpError("has no valid type when the forward computes in bf16");
       return WalkResult::interrupt();
     }
-    for (auto [result, type] : llvm::zip_equal(op->getResults(), types))
-      result.setType(type);
     return WalkResult::advance();
   });
   return failure(walk.wasInterrupted());

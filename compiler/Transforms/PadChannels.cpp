@@ -94,15 +94,8 @@ void padOperand(Operation *op, unsigned index, int64_t axis, int64_t count,
 }
 
 LogicalResult reinferTypes(Operation *op) {
-  auto infer = llvm::cast<InferTypeOpInterface>(op);
-  SmallVector<Type> types;
-  if (failed(infer.inferReturnTypes(
-          op->getContext(), op->getLoc(), op->getOperands(),
-          op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
-          op->getRegions(), types)))
+  if (failed(updateInferredTypes(llvm::cast<InferTypeOpInterface>(op))))
     return op->emitOpError("has no valid type with padded channels");
-  for (auto [result, type] : llvm::zip_equal(op->getResults(), types))
-    result.setType(type);
   return success();
 }
 

@@ -6,6 +6,7 @@
 #include "dialects/Dist/IR/DistDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -16,6 +17,11 @@ namespace var {
 
 #define GEN_PASS_DECL
 #include "compiler/Transforms/Passes.h.inc"
+
+/// Sets `op`'s result types to what it infers from its operands and
+/// attributes as they are now; fails, emitting nothing, when they admit
+/// none (the caller says why in its own terms).
+mlir::LogicalResult updateInferredTypes(mlir::InferTypeOpInterface op);
 
 /// Sets the dynamic leading dimension of `func`'s tensor arguments to `batch`
 /// and re-infers every result type; the core of --var-specialize-batch.

@@ -45,16 +45,10 @@ LogicalResult specializeBatch(func::FuncOp func, int64_t batch) {
                       "be specialized");
       return WalkResult::interrupt();
     }
-    SmallVector<Type> types;
-    if (failed(infer.inferReturnTypes(
-            op->getContext(), op->getLoc(), op->getOperands(),
-            op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
-            op->getRegions(), types))) {
+    if (failed(updateInferredTypes(infer))) {
       op->emitOpError("has no valid type for batch size ") << batch;
       return WalkResult::interrupt();
     }
-    for (auto [result, type] : llvm::zip_equal(op->getResults(), types))
-      result.setType(type);
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
