@@ -8,7 +8,7 @@
 
 namespace var::train {
 
-void CpuProfiler::begin(const plan::PlanFunction &, size_t) {
+void Profiler::begin(const plan::PlanFunction &, size_t) {
   started = std::chrono::steady_clock::now();
 }
 
@@ -38,11 +38,25 @@ std::string describeShapes(const plan::PlanFunction &function,
 
 } // namespace
 
-void CpuProfiler::end(const plan::PlanFunction &function, size_t index) {
-  const plan::Instruction &inst = function.instructions[index];
-  double seconds =
+void Profiler::end(const plan::PlanFunction &function, size_t index) {
+  add(function, index,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-          .count();
+          .count());
+}
+
+void Profiler::record(const plan::PlanFunction &function,
+                      const std::vector<exec::PlanStream> &,
+                      const std::vector<double> &begin,
+                      const std::vector<double> &end) {
+  for (size_t i = 0;
+       i < function.instructions.size() && i < begin.size() && i < end.size();
+       ++i)
+    add(function, i, std::max(0.0, end[i] - begin[i]));
+}
+
+void Profiler::add(const plan::PlanFunction &function, size_t index,
+                   double seconds) {
+  const plan::Instruction &inst = function.instructions[index];
   OpProfile &op = ops[inst.op];
   op.count += 1;
   op.seconds += seconds;
@@ -78,8 +92,8 @@ int64_t getInstructionBytes(const plan::PlanFunction &function,
   return bytes;
 }
 
-std::string CpuProfiler::report(double peakTflops, int64_t steps,
-                                double wallSeconds) const {
+std::string Profiler::report(double peakTflops, int64_t steps,
+                             double wallSeconds) const {
   std::vector<std::pair<std::string, OpProfile>> rows(ops.begin(), ops.end());
   std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
     return a.second.seconds > b.second.seconds;

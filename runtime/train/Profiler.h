@@ -1,7 +1,10 @@
 // The FLOPS profiler: times every instruction of the steps it is on for,
 // adds the times, the compiler's FLOP counts and the bytes each instruction
 // reads and writes up per op kind, and prints achieved TFLOP/s and MFU
-// against a peak and the memory traffic per step.
+// against a peak and the memory traffic per step. On the CPU it times each
+// instruction on the host's clock (the kernels are synchronous); on a GPU
+// it takes the executor's timeline, so that a step that replays as a graph
+// is timed as it runs, without host work or a synchronize per instruction.
 #ifndef VAR_RUNTIME_TRAIN_PROFILER_H
 #define VAR_RUNTIME_TRAIN_PROFILER_H
 
@@ -11,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace var::train {
 
@@ -34,12 +38,18 @@ struct InstructionProfile {
   int64_t flops = 0;
 };
 
-/// An InstructionTimer on the host's steady clock: an instruction's time
-/// is its kernel's on the CPU backend.
-class CpuProfiler : public exec::InstructionTimer {
+/// As an InstructionTimer, on the host's steady clock: an instruction's
+/// time is its kernel's on the CPU backend. As a TimelineSink, each
+/// instruction's time between its marks on its stream: on a GPU, a
+/// replayed step's (Executor::replayTimed), kernels alone.
+class Profiler : public exec::InstructionTimer, public exec::TimelineSink {
 public:
   void begin(const plan::PlanFunction &function, size_t index) override;
   void end(const plan::PlanFunction &function, size_t index) override;
+  void record(const plan::PlanFunction &function,
+              const std::vector<exec::PlanStream> &streams,
+              const std::vector<double> &begin,
+              const std::vector<double> &end) override;
 
   const std::map<std::string, OpProfile> &getOps() const { return ops; }
   /// Per instruction, keyed by (function, index).
@@ -59,6 +69,9 @@ public:
   static constexpr size_t kSlowest = 15;
 
 private:
+  /// Adds `seconds` of instruction `index` of `function`.
+  void add(const plan::PlanFunction &function, size_t index, double seconds);
+
   std::map<std::string, OpProfile> ops;
   std::map<std::pair<std::string, size_t>, InstructionProfile> instructions;
   std::chrono::steady_clock::time_point started;

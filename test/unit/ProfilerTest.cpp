@@ -17,7 +17,7 @@ TEST(ProfilerTest, AddsUpPerOpKind) {
   function.instructions[1].op = "dist.all_reduce";
   function.instructions[2].op = "var.conv";
   function.instructions[2].flops = 250;
-  train::CpuProfiler profiler;
+  train::Profiler profiler;
   for (int step = 0; step < 2; ++step)
     for (size_t i = 0; i < function.instructions.size(); ++i) {
       profiler.begin(function, i);
@@ -45,6 +45,32 @@ TEST(ProfilerTest, AddsUpPerOpKind) {
   EXPECT_NE(report.back(), '\n');
 }
 
+// As the executor's timeline sink (a GPU's profile): each instruction's
+// time is between its marks, per op kind and per instruction, run after
+// run; overlapping streams are not merged.
+TEST(ProfilerTest, TakesTimesFromTheTimeline) {
+  plan::PlanFunction function;
+  function.name = "train_step";
+  function.instructions.resize(3);
+  function.instructions[0].op = "var.conv";
+  function.instructions[0].flops = 100;
+  function.instructions[1].op = "dist.all_reduce";
+  function.instructions[2].op = "var.conv";
+  std::vector<exec::PlanStream> streams = {exec::PlanStream::Compute,
+                                           exec::PlanStream::Comm,
+                                           exec::PlanStream::Compute};
+  train::Profiler profiler;
+  profiler.record(function, streams, {0.0, 0.5e-3, 1e-3}, {1e-3, 2e-3, 4e-3});
+  profiler.record(function, streams, {0.0, 0.0, 1e-3}, {2e-3, 1e-3, 2e-3});
+  const std::map<std::string, train::OpProfile> &ops = profiler.getOps();
+  EXPECT_EQ(ops.at("var.conv").count, 4);
+  EXPECT_EQ(ops.at("var.conv").flops, 200);
+  EXPECT_NEAR(ops.at("var.conv").seconds, 1e-3 + 3e-3 + 2e-3 + 1e-3, 1e-12);
+  EXPECT_NEAR(ops.at("dist.all_reduce").seconds, 1.5e-3 + 1e-3, 1e-12);
+  EXPECT_NEAR(profiler.getInstructions().at({"train_step", 2}).seconds, 4e-3,
+              1e-12);
+}
+
 // Each instruction's own totals, and the report's slowest-instructions
 // table, slowest first, with shapes and source locations.
 TEST(ProfilerTest, ListsTheSlowestInstructions) {
@@ -64,7 +90,7 @@ TEST(ProfilerTest, ListsTheSlowestInstructions) {
   function.instructions[1].results = {1};
   function.instructions[1].location = "model.mlir:7:3";
   function.instructions[1].flops = 40;
-  train::CpuProfiler profiler;
+  train::Profiler profiler;
   for (int step = 0; step < 3; ++step)
     for (size_t i = 0; i < 2; ++i) {
       profiler.begin(function, i);
@@ -110,7 +136,7 @@ TEST(ProfilerTest, CountsOperandAndResultBytes) {
             6 * 4 + 4 * 2 + 5 * 4);
   EXPECT_EQ(train::getInstructionBytes(function, function.instructions[1]), 0);
 
-  train::CpuProfiler profiler;
+  train::Profiler profiler;
   for (int step = 0; step < 2; ++step)
     for (size_t i = 0; i < function.instructions.size(); ++i) {
       profiler.begin(function, i);

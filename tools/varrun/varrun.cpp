@@ -479,7 +479,10 @@ int train(const Options &options) {
 
   var::train::ClassificationMetrics tally(shapes.classes);
   std::vector<var::exec::HostTensor> args; // the step's arguments
-  var::train::CpuProfiler profiler;
+  var::train::Profiler profiler;
+  // On a GPU the profile comes from the timeline: replayed steps are timed
+  // as they run (see Profiler).
+  bool profileTimeline = executor->getBackend().getName() == "cuda";
   var::train::Timeline timeline(info.rank);
   double profileSeconds = 0;
   auto trainingStart = std::chrono::steady_clock::now();
@@ -488,11 +491,16 @@ int train(const Options &options) {
   for (int64_t step = firstStep; step < steps; ++step) {
     bool profiled = step + 1 >= options.profileFirst &&
                     step + 1 <= options.profileLast && info.rank == 0;
-    executor->setInstructionTimer(profiled ? &profiler : nullptr);
-    executor->setTimeline(step + 1 >= options.traceFirst &&
-                                  step + 1 <= options.traceLast
-                              ? &timeline
-                              : nullptr);
+    bool traced =
+        step + 1 >= options.traceFirst && step + 1 <= options.traceLast;
+    executor->setInstructionTimer(profiled && !profileTimeline ? &profiler
+                                                               : nullptr);
+    var::exec::TimelineSink *sink = nullptr;
+    if (traced)
+      sink = &timeline;
+    else if (profiled && profileTimeline)
+      sink = &profiler;
+    executor->setTimeline(sink);
     auto stepStart = std::chrono::steady_clock::now();
     double lr = schedule.lrAtStep(step + 1);
     if (step / stepsPerEpoch != epoch) {
