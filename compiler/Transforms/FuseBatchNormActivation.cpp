@@ -1,8 +1,14 @@
-// --var-fuse-bn-act: folds the ReLU or ReLU6 that follows a batch norm into
-// it, and that activation's gradient into the batch norm's backward, so
-// that neither pass over the activation is a kernel of its own.
+// --var-fuse-bn-act: folds the ReLU, ReLU6 or SiLU that follows a batch
+// norm into it, and that activation's gradient into the batch norm's
+// backward, so that neither pass over the activation is a kernel of its
+// own. SiLU's gradient reads its input, the normalized value that the
+// fused forward no longer stores: its forward and backward fold together
+// or not at all, and the fused backward recomputes the value from the
+// batch norm's input, saved statistics, weight and bias.
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Var/IR/VarOps.h"
+
+#include <type_traits>
 
 using namespace mlir;
 
@@ -50,6 +56,67 @@ template <typename BatchNorm> bool fuseForward(BatchNorm bn) {
   return true;
 }
 
+/// The batch norm backward that `siluGrad` (a var.silu_grad of `bn`'s
+/// normalized result) feeds alone, when it is `bn`'s: same input, weight
+/// and saved statistics, no activation of its own.
+BatchNormGradOp backwardOf(BatchNormTrainOp bn, SiluGradOp siluGrad) {
+  Value dz = siluGrad.getResult();
+  if (siluGrad.getValue() != bn.getResult() ||
+      siluGrad.getGrad() == bn.getResult() || !dz.hasOneUse())
+    return {};
+  auto grad = dyn_cast<BatchNormGradOp>(*dz.getUsers().begin());
+  if (!grad || grad.getGrad() != dz || grad.getActivation() ||
+      grad.getInput() != bn.getInput() || grad.getWeight() != bn.getWeight() ||
+      grad.getSavedMean() != bn.getSavedMean() ||
+      grad.getSavedInvstd() != bn.getSavedInvstd())
+    return {};
+  return grad;
+}
+
+/// Folds the var.silu of `bn`'s normalized result into `bn`, and the
+/// var.silu_grad of that result with the batch norm backward it feeds into
+/// one var.batch_norm_grad that recomputes the value from the bias. Every
+/// other user of the normalized result keeps it apart. An evaluation batch
+/// norm (or a frozen one) fuses only where nothing differentiates it.
+template <typename BatchNorm> bool fuseSilu(BatchNorm bn) {
+  Value normalized = bn.getResult();
+  if (bn.getActivation())
+    return false;
+  SiluOp silu;
+  SmallVector<std::pair<SiluGradOp, BatchNormGradOp>> backwards;
+  for (Operation *user : normalized.getUsers()) {
+    if (auto op = dyn_cast<SiluOp>(user); op && !silu) {
+      silu = op;
+      continue;
+    }
+    auto siluGrad = dyn_cast<SiluGradOp>(user);
+    BatchNormGradOp grad;
+    if constexpr (std::is_same_v<BatchNorm, BatchNormTrainOp>)
+      if (siluGrad)
+        grad = backwardOf(bn, siluGrad);
+    if (!grad)
+      return false;
+    backwards.push_back({siluGrad, grad});
+  }
+  if (!silu || silu.getResult().getType() != normalized.getType())
+    return false;
+  bn.setActivation("silu");
+  silu.getResult().replaceAllUsesWith(normalized);
+  silu->erase();
+  for (auto [siluGrad, grad] : backwards) {
+    OpBuilder builder(grad);
+    auto fused = builder.create<BatchNormGradOp>(
+        grad.getLoc(), grad.getInput(), siluGrad.getGrad(), grad.getWeight(),
+        grad.getSavedMean(), grad.getSavedInvstd(), bn.getBias(),
+        grad.getChannelsLastAttr(), builder.getStringAttr("silu"));
+    fused->setDiscardableAttrs(grad->getDiscardableAttrDictionary());
+    grad->replaceAllUsesWith(fused);
+    grad->erase();
+    siluGrad->erase();
+  }
+  return true;
+}
+
 /// Makes var.batch_norm_grad `grad` read the gradient of the activation's
 /// output and the activation's output (what var.relu_grad masks with)
 /// instead of the activation gradient, when that is its only use.
@@ -85,20 +152,22 @@ struct FuseBatchNormActivationPass
 } // namespace
 
 int64_t fuseBatchNormActivation(func::FuncOp func) {
-  SmallVector<Operation *> candidates;
+  // Forwards first: a SiLU fusion replaces the backward it pairs with.
+  SmallVector<Operation *> forwards, backwards;
   func.walk([&](Operation *op) {
-    if (isa<BatchNormOp, BatchNormTrainOp, BatchNormGradOp>(op))
-      candidates.push_back(op);
+    if (isa<BatchNormOp, BatchNormTrainOp>(op))
+      forwards.push_back(op);
   });
   int64_t fused = 0;
-  for (Operation *op : candidates) {
+  for (Operation *op : forwards) {
     if (auto bn = dyn_cast<BatchNormOp>(op))
-      fused += fuseForward(bn);
+      fused += fuseForward(bn) || fuseSilu(bn);
     else if (auto bn = dyn_cast<BatchNormTrainOp>(op))
-      fused += fuseForward(bn);
-    else
-      fused += fuseBackward(cast<BatchNormGradOp>(op));
+      fused += fuseForward(bn) || fuseSilu(bn);
   }
+  func.walk([&](BatchNormGradOp op) { backwards.push_back(op); });
+  for (Operation *op : backwards)
+    fused += fuseBackward(cast<BatchNormGradOp>(op));
   return fused;
 }
 

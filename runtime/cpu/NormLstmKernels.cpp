@@ -10,6 +10,8 @@
 #include <cmath>
 #include <initializer_list>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace var::cpu {
@@ -74,8 +76,9 @@ std::string getChannelLayout(const OpCall &call, ChannelLayout &layout) {
   return {};
 }
 
-/// A batch norm's fused `activation` ("relu", "relu6"; var-fuse-bn-act).
-enum class FusedActivation { None, Relu, Relu6 };
+/// A batch norm's fused `activation` ("relu", "relu6", "silu";
+/// var-fuse-bn-act).
+enum class FusedActivation { None, Relu, Relu6, Silu };
 
 std::string getFusedActivation(const OpCall &call, FusedActivation &act) {
   std::string_view name = call.getString("activation");
@@ -85,16 +88,28 @@ std::string getFusedActivation(const OpCall &call, FusedActivation &act) {
     act = FusedActivation::Relu;
   else if (name == "relu6")
     act = FusedActivation::Relu6;
+  else if (name == "silu")
+    act = FusedActivation::Silu;
   else
     return call.inst.op + ": unknown activation \"" + std::string(name) + "\"";
   return {};
 }
 
+/// `value` as a tensor of `dtype` stores it.
+float storedAs(float value, plan::DType dtype) {
+  switch (dtype) {
+  case plan::DType::BF16:
+    return bf16ToFloat(floatToBf16(value));
+  case plan::DType::F16:
+    return f16ToFloat(floatToF16(value));
+  default:
+    return value;
+  }
+}
+
 /// Writes the normalized `values` into `result`, then, with an activation,
 /// applies it to the stored (rounded) values and stores again: exactly the
-/// unfused var.relu or var.relu6 on the stored batch norm result. ReLU and
-/// ReLU6 of a value of the storage type are of the storage type, so the
-/// second store is exact.
+/// unfused var.relu, var.relu6 or var.silu on the stored batch norm result.
 void writeActivated(std::vector<float> values, FusedActivation act,
                     TensorView &result) {
   writeFloats(values, result);
@@ -102,9 +117,19 @@ void writeActivated(std::vector<float> values, FusedActivation act,
     return;
   values = readFloats(result);
   for (float &value : values)
-    value = act == FusedActivation::Relu ? scalar::relu(value)
-                                         : scalar::relu6(value);
+    value = act == FusedActivation::Relu    ? scalar::relu(value)
+            : act == FusedActivation::Relu6 ? scalar::relu6(value)
+                                            : scalar::silu(value);
   writeFloats(values, result);
+}
+
+/// The scale and shift of a training batch norm with a fused SiLU: from
+/// the saved statistics as stored, so that the backward, which reads them,
+/// recomputes the same pre-activation.
+std::pair<double, double> savedScaleShift(float weight, float bias, float mean,
+                                          float invstd) {
+  double scale = weight * static_cast<double>(invstd);
+  return {scale, bias - mean * scale};
 }
 
 /// var.batch_norm: normalizes with the running statistics, folded into one
@@ -196,13 +221,16 @@ std::string batchNormTrain(OpCall &call) {
     });
     double var = squares / count;
     double invstd = 1.0 / std::sqrt(var + eps);
+    savedMean[c] = static_cast<float>(mean);
+    savedInvstd[c] = static_cast<float>(invstd);
     double scale = weight[c] * invstd;
     double shift = bias[c] - mean * scale;
+    if (act == FusedActivation::Silu)
+      std::tie(scale, shift) =
+          savedScaleShift(weight[c], bias[c], savedMean[c], savedInvstd[c]);
     layout.forEach(c, [&](int64_t i) {
       result[i] = static_cast<float>(input[i] * scale + shift);
     });
-    savedMean[c] = static_cast<float>(mean);
-    savedInvstd[c] = static_cast<float>(invstd);
     newMean[c] =
         static_cast<float>((1 - momentum) * runningMean[c] + momentum * mean);
     newVar[c] = static_cast<float>((1 - momentum) * runningVar[c] +
@@ -236,12 +264,14 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
   ChannelLayout &layout = args.layout;
   if (std::string error = getChannelLayout(call, layout); !error.empty())
     return error;
+  int64_t channels = layout.channels;
+  // SiLU's value is the forward's bias, the others' the activation output.
   if (act != FusedActivation::None)
     if (std::string error = checkSizes(
-            call, {{"activation_value", call.operands[5], layout.numel()}});
+            call, {{"activation_value", call.operands[5],
+                    act == FusedActivation::Silu ? channels : layout.numel()}});
         !error.empty())
       return error;
-  int64_t channels = layout.channels;
   if (std::string error =
           checkSizes(call, {{"grad", call.operands[1], layout.numel()},
                             {"weight", call.operands[2], channels},
@@ -260,12 +290,29 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
   // The fused activation gradient, as var.relu_grad or var.relu6_grad
   // computes it from the activation's output; its result would have been
   // stored in grad's type, which holds dz and 0 exactly.
-  if (act != FusedActivation::None) {
+  if (act == FusedActivation::Relu || act == FusedActivation::Relu6) {
     std::vector<float> value = readFloats(call.operands[5]);
     for (size_t i = 0; i < args.grad.size(); ++i)
       args.grad[i] = act == FusedActivation::Relu
                          ? scalar::reluGrad(value[i], args.grad[i])
                          : scalar::relu6Grad(value[i], args.grad[i]);
+  }
+  // SiLU's, as var.silu_grad computes it from the pre-activation that the
+  // forward stored (recomputed from the bias and the saved statistics),
+  // rounded to grad's type as its stored result would be.
+  if (act == FusedActivation::Silu) {
+    std::vector<float> bias = readFloats(call.operands[5]);
+    plan::DType valueType = call.operands[0].dtype;
+    plan::DType gradType = call.operands[1].dtype;
+    for (int64_t c = 0; c < channels; ++c) {
+      auto [scale, shift] = savedScaleShift(args.weight[c], bias[c],
+                                            args.stat0[c], args.stat1[c]);
+      layout.forEach(c, [&](int64_t i) {
+        float z = storedAs(static_cast<float>(args.input[i] * scale + shift),
+                           valueType);
+        args.grad[i] = storedAs(scalar::siluGrad(z, args.grad[i]), gradType);
+      });
+    }
   }
   args.inputGrad.assign(args.input.size(), 0.0f);
   args.weightGrad.assign(channels, 0.0f);

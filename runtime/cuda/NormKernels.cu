@@ -73,19 +73,45 @@ __global__ void foldRunningStatsKernel(Operand weight, Operand bias,
   }
 }
 
+/// A fused SiLU's scale and shift from the saved statistics as stored (in
+/// double, then f32, as batchStatsKernel folds them): the forward
+/// normalizes and the backward recomputes the pre-activation with the same
+/// floats.
+__device__ inline void foldSavedStats(Operand weight, Operand bias,
+                                      Operand mean, Operand invstd, int64_t c,
+                                      int64_t channels, float *scaleShift) {
+  double scale = loadFloat(weight.data, weight.type, c) *
+                 static_cast<double>(loadFloat(invstd.data, invstd.type, c));
+  scaleShift[c] = static_cast<float>(scale);
+  scaleShift[channels + c] =
+      static_cast<float>(loadFloat(bias.data, bias.type, c) -
+                         loadFloat(mean.data, mean.type, c) * scale);
+}
+
+/// foldSavedStats for every channel (one thread a channel).
+__global__ void foldSavedStatsKernel(Operand weight, Operand bias, Operand mean,
+                                     Operand invstd, int64_t channels,
+                                     float *scaleShift) {
+  VAR_GRID_STRIDE(c, channels) {
+    foldSavedStats(weight, bias, mean, invstd, c, channels, scaleShift);
+  }
+}
+
 struct TrainOutputs {
   void *savedMean, *savedInvstd, *newMean, *newVar;
   int savedMeanType, savedInvstdType, newMeanType, newVarType;
 };
 
 /// Training statistics from the sums of x and x^2: scale and shift, saved
-/// statistics and running statistics (one warp a channel).
+/// statistics and running statistics (one warp a channel). With
+/// `fromSaved` (a fused SiLU) scale and shift come from the saved
+/// statistics as stored (foldSavedStats).
 __global__ void batchStatsKernel(ChannelLayout l, Split split,
                                  const double *partials, Operand weight,
                                  Operand bias, Operand runningMean,
                                  Operand runningVar, double eps,
                                  double momentum, TrainOutputs out,
-                                 float *scaleShift) {
+                                 bool fromSaved, float *scaleShift) {
   VAR_WARP_STRIDE(c, l.channels) {
     double sum = channelSum(partials, l.channels, split, 0, c);
     double sumOfSquares = channelSum(partials, l.channels, split, 1, c);
@@ -102,6 +128,10 @@ __global__ void batchStatsKernel(ChannelLayout l, Split split,
       storeFloat(out.savedMean, out.savedMeanType, c, static_cast<float>(mean));
       storeFloat(out.savedInvstd, out.savedInvstdType, c,
                  static_cast<float>(invstd));
+      if (fromSaved)
+        foldSavedStats(weight, bias, {out.savedMean, out.savedMeanType},
+                       {out.savedInvstd, out.savedInvstdType}, c, l.channels,
+                       scaleShift);
       storeFloat(
           out.newMean, out.newMeanType, c,
           static_cast<float>((1 - momentum) * loadFloat(runningMean.data,
@@ -180,6 +210,8 @@ std::string getActivation(const OpCall &call, int &activation) {
     activation = norm::kReluActivation;
   else if (name == "relu6")
     activation = norm::kRelu6Activation;
+  else if (name == "silu")
+    activation = norm::kSiluActivation;
   else
     return "unknown activation \"" + std::string(name) + "\"";
   return {};
@@ -236,9 +268,12 @@ std::string prepareGrad(const OpCall &call, const char *stat0,
   if (std::string error = prepare(call, operands, 3, l, in, out);
       !error.empty())
     return error;
+  // SiLU's value is the forward's bias, the others' the activation output.
   if (activation != norm::kNoActivation)
     if (std::string error = cpu::checkSizes(
-            call, {{"activation_value", call.operands[5], l.numel()}});
+            call,
+            {{"activation_value", call.operands[5],
+              activation == norm::kSiluActivation ? l.channels : l.numel()}});
         !error.empty())
       return error;
   return cpu::checkSizes(call, {{"grad", call.operands[1], l.numel()},
@@ -327,16 +362,16 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   batchStatsKernel<<<warpBlocksFor(channels), kThreads, 0, ctx.stream>>>(
       l, split, partials, in[1], in[2], in[3], in[4],
       call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
-      scaleShift);
+      activation == norm::kSiluActivation, scaleShift);
   VAR_CUDA_LAUNCHED();
   return norm::normalize(ctx, l, in[0], scaleShift, activation,
                          call.results[0].data, out[0].type);
 }
 
 /// What both backwards share: the checks, the workspace (the partial sums,
-/// then `perChannel` floats a channel for the dx pass) and the pass
-/// that sums dy and dy * (x - mean) per channel, mean the saved or the
-/// running mean.
+/// then `perChannel` floats a channel for the dx pass, then a fused SiLU's
+/// scale and shift) and the pass that sums dy and dy * (x - mean) per
+/// channel, mean the saved or the running mean.
 struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
@@ -360,21 +395,35 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
   if (channels == 0)
     return {};
   const std::vector<Operand> &in = pass.in;
-  if (activation != norm::kNoActivation)
+  bool silu = activation == norm::kSiluActivation;
+  if (activation != norm::kNoActivation && !silu)
     pass.mask = {in[5], activation};
   pass.split = norm::splitChannels(
       pass.l,
       norm::isPackable(pass.l, {in[0].data, in[1].data, pass.mask.value.data}));
   void *workspace;
-  if (std::string error =
-          ctx.getWorkspace(2 * pass.split.chunks * channels * sizeof(double) +
-                               perChannel * channels * sizeof(float),
-                           &workspace);
+  if (std::string error = ctx.getWorkspace(
+          2 * pass.split.chunks * channels * sizeof(double) +
+              (perChannel + (silu ? 2 : 0)) * channels * sizeof(float),
+          &workspace);
       !error.empty())
     return error;
   pass.partials = static_cast<double *>(workspace);
   pass.perChannel = reinterpret_cast<float *>(pass.partials +
                                               2 * pass.split.chunks * channels);
+  if (silu) {
+    // The forward's scale and shift, from the saved statistics: operands
+    // weight, saved mean, saved 1/std and (as the activation value) bias.
+    float *scaleShift = pass.perChannel + perChannel * channels;
+    foldSavedStatsKernel<<<blocksFor(channels), kThreads, 0, ctx.stream>>>(
+        in[2], in[5], in[3], in[4], channels, scaleShift);
+    VAR_CUDA_LAUNCHED();
+    pass.mask.activation = activation;
+    pass.mask.scaleShift = scaleShift;
+    pass.mask.channels = channels;
+    pass.mask.zType = in[0].type;
+    pass.mask.gradType = in[1].type;
+  }
   return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], pass.mask,
                         pass.partials);
 }

@@ -131,41 +131,56 @@ __device__ inline void storeGroup(void *data, int type, int64_t g,
     storeFloat(data, type, g, v[0]);
 }
 
-/// dy through the fused activation (ActivationMask): its gradient from
-/// the activation's output `value` at dy's place.
-__device__ inline float maskGrad(const ActivationMask &mask, float value,
-                                 float dy) {
-  if (mask.activation == kNoActivation)
-    return dy;
-  return mask.activation == kReluActivation ? ReluGrad()(value, dy)
-                                            : Relu6Grad()(value, dy);
-}
-
-/// maskGrad on element e of `dy` with `value` (read only with a mask).
-template <typename Pack>
-__device__ inline float maskGrad(const ActivationMask &mask, const Pack &value,
-                                 const Pack &dy, int e) {
-  if (mask.activation == kNoActivation)
-    return dy[e];
-  return maskGrad(mask, value[e], dy[e]);
-}
-
-/// maskGrad on group `g` of dy.
-template <int G>
-__device__ inline void maskGrads(const ActivationMask &mask, int64_t g,
-                                 float (&dy)[G]) {
-  if (mask.activation == kNoActivation)
-    return;
-  float value[G];
-  loadGroup(mask.value.data, mask.value.type, g, value);
-#pragma unroll
-  for (int e = 0; e < G; ++e)
-    dy[e] = maskGrad(mask, value[e], dy[e]);
-}
-
 /// y as `type` stores it: the value a later kernel reads back.
 __device__ inline float roundToType(float y, int type) {
   return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(y)) : y;
+}
+
+/// dy through the fused activation (ActivationMask) at an element of
+/// channel c whose input is x: its gradient from the activation's output
+/// `value` (ReLU, ReLU6) or from the recomputed pre-activation (SiLU).
+__device__ inline float maskGrad(const ActivationMask &mask, float value,
+                                 float x, int64_t c, float dy) {
+  switch (mask.activation) {
+  case kNoActivation:
+    return dy;
+  case kReluActivation:
+    return ReluGrad()(value, dy);
+  case kRelu6Activation:
+    return Relu6Grad()(value, dy);
+  default: {
+    float z = roundToType(
+        __fmaf_rn(x, mask.scaleShift[c], mask.scaleShift[mask.channels + c]),
+        mask.zType);
+    return roundToType(SiluGrad()(z, dy), mask.gradType);
+  }
+  }
+}
+
+/// maskGrad on element e of `dy` (channel c) with `value` (read only where
+/// the mask reads it) and x.
+template <typename Pack>
+__device__ inline float maskGrad(const ActivationMask &mask, const Pack &value,
+                                 const Pack &x, const Pack &dy, int e,
+                                 int64_t c) {
+  if (mask.activation == kNoActivation)
+    return dy[e];
+  return maskGrad(mask, mask.readsValue() ? value[e] : 0.0f, x[e], c, dy[e]);
+}
+
+/// maskGrad on group `g` of dy, whose elements are of channel c.
+template <int G>
+__device__ inline void maskGrads(const ActivationMask &mask, int64_t g,
+                                 const float (&x)[G], int64_t c,
+                                 float (&dy)[G]) {
+  if (mask.activation == kNoActivation)
+    return;
+  float value[G] = {};
+  if (mask.readsValue())
+    loadGroup(mask.value.data, mask.value.type, g, value);
+#pragma unroll
+  for (int e = 0; e < G; ++e)
+    dy[e] = maskGrad(mask, value[e], x[e], c, dy[e]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -245,7 +260,7 @@ __global__ void __launch_bounds__(kThreads)
       loadGroup(a.data, a.type, group, x);
       if constexpr (Terms::kInputs == 2) {
         loadGroup(b.data, b.type, group, dy);
-        maskGrads(terms.mask, group, dy);
+        maskGrads(terms.mask, group, x, c, dy);
       }
       float run[K] = {};
 #pragma unroll
@@ -292,13 +307,13 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
     int64_t end = min((g + 1) * split.chunk, l.batch);
     for (int64_t r = g * split.chunk + threadIdx.y; r < end; r += kRows) {
       int64_t i = r * l.channels + c;
-      float dy[1] = {};
+      float x[1] = {loadFloat(a.data, a.type, i)}, dy[1] = {};
       if constexpr (Terms::kInputs == 2) {
         dy[0] = loadFloat(b.data, b.type, i);
-        maskGrads(terms.mask, i, dy);
+        maskGrads(terms.mask, i, x, c, dy);
       }
       float run[K] = {};
-      terms.add(channel, loadFloat(a.data, a.type, i), dy[0], run);
+      terms.add(channel, x[0], dy[0], run);
       addRuns(run, sum);
     }
   }
@@ -323,7 +338,7 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// The rowsPerStep sums of a column then meet in a fixed tree: of `count`
 /// sums, sum s takes in sum s + half (half = count / 2 rounded up),
 /// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
-/// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 128: 2
+/// and x^2 118 / 110, dy and dy (x - mean) with the mask 128 / 123: 2
 /// blocks an SM, 128 bytes a thread in flight (192 with the mask).
 template <typename Terms, int Type>
 __global__ void __launch_bounds__(kThreads, 2)
@@ -355,7 +370,7 @@ __global__ void __launch_bounds__(kThreads, 2)
           x[u].load(a.data, aType, pack);
           if constexpr (Terms::kInputs == 2) {
             dy[u].load(b.data, bType, pack);
-            if (terms.mask.activation != kNoActivation)
+            if (terms.mask.readsValue())
               value[u].load(terms.mask.value.data, maskType, pack);
           }
         }
@@ -367,7 +382,8 @@ __global__ void __launch_bounds__(kThreads, 2)
           if (r + u * steps < end) {
             float grad = 0;
             if constexpr (Terms::kInputs == 2)
-              grad = maskGrad(terms.mask, value[u], dy[u], e);
+              grad = maskGrad(terms.mask, value[u], x[u], dy[u], e,
+                              column * kPack + e);
             terms.add(channel[e], x[u][e], grad, run);
           }
         addRuns(run, sum[e]);
@@ -445,7 +461,8 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
 // unfused pass) computes the same bits.
 
 /// y = x * scale + shift, then the fused activation of y as stored in
-/// yType (storing the activation's result is exact: it is y or a bound).
+/// yType (storing ReLU's or ReLU6's result is exact: it is y or a bound;
+/// SiLU's rounds as var.silu's does).
 struct Normalize {
   static constexpr int kInputs = 1;
   const float *scaleShift;
@@ -462,6 +479,8 @@ struct Normalize {
     if (activation == kNoActivation)
       return y;
     y = roundToType(y, yType);
+    if (activation == kSiluActivation)
+      return Silu()(y);
     return activation == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
   }
 };
@@ -505,7 +524,7 @@ struct ScaleByChannel {
 /// kRowPassUnroll rows' packs are loaded before any is used. Threads past
 /// sweep * P idle. Registers (sm_90, bf16 / f32): Normalize 64 / 61 and
 /// ScaleByChannel 64 / 56 (4 blocks an SM, 64 bytes a thread in flight),
-/// InputGrad with its mask 120 / 108 (2 blocks, 128 bytes, 192 with the
+/// InputGrad with its mask 120 / 121 (2 blocks, 128 bytes, 192 with the
 /// mask).
 template <typename Pass, int Type>
 __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
@@ -535,7 +554,7 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
         va[u].load(a.data, aType, pack);
         if constexpr (Pass::kInputs == 2) {
           vb[u].load(b.data, bType, pack);
-          if (pass.mask.activation != kNoActivation)
+          if (pass.mask.readsValue())
             value[u].load(pass.mask.value.data, maskType, pack);
         }
       }
@@ -547,7 +566,8 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
         for (int e = 0; e < kPack; ++e) {
           float grad = 0;
           if constexpr (Pass::kInputs == 2)
-            grad = maskGrad(pass.mask, value[u], vb[u], e);
+            grad = maskGrad(pass.mask, value[u], va[u], vb[u], e,
+                            column * kPack + e);
           result[e] = pass.apply(channel[e], va[u][e], grad);
         }
         storePack(out, outType, (r + u * sweep) * packsPerRow + column, result);
@@ -575,7 +595,8 @@ __global__ void __launch_bounds__(kThreads)
         loadGroup(a.data, a.type, g + u * stride, va[u]);
         if constexpr (Pass::kInputs == 2) {
           loadGroup(b.data, b.type, g + u * stride, vb[u]);
-          maskGrads(pass.mask, g + u * stride, vb[u]);
+          maskGrads(pass.mask, g + u * stride, va[u],
+                    (g + u * stride) * G / spatial % channels, vb[u]);
         }
       }
 #pragma unroll

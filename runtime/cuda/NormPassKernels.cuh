@@ -36,15 +36,32 @@ struct Operand {
 };
 
 /// A batch norm's fused activation (var-fuse-bn-act).
-enum Activation : int { kNoActivation = 0, kReluActivation, kRelu6Activation };
+enum Activation : int {
+  kNoActivation = 0,
+  kReluActivation,
+  kRelu6Activation,
+  kSiluActivation
+};
 
 /// How the backward passes read dy: as stored, or, with a fused
-/// activation, as the gradient of the activation's output masked by that
-/// output `value` (same layout and type), exactly as var.relu_grad or
-/// var.relu6_grad computes it (ElementwiseScalars.cuh).
+/// activation, as the gradient of the activation's output. ReLU and ReLU6
+/// mask it by that output `value` (same layout and type), exactly as
+/// var.relu_grad or var.relu6_grad computes it (ElementwiseScalars.cuh).
+/// SiLU's gradient is var.silu_grad's at the pre-activation z = x *
+/// scaleShift[c] + scaleShift[channels + c] rounded to zType, the value
+/// the forward normalized to, rounded to gradType as var.silu_grad's
+/// stored result would be.
 struct ActivationMask {
   Operand value{nullptr, 0};
   int activation = kNoActivation;
+  const float *scaleShift = nullptr;
+  int64_t channels = 0;
+  int zType = 0, gradType = 0;
+
+  /// Whether the mask reads `value` (ReLU and ReLU6; SiLU reads x).
+  __host__ __device__ bool readsValue() const {
+    return activation == kReluActivation || activation == kRelu6Activation;
+  }
 };
 
 /// Whether passes over `l` reading or writing `tensors` can move packs: a
@@ -87,8 +104,8 @@ std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,
                      ActivationMask mask, double *partials);
 
 /// y = x * scaleShift[c] + scaleShift[C + c] in f32; with an
-/// `activation`, that activation of y rounded to yType (what var.relu or
-/// var.relu6 reads back from a stored y).
+/// `activation`, that activation of y rounded to yType (what var.relu,
+/// var.relu6 or var.silu reads back from a stored y).
 std::string normalize(CudaContext &ctx, const ChannelLayout &l, Operand x,
                       const float *scaleShift, int activation, void *y,
                       int yType);

@@ -1,4 +1,4 @@
-// --var-fuse-bn-act: which ReLU and ReLU6 fold into the batch norm before
+// --var-fuse-bn-act: which ReLU, ReLU6 and SiLU fold into the batch norm before
 // them, and which of their gradients into the batch norm backward.
 // RUN: var-opt %s --var-fuse-bn-act | FileCheck %s
 
@@ -98,4 +98,65 @@ func.func @step(%x: tensor<2x3xf32>, %dz: tensor<2x3xf32>, %p: tensor<3xf32>) ->
   %2 = var.relu_grad %1, %dz : tensor<2x3xf32>
   %3:3 = var.batch_norm_grad %x, %2, %p, %0#1, %0#2 : tensor<2x3xf32>, tensor<3xf32>
   return %3#0 : tensor<2x3xf32>
+}
+
+// SiLU: its gradient reads the normalized value, which the fused forward no
+// longer stores, so forward and backward fold together: the backward reads
+// the SiLU's output gradient and the forward's bias.
+// CHECK-LABEL: func.func @silu_step(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<2x3xf32>, %[[DA:[^:]*]]: tensor<2x3xf32>, %[[W:[^:]*]]: tensor<3xf32>, %[[B:[^:]*]]: tensor<3xf32>
+// CHECK-NEXT: %[[Y:[^,]*]], %[[M:[^,]*]], %[[S:[^,]*]], {{.*}} = var.batch_norm_train %[[X]], %[[W]], %[[B]], {{.*}} activation "silu" :
+// CHECK-NEXT: %[[G:[^,]*]], {{.*}} = var.batch_norm_grad %[[X]], %[[DA]], %[[W]], %[[M]], %[[S]] activation "silu"(%[[B]]) : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>
+// CHECK-NEXT: return %[[Y]], %[[G]]
+func.func @silu_step(%x: tensor<2x3xf32>, %da: tensor<2x3xf32>, %w: tensor<3xf32>,
+                     %b: tensor<3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  %0:5 = var.batch_norm_train %x, %w, %b, %w, %w
+    : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %1 = var.silu %0#0 : tensor<2x3xf32>
+  %2 = var.silu_grad %0#0, %da : tensor<2x3xf32>
+  %3:3 = var.batch_norm_grad %x, %2, %w, %0#1, %0#2 : tensor<2x3xf32>, tensor<3xf32>
+  return %1, %3#0 : tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// An evaluation step has nothing to recompute.
+// CHECK-LABEL: func.func @silu_eval(
+// CHECK-NEXT: %[[BN:.*]] = var.batch_norm %{{.*}} channels_last activation "silu" :
+// CHECK-NEXT: return %[[BN]]
+func.func @silu_eval(%x: tensor<2x2x2x3xbf16>, %p: tensor<3xf32>) -> tensor<2x2x2x3xbf16> {
+  %0 = var.batch_norm %x, %p, %p, %p, %p channels_last
+    : tensor<2x2x2x3xbf16>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %1 = var.silu %0 : tensor<2x2x2x3xbf16>
+  return %1 : tensor<2x2x2x3xbf16>
+}
+
+// A SiLU gradient with another user, or feeding another batch norm's
+// backward, keeps the normalized value stored: nothing folds.
+// CHECK-LABEL: func.func @silu_shared_grad(
+// CHECK-NEXT: var.batch_norm_train %{{.*}} :
+// CHECK-NEXT: var.silu
+// CHECK-NEXT: var.silu_grad
+// CHECK-NEXT: var.batch_norm_grad %{{.*}} : tensor<2x3xf32>, tensor<3xf32>{{$}}
+func.func @silu_shared_grad(%x: tensor<2x3xf32>, %da: tensor<2x3xf32>, %p: tensor<3xf32>)
+    -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
+  %0:5 = var.batch_norm_train %x, %p, %p, %p, %p
+    : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %1 = var.silu %0#0 : tensor<2x3xf32>
+  %2 = var.silu_grad %0#0, %da : tensor<2x3xf32>
+  %3:3 = var.batch_norm_grad %x, %2, %p, %0#1, %0#2 : tensor<2x3xf32>, tensor<3xf32>
+  return %1, %2, %3#0 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// CHECK-LABEL: func.func @silu_other_statistics(
+// CHECK-NEXT: var.batch_norm_train %{{.*}} :
+// CHECK-NEXT: var.silu
+// CHECK-NEXT: var.silu_grad
+// CHECK-NEXT: var.batch_norm_grad %{{.*}} : tensor<2x3xf32>, tensor<3xf32>{{$}}
+func.func @silu_other_statistics(%x: tensor<2x3xf32>, %da: tensor<2x3xf32>, %p: tensor<3xf32>)
+    -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  %0:5 = var.batch_norm_train %x, %p, %p, %p, %p
+    : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %1 = var.silu %0#0 : tensor<2x3xf32>
+  %2 = var.silu_grad %0#0, %da : tensor<2x3xf32>
+  %3:3 = var.batch_norm_grad %x, %2, %p, %p, %p : tensor<2x3xf32>, tensor<3xf32>
+  return %1, %3#0 : tensor<2x3xf32>, tensor<2x3xf32>
 }

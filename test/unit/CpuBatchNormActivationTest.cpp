@@ -1,9 +1,10 @@
 // The CPU batch norm kernels with a fused `activation` (var-fuse-bn-act)
 // against the unfused sequence run through the real kernels, byte for byte:
-// batch norm then var.relu / var.relu6, and var.relu_grad / var.relu6_grad
-// then var.batch_norm_grad, in f32 and bf16 (f32 statistics), both layouts,
-// with gradients and activation values on the masks' boundaries (0, -0, 6,
-// NaN).
+// batch norm then var.relu / var.relu6 / var.silu, and var.relu_grad /
+// var.relu6_grad / var.silu_grad then var.batch_norm_grad (SiLU's on the
+// pre-activation it recomputes), in f32 and bf16 (f32 statistics), both
+// layouts, with gradients and activation values on the masks' boundaries (0,
+// -0, 6, NaN).
 #include "runtime/cpu/CpuOps.h"
 #include "test/unit/GradCheck.h"
 
@@ -187,6 +188,80 @@ TEST(CpuBatchNormActivation, BackwardMatchesActivationGradThenBatchNormGrad) {
     run("var.batch_norm_grad", {&input, &dz, &weight, &mean, &invstd, &z},
         {&fused[0], &fused[1], &fused[2]},
         attributes(c.channelsLast, c.activation));
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(fused[i].bytes, plain[i].bytes) << "result " << i;
+  }
+}
+
+/// The pre-activation a batch norm with a fused SiLU normalizes to, from
+/// the saved statistics as stored: z = x * scale + shift in double with
+/// scale = weight * invstd, shift = bias - mean * scale, stored in `dtype`.
+Tensor siluPreActivation(const Case &c, Tensor &input,
+                         const std::vector<float> &weight,
+                         const std::vector<float> &bias, Tensor &mean,
+                         Tensor &invstd) {
+  std::vector<float> x = readFloats(input.view());
+  std::vector<float> m = readFloats(mean.view()), s = readFloats(invstd.view());
+  std::vector<float> z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    size_t channel = c.channelsLast ? i % kChannels : i / 20 % kChannels;
+    double scale = weight[channel] * static_cast<double>(s[channel]);
+    double shift = bias[channel] - m[channel] * scale;
+    z[i] = static_cast<float>(x[i] * scale + shift);
+  }
+  return Tensor(input.shape, c.dtype, z);
+}
+
+/// SiLU folds as the others do in evaluation; in training the forward
+/// normalizes with its saved statistics as stored and the backward
+/// recomputes that same pre-activation from them and the bias (operand 5):
+/// both match var.silu and var.silu_grad then var.batch_norm_grad on it,
+/// byte for byte.
+TEST(CpuBatchNormActivation, SiluMatchesTheUnfusedOpsOnThePreActivation) {
+  const Case siluCases[] = {{DType::F32, false, "silu"},
+                            {DType::BF16, true, "silu"},
+                            {DType::F16, false, "silu"}};
+  for (const Case &c : siluCases) {
+    SCOPED_TRACE(describe(c));
+    std::vector<int64_t> shape = shapeOf(c);
+    std::vector<float> w = {4.0f, -5.0f, 0.7f}, b = {2.0f, 1.0f, -0.5f};
+    Tensor input(shape, c.dtype, spread(40 * kChannels, 5, 3.0f));
+    Tensor weight({kChannels}, DType::F32, w), bias({kChannels}, DType::F32, b);
+    Tensor mean({kChannels}, DType::F32, {0.1f, -0.2f, 0.3f});
+    Tensor var({kChannels}, DType::F32, {0.5f, 2.0f, 1.5f});
+    std::vector<Tensor *> ins = {&input, &weight, &bias, &mean, &var};
+
+    Tensor normalized(shape, c.dtype), activated(shape, c.dtype);
+    Tensor fusedEval(shape, c.dtype);
+    run("var.batch_norm", ins, {&normalized}, attributes(c.channelsLast));
+    run("var.silu", {&normalized}, {&activated});
+    run("var.batch_norm", ins, {&fusedEval},
+        attributes(c.channelsLast, "silu"));
+    EXPECT_EQ(fusedEval.bytes, activated.bytes);
+
+    std::vector<Tensor> out;
+    out.emplace_back(shape, c.dtype);
+    for (int i = 0; i < 4; ++i)
+      out.emplace_back(std::vector<int64_t>{kChannels}, DType::F32);
+    run("var.batch_norm_train", ins,
+        {&out[0], &out[1], &out[2], &out[3], &out[4]},
+        attributes(c.channelsLast, "silu"));
+    Tensor z = siluPreActivation(c, input, w, b, out[1], out[2]);
+    Tensor expected(shape, c.dtype);
+    run("var.silu", {&z}, {&expected});
+    EXPECT_EQ(out[0].bytes, expected.bytes);
+
+    Tensor da(shape, c.dtype, spread(40 * kChannels, 6, 1.0f));
+    Tensor dz(shape, c.dtype);
+    run("var.silu_grad", {&z, &da}, {&dz});
+    Tensor plain[] = {
+        {shape, c.dtype}, {{kChannels}, DType::F32}, {{kChannels}, DType::F32}};
+    run("var.batch_norm_grad", {&input, &dz, &weight, &out[1], &out[2]},
+        {&plain[0], &plain[1], &plain[2]}, attributes(c.channelsLast));
+    Tensor fused[] = {
+        {shape, c.dtype}, {{kChannels}, DType::F32}, {{kChannels}, DType::F32}};
+    run("var.batch_norm_grad", {&input, &da, &weight, &out[1], &out[2], &bias},
+        {&fused[0], &fused[1], &fused[2]}, attributes(c.channelsLast, "silu"));
     for (int i = 0; i < 3; ++i)
       EXPECT_EQ(fused[i].bytes, plain[i].bytes) << "result " << i;
   }

@@ -163,10 +163,13 @@ llvm::cl::opt<bool> rematerialize(
     llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
-    llvm::cl::desc("Fold each ReLU or ReLU6 that alone follows a batch norm "
-                   "into it, and its gradient into the batch norm backward, "
-                   "saving a pass over the activation each way (bit-identical "
-                   "results); off by default"),
+    llvm::cl::desc("Fold each ReLU, ReLU6 or SiLU that alone follows a "
+                   "batch norm into it, and its gradient into the batch norm "
+                   "backward, saving a pass over the activation each way "
+                   "(ReLU and ReLU6 bit-identical; SiLU's pre-activation is "
+                   "recomputed in the backward instead of stored, from the "
+                   "saved statistics, which then also normalize the "
+                   "forward); off by default"),
     llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> channelsLast(
     "channels-last",

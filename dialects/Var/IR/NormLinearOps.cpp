@@ -105,9 +105,10 @@ checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
 LogicalResult checkFusedActivation(std::optional<Location> loc, StringRef name,
                                    StringAttr activation) {
   if (!activation || activation.getValue() == "relu" ||
-      activation.getValue() == "relu6")
+      activation.getValue() == "relu6" || activation.getValue() == "silu")
     return success();
-  return opError(loc, name, "activation must be \"relu\" or \"relu6\", got \"",
+  return opError(loc, name,
+                 "activation must be \"relu\", \"relu6\" or \"silu\", got \"",
                  activation.getValue(), "\"");
 }
 

@@ -95,7 +95,7 @@ checkBatchNorm(std::optional<mlir::Location> loc, llvm::StringRef opName,
                bool channelsLast);
 
 /// The `activation` a batch norm op carries after var-fuse-bn-act: absent,
-/// "relu" or "relu6".
+/// "relu", "relu6" or "silu".
 mlir::LogicalResult checkFusedActivation(std::optional<mlir::Location> loc,
                                          llvm::StringRef opName,
                                          mlir::StringAttr activation);

@@ -329,13 +329,19 @@ LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
   StringRef name = getOperationName();
   if (failed(checkFusedActivation(loc, name, adaptor.getActivationAttr())))
     return failure();
-  // The fused activation's output is what var.relu_grad would mask with.
+  // The fused ReLU's or ReLU6's output is what var.relu_grad would mask
+  // with; SiLU's value is the forward's bias, from which the op recomputes
+  // the pre-activation.
   Value value = adaptor.getActivationValue();
   if (bool(value) != bool(adaptor.getActivationAttr()))
     return opError(loc, name, "activation and its value come together");
-  if (value && value.getType() != adaptor.getInput().getType())
+  bool silu = value && adaptor.getActivationAttr().getValue() == "silu";
+  Type expected =
+      silu ? adaptor.getWeight().getType() : adaptor.getInput().getType();
+  if (value && value.getType() != expected)
     return opError(loc, name, "activation value type ", value.getType(),
-                   " differs from input type ", adaptor.getInput().getType());
+                   " differs from ", silu ? "weight" : "input", " type ",
+                   expected);
   return batchNormGradTypes(loc, name, adaptor.getInput(), adaptor.getWeight(),
                             isChannelsLast(adaptor), types);
 }

@@ -189,10 +189,10 @@ def Var_BatchNormOp : Var_DifferentiableOp<"batch_norm", [Pure]> {
     and statistics stay FP32, the result has the input's type).
     With `channels_last`, input and result are (N, ..., C): the channels
     are the last dimension; the per-channel operands stay (C).
-    With `activation` ("relu" or "relu6", set by var-fuse-bn-act, never by
-    a model) the result is that activation of the normalized value after
-    its rounding to the result's element type: bit for bit what
-    var.batch_norm followed by var.relu or var.relu6 computes.
+    With `activation` ("relu", "relu6" or "silu", set by var-fuse-bn-act,
+    never by a model) the result is that activation of the normalized value
+    after its rounding to the result's element type: bit for bit what
+    var.batch_norm followed by var.relu, var.relu6 or var.silu computes.
     FLOPs: 2 per element (the folded scale and shift), 1 more with an
     activation.
   }];

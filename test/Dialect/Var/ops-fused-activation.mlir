@@ -25,3 +25,15 @@ func.func @backward(%x: tensor<2x4x3x3xbf16>, %dz: tensor<2x4x3x3xbf16>,
     : tensor<2x4x3x3xbf16>, tensor<4xf32>
   return
 }
+
+// SiLU's backward reads the forward's bias.
+// CHECK-LABEL: func.func @silu
+// CHECK: var.batch_norm_train %{{.*}} channels_last activation "silu" :
+// CHECK: var.batch_norm_grad %{{.*}} channels_last activation "silu"(%{{.*}}) : tensor<2x3x3x4xbf16>, tensor<4xf32>, tensor<4xf32>{{$}}
+func.func @silu(%x: tensor<2x3x3x4xbf16>, %dz: tensor<2x3x3x4xbf16>, %p: tensor<4xf32>) {
+  %0:5 = var.batch_norm_train %x, %p, %p, %p, %p channels_last activation "silu"
+    : tensor<2x3x3x4xbf16>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  %1:3 = var.batch_norm_grad %x, %dz, %p, %p, %p channels_last activation "silu"(%p)
+    : tensor<2x3x3x4xbf16>, tensor<4xf32>, tensor<4xf32>
+  return
+}
