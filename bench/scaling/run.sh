@@ -9,7 +9,9 @@
 #    what the machine has), random data (--data=builtin:random), frames/s
 #    per GPU (the last log window up to step STEPS) against 1 GPU's, and
 #    the timeline of two more steps (--trace: each stream's busy time and
-#    how much of the communication ran under compute).
+#    how much of the communication ran under compute; collectives.py: the
+#    collectives' transfer time, their wait for the last rank, and how much
+#    of the transfer ran under compute).
 # 3. Bus bandwidth of NCCL all-gather and reduce-scatter through our
 #    communicator (comm-bench) and through torch.distributed
 #    (torch_comm_bench.py, when PYTHON has torch), 1-256 MiB.
@@ -91,6 +93,9 @@ print("%.1f" % (row["frames_per_s"] / int(sys.argv[2])))' "$run.jsonl" "$n" "$st
       "$(python3 -c "print('%.0f%%' % (100 * $per / $base))") of 1 GPU's;" \
       "$(grep -o 'compute .*busy per step' "$run.log");" \
       "$(grep -o '[0-9]* runs replayed' "$run.log" || echo 'no graph replays')"
+    # The comm stream's time above includes each kernel's wait for the
+    # last rank; collectives.py splits it into transfer and wait.
+    ((n > 1)) && echo "  $(python3 "$root/bench/scaling/collectives.py" "$run.trace.json" 2)"
   done
 done
 
