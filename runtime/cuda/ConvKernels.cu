@@ -7,14 +7,11 @@
 // pixel (ConvScratchKernels.h), and 3-D windows that slide over two or one
 // dimension run as 2-D convolutions);
 // the algorithm is the fastest deterministic one cuDNN measures, once per
-// geometry and layout. Three channels-last cases skip cuDNN, whose NHWC
+// geometry and layout. Two channels-last cases skip cuDNN, whose NHWC
 // kernels run them far below memory bandwidth: pointwise convolutions are
 // cuBLAS products of the (N * spatial, C) activations, depthwise ones our
-// own kernels (DepthwiseKernels.cu), and the forward and backward filter
-// of stems of at most 4 channels patch GEMMs (ConvPatchKernels.h). The
-// bias is a separate kernel (bf16 results round twice; within a bf16
-// ulp), but bf16 patch GEMMs add it in their epilogue, with the same two
-// roundings.
+// own kernels (DepthwiseKernels.cu). The bias is a separate kernel (bf16
+// results round twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/ConvPatchKernels.h"
 #include "runtime/cuda/ConvScratchKernels.h"
@@ -598,7 +595,6 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
   plan::DType dtype;
   if (std::string error = commonType(call, dtype); !error.empty())
     return error;
-  bool biasAdded = false; // by the convolution's own kernel
   if (isPointwise(w)) {
     // Y (M x K) = X (M x C) W^T: column-major Y^T = W X^T.
     if (std::string error =
@@ -608,10 +604,7 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
         !error.empty())
       return error;
   } else if (isPatchGemm(w)) {
-    biasAdded = hasBias && patchGemmAddsBias(dtype);
-    if (std::string error =
-            patchGemmForward(ctx, w, input, weight,
-                             biasAdded ? &call.operands[2] : nullptr, result);
+    if (std::string error = patchGemmForward(ctx, w, input, weight, result);
         !error.empty())
       return error;
   } else if (isDepthwise(w)) {
@@ -631,7 +624,7 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
         static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
         c.chosen.memory, &zero, c.d.y, result.data));
   }
-  if (hasBias && !biasAdded) {
+  if (hasBias) {
     ElementType yType, biasType;
     if (std::string error = elementTypeOf(result, "result", yType);
         !error.empty())

@@ -71,11 +71,10 @@ TEST_F(CudaChannelsLastRepeatTest, DepthwiseAndPointwiseAreDeterministic) {
   }
 }
 
-// A stem gives the same bits run after run, forward and backward filter
-// (patch GEMMs, ConvPatchKernels.h; 13 slices of the filter gradient
-// summed in a fixed order) and backward data (cuDNN on padded channels,
-// ConvScratchKernels.h): vgg's 3 -> 64 and MobileNetV2's strided 3 -> 32
-// on enough images for cuDNN's large kernels.
+// A padded stem (ConvScratchKernels.h) gives the same bits run after run,
+// forward, backward data and backward filter: vgg's 3 -> 64 and
+// MobileNetV2's strided 3 -> 32 on enough images for cuDNN's large
+// kernels.
 TEST_F(CudaChannelsLastRepeatTest, PaddedStemIsDeterministic) {
   const DType t = DType::BF16;
   Shape x = {8, 56, 56, 3}, w = {64, 3, 3, 3}, y = {8, 56, 56, 64};

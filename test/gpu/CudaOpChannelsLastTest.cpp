@@ -319,16 +319,6 @@ Cases buildCases(DType t) {
        {2, 4, 6, 5, 8},
        {ints("padding", {1, 1, 1})},
        true},
-      // The bf16 patch GEMMs' edges: two groups of 64 output channels (72,
-      // the bias on 8 of the second), 4551 rows (35 tiles of 128 and a
-      // partial one; 3 slices of 2048 rows of the filter gradient, the
-      // last partial).
-      {"stem_k72_slices",
-       {3, 37, 41, 3},
-       {72, 3, 3, 3},
-       {3, 37, 41, 72},
-       {ints("padding", {1, 1})},
-       true},
       // Backward data of convolutions that stride only over D, (k, 1, 1)
       // windows (R(2+1)D's temporal downsampling), runs as a forward
       // convolution of the gradient spread over zero frames: stride 2 and
@@ -353,10 +343,9 @@ Cases buildCases(DType t) {
        {ints("stride", {2, 1, 1}), ints("padding", {1, 0, 0})},
        false},
       // Forward and backward filter of stems of at most 4 channels run as
-      // patch GEMMs (ConvPatchKernels.h): this one has 409,600 rows of 147
-      // taps' channels, in f32 5 chunks of 48 MiB of patches, in bf16 3200
-      // tiles of the forward and 200 slices of the filter gradient, which
-      // sums over them.
+      // patch GEMMs (ConvPatchKernels.h), in chunks of 48 MiB of patches:
+      // this one has 409,600 rows of 147 taps' channels, 3 chunks in bf16
+      // and 6 in f32, the filter gradient summed over them.
       {"stem3d_patch_chunks",
        {4, 4, 160, 160, 3},
        {8, 3, 1, 7, 7},
@@ -381,36 +370,6 @@ Cases buildCases(DType t) {
                                    : call.op == "var.conv_grad_input" ? 0b110
                                                                       : 0b101;
                  add(std::move(name), misaligned(std::move(call), copied));
-               });
-  // Patch GEMMs with every tensor misaligned (backward data's gradient,
-  // which cuDNN reads, aside): 45 channels, whose 16-byte packs straddle
-  // rows, a bias.
-  addConvCalls(t,
-               {"stem_k45_misaligned",
-                {2, 11, 13, 3},
-                {45, 3, 5, 5},
-                {2, 6, 7, 45},
-                {ints("stride", {2, 2}), ints("padding", {2, 2})},
-                true},
-               [&](std::string name, Call call) {
-                 uint32_t tensors =
-                     call.op == "var.conv_grad_input" ? 0b110 : ~0u;
-                 add(std::move(name), misaligned(std::move(call), tensors));
-               });
-  // A dilated, strided and padded 3-D stem window of 36 columns (48 in
-  // bf16 fragments) and 48 channels, forward and backward filter (its
-  // backward data is cuDNN's, a full 3-D dilated convolution).
-  addConvCalls(t,
-               {"stem3d_dilated_k48",
-                {2, 5, 9, 10, 2},
-                {48, 2, 2, 3, 3},
-                {2, 5, 5, 10, 48},
-                {ints("stride", {1, 2, 1}), ints("padding", {1, 1, 2}),
-                 ints("dilation", {2, 1, 2})},
-                true},
-               [&](std::string name, Call call) {
-                 if (call.op != "var.conv_grad_input")
-                   add(std::move(name), std::move(call));
                });
   // A tile kernel's shape with every tensor misaligned: the general
   // kernels, one channel a thread.
