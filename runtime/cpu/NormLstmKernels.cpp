@@ -10,8 +10,6 @@
 #include <cmath>
 #include <initializer_list>
 #include <string>
-#include <tuple>
-#include <utility>
 #include <vector>
 
 namespace var::cpu {
@@ -123,14 +121,19 @@ void writeActivated(std::vector<float> values, FusedActivation act,
   writeFloats(values, result);
 }
 
-/// The scale and shift of a training batch norm with a fused SiLU: from
-/// the saved statistics as stored, so that the backward, which reads them,
-/// recomputes the same pre-activation.
-std::pair<double, double> savedScaleShift(float weight, float bias, float mean,
-                                          float invstd) {
-  double scale = weight * static_cast<double>(invstd);
-  return {scale, bias - mean * scale};
-}
+/// The pre-activation of a training batch norm with a fused SiLU at x:
+/// from the saved statistics as stored, so that the backward, which reads
+/// them, recomputes the same value; scale and shift folded in double and
+/// applied as floats with one rounding, as the CUDA kernels do.
+struct SavedScaleShift {
+  float scale, shift;
+  SavedScaleShift(float weight, float bias, float mean, float invstd) {
+    double folded = weight * static_cast<double>(invstd);
+    scale = static_cast<float>(folded);
+    shift = static_cast<float>(bias - mean * folded);
+  }
+  float operator()(float x) const { return std::fma(x, scale, shift); }
+};
 
 /// var.batch_norm: normalizes with the running statistics, folded into one
 /// scale and shift per channel.
@@ -225,11 +228,11 @@ std::string batchNormTrain(OpCall &call) {
     savedInvstd[c] = static_cast<float>(invstd);
     double scale = weight[c] * invstd;
     double shift = bias[c] - mean * scale;
-    if (act == FusedActivation::Silu)
-      std::tie(scale, shift) =
-          savedScaleShift(weight[c], bias[c], savedMean[c], savedInvstd[c]);
+    SavedScaleShift saved(weight[c], bias[c], savedMean[c], savedInvstd[c]);
     layout.forEach(c, [&](int64_t i) {
-      result[i] = static_cast<float>(input[i] * scale + shift);
+      result[i] = act == FusedActivation::Silu
+                      ? saved(input[i])
+                      : static_cast<float>(input[i] * scale + shift);
     });
     newMean[c] =
         static_cast<float>((1 - momentum) * runningMean[c] + momentum * mean);
@@ -305,11 +308,10 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
     plan::DType valueType = call.operands[0].dtype;
     plan::DType gradType = call.operands[1].dtype;
     for (int64_t c = 0; c < channels; ++c) {
-      auto [scale, shift] = savedScaleShift(args.weight[c], bias[c],
-                                            args.stat0[c], args.stat1[c]);
+      SavedScaleShift saved(args.weight[c], bias[c], args.stat0[c],
+                            args.stat1[c]);
       layout.forEach(c, [&](int64_t i) {
-        float z = storedAs(static_cast<float>(args.input[i] * scale + shift),
-                           valueType);
+        float z = storedAs(saved(args.input[i]), valueType);
         args.grad[i] = storedAs(scalar::siluGrad(z, args.grad[i]), gradType);
       });
     }

@@ -136,11 +136,31 @@ __device__ inline float roundToType(float y, int type) {
   return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(y)) : y;
 }
 
-/// dy through the fused activation (ActivationMask) at an element of
-/// channel c whose input is x: its gradient from the activation's output
-/// `value` (ReLU, ReLU6) or from the recomputed pre-activation (SiLU).
+/// The fused SiLU's sigmoid, in the fast intrinsics: the batch norm
+/// passes are bound by memory only while an element costs a few dozen
+/// instructions, and the accurate expf and division take most of them.
+/// The forward and the backward's recomputation use the same one.
+__device__ inline float fastSigmoid(float x) {
+  return __frcp_rn(1.0f + __expf(-x));
+}
+
+/// A fused SiLU's per-channel scale and shift (zeros for the others), read
+/// once for the elements of a channel that a thread takes.
+struct MaskChannel {
+  float scale = 0.0f, shift = 0.0f;
+};
+__device__ inline MaskChannel maskChannel(const ActivationMask &mask,
+                                          int64_t c) {
+  if (mask.activation != kSiluActivation)
+    return {};
+  return {mask.scaleShift[c], mask.scaleShift[mask.channels + c]};
+}
+
+/// dy through the fused activation (ActivationMask) at an element whose
+/// input is x: its gradient from the activation's output `value` (ReLU,
+/// ReLU6) or from the pre-activation recomputed with `ch` (SiLU).
 __device__ inline float maskGrad(const ActivationMask &mask, float value,
-                                 float x, int64_t c, float dy) {
+                                 float x, MaskChannel ch, float dy) {
   switch (mask.activation) {
   case kNoActivation:
     return dy;
@@ -149,23 +169,22 @@ __device__ inline float maskGrad(const ActivationMask &mask, float value,
   case kRelu6Activation:
     return Relu6Grad()(value, dy);
   default: {
-    float z = roundToType(
-        __fmaf_rn(x, mask.scaleShift[c], mask.scaleShift[mask.channels + c]),
-        mask.zType);
-    return roundToType(SiluGrad()(z, dy), mask.gradType);
+    float z = roundToType(__fmaf_rn(x, ch.scale, ch.shift), mask.zType);
+    float s = fastSigmoid(z);
+    return roundToType(dy * s * (1.0f + z * (1.0f - s)), mask.gradType);
   }
   }
 }
 
-/// maskGrad on element e of `dy` (channel c) with `value` (read only where
-/// the mask reads it) and x.
+/// maskGrad on element e of `dy` with `value` (read only where the mask
+/// reads it) and x.
 template <typename Pack>
 __device__ inline float maskGrad(const ActivationMask &mask, const Pack &value,
                                  const Pack &x, const Pack &dy, int e,
-                                 int64_t c) {
+                                 MaskChannel ch) {
   if (mask.activation == kNoActivation)
     return dy[e];
-  return maskGrad(mask, mask.readsValue() ? value[e] : 0.0f, x[e], c, dy[e]);
+  return maskGrad(mask, mask.readsValue() ? value[e] : 0.0f, x[e], ch, dy[e]);
 }
 
 /// maskGrad on group `g` of dy, whose elements are of channel c.
@@ -178,9 +197,10 @@ __device__ inline void maskGrads(const ActivationMask &mask, int64_t g,
   float value[G] = {};
   if (mask.readsValue())
     loadGroup(mask.value.data, mask.value.type, g, value);
+  MaskChannel ch = maskChannel(mask, c);
 #pragma unroll
   for (int e = 0; e < G; ++e)
-    dy[e] = maskGrad(mask, value[e], x[e], c, dy[e]);
+    dy[e] = maskGrad(mask, value[e], x[e], ch, dy[e]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -338,7 +358,7 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// The rowsPerStep sums of a column then meet in a fixed tree: of `count`
 /// sums, sum s takes in sum s + half (half = count / 2 rounded up),
 /// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
-/// and x^2 118 / 110, dy and dy (x - mean) with the mask 128 / 123: 2
+/// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 124: 2
 /// blocks an SM, 128 bytes a thread in flight (192 with the mask).
 template <typename Terms, int Type>
 __global__ void __launch_bounds__(kThreads, 2)
@@ -377,13 +397,17 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
       for (int e = 0; e < kPack; ++e) {
         float run[K] = {};
+        // A SiLU's channel floats, once for the U rows (held for all 8
+        // channels they would spill).
+        MaskChannel maskCh;
+        if constexpr (Terms::kInputs == 2)
+          maskCh = maskChannel(terms.mask, column * kPack + e);
 #pragma unroll
         for (int u = 0; u < U; ++u)
           if (r + u * steps < end) {
             float grad = 0;
             if constexpr (Terms::kInputs == 2)
-              grad = maskGrad(terms.mask, value[u], x[u], dy[u], e,
-                              column * kPack + e);
+              grad = maskGrad(terms.mask, value[u], x[u], dy[u], e, maskCh);
             terms.add(channel[e], x[u][e], grad, run);
           }
         addRuns(run, sum[e]);
@@ -462,7 +486,7 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
 
 /// y = x * scale + shift, then the fused activation of y as stored in
 /// yType (storing ReLU's or ReLU6's result is exact: it is y or a bound;
-/// SiLU's rounds as var.silu's does).
+/// SiLU's is the fast sigmoid's, which the backward recomputes).
 struct Normalize {
   static constexpr int kInputs = 1;
   const float *scaleShift;
@@ -480,7 +504,7 @@ struct Normalize {
       return y;
     y = roundToType(y, yType);
     if (activation == kSiluActivation)
-      return Silu()(y);
+      return y * fastSigmoid(y);
     return activation == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
   }
 };
@@ -524,7 +548,7 @@ struct ScaleByChannel {
 /// kRowPassUnroll rows' packs are loaded before any is used. Threads past
 /// sweep * P idle. Registers (sm_90, bf16 / f32): Normalize 64 / 61 and
 /// ScaleByChannel 64 / 56 (4 blocks an SM, 64 bytes a thread in flight),
-/// InputGrad with its mask 120 / 121 (2 blocks, 128 bytes, 192 with the
+/// InputGrad with its mask 128 / 126 (2 blocks, 128 bytes, 192 with the
 /// mask).
 template <typename Pass, int Type>
 __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
@@ -542,9 +566,13 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
     return;
   int64_t column = thread % packsPerRow;
   typename Pass::Channel channel[kPack];
+  MaskChannel maskCh[kPack];
 #pragma unroll
-  for (int e = 0; e < kPack; ++e)
+  for (int e = 0; e < kPack; ++e) {
     channel[e] = pass.channel(column * kPack + e);
+    if constexpr (Pass::kInputs == 2)
+      maskCh[e] = maskChannel(pass.mask, column * kPack + e);
+  }
   for (int64_t r = thread / packsPerRow; r < rows; r += U * sweep) {
     HeldPack<Type> va[U], vb[U], value[U];
 #pragma unroll
@@ -566,8 +594,7 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
         for (int e = 0; e < kPack; ++e) {
           float grad = 0;
           if constexpr (Pass::kInputs == 2)
-            grad = maskGrad(pass.mask, value[u], va[u], vb[u], e,
-                            column * kPack + e);
+            grad = maskGrad(pass.mask, value[u], va[u], vb[u], e, maskCh[e]);
           result[e] = pass.apply(channel[e], va[u][e], grad);
         }
         storePack(out, outType, (r + u * sweep) * packsPerRow + column, result);

@@ -194,8 +194,9 @@ TEST(CpuBatchNormActivation, BackwardMatchesActivationGradThenBatchNormGrad) {
 }
 
 /// The pre-activation a batch norm with a fused SiLU normalizes to, from
-/// the saved statistics as stored: z = x * scale + shift in double with
-/// scale = weight * invstd, shift = bias - mean * scale, stored in `dtype`.
+/// the saved statistics as stored: z = fma(x, scale, shift) in float, with
+/// scale = weight * invstd and shift = bias - mean * scale folded in double,
+/// stored in `dtype`.
 Tensor siluPreActivation(const Case &c, Tensor &input,
                          const std::vector<float> &weight,
                          const std::vector<float> &bias, Tensor &mean,
@@ -207,7 +208,7 @@ Tensor siluPreActivation(const Case &c, Tensor &input,
     size_t channel = c.channelsLast ? i % kChannels : i / 20 % kChannels;
     double scale = weight[channel] * static_cast<double>(s[channel]);
     double shift = bias[channel] - m[channel] * scale;
-    z[i] = static_cast<float>(x[i] * scale + shift);
+    z[i] = std::fma(x[i], static_cast<float>(scale), static_cast<float>(shift));
   }
   return Tensor(input.shape, c.dtype, z);
 }

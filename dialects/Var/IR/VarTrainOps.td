@@ -235,7 +235,9 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
     activation value is the forward's bias (typed like `weight`): the op
     recomputes the pre-activation z = (input - saved_mean) * saved_invstd *
     weight + bias as var.batch_norm_train with "silu" computed it, rounded
-    to the input's type, and dy = var.silu_grad(z, grad) rounded to grad's.
+    to the input's type, and dy = var.silu_grad(z, grad) rounded to grad's
+    (the CUDA kernels take the sigmoid from fast intrinsics, in the forward
+    and in this recomputation alike).
     FLOPs: 8 per input element, 1 more with an activation.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,
