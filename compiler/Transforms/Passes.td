@@ -307,7 +307,7 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
 
 def FuseBatchNormActivation
     : Pass<"var-fuse-bn-act", "::mlir::ModuleOp"> {
-  let summary = "Fold ReLU and ReLU6 and their gradients into batch norm";
+  let summary = "Fold ReLU, ReLU6 and SiLU and their gradients into batch norm";
   let description = [{
     Runs on every function after `--var-autodiff` (a batch norm with an
     activation has no backward rule) and before `--var-fuse-elementwise`
@@ -327,6 +327,16 @@ def FuseBatchNormActivation
     intermediate was; the activation gradients read the activation's
     output, which the fused forward produces bit for bit. The two are
     independent: either fires where its pattern appears.
+
+    SiLU: `var.silu_grad` reads the normalized value itself, which the
+    fused forward no longer stores, so a `var.batch_norm_train` folds its
+    `var.silu` only together with every `var.silu_grad` of its result, each
+    of which must feed alone a `var.batch_norm_grad` of the same input,
+    weight and saved statistics; that backward gets `activation` "silu",
+    the batch norm's bias as `activation_value` and the SiLU's output
+    gradient as `grad`, and recomputes the value (see var.batch_norm_grad).
+    An evaluation batch norm folds a `var.silu` that is its result's only
+    user.
   }];
   let statistics = [
     Statistic<"numFused", "activations-fused",
