@@ -36,6 +36,12 @@ std::string describeShapes(const plan::PlanFunction &function,
   return values(inst.operands) + " -> " + values(inst.results);
 }
 
+/// Whether `op` only orders the streams (its time is a stream waiting for
+/// another, not work).
+bool isStreamEvent(const std::string &op) {
+  return op == "dist.record_event" || op == "dist.wait_event";
+}
+
 } // namespace
 
 void Profiler::end(const plan::PlanFunction &function, size_t index) {
@@ -94,7 +100,16 @@ int64_t getInstructionBytes(const plan::PlanFunction &function,
 
 std::string Profiler::report(double peakTflops, int64_t steps,
                              double wallSeconds) const {
-  std::vector<std::pair<std::string, OpProfile>> rows(ops.begin(), ops.end());
+  std::vector<std::pair<std::string, OpProfile>> rows;
+  OpProfile waits;
+  for (const auto &[name, op] : ops) {
+    if (!isStreamEvent(name)) {
+      rows.push_back({name, op});
+      continue;
+    }
+    waits.count += op.count;
+    waits.seconds += op.seconds;
+  }
   std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
     return a.second.seconds > b.second.seconds;
   });
@@ -123,6 +138,15 @@ std::string Profiler::report(double peakTflops, int64_t steps,
   for (const auto &[name, op] : rows)
     row(name, op);
   row("total (instructions)", total);
+  // On a GPU a stream's wait for another is the time between its marks
+  // around dist.wait_event: idle, not work, so left out of the rows.
+  if (waits.count > 0) {
+    std::snprintf(line, sizeof line,
+                  "stream waits (dist.wait_event, dist.record_event): %lld "
+                  "calls, %.3f ms, not counted above\n",
+                  static_cast<long long>(waits.count), waits.seconds * 1e3);
+    text += line;
+  }
   // MFU of the whole step: model FLOPs over wall time, which includes the
   // runtime's own work between instructions.
   double perStep = steps > 0 ? wallSeconds / steps : 0.0;
@@ -143,7 +167,8 @@ std::string Profiler::report(double peakTflops, int64_t steps,
   text += line;
   std::vector<const InstructionProfile *> slowest;
   for (const auto &[key, one] : instructions)
-    slowest.push_back(&one);
+    if (!isStreamEvent(one.op))
+      slowest.push_back(&one);
   std::stable_sort(
       slowest.begin(), slowest.end(),
       [](const InstructionProfile *a, const InstructionProfile *b) {

@@ -59,10 +59,12 @@ public:
   }
   /// A table, one row per op kind by descending time: calls, time, share,
   /// GFLOPs, achieved TFLOP/s and MFU (against `peakTflops`), then the
-  /// total over `steps` steps of `wallSeconds` and the bytes moved per step
-  /// with the TB/s they come to, then the kSlowest slowest instructions
-  /// (time, share, TFLOP/s, op, shapes, source location); no newline after
-  /// the last line.
+  /// total, the streams' waits for each other (dist.wait_event and
+  /// dist.record_event: idle, in no row, total or share), the total over
+  /// `steps` steps of `wallSeconds` and the bytes moved per step with the
+  /// TB/s they come to, then the kSlowest slowest instructions (time,
+  /// share, TFLOP/s, op, shapes, source location); no newline after the
+  /// last line.
   std::string report(double peakTflops, int64_t steps,
                      double wallSeconds) const;
 

@@ -160,3 +160,29 @@ TEST(ProfilerTest, StepRanges) {
   for (const char *bad : {"7:3", "0:2", "3", ":4", "3:", "a:b", "1:2:3"})
     EXPECT_FALSE(train::parseStepRange(bad, first, last)) << bad;
 }
+
+// A stream's wait for another (the span of dist.wait_event in a GPU's
+// timeline) is idle time: reported on a line of its own, not as an op, in
+// the total or among the slowest instructions.
+TEST(ProfilerTest, ReportsStreamWaitsApart) {
+  plan::PlanFunction function;
+  function.name = "train_step";
+  function.instructions.resize(2);
+  function.instructions[0].op = "var.conv";
+  function.instructions[0].flops = 100;
+  function.instructions[1].op = "dist.wait_event";
+  std::vector<exec::PlanStream> streams(2, exec::PlanStream::Compute);
+  train::Profiler profiler;
+  profiler.record(function, streams, {0.0, 0.001}, {0.001, 0.005});
+  std::string report = profiler.report(1.0, 1, 0.005);
+  EXPECT_EQ(report.find("dist.wait_event "), std::string::npos) << report;
+  EXPECT_NE(report.find("stream waits (dist.wait_event, dist.record_event): "
+                        "1 calls, 4.000 ms, not counted above"),
+            std::string::npos)
+      << report;
+  size_t total = report.find("total (instructions)");
+  ASSERT_NE(total, std::string::npos) << report;
+  std::string line = report.substr(total, report.find('\n', total) - total);
+  EXPECT_NE(line.find(" 1.000 "), std::string::npos) << line;
+  EXPECT_NE(line.find("100.0%"), std::string::npos) << line;
+}
