@@ -174,13 +174,14 @@ std::string Profiler::report(double peakTflops, int64_t steps,
       [](const InstructionProfile *a, const InstructionProfile *b) {
         return a->seconds > b->seconds;
       });
+  size_t timed = slowest.size();
   if (slowest.size() > kSlowest)
     slowest.resize(kSlowest);
   if (!slowest.empty()) {
     std::snprintf(line, sizeof line,
                   "slowest instructions (of %zu): ms, time, TFLOP/s, op, "
                   "operands -> results, location\n",
-                  instructions.size());
+                  timed);
     text += line;
   }
   for (const InstructionProfile *one : slowest) {
