@@ -78,10 +78,11 @@ BatchNormGradOp backwardOf(BatchNormTrainOp bn, SiluGradOp siluGrad) {
 /// one var.batch_norm_grad that recomputes the value from the bias. Every
 /// other user of the normalized result keeps it apart. An evaluation batch
 /// norm (or a frozen one) fuses only where nothing differentiates it.
-template <typename BatchNorm> bool fuseSilu(BatchNorm bn) {
+/// Returns the ops folded (the SiLU and its gradients), 0 when none.
+template <typename BatchNorm> int64_t fuseSilu(BatchNorm bn) {
   Value normalized = bn.getResult();
   if (bn.getActivation())
-    return false;
+    return 0;
   SiluOp silu;
   SmallVector<std::pair<SiluGradOp, BatchNormGradOp>> backwards;
   for (Operation *user : normalized.getUsers()) {
@@ -95,11 +96,11 @@ template <typename BatchNorm> bool fuseSilu(BatchNorm bn) {
       if (siluGrad)
         grad = backwardOf(bn, siluGrad);
     if (!grad)
-      return false;
+      return 0;
     backwards.push_back({siluGrad, grad});
   }
   if (!silu || silu.getResult().getType() != normalized.getType())
-    return false;
+    return 0;
   bn.setActivation("silu");
   silu.getResult().replaceAllUsesWith(normalized);
   silu->erase();
@@ -114,7 +115,7 @@ template <typename BatchNorm> bool fuseSilu(BatchNorm bn) {
     grad->erase();
     siluGrad->erase();
   }
-  return true;
+  return 1 + static_cast<int64_t>(backwards.size());
 }
 
 /// Makes var.batch_norm_grad `grad` read the gradient of the activation's
@@ -153,7 +154,8 @@ struct FuseBatchNormActivationPass
 
 int64_t fuseBatchNormActivation(func::FuncOp func) {
   // Forwards first: a SiLU fusion replaces the backward it pairs with.
-  SmallVector<Operation *> forwards, backwards;
+  SmallVector<Operation *> forwards;
+  SmallVector<BatchNormGradOp> backwards;
   func.walk([&](Operation *op) {
     if (isa<BatchNormOp, BatchNormTrainOp>(op))
       forwards.push_back(op);
@@ -161,13 +163,13 @@ int64_t fuseBatchNormActivation(func::FuncOp func) {
   int64_t fused = 0;
   for (Operation *op : forwards) {
     if (auto bn = dyn_cast<BatchNormOp>(op))
-      fused += fuseForward(bn) || fuseSilu(bn);
+      fused += fuseForward(bn) ? 1 : fuseSilu(bn);
     else if (auto bn = dyn_cast<BatchNormTrainOp>(op))
-      fused += fuseForward(bn) || fuseSilu(bn);
+      fused += fuseForward(bn) ? 1 : fuseSilu(bn);
   }
   func.walk([&](BatchNormGradOp op) { backwards.push_back(op); });
-  for (Operation *op : backwards)
-    fused += fuseBackward(cast<BatchNormGradOp>(op));
+  for (BatchNormGradOp op : backwards)
+    fused += fuseBackward(op);
   return fused;
 }
 
