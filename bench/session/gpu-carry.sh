@@ -16,12 +16,13 @@
 # 4 x H200 (perf 218 s, parity 200 s, tests and zoo 164 s beside it);
 # scaling (142 s on 4 GPUs) fits a second call, PARTS=scaling, on the same
 # warm machine. Environment there: PARTS (any of tests, zoo, perf,
-# parity, scaling; default tests,zoo,perf,parity), PERF_PLANS (perf-plans,
+# convs, parity, scaling; default tests,zoo,perf,parity; convs is
+# bench/perf/torch_convs.py, about 60 s), PERF_PLANS (perf-plans,
 # or compile-plans), PERF_MODELS,
 # PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
 # minute or more a model), and each part's time limit in seconds:
-# TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), PARITY_S (200),
-# SCALING_S (240).
+# TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), CONVS_S (120),
+# PARITY_S (200), SCALING_S (240).
 set -euo pipefail
 build=${1:-build}
 out=.gpu/session
@@ -97,6 +98,18 @@ if want perf; then
     bash "$root/bench/perf/run.sh" "$here/${PERF_PLANS:-perf-plans}" "$work/perf" 2> /dev/null |
     grep -E '^\| [a-z]'
   say "perf done"
+fi
+# PyTorch's convolutions of vgg11_bn and r2plus1d_18, each alone (beside
+# the convolution rows of perf's varrun profiles: where the gap is).
+if want convs; then
+  CUDA_VISIBLE_DEVICES=0 timeout "${CONVS_S:-120}" /opt/torch/.venv/bin/python \
+    "$root/bench/perf/torch_convs.py" --out "$work/convs.jsonl" > /dev/null 2>&1
+  python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print("PyTorch convolutions, %s: %s ms a step" % (r["model"], ", ".join(
+        "%s %.2f" % kv for kv in r["ms_per_step"].items())))' "$work/convs.jsonl"
+  say "convs done"
 fi
 # Then the last GPU: the test suites and the zoo, beside parity on GPU 0.
 (
