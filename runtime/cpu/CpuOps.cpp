@@ -79,6 +79,17 @@ uint16_t floatToF16(float value) {
   return sign | static_cast<uint16_t>((m >> 13) - (112 << 10));
 }
 
+float roundToDType(float value, plan::DType dtype) {
+  switch (dtype) {
+  case plan::DType::BF16:
+    return bf16ToFloat(floatToBf16(value));
+  case plan::DType::F16:
+    return f16ToFloat(floatToF16(value));
+  default:
+    return value;
+  }
+}
+
 std::vector<float> readFloats(const TensorView &tensor) {
   int64_t n = tensor.numel();
   std::vector<float> out(static_cast<size_t>(n));

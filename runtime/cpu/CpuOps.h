@@ -33,6 +33,8 @@ uint16_t floatToBf16(float value);
 /// IEEE half <-> f32, round to nearest even.
 float f16ToFloat(uint16_t bits);
 uint16_t floatToF16(float value);
+/// `value` as a tensor of `dtype` would hold it, widened back to f32.
+float roundToDType(float value, plan::DType dtype);
 
 /// Every element of a float tensor (f32, bf16, f16, f64) as f32.
 std::vector<float> readFloats(const TensorView &tensor);

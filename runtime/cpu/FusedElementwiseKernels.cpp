@@ -14,18 +14,6 @@ namespace {
 
 using fused::Opcode;
 
-/// `value` as a tensor of `dtype` would hold it, widened back to f32.
-float roundTo(float value, plan::DType dtype) {
-  switch (dtype) {
-  case plan::DType::BF16:
-    return bf16ToFloat(floatToBf16(value));
-  case plan::DType::F16:
-    return f16ToFloat(floatToF16(value));
-  default:
-    return value;
-  }
-}
-
 /// One step on element `index` (global, for dropout's mask); `values` holds
 /// the operands' elements, then the earlier steps'.
 float evalStep(const FusedProgram::Step &step, const float *values,
@@ -104,8 +92,8 @@ std::string fusedElementwiseKernel(OpCall &call) {
                                 : offsetOf(i, program.shape, strides[k])];
     for (size_t s = 0; s < program.steps.size(); ++s) {
       const FusedProgram::Step &step = program.steps[s];
-      values[program.numInputs + s] =
-          roundTo(evalStep(step, values.data(), seed, offset + i), step.dtype);
+      values[program.numInputs + s] = roundToDType(
+          evalStep(step, values.data(), seed, offset + i), step.dtype);
     }
     for (size_t r = 0; r < outputs.size(); ++r)
       outputs[r][i] = values[program.numInputs + program.returns[r]];

@@ -93,18 +93,6 @@ std::string getFusedActivation(const OpCall &call, FusedActivation &act) {
   return {};
 }
 
-/// `value` as a tensor of `dtype` stores it.
-float storedAs(float value, plan::DType dtype) {
-  switch (dtype) {
-  case plan::DType::BF16:
-    return bf16ToFloat(floatToBf16(value));
-  case plan::DType::F16:
-    return f16ToFloat(floatToF16(value));
-  default:
-    return value;
-  }
-}
-
 /// Writes the normalized `values` into `result`, then, with an activation,
 /// applies it to the stored (rounded) values and stores again: exactly the
 /// unfused var.relu, var.relu6 or var.silu on the stored batch norm result.
@@ -311,8 +299,9 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
       SavedScaleShift saved(args.weight[c], bias[c], args.stat0[c],
                             args.stat1[c]);
       layout.forEach(c, [&](int64_t i) {
-        float z = storedAs(saved(args.input[i]), valueType);
-        args.grad[i] = storedAs(scalar::siluGrad(z, args.grad[i]), gradType);
+        float z = roundToDType(saved(args.input[i]), valueType);
+        args.grad[i] =
+            roundToDType(scalar::siluGrad(z, args.grad[i]), gradType);
       });
     }
   }
