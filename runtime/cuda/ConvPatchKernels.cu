@@ -133,6 +133,17 @@ __global__ void filterGradKernel(const float *matrix, void *filter,
   }
 }
 
+/// Calls launch((Bits *)nullptr) with Bits the unsigned type of `dtype`'s
+/// element width (uint16_t for bf16, uint32_t for f32): the kernels move
+/// elements, not values.
+template <typename Launch>
+void withElementBits(plan::DType dtype, Launch launch) {
+  if (dtype == plan::DType::BF16)
+    launch(static_cast<uint16_t *>(nullptr));
+  else
+    launch(static_cast<uint32_t *>(nullptr));
+}
+
 /// Builds rows [first, first + count) of the patches of `input` in
 /// `patches`, as T of the element width of `dtype`.
 std::string buildPatches(CudaContext &ctx, const PatchShape &s,
@@ -140,16 +151,12 @@ std::string buildPatches(CudaContext &ctx, const PatchShape &s,
                          int count) {
   int64_t n = static_cast<int64_t>(count) * s.width *
               plan::getDTypeBytes(input.dtype) / 16;
-  auto launch = [&](auto *type) {
+  withElementBits(input.dtype, [&](auto *type) {
     using T = std::remove_pointer_t<decltype(type)>;
     patchesKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
         static_cast<const T *>(input.data), static_cast<uint4 *>(patches), s,
         first, count);
-  };
-  if (input.dtype == plan::DType::BF16)
-    launch(static_cast<uint16_t *>(nullptr));
-  else
-    launch(static_cast<uint32_t *>(nullptr));
+  });
   VAR_CUDA_LAUNCHED();
   return {};
 }
@@ -217,16 +224,12 @@ std::string patchGemmForward(CudaContext &ctx, const Window &w,
   char *matrix = static_cast<char *>(base), *patches = matrix + matrixBytes;
   int taps = static_cast<int>(cpu::product(w.kernel));
   int n = static_cast<int>(k * s.width);
-  auto launch = [&](auto *type) {
+  withElementBits(input.dtype, [&](auto *type) {
     using T = std::remove_pointer_t<decltype(type)>;
     filterMatrixKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
         static_cast<const T *>(weight.data), reinterpret_cast<T *>(matrix), s,
         taps, n);
-  };
-  if (input.dtype == plan::DType::BF16)
-    launch(static_cast<uint16_t *>(nullptr));
-  else
-    launch(static_cast<uint32_t *>(nullptr));
+  });
   VAR_CUDA_LAUNCHED();
   char *y = static_cast<char *>(result.data);
   for (int64_t first = 0; first < rows; first += chunk) {
