@@ -1,10 +1,11 @@
 // --var-fuse-bn-act: folds the ReLU, ReLU6 or SiLU that follows a batch
 // norm into it, and that activation's gradient into the batch norm's
 // backward, so that neither pass over the activation is a kernel of its
-// own. SiLU's gradient reads its input, the normalized value that the
-// fused forward no longer stores: its forward and backward fold together
-// or not at all, and the fused backward recomputes the value from the
-// batch norm's input, saved statistics, weight and bias.
+// own. The fused backward recomputes the normalized value from the batch
+// norm's input, saved statistics, weight and bias where it can, so that
+// it reads neither the activation's output nor its input. SiLU's gradient
+// reads its input, the normalized value that the fused forward no longer
+// stores: its forward and backward fold together or not at all.
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Var/IR/VarOps.h"
 
@@ -119,8 +120,11 @@ template <typename BatchNorm> int64_t fuseSilu(BatchNorm bn) {
 }
 
 /// Makes var.batch_norm_grad `grad` read the gradient of the activation's
-/// output and the activation's output (what var.relu_grad masks with)
-/// instead of the activation gradient, when that is its only use.
+/// output instead of the activation gradient, when that is its only use,
+/// and mask it by the pre-activation that it recomputes from the forward's
+/// bias when that forward is its own fused training batch norm (so the
+/// activation's output need not outlive the forward's other readers), else
+/// by the activation's output (what var.relu_grad masks with).
 bool fuseBackward(BatchNormGradOp grad) {
   Operation *def = grad.getGrad().getDefiningOp();
   if (grad.getActivation() || !def || !def->hasOneUse())
@@ -130,6 +134,12 @@ bool fuseBackward(BatchNormGradOp grad) {
     return false;
   // activation_grad(value, dz): operand 0 is the activation's output.
   Value value = def->getOperand(0), outputGrad = def->getOperand(1);
+  if (auto bn = value.getDefiningOp<BatchNormTrainOp>();
+      bn && bn.getResult() == value && bn.getActivation() == activation &&
+      grad.getInput() == bn.getInput() && grad.getWeight() == bn.getWeight() &&
+      grad.getSavedMean() == bn.getSavedMean() &&
+      grad.getSavedInvstd() == bn.getSavedInvstd())
+    value = bn.getBias();
   OpBuilder builder(grad);
   auto fused = builder.create<BatchNormGradOp>(
       grad.getLoc(), grad.getInput(), outputGrad, grad.getWeight(),

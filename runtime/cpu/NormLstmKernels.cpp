@@ -109,10 +109,10 @@ void writeActivated(std::vector<float> values, FusedActivation act,
   writeFloats(values, result);
 }
 
-/// The pre-activation of a training batch norm with a fused SiLU at x:
-/// from the saved statistics as stored, so that the backward, which reads
-/// them, recomputes the same value; scale and shift folded in double and
-/// applied as floats with one rounding, as the CUDA kernels do.
+/// A training batch norm's normalized value at x: from the saved
+/// statistics as stored, so that a backward with a fused activation, which
+/// reads them, recomputes the same value; scale and shift folded in double
+/// and applied as floats with one rounding, as the CUDA kernels do.
 struct SavedScaleShift {
   float scale, shift;
   SavedScaleShift(float weight, float bias, float mean, float invstd) {
@@ -214,14 +214,8 @@ std::string batchNormTrain(OpCall &call) {
     double invstd = 1.0 / std::sqrt(var + eps);
     savedMean[c] = static_cast<float>(mean);
     savedInvstd[c] = static_cast<float>(invstd);
-    double scale = weight[c] * invstd;
-    double shift = bias[c] - mean * scale;
     SavedScaleShift saved(weight[c], bias[c], savedMean[c], savedInvstd[c]);
-    layout.forEach(c, [&](int64_t i) {
-      result[i] = act == FusedActivation::Silu
-                      ? saved(input[i])
-                      : static_cast<float>(input[i] * scale + shift);
-    });
+    layout.forEach(c, [&](int64_t i) { result[i] = saved(input[i]); });
     newMean[c] =
         static_cast<float>((1 - momentum) * runningMean[c] + momentum * mean);
     newVar[c] = static_cast<float>((1 - momentum) * runningVar[c] +
@@ -256,11 +250,16 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
   if (std::string error = getChannelLayout(call, layout); !error.empty())
     return error;
   int64_t channels = layout.channels;
-  // SiLU's value is the forward's bias, the others' the activation output.
+  // The value is the forward's bias (a vector: the op recomputes the
+  // pre-activation; SiLU's always) or the activation's output.
+  bool recompute =
+      act == FusedActivation::Silu ||
+      (act != FusedActivation::None && call.operands[5].shape.size() == 1 &&
+       call.operands[0].shape.size() > 1);
   if (act != FusedActivation::None)
-    if (std::string error = checkSizes(
-            call, {{"activation_value", call.operands[5],
-                    act == FusedActivation::Silu ? channels : layout.numel()}});
+    if (std::string error =
+            checkSizes(call, {{"activation_value", call.operands[5],
+                               recompute ? channels : layout.numel()}});
         !error.empty())
       return error;
   if (std::string error =
@@ -278,30 +277,33 @@ std::string readBatchNormGradArgs(OpCall &call, const char *stat0,
   args.weight = readFloats(call.operands[2]);
   args.stat0 = readFloats(call.operands[3]);
   args.stat1 = readFloats(call.operands[4]);
-  // The fused activation gradient, as var.relu_grad or var.relu6_grad
-  // computes it from the activation's output; its result would have been
-  // stored in grad's type, which holds dz and 0 exactly.
-  if (act == FusedActivation::Relu || act == FusedActivation::Relu6) {
+  // The fused activation's gradient, as var.relu_grad, var.relu6_grad or
+  // var.silu_grad computes it, rounded to grad's type as its stored result
+  // would be (exact for ReLU and ReLU6, whose results are dz or 0). ReLU's
+  // and ReLU6's from the activation's output, or, like SiLU's, from the
+  // pre-activation that the forward stored, recomputed from the bias and
+  // the saved statistics (the ReLUs of the rounded pre-activation have the
+  // same sign and bounds as their outputs).
+  auto activationGrad = [act](float value, float dz) {
+    return act == FusedActivation::Relu    ? scalar::reluGrad(value, dz)
+           : act == FusedActivation::Relu6 ? scalar::relu6Grad(value, dz)
+                                           : scalar::siluGrad(value, dz);
+  };
+  plan::DType gradType = call.operands[1].dtype;
+  if (act != FusedActivation::None && !recompute) {
     std::vector<float> value = readFloats(call.operands[5]);
     for (size_t i = 0; i < args.grad.size(); ++i)
-      args.grad[i] = act == FusedActivation::Relu
-                         ? scalar::reluGrad(value[i], args.grad[i])
-                         : scalar::relu6Grad(value[i], args.grad[i]);
+      args.grad[i] = activationGrad(value[i], args.grad[i]);
   }
-  // SiLU's, as var.silu_grad computes it from the pre-activation that the
-  // forward stored (recomputed from the bias and the saved statistics),
-  // rounded to grad's type as its stored result would be.
-  if (act == FusedActivation::Silu) {
+  if (recompute) {
     std::vector<float> bias = readFloats(call.operands[5]);
     plan::DType valueType = call.operands[0].dtype;
-    plan::DType gradType = call.operands[1].dtype;
     for (int64_t c = 0; c < channels; ++c) {
       SavedScaleShift saved(args.weight[c], bias[c], args.stat0[c],
                             args.stat1[c]);
       layout.forEach(c, [&](int64_t i) {
         float z = roundToDType(saved(args.input[i]), valueType);
-        args.grad[i] =
-            roundToDType(scalar::siluGrad(z, args.grad[i]), gradType);
+        args.grad[i] = roundToDType(activationGrad(z, args.grad[i]), gradType);
       });
     }
   }

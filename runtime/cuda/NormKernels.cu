@@ -73,9 +73,9 @@ __global__ void foldRunningStatsKernel(Operand weight, Operand bias,
   }
 }
 
-/// A fused SiLU's scale and shift from the saved statistics as stored (in
-/// double, then f32, as batchStatsKernel folds them): the forward
-/// normalizes and the backward recomputes the pre-activation with the same
+/// A training batch norm's scale and shift from the saved statistics as
+/// stored (in double, then f32): the forward normalizes and a backward
+/// with a fused activation recomputes the pre-activation with the same
 /// floats.
 __device__ inline void foldSavedStats(Operand weight, Operand bias,
                                       Operand mean, Operand invstd, int64_t c,
@@ -102,16 +102,15 @@ struct TrainOutputs {
   int savedMeanType, savedInvstdType, newMeanType, newVarType;
 };
 
-/// Training statistics from the sums of x and x^2: scale and shift, saved
-/// statistics and running statistics (one warp a channel). With
-/// `fromSaved` (a fused SiLU) scale and shift come from the saved
-/// statistics as stored (foldSavedStats).
+/// Training statistics from the sums of x and x^2: saved statistics,
+/// running statistics, and scale and shift from the saved statistics as
+/// stored (foldSavedStats; one warp a channel).
 __global__ void batchStatsKernel(ChannelLayout l, Split split,
                                  const double *partials, Operand weight,
                                  Operand bias, Operand runningMean,
                                  Operand runningVar, double eps,
                                  double momentum, TrainOutputs out,
-                                 bool fromSaved, float *scaleShift) {
+                                 float *scaleShift) {
   VAR_WARP_STRIDE(c, l.channels) {
     double sum = channelSum(partials, l.channels, split, 0, c);
     double sumOfSquares = channelSum(partials, l.channels, split, 1, c);
@@ -121,17 +120,12 @@ __global__ void batchStatsKernel(ChannelLayout l, Split split,
       // Centered: sum (x - mean)^2; never below 0 for rounding's sake.
       double squares = fmax(sumOfSquares - count * mean * mean, 0.0);
       double invstd = 1.0 / sqrt(squares / count + eps);
-      double scale = loadFloat(weight.data, weight.type, c) * invstd;
-      scaleShift[c] = static_cast<float>(scale);
-      scaleShift[l.channels + c] =
-          static_cast<float>(loadFloat(bias.data, bias.type, c) - mean * scale);
       storeFloat(out.savedMean, out.savedMeanType, c, static_cast<float>(mean));
       storeFloat(out.savedInvstd, out.savedInvstdType, c,
                  static_cast<float>(invstd));
-      if (fromSaved)
-        foldSavedStats(weight, bias, {out.savedMean, out.savedMeanType},
-                       {out.savedInvstd, out.savedInvstdType}, c, l.channels,
-                       scaleShift);
+      foldSavedStats(weight, bias, {out.savedMean, out.savedMeanType},
+                     {out.savedInvstd, out.savedInvstdType}, c, l.channels,
+                     scaleShift);
       storeFloat(
           out.newMean, out.newMeanType, c,
           static_cast<float>((1 - momentum) * loadFloat(runningMean.data,
@@ -217,6 +211,16 @@ std::string getActivation(const OpCall &call, int &activation) {
   return {};
 }
 
+/// Whether a backward with a fused `activation` recomputes the
+/// pre-activation from the bias, its activation value (SiLU's always; a
+/// ReLU's when the value is a vector), instead of reading the output.
+bool recomputes(const OpCall &call, int activation) {
+  return activation == norm::kSiluActivation ||
+         (activation != norm::kNoActivation &&
+          call.operands[5].shape.size() == 1 &&
+          call.operands[0].shape.size() > 1);
+}
+
 /// Checks the counts and element types, and reads the input's layout: a
 /// channels_last input (N, ..., C) (rank >= 3; an (N, C) input is the same
 /// in either layout) is the (N * spatial, C) matrix (N * spatial, C, 1).
@@ -268,12 +272,12 @@ std::string prepareGrad(const OpCall &call, const char *stat0,
   if (std::string error = prepare(call, operands, 3, l, in, out);
       !error.empty())
     return error;
-  // SiLU's value is the forward's bias, the others' the activation output.
+  // The value is the forward's bias (SiLU's always) or the activation's
+  // output.
   if (activation != norm::kNoActivation)
     if (std::string error = cpu::checkSizes(
-            call,
-            {{"activation_value", call.operands[5],
-              activation == norm::kSiluActivation ? l.channels : l.numel()}});
+            call, {{"activation_value", call.operands[5],
+                    recomputes(call, activation) ? l.channels : l.numel()}});
         !error.empty())
       return error;
   return cpu::checkSizes(call, {{"grad", call.operands[1], l.numel()},
@@ -362,16 +366,16 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
   batchStatsKernel<<<warpBlocksFor(channels), kThreads, 0, ctx.stream>>>(
       l, split, partials, in[1], in[2], in[3], in[4],
       call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
-      activation == norm::kSiluActivation, scaleShift);
+      scaleShift);
   VAR_CUDA_LAUNCHED();
   return norm::normalize(ctx, l, in[0], scaleShift, activation,
                          call.results[0].data, out[0].type);
 }
 
 /// What both backwards share: the checks, the workspace (the partial sums,
-/// then `perChannel` floats a channel for the dx pass, then a fused SiLU's
-/// scale and shift) and the pass that sums dy and dy * (x - mean) per
-/// channel, mean the saved or the running mean.
+/// then `perChannel` floats a channel for the dx pass, then a recomputing
+/// activation's scale and shift) and the pass that sums dy and dy * (x -
+/// mean) per channel, mean the saved or the running mean.
 struct GradPass {
   ChannelLayout l;
   std::vector<Operand> in, out;
@@ -395,8 +399,9 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
   if (channels == 0)
     return {};
   const std::vector<Operand> &in = pass.in;
-  bool silu = activation == norm::kSiluActivation;
-  if (activation != norm::kNoActivation && !silu)
+  bool recompute =
+      activation != norm::kNoActivation && recomputes(call, activation);
+  if (activation != norm::kNoActivation && !recompute)
     pass.mask = {in[5], activation};
   pass.split = norm::splitChannels(
       pass.l,
@@ -404,14 +409,14 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
   void *workspace;
   if (std::string error = ctx.getWorkspace(
           2 * pass.split.chunks * channels * sizeof(double) +
-              (perChannel + (silu ? 2 : 0)) * channels * sizeof(float),
+              (perChannel + (recompute ? 2 : 0)) * channels * sizeof(float),
           &workspace);
       !error.empty())
     return error;
   pass.partials = static_cast<double *>(workspace);
   pass.perChannel = reinterpret_cast<float *>(pass.partials +
                                               2 * pass.split.chunks * channels);
-  if (silu) {
+  if (recompute) {
     // The forward's scale and shift, from the saved statistics: operands
     // weight, saved mean, saved 1/std and (as the activation value) bias.
     float *scaleShift = pass.perChannel + perChannel * channels;
@@ -419,6 +424,7 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
         in[2], in[5], in[3], in[4], channels, scaleShift);
     VAR_CUDA_LAUNCHED();
     pass.mask.activation = activation;
+    pass.mask.recompute = true;
     pass.mask.scaleShift = scaleShift;
     pass.mask.channels = channels;
     pass.mask.zType = in[0].type;

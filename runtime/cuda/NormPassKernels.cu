@@ -144,34 +144,35 @@ __device__ inline float fastSigmoid(float x) {
   return __frcp_rn(1.0f + __expf(-x));
 }
 
-/// A fused SiLU's per-channel scale and shift (zeros for the others), read
-/// once for the elements of a channel that a thread takes.
+/// A recomputing mask's per-channel scale and shift (zeros for the
+/// others), read once for the elements of a channel that a thread takes.
 struct MaskChannel {
   float scale = 0.0f, shift = 0.0f;
 };
 __device__ inline MaskChannel maskChannel(const ActivationMask &mask,
                                           int64_t c) {
-  if (mask.activation != kSiluActivation)
+  if (!mask.recompute)
     return {};
   return {mask.scaleShift[c], mask.scaleShift[mask.channels + c]};
 }
 
 /// dy through the fused activation (ActivationMask) at an element whose
-/// input is x: its gradient from the activation's output `value` (ReLU,
-/// ReLU6) or from the pre-activation recomputed with `ch` (SiLU).
+/// input is x: its gradient from the activation's output `value`, or with
+/// recompute from the pre-activation recomputed with `ch`.
 __device__ inline float maskGrad(const ActivationMask &mask, float value,
                                  float x, MaskChannel ch, float dy) {
-  switch (mask.activation) {
-  case kNoActivation:
+  if (mask.activation == kNoActivation)
     return dy;
+  if (mask.recompute)
+    value = roundToType(__fmaf_rn(x, ch.scale, ch.shift), mask.zType);
+  switch (mask.activation) {
   case kReluActivation:
     return ReluGrad()(value, dy);
   case kRelu6Activation:
     return Relu6Grad()(value, dy);
   default: {
-    float z = roundToType(__fmaf_rn(x, ch.scale, ch.shift), mask.zType);
-    float s = fastSigmoid(z);
-    return roundToType(dy * s * (1.0f + z * (1.0f - s)), mask.gradType);
+    float s = fastSigmoid(value);
+    return roundToType(dy * s * (1.0f + value * (1.0f - s)), mask.gradType);
   }
   }
 }
@@ -397,7 +398,8 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
       for (int e = 0; e < kPack; ++e) {
         float run[K] = {};
-        // A SiLU's channel floats, once for the U rows (held for all 8
+        // A recomputing mask's channel floats, once for the U rows (held
+        // for all 8
         // channels they would spill).
         MaskChannel maskCh;
         if constexpr (Terms::kInputs == 2)

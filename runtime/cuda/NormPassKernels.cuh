@@ -46,21 +46,23 @@ enum Activation : int {
 /// How the backward passes read dy: as stored, or, with a fused
 /// activation, as the gradient of the activation's output. ReLU and ReLU6
 /// mask it by that output `value` (same layout and type), exactly as
-/// var.relu_grad or var.relu6_grad computes it (ElementwiseScalars.cuh).
-/// SiLU's gradient is var.silu_grad's at the pre-activation z = x *
-/// scaleShift[c] + scaleShift[channels + c] rounded to zType, the value
-/// the forward normalized to, rounded to gradType as var.silu_grad's
-/// stored result would be.
+/// var.relu_grad or var.relu6_grad computes it (ElementwiseScalars.cuh), or
+/// with `recompute` by the pre-activation z = x * scaleShift[c] +
+/// scaleShift[channels + c] rounded to zType, the value the forward
+/// normalized to (its ReLUs have the output's sign and bounds). SiLU's
+/// gradient is always var.silu_grad's at z, rounded to gradType as
+/// var.silu_grad's stored result would be.
 struct ActivationMask {
   Operand value{nullptr, 0};
   int activation = kNoActivation;
+  bool recompute = false;
   const float *scaleShift = nullptr;
   int64_t channels = 0;
   int zType = 0, gradType = 0;
 
-  /// Whether the mask reads `value` (ReLU and ReLU6; SiLU reads x).
+  /// Whether the mask reads `value` (else x, with recompute).
   __host__ __device__ bool readsValue() const {
-    return activation == kReluActivation || activation == kRelu6Activation;
+    return activation != kNoActivation && !recompute;
   }
 };
 

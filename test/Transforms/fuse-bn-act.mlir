@@ -85,18 +85,36 @@ func.func @shared_grad(%x: tensor<2x3xf32>, %z: tensor<2x3xf32>, %dz: tensor<2x3
   return %0, %1#0 : tensor<2x3xf32>, tensor<2x3xf32>
 }
 
-// Both rewrites in one step: the forward's fused result is the value the
-// backward masks with.
+// Both rewrites in one step: the backward of the fused forward recomputes
+// the normalized value from the forward's bias and masks with it, so that
+// it does not read the forward's result.
 // CHECK-LABEL: func.func @step(
-// CHECK-NEXT: %[[Y:[^,]*]], %[[M:[^,]*]], %[[S:[^,]*]], {{.*}} = var.batch_norm_train %{{.*}} activation "relu" :
-// CHECK-NEXT: %[[G:[^,]*]], {{.*}} = var.batch_norm_grad %{{.*}}, %{{.*}}, %{{.*}}, %[[M]], %[[S]] activation "relu"(%[[Y]]) :
-// CHECK-NEXT: return %[[G]]
-func.func @step(%x: tensor<2x3xf32>, %dz: tensor<2x3xf32>, %p: tensor<3xf32>) -> tensor<2x3xf32> {
-  %0:5 = var.batch_norm_train %x, %p, %p, %p, %p
+// CHECK-SAME: %[[X:[^:]*]]: tensor<2x3xf32>, %[[DZ:[^:]*]]: tensor<2x3xf32>, %[[W:[^:]*]]: tensor<3xf32>, %[[B:[^:]*]]: tensor<3xf32>
+// CHECK-NEXT: %[[Y:[^,]*]], %[[M:[^,]*]], %[[S:[^,]*]], {{.*}} = var.batch_norm_train %[[X]], %[[W]], %[[B]], {{.*}} activation "relu" :
+// CHECK-NEXT: %[[G:[^,]*]], {{.*}} = var.batch_norm_grad %[[X]], %[[DZ]], %[[W]], %[[M]], %[[S]] activation "relu"(%[[B]]) : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>
+// CHECK-NEXT: return %[[Y]], %[[G]]
+func.func @step(%x: tensor<2x3xf32>, %dz: tensor<2x3xf32>, %w: tensor<3xf32>,
+                %b: tensor<3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  %0:5 = var.batch_norm_train %x, %w, %b, %w, %w
     : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
   %1 = var.relu %0#0 : tensor<2x3xf32>
   %2 = var.relu_grad %1, %dz : tensor<2x3xf32>
-  %3:3 = var.batch_norm_grad %x, %2, %p, %0#1, %0#2 : tensor<2x3xf32>, tensor<3xf32>
+  %3:3 = var.batch_norm_grad %x, %2, %w, %0#1, %0#2 : tensor<2x3xf32>, tensor<3xf32>
+  return %1, %3#0 : tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// A backward with other statistics than the forward's cannot recompute: it
+// masks with the activation's output.
+// CHECK-LABEL: func.func @step_other_statistics(
+// CHECK-NEXT: %[[Y:[^,]*]], {{.*}} = var.batch_norm_train %{{.*}} activation "relu6" :
+// CHECK-NEXT: var.batch_norm_grad %{{.*}} activation "relu6"(%[[Y]]) : tensor<2x3xf32>, tensor<3xf32>, tensor<2x3xf32>
+func.func @step_other_statistics(%x: tensor<2x3xf32>, %dz: tensor<2x3xf32>,
+                                 %p: tensor<3xf32>) -> tensor<2x3xf32> {
+  %0:5 = var.batch_norm_train %x, %p, %p, %p, %p
+    : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %1 = var.relu6 %0#0 : tensor<2x3xf32>
+  %2 = var.relu6_grad %1, %dz : tensor<2x3xf32>
+  %3:3 = var.batch_norm_grad %x, %2, %p, %p, %p : tensor<2x3xf32>, tensor<3xf32>
   return %3#0 : tensor<2x3xf32>
 }
 

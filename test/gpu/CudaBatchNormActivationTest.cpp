@@ -23,7 +23,8 @@ class CudaBatchNormActivationTest
 /// The fused forms of batch norm on `x`, channels `c`, given to `add`:
 /// results crossing 0 and 6 (weights from [-4, 4)), and backward
 /// activation values from [-8, 8) that mask dz both ways (and, for ReLU,
-/// from [-2, 2)); SiLU's pre-activations recomputed from biases in [-2, 2).
+/// from [-2, 2)); pre-activations recomputed from biases in [-2, 2) (and,
+/// for ReLU6, [-8, 8)).
 template <typename Add>
 void addFusedCalls(DType t, const std::string &tag, const Shape &x,
                    const Shape &c, std::vector<Attribute> layout, Add &&add) {
@@ -65,8 +66,20 @@ void addFusedCalls(DType t, const std::string &tag, const Shape &x,
         positive(f32, c), uniform(t, x)},
        {result(t, x), result(f32, c), result(f32, c)},
        with("relu")});
-  // SiLU: the backward's operand 5 is the forward's bias, from which it
-  // recomputes the pre-activation.
+  // The backward's operand 5 the forward's bias, from which it recomputes
+  // the pre-activation (SiLU's always).
+  add("batch_norm_grad_relu_bias_" + tag,
+      {"var.batch_norm_grad",
+       {uniform(t, x), uniform(t, x), uniform(f32, c, 4.0f),
+        uniform(f32, c, 0.5f), positive(f32, c), uniform(f32, c, 2.0f)},
+       {result(t, x), result(f32, c), result(f32, c)},
+       with("relu")});
+  add("batch_norm_grad_relu6_bias_" + tag,
+      {"var.batch_norm_grad",
+       {uniform(t, x), uniform(t, x), uniform(f32, c, 4.0f),
+        uniform(f32, c, 0.5f), positive(f32, c), uniform(f32, c, 8.0f)},
+       {result(t, x), result(f32, c), result(f32, c)},
+       with("relu6")});
   add("batch_norm_silu_" + tag,
       {"var.batch_norm",
        {uniform(t, x), uniform(f32, c, 4.0f), uniform(f32, c),

@@ -1,8 +1,9 @@
 // The CPU batch norm kernels with a fused `activation` (var-fuse-bn-act)
 // against the unfused sequence run through the real kernels, byte for byte:
 // batch norm then var.relu / var.relu6 / var.silu, and var.relu_grad /
-// var.relu6_grad / var.silu_grad then var.batch_norm_grad (SiLU's on the
-// pre-activation it recomputes), in f32 and bf16 (f32 statistics), both
+// var.relu6_grad / var.silu_grad then var.batch_norm_grad (on the
+// activation's output, or on the pre-activation the backward recomputes
+// from the forward's bias), in f32 and bf16 (f32 statistics), both
 // layouts, with gradients and activation values on the masks' boundaries (0,
 // -0, 6, NaN).
 #include "runtime/cpu/CpuOps.h"
@@ -193,14 +194,14 @@ TEST(CpuBatchNormActivation, BackwardMatchesActivationGradThenBatchNormGrad) {
   }
 }
 
-/// The pre-activation a batch norm with a fused SiLU normalizes to, from
-/// the saved statistics as stored: z = fma(x, scale, shift) in float, with
-/// scale = weight * invstd and shift = bias - mean * scale folded in double,
-/// stored in `dtype`.
-Tensor siluPreActivation(const Case &c, Tensor &input,
-                         const std::vector<float> &weight,
-                         const std::vector<float> &bias, Tensor &mean,
-                         Tensor &invstd) {
+/// The pre-activation a training batch norm normalizes to, from the saved
+/// statistics as stored: z = fma(x, scale, shift) in float, with scale =
+/// weight * invstd and shift = bias - mean * scale folded in double, stored
+/// in `dtype`.
+Tensor preActivation(const Case &c, Tensor &input,
+                     const std::vector<float> &weight,
+                     const std::vector<float> &bias, Tensor &mean,
+                     Tensor &invstd) {
   std::vector<float> x = readFloats(input.view());
   std::vector<float> m = readFloats(mean.view()), s = readFloats(invstd.view());
   std::vector<float> z(x.size());
@@ -213,17 +214,21 @@ Tensor siluPreActivation(const Case &c, Tensor &input,
   return Tensor(input.shape, c.dtype, z);
 }
 
-/// SiLU folds as the others do in evaluation; in training the forward
-/// normalizes with its saved statistics as stored and the backward
-/// recomputes that same pre-activation from them and the bias (operand 5):
-/// both match var.silu and var.silu_grad then var.batch_norm_grad on it,
-/// byte for byte.
-TEST(CpuBatchNormActivation, SiluMatchesTheUnfusedOpsOnThePreActivation) {
-  const Case siluCases[] = {{DType::F32, false, "silu"},
-                            {DType::BF16, true, "silu"},
-                            {DType::F16, false, "silu"}};
-  for (const Case &c : siluCases) {
+/// SiLU folds as the others do in evaluation. In training every batch norm
+/// normalizes with its saved statistics as stored, and a backward given
+/// the forward's bias (operand 5; SiLU's always) recomputes that same
+/// pre-activation from them: the fused forward matches the unfused one and
+/// the activation on the pre-activation, and the backward matches the
+/// activation's gradient on it then var.batch_norm_grad, byte for byte.
+TEST(CpuBatchNormActivation, TrainingMatchesTheUnfusedOpsOnThePreActivation) {
+  const Case trainingCases[] = {
+      {DType::F32, false, "silu"},  {DType::BF16, true, "silu"},
+      {DType::F16, false, "silu"},  {DType::F32, true, "relu"},
+      {DType::BF16, false, "relu"}, {DType::BF16, true, "relu6"},
+      {DType::F16, false, "relu6"}};
+  for (const Case &c : trainingCases) {
     SCOPED_TRACE(describe(c));
+    std::string act = c.activation;
     std::vector<int64_t> shape = shapeOf(c);
     std::vector<float> w = {4.0f, -5.0f, 0.7f}, b = {2.0f, 1.0f, -0.5f};
     Tensor input(shape, c.dtype, spread(40 * kChannels, 5, 3.0f));
@@ -235,26 +240,41 @@ TEST(CpuBatchNormActivation, SiluMatchesTheUnfusedOpsOnThePreActivation) {
     Tensor normalized(shape, c.dtype), activated(shape, c.dtype);
     Tensor fusedEval(shape, c.dtype);
     run("var.batch_norm", ins, {&normalized}, attributes(c.channelsLast));
-    run("var.silu", {&normalized}, {&activated});
-    run("var.batch_norm", ins, {&fusedEval},
-        attributes(c.channelsLast, "silu"));
+    run("var." + act, {&normalized}, {&activated});
+    run("var.batch_norm", ins, {&fusedEval}, attributes(c.channelsLast, act));
     EXPECT_EQ(fusedEval.bytes, activated.bytes);
 
-    std::vector<Tensor> out;
-    out.emplace_back(shape, c.dtype);
-    for (int i = 0; i < 4; ++i)
-      out.emplace_back(std::vector<int64_t>{kChannels}, DType::F32);
-    run("var.batch_norm_train", ins,
-        {&out[0], &out[1], &out[2], &out[3], &out[4]},
-        attributes(c.channelsLast, "silu"));
-    Tensor z = siluPreActivation(c, input, w, b, out[1], out[2]);
+    auto train = [&](std::vector<Tensor> &out, const std::string &activation) {
+      out.emplace_back(shape, c.dtype);
+      for (int i = 0; i < 4; ++i)
+        out.emplace_back(std::vector<int64_t>{kChannels}, DType::F32);
+      run("var.batch_norm_train", ins,
+          {&out[0], &out[1], &out[2], &out[3], &out[4]},
+          attributes(c.channelsLast, activation));
+    };
+    std::vector<Tensor> out, plainOut;
+    train(out, act);
+    train(plainOut, "");
+    Tensor z = preActivation(c, input, w, b, out[1], out[2]);
+    EXPECT_EQ(plainOut[0].bytes, z.bytes);
     Tensor expected(shape, c.dtype);
-    run("var.silu", {&z}, {&expected});
+    run("var." + act, {&z}, {&expected});
     EXPECT_EQ(out[0].bytes, expected.bytes);
+    for (int i = 1; i < 5; ++i)
+      EXPECT_EQ(out[i].bytes, plainOut[i].bytes) << "result " << i;
+    // The case must reach both sides of the activation's bounds.
+    std::vector<float> zs = readFloats(z.view());
+    EXPECT_GT(
+        std::count_if(zs.begin(), zs.end(), [](float v) { return v < 0; }), 0);
+    if (act == "relu6") {
+      EXPECT_GT(
+          std::count_if(zs.begin(), zs.end(), [](float v) { return v > 6; }),
+          0);
+    }
 
     Tensor da(shape, c.dtype, spread(40 * kChannels, 6, 1.0f));
     Tensor dz(shape, c.dtype);
-    run("var.silu_grad", {&z, &da}, {&dz});
+    run("var." + act + "_grad", {&z, &da}, {&dz});
     Tensor plain[] = {
         {shape, c.dtype}, {{kChannels}, DType::F32}, {{kChannels}, DType::F32}};
     run("var.batch_norm_grad", {&input, &dz, &weight, &out[1], &out[2]},
@@ -262,7 +282,7 @@ TEST(CpuBatchNormActivation, SiluMatchesTheUnfusedOpsOnThePreActivation) {
     Tensor fused[] = {
         {shape, c.dtype}, {{kChannels}, DType::F32}, {{kChannels}, DType::F32}};
     run("var.batch_norm_grad", {&input, &da, &weight, &out[1], &out[2], &bias},
-        {&fused[0], &fused[1], &fused[2]}, attributes(c.channelsLast, "silu"));
+        {&fused[0], &fused[1], &fused[2]}, attributes(c.channelsLast, act));
     for (int i = 0; i < 3; ++i)
       EXPECT_EQ(fused[i].bytes, plain[i].bytes) << "result " << i;
   }

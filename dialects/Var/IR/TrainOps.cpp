@@ -329,18 +329,21 @@ LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
   StringRef name = getOperationName();
   if (failed(checkFusedActivation(loc, name, adaptor.getActivationAttr())))
     return failure();
-  // The fused ReLU's or ReLU6's output is what var.relu_grad would mask
-  // with; SiLU's value is the forward's bias, from which the op recomputes
-  // the pre-activation.
+  // The activation value is the forward's bias, from which the op
+  // recomputes the pre-activation (SiLU's always), or the fused ReLU's or
+  // ReLU6's output, what var.relu_grad would mask with.
   Value value = adaptor.getActivationValue();
   if (bool(value) != bool(adaptor.getActivationAttr()))
     return opError(loc, name, "activation and its value come together");
-  bool silu = value && adaptor.getActivationAttr().getValue() == "silu";
+  auto valueType =
+      value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
+  bool bias = value && (adaptor.getActivationAttr().getValue() == "silu" ||
+                        (valueType && valueType.getRank() == 1));
   Type expected =
-      silu ? adaptor.getWeight().getType() : adaptor.getInput().getType();
+      bias ? adaptor.getWeight().getType() : adaptor.getInput().getType();
   if (value && value.getType() != expected)
     return opError(loc, name, "activation value type ", value.getType(),
-                   " differs from ", silu ? "weight" : "input", " type ",
+                   " differs from ", bias ? "weight" : "input", " type ",
                    expected);
   return batchNormGradTypes(loc, name, adaptor.getInput(), adaptor.getWeight(),
                             isChannelsLast(adaptor), types);

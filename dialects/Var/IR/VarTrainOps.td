@@ -74,10 +74,10 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
     8 per channel. `channels_last` as in var.batch_norm (the channels are
     the last dimension of input and result). `activation` as in
     var.batch_norm: applied to the rounded normalized result only (1 more
-    FLOP per element); the statistics are those of the normalization. With
-    "silu" the scale and shift come from the saved mean and 1/std as
-    rounded to their type, so that var.batch_norm_grad recomputes the same
-    pre-activation from them.
+    FLOP per element); the statistics are those of the normalization. The
+    scale and shift come from the saved mean and 1/std as rounded to their
+    type, so that a var.batch_norm_grad with a fused activation recomputes
+    the same pre-activation from them.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
                        Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
@@ -227,17 +227,18 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
     and the statistics have the input's element type, or are f32 under a
     bf16 or f16 input; the weight and bias gradients have the weight's type.
     With `channels_last`, input, grad and input_grad are (N, ..., C).
-    With `activation` ("relu" or "relu6", set by var-fuse-bn-act) and
-    `activation_value` (the activation's output, typed like `input`),
-    `grad` is the gradient of the activation's output and the op first
-    masks it exactly as var.relu_grad or var.relu6_grad would:
-    dy = activation_value > 0 (and < 6) ? grad : +0. With "silu" the
-    activation value is the forward's bias (typed like `weight`): the op
-    recomputes the pre-activation z = (input - saved_mean) * saved_invstd *
-    weight + bias as var.batch_norm_train with "silu" computed it, rounded
-    to the input's type, and dy = var.silu_grad(z, grad) rounded to grad's
-    (the CUDA kernels take the sigmoid from fast intrinsics, in the forward
-    and in this recomputation alike).
+    With `activation` ("relu", "relu6" or "silu", set by var-fuse-bn-act)
+    `grad` is the gradient of the activation's output, and the op first
+    takes it through the activation's gradient. `activation_value` is the
+    forward's bias (typed like `weight`; SiLU's always): the op recomputes
+    the pre-activation z = (input - saved_mean) * saved_invstd * weight +
+    bias as var.batch_norm_train computed it, rounded to the input's type,
+    and dy = var.relu_grad, var.relu6_grad or var.silu_grad of (z, grad),
+    rounded to grad's type (the CUDA kernels take SiLU's sigmoid from fast
+    intrinsics, in the forward and in this recomputation alike). For
+    "relu" and "relu6" it may instead be the activation's output (typed
+    like `input`), which masks exactly as var.relu_grad or var.relu6_grad
+    would: dy = activation_value > 0 (and < 6) ? grad : +0.
     FLOPs: 8 per input element, 1 more with an activation.
   }];
   let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$grad,

@@ -58,3 +58,14 @@ func.func @grad_silu_value_type(%x: tensor<2x4xbf16>, %p: tensor<4xf32>) {
     : tensor<2x4xbf16>, tensor<4xf32>, tensor<2x4xbf16>
   return
 }
+
+// -----
+
+func.func @grad_relu_bias_type(%x: tensor<2x4xbf16>, %p: tensor<4xf32>,
+                               %b: tensor<4xbf16>) {
+  // A ReLU's vector value is the forward's bias, typed like the weight.
+  // expected-error @+1 {{'var.batch_norm_grad' op activation value type 'tensor<4xbf16>' differs from weight type 'tensor<4xf32>'}}
+  %0:3 = var.batch_norm_grad %x, %x, %p, %p, %p activation "relu"(%b)
+    : tensor<2x4xbf16>, tensor<4xf32>, tensor<4xbf16>
+  return
+}

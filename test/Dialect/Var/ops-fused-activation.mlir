@@ -16,11 +16,15 @@ func.func @forward(%x: tensor<2x4x3x3xbf16>, %xl: tensor<2x3x3x4xbf16>,
 // CHECK-LABEL: func.func @backward
 // CHECK-SAME: %[[X:[^:]*]]: tensor<2x4x3x3xbf16>, %[[DZ:[^:]*]]: tensor<2x4x3x3xbf16>, %[[Z:[^:]*]]: tensor<2x4x3x3xbf16>
 // CHECK: var.batch_norm_grad %[[X]], %[[DZ]], %{{.*}}, %{{.*}}, %{{.*}} activation "relu6"(%[[Z]]) : tensor<2x4x3x3xbf16>, tensor<4xf32>, tensor<2x4x3x3xbf16>{{$}}
+// CHECK: var.batch_norm_grad %[[X]], %[[DZ]], %{{.*}}, %{{.*}}, %{{.*}} activation "relu"(%{{.*}}) : tensor<2x4x3x3xbf16>, tensor<4xf32>, tensor<4xf32>{{$}}
 // CHECK: var.batch_norm_grad %[[X]], %[[DZ]], %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x3x3xbf16>, tensor<4xf32>{{$}}
 func.func @backward(%x: tensor<2x4x3x3xbf16>, %dz: tensor<2x4x3x3xbf16>,
                     %z: tensor<2x4x3x3xbf16>, %p: tensor<4xf32>) {
   %0:3 = var.batch_norm_grad %x, %dz, %p, %p, %p activation "relu6"(%z)
     : tensor<2x4x3x3xbf16>, tensor<4xf32>, tensor<2x4x3x3xbf16>
+  // A ReLU's value may be the forward's bias, as SiLU's is.
+  %2:3 = var.batch_norm_grad %x, %dz, %p, %p, %p activation "relu"(%p)
+    : tensor<2x4x3x3xbf16>, tensor<4xf32>, tensor<4xf32>
   %1:3 = var.batch_norm_grad %x, %dz, %p, %p, %p
     : tensor<2x4x3x3xbf16>, tensor<4xf32>
   return
