@@ -49,7 +49,7 @@ python3 "$root/models/gen/mobilenet_v2.py" --frames 8 --size 224 \
 python3 "$root/models/gen/r2plus1d_18.py" --frames 16 --size 112 \
   --classes 101 > "$mlir"
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=16 \
-  --channels-last --fuse-bn-act --pad-channels=0 \
+  --channels-last --pad-channels=0 \
   -o "$out/perf-plans/r2plus1d_18-unpadded.fb" > /dev/null
 rm -f "$mlir"
 

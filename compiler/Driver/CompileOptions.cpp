@@ -446,10 +446,10 @@ std::string describe(const CompileOptions &options) {
     os << ", no elementwise fusion";
   if (!options.getRematerialize())
     os << ", no rematerialization";
+  if (!options.getFuseBatchNormActivation())
+    os << ", batch norm apart from its activation";
   if (options.getChannelsLast())
     os << ", channels-last";
-  if (options.getFuseBatchNormActivation())
-    os << ", batch norm fused with its activation";
   if (options.getChannelsLast() && options.getPadChannels() <= 1)
     os << ", channels not padded";
   return text;

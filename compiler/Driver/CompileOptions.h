@@ -113,9 +113,9 @@ struct CompileOptions {
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
-  /// Batch norm computes the ReLU or ReLU6 after it, and its backward that
-  /// activation's gradient (--var-fuse-bn-act); off unless a flag turns it
-  /// on. No DeepSpeed key sets it.
+  /// Batch norm computes the ReLU, ReLU6 or SiLU after it, and its backward
+  /// that activation's gradient (--var-fuse-bn-act); on unless a flag turns
+  /// it off. No DeepSpeed key sets it.
   std::optional<bool> fuseBatchNormActivation;
   /// Under channels-last, the channels between two convolutions are padded
   /// to a multiple of this (--var-pad-channels); 8 unless a flag sets it, 0
@@ -161,7 +161,7 @@ struct CompileOptions {
   bool getRematerialize() const { return rematerialize.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFuseBatchNormActivation() const {
-    return fuseBatchNormActivation.value_or(false);
+    return fuseBatchNormActivation.value_or(true);
   }
   int64_t getPadChannels() const {
     return padChannels.value_or(kDefaultPadChannels);

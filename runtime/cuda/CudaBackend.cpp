@@ -14,7 +14,12 @@
 
 namespace var::cuda {
 
-constexpr int64_t kMinWorkspace = int64_t(64) << 20;
+/// Workspace sizes are whole MiB, so that needs a few bytes apart share one
+/// allocation.
+int64_t roundUpToMiB(int64_t bytes) {
+  constexpr int64_t kMiB = int64_t(1) << 20;
+  return (bytes + kMiB - 1) / kMiB * kMiB;
+}
 
 std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
                                       bool search) {
@@ -26,10 +31,11 @@ std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
              " bytes) than any call before the step was recorded as a graph";
     // Grow to the new need and to the most any kernel asked for before (a
     // trimmed workspace must not shrink below what a later run's kernels
-    // take: a recorded graph cannot grow it), at least 64 MiB so that most
-    // calls fit the first one; freeing synchronizes with kernels still
-    // reading it.
-    int64_t size = std::max({bytes, workspaceNeed, kMinWorkspace});
+    // take: a recorded graph cannot grow it); freeing synchronizes with
+    // kernels still reading it. Only the first runs grow it: after them it
+    // is as large as the largest kernel's need and no larger, memory a
+    // report before the job cannot know.
+    int64_t size = roundUpToMiB(std::max(bytes, workspaceNeed));
     ++workspaceGeneration;
     releaseWorkspace();
     cudaError_t status = cudaMalloc(&workspace, static_cast<size_t>(size));
@@ -46,7 +52,7 @@ std::string CudaContext::getWorkspace(int64_t bytes, void **memory,
 }
 
 void CudaContext::trimWorkspace() {
-  int64_t keep = std::max(workspaceNeed, kMinWorkspace);
+  int64_t keep = roundUpToMiB(workspaceNeed);
   if (workspaceBytes <= keep)
     return;
   // Reallocated now, not at the next call: the next call may come while the
@@ -54,6 +60,8 @@ void CudaContext::trimWorkspace() {
   // last convolution was the one searched would never be recorded).
   ++workspaceGeneration;
   releaseWorkspace();
+  if (keep == 0)
+    return;
   if (cudaMalloc(&workspace, static_cast<size_t>(keep)) != cudaSuccess) {
     workspace = nullptr; // the next call allocates (or reports) it
     cudaGetLastError();

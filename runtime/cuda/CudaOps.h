@@ -60,9 +60,9 @@ public:
   std::string getWorkspace(int64_t bytes, void **memory, bool search = false);
   int64_t getWorkspaceBytes() const { return workspaceBytes; }
   int64_t getWorkspaceGeneration() const { return workspaceGeneration; }
-  /// Shrinks the workspace to the most kernels asked for (not searches),
-  /// at least 64 MiB, when it is larger; allocated at once, so that a step
-  /// recorded next finds it.
+  /// Shrinks the workspace to the most kernels asked for (not searches,
+  /// rounded up to whole MiB) when it is larger; allocated at once, so that
+  /// a step recorded next finds it.
   void trimWorkspace();
 
   void releaseWorkspace();

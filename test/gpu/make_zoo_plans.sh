@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Full-size BF16 plans of every zoo model at ZeRO stages 0-3, with and
 # without offload, channels-last (padded channels, stem patch GEMMs,
-# temporal backward data) at stage 0 with batch norm fused with its
-# activation and at stage 3, and channels-first with the fused batch norm at
-# stage 1, for zoo_train.sh: the models' own clip shapes
+# temporal backward data) at stage 3 and at stage 0 with batch norm apart
+# from its activation (--fuse-bn-act=false; the others fuse them), and
+# channels-first apart at stage 1, for zoo_train.sh: the models' own clip shapes
 # (8x112x112; r2plus1d_18 16x112x112; vgg11_bn 8x224x224), micro-batch 8,
 # AdamW.
 # Usage: make_zoo_plans.sh MODELS_DIR OUTDIR (varc on PATH)
@@ -16,8 +16,8 @@ for path in "$models"/*.mlir; do
   model=$(basename "$path" .mlir)
   for config in "0" "1" "2" "3" "2 --offload-optimizer" \
                 "3 --offload-optimizer --offload-params" \
-                "0 --channels-last --fuse-bn-act" "3 --channels-last" \
-                "1 --fuse-bn-act"; do
+                "0 --channels-last --fuse-bn-act=false" "3 --channels-last" \
+                "1 --fuse-bn-act=false"; do
     read -r stage extra <<< "$config"
     varc "$path" --precision=bf16 --zero-stage="$stage" $extra \
       --micro-batch=8 -o "$out/$model-s$stage${extra// /}.fb" 2>/dev/null

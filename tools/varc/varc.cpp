@@ -165,12 +165,12 @@ llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
     llvm::cl::desc("Fold each ReLU, ReLU6 or SiLU that alone follows a "
                    "batch norm into it, and its gradient into the batch norm "
-                   "backward, saving a pass over the activation each way "
-                   "(ReLU and ReLU6 bit-identical; SiLU's pre-activation is "
-                   "recomputed in the backward instead of stored, from the "
-                   "saved statistics, which then also normalize the "
-                   "forward); off by default"),
-    llvm::cl::cat(planCategory));
+                   "backward, saving a pass over the activation each way; "
+                   "the backward recomputes the pre-activation from the "
+                   "saved statistics instead of keeping the activation's "
+                   "output or input (bit-identical on the CPU); on by "
+                   "default, --fuse-bn-act=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> channelsLast(
     "channels-last",
     llvm::cl::desc("Run convolutions, pooling and batch norm channels-last "
