@@ -144,48 +144,91 @@ __device__ inline float fastSigmoid(float x) {
   return __frcp_rn(1.0f + __expf(-x));
 }
 
+/// What a kernel knows of its mask when it is compiled: kAnyMask reads
+/// the activation and whether it recomputes at run time; any other kind is
+/// that Activation, recomputing (or kNoActivation). The hot kernels are
+/// compiled for each, so that no element branches on the mask.
+constexpr int kAnyMask = -1;
+
+/// The kind a kernel compiled for `mask` may be.
+int maskKind(const ActivationMask &mask) {
+  if (mask.activation == kNoActivation || mask.recompute)
+    return mask.activation;
+  return kAnyMask;
+}
+
+/// f(std::integral_constant<int, maskKind(mask)>()).
+template <typename F> void withMaskKind(const ActivationMask &mask, F &&f) {
+  switch (maskKind(mask)) {
+  case kNoActivation:
+    return f(std::integral_constant<int, kNoActivation>());
+  case kReluActivation:
+    return f(std::integral_constant<int, kReluActivation>());
+  case kRelu6Activation:
+    return f(std::integral_constant<int, kRelu6Activation>());
+  case kSiluActivation:
+    return f(std::integral_constant<int, kSiluActivation>());
+  default:
+    return f(std::integral_constant<int, kAnyMask>());
+  }
+}
+
+/// Whether a mask of `Kind` reads its value.
+template <int Kind>
+__device__ inline bool readsValue(const ActivationMask &mask) {
+  return Kind == kAnyMask && mask.readsValue();
+}
+
 /// A recomputing mask's per-channel scale and shift (zeros for the
 /// others), read once for the elements of a channel that a thread takes.
 struct MaskChannel {
   float scale = 0.0f, shift = 0.0f;
 };
+template <int Kind = kAnyMask>
 __device__ inline MaskChannel maskChannel(const ActivationMask &mask,
                                           int64_t c) {
-  if (!mask.recompute)
+  if (Kind == kNoActivation || (Kind == kAnyMask && !mask.recompute))
     return {};
   return {mask.scaleShift[c], mask.scaleShift[mask.channels + c]};
 }
 
-/// dy through the fused activation (ActivationMask) at an element whose
-/// input is x: its gradient from the activation's output `value`, or with
-/// recompute from the pre-activation recomputed with `ch`.
+/// dy through the fused activation (ActivationMask of `Kind`) at an
+/// element whose input is x: its gradient from the activation's output
+/// `value`, or with recompute from the pre-activation recomputed with `ch`
+/// and rounded to zType; SiLU's rounded to gradType.
+template <int Kind = kAnyMask>
+__device__ inline float maskGrad(const ActivationMask &mask, float value,
+                                 float x, MaskChannel ch, float dy, int zType,
+                                 int gradType) {
+  const int activation = Kind == kAnyMask ? mask.activation : Kind;
+  if (activation == kNoActivation)
+    return dy;
+  if (Kind != kAnyMask || mask.recompute)
+    value = roundToType(__fmaf_rn(x, ch.scale, ch.shift), zType);
+  if (activation == kReluActivation)
+    return ReluGrad()(value, dy);
+  if (activation == kRelu6Activation)
+    return Relu6Grad()(value, dy);
+  float s = fastSigmoid(value);
+  return roundToType(dy * s * (1.0f + value * (1.0f - s)), gradType);
+}
 __device__ inline float maskGrad(const ActivationMask &mask, float value,
                                  float x, MaskChannel ch, float dy) {
-  if (mask.activation == kNoActivation)
-    return dy;
-  if (mask.recompute)
-    value = roundToType(__fmaf_rn(x, ch.scale, ch.shift), mask.zType);
-  switch (mask.activation) {
-  case kReluActivation:
-    return ReluGrad()(value, dy);
-  case kRelu6Activation:
-    return Relu6Grad()(value, dy);
-  default: {
-    float s = fastSigmoid(value);
-    return roundToType(dy * s * (1.0f + value * (1.0f - s)), mask.gradType);
-  }
-  }
+  return maskGrad(mask, value, x, ch, dy, mask.zType, mask.gradType);
 }
 
 /// maskGrad on element e of `dy` with `value` (read only where the mask
-/// reads it) and x.
-template <typename Pack>
+/// reads it) and x, in a kernel compiled for tensors of `Type`.
+template <int Kind, int Type, typename Pack>
 __device__ inline float maskGrad(const ActivationMask &mask, const Pack &value,
                                  const Pack &x, const Pack &dy, int e,
                                  MaskChannel ch) {
-  if (mask.activation == kNoActivation)
+  if (Kind == kNoActivation ||
+      (Kind == kAnyMask && mask.activation == kNoActivation))
     return dy[e];
-  return maskGrad(mask, mask.readsValue() ? value[e] : 0.0f, x[e], ch, dy[e]);
+  return maskGrad<Kind>(mask, readsValue<Kind>(mask) ? value[e] : 0.0f, x[e],
+                        ch, dy[e], typeFor<Type>(mask.zType),
+                        typeFor<Type>(mask.gradType));
 }
 
 /// maskGrad on group `g` of dy, whose elements are of channel c.
@@ -361,7 +404,7 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
 /// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 124: 2
 /// blocks an SM, 128 bytes a thread in flight (192 with the mask).
-template <typename Terms, int Type>
+template <typename Terms, int Type, int Kind>
 __global__ void __launch_bounds__(kThreads, 2)
     packedColumnSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
                            Operand b, double *partials) {
@@ -391,7 +434,7 @@ __global__ void __launch_bounds__(kThreads, 2)
           x[u].load(a.data, aType, pack);
           if constexpr (Terms::kInputs == 2) {
             dy[u].load(b.data, bType, pack);
-            if (terms.mask.readsValue())
+            if (readsValue<Kind>(terms.mask))
               value[u].load(terms.mask.value.data, maskType, pack);
           }
         }
@@ -399,17 +442,17 @@ __global__ void __launch_bounds__(kThreads, 2)
       for (int e = 0; e < kPack; ++e) {
         float run[K] = {};
         // A recomputing mask's channel floats, once for the U rows (held
-        // for all 8
-        // channels they would spill).
+        // for all 8 channels they would spill).
         MaskChannel maskCh;
         if constexpr (Terms::kInputs == 2)
-          maskCh = maskChannel(terms.mask, column * kPack + e);
+          maskCh = maskChannel<Kind>(terms.mask, column * kPack + e);
 #pragma unroll
         for (int u = 0; u < U; ++u)
           if (r + u * steps < end) {
             float grad = 0;
             if constexpr (Terms::kInputs == 2)
-              grad = maskGrad(terms.mask, value[u], x[u], dy[u], e, maskCh);
+              grad = maskGrad<Kind, Type>(terms.mask, value[u], x[u], dy[u], e,
+                                          maskCh);
             terms.add(channel[e], x[u][e], grad, run);
           }
         addRuns(run, sum[e]);
@@ -439,6 +482,16 @@ __global__ void __launch_bounds__(kThreads, 2)
             shared[k][e][j];
 }
 
+/// withMaskKind on the mask of `pass` (a pass of two inputs has one), else
+/// f(kNoActivation).
+template <typename Pass, typename F>
+void withMaskKindOf(const Pass &pass, F &&f) {
+  if constexpr (Pass::kInputs == 2)
+    withMaskKind(pass.mask, f);
+  else
+    f(std::integral_constant<int, kNoActivation>());
+}
+
 /// Launches the sums of `terms` over `split`'s chunks; `mask` is the value
 /// that the terms read besides a and b, if any.
 template <typename Terms>
@@ -451,8 +504,12 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
   if (l.rows() && split.group == kPack) {
     dim3 grid(static_cast<unsigned>(split.columnBlocks), chunks);
     withType(commonType({a, b, mask}), [&](auto type) {
-      packedColumnSumsKernel<Terms, decltype(type)::value>
-          <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b, partials);
+      withMaskKindOf(terms, [&](auto kind) {
+        packedColumnSumsKernel<Terms, decltype(type)::value,
+                               decltype(kind)::value>
+            <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b,
+                                                partials);
+      });
     });
   } else if (l.rows()) {
     dim3 grid(static_cast<unsigned>((l.channels + kColumns - 1) / kColumns),
@@ -552,7 +609,7 @@ struct ScaleByChannel {
 /// ScaleByChannel 64 / 56 (4 blocks an SM, 64 bytes a thread in flight),
 /// InputGrad with its mask 128 / 126 (2 blocks, 128 bytes, 192 with the
 /// mask).
-template <typename Pass, int Type>
+template <typename Pass, int Type, int Kind>
 __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
     rowPassKernel(int64_t rows, int64_t packsPerRow, Pass pass, Operand a,
                   Operand b, void *out, int outType) {
@@ -573,7 +630,7 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
   for (int e = 0; e < kPack; ++e) {
     channel[e] = pass.channel(column * kPack + e);
     if constexpr (Pass::kInputs == 2)
-      maskCh[e] = maskChannel(pass.mask, column * kPack + e);
+      maskCh[e] = maskChannel<Kind>(pass.mask, column * kPack + e);
   }
   for (int64_t r = thread / packsPerRow; r < rows; r += U * sweep) {
     HeldPack<Type> va[U], vb[U], value[U];
@@ -584,7 +641,7 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
         va[u].load(a.data, aType, pack);
         if constexpr (Pass::kInputs == 2) {
           vb[u].load(b.data, bType, pack);
-          if (pass.mask.readsValue())
+          if (readsValue<Kind>(pass.mask))
             value[u].load(pass.mask.value.data, maskType, pack);
         }
       }
@@ -596,7 +653,8 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
         for (int e = 0; e < kPack; ++e) {
           float grad = 0;
           if constexpr (Pass::kInputs == 2)
-            grad = maskGrad(pass.mask, value[u], va[u], vb[u], e, maskCh[e]);
+            grad = maskGrad<Kind, Type>(pass.mask, value[u], va[u], vb[u], e,
+                                        maskCh[e]);
           result[e] = pass.apply(channel[e], va[u][e], grad);
         }
         storePack(out, outType, (r + u * sweep) * packsPerRow + column, result);
@@ -685,9 +743,11 @@ std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
       int64_t blocks =
           std::max<int64_t>(passBlocks(numel / kPack, kRowPassUnroll<Type>),
                             (packsPerRow + kThreads - 1) / kThreads);
-      rowPassKernel<Pass, Type>
-          <<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
-              l.batch, packsPerRow, pass, a, b, out, outType);
+      withMaskKindOf(pass, [&](auto kind) {
+        rowPassKernel<Pass, Type, decltype(kind)::value>
+            <<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
+                l.batch, packsPerRow, pass, a, b, out, outType);
+      });
     });
   } else if (packed) {
     if (narrow)
