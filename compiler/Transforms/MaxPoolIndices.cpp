@@ -1,6 +1,7 @@
 // --var-max-pool-indices: a max pool whose backward would read the pool's
 // input again keeps the i8 window position of each maximum instead, so that
-// the input (a stage's largest activation) dies with the forward.
+// the input (a stage's largest activation) need not live until the
+// backward.
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Var/IR/VarOps.h"
 
