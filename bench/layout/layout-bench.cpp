@@ -21,6 +21,7 @@ using Shape = std::vector<int64_t>;
 struct Arg {
   Shape shape;
   bool activation = true;
+  bool i8 = false; // max pooling's window positions
 };
 
 struct Case {
@@ -58,7 +59,9 @@ double timeCall(exec::Backend &backend, const Case &c, bool channelsLast,
     const Arg &arg =
         isOperand ? c.operands[i] : c.results[i - c.operands.size()];
     // Batch-norm weights and statistics stay f32, as the compiler keeps them.
-    cpu::TensorView view{arg.shape.size() == 1 ? plan::DType::F32 : dtype,
+    cpu::TensorView view{arg.i8                  ? plan::DType::I8
+                         : arg.shape.size() == 1 ? plan::DType::F32
+                                                 : dtype,
                          layoutShape(arg, channelsLast), nullptr};
     std::vector<float> values(static_cast<size_t>(view.numel()));
     for (size_t k = 0; k < values.size(); ++k)
@@ -171,6 +174,28 @@ std::vector<Case> cases() {
                  {{px}, {py}, {py}},
                  {{px}},
                  pool});
+  // vgg11_bn's first pool at 224x224, 64 frames: the input kept for
+  // max_pool_grad against the i8 indices (zeros here: every window routes
+  // to its first element).
+  std::vector<plan::Attribute> tiles = {{"kernel", Shape{2, 2}}};
+  Shape vx = {64, 64, 224, 224}, vy = {64, 64, 112, 112};
+  Arg positions{vy, true, true};
+  all.push_back({"vgg max_pool 2x2", "var.max_pool", {{vx}}, {{vy}}, tiles});
+  all.push_back({"vgg max_pool_grad 2x2",
+                 "var.max_pool_grad",
+                 {{vx}, {vy}, {vy}},
+                 {{vx}},
+                 tiles});
+  all.push_back({"vgg max_pool_with_indices 2x2",
+                 "var.max_pool_with_indices",
+                 {{vx}},
+                 {{vy}, positions},
+                 tiles});
+  all.push_back({"vgg max_pool_grad_indices 2x2",
+                 "var.max_pool_grad_indices",
+                 {positions, {vy}},
+                 {{vx}},
+                 tiles});
   all.push_back({"global_avg_pool",
                  "var.global_avg_pool",
                  {{{64, 1280, 7, 7}}},

@@ -241,6 +241,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.freezeBatchNorm = flags.freezeBatchNorm;
   merged.fuseElementwise = flags.fuseElementwise;
   merged.rematerialize = flags.rematerialize;
+  merged.poolIndices = flags.poolIndices;
   merged.channelsLast = flags.channelsLast;
   merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
   merged.padChannels = flags.padChannels;
@@ -448,6 +449,8 @@ std::string describe(const CompileOptions &options) {
     os << ", no rematerialization";
   if (!options.getFuseBatchNormActivation())
     os << ", batch norm apart from its activation";
+  if (!options.getPoolIndices())
+    os << ", max pools keep their input";
   if (options.getChannelsLast())
     os << ", channels-last";
   if (options.getChannelsLast() && options.getPadChannels() <= 1)

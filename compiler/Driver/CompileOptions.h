@@ -110,6 +110,10 @@ struct CompileOptions {
   /// (--var-rematerialize); on unless a flag turns it off. No DeepSpeed key
   /// sets it.
   std::optional<bool> rematerialize;
+  /// Max pools keep their argmax window positions (i8) for the backward
+  /// instead of their input (--var-max-pool-indices); on unless a flag
+  /// turns it off. No DeepSpeed key sets it.
+  std::optional<bool> poolIndices;
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
@@ -159,6 +163,7 @@ struct CompileOptions {
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
   bool getRematerialize() const { return rematerialize.value_or(true); }
+  bool getPoolIndices() const { return poolIndices.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFuseBatchNormActivation() const {
     return fuseBatchNormActivation.value_or(true);

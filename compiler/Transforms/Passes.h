@@ -90,6 +90,13 @@ int64_t fuseElementwise(mlir::func::FuncOp func);
 /// Returns the number of activation ops fused away.
 int64_t fuseBatchNormActivation(mlir::func::FuncOp func);
 
+/// Makes each var.max_pool of `func` whose backward ops are all
+/// var.max_pool_grad of its own input and window return its argmax window
+/// positions (var.max_pool_with_indices), and those backward ops read them
+/// (var.max_pool_grad_indices); the core of --var-max-pool-indices. Returns
+/// the number of pools rewritten.
+int64_t useMaxPoolIndices(mlir::func::FuncOp func);
+
 /// What --var-zero builds; see its description in Passes.td.
 struct ZeroConfig {
   int64_t stage = 0;
@@ -109,11 +116,11 @@ mlir::LogicalResult partitionZero(mlir::ModuleOp module,
 
 /// varc's pipeline: batch specialization to the micro batch, channels-last
 /// layout (if asked), mixed precision, autodiff (loss seeded with
-/// 1/grad-accum), optimizer, elementwise fusion (unless options turn it
-/// off), rematerialization of saved products (unless they turn it off),
-/// ZeRO partitioning, stream
-/// scheduling and memory planning, as
-/// `options` say. `entry` names the forward function.
+/// 1/grad-accum), optimizer, batch norm fused with its activation (if
+/// asked), max pool indices (unless options turn them off), elementwise
+/// fusion (unless they turn it off), rematerialization of saved products
+/// (unless they turn it off), ZeRO partitioning, stream scheduling and
+/// memory planning, as `options` say. `entry` names the forward function.
 void buildTrainingPipeline(mlir::OpPassManager &pm,
                            const CompileOptions &options,
                            llvm::StringRef entry);

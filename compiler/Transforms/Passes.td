@@ -345,6 +345,33 @@ def FuseBatchNormActivation
   let dependentDialects = ["::var::VarDialect"];
 }
 
+def MaxPoolIndices : Pass<"var-max-pool-indices", "::mlir::ModuleOp"> {
+  let summary = "Keep max pooling's window positions for its backward, not its input";
+  let description = [{
+    Runs on every function after `--var-autodiff` (which writes each
+    `var.max_pool_grad`) and before `--var-fuse-elementwise`, `--var-zero`
+    and `--var-plan-memory`, which then see the pool's input die after the
+    forward.
+
+    `var.max_pool_grad` reads the forward pool's input to find each
+    window's maximum again, which keeps that input (in a CNN the largest
+    activation of its stage) alive from the forward to the backward. A
+    `var.max_pool` whose result is the `output` of one or more
+    `var.max_pool_grad`, each with the pool's own input, kernel, stride,
+    padding and layout, becomes a `var.max_pool_with_indices`, and those
+    backward ops become `var.max_pool_grad_indices` of its i8 indices: the
+    backward keeps one byte per pooled element instead of the input, and
+    computes the same bits. A pool whose window has more than 127
+    positions, a pool with no such backward, and a pool with a backward
+    that reads another input or window stay as they are.
+  }];
+  let statistics = [
+    Statistic<"numRewritten", "pools-rewritten",
+              "Max pools whose backward reads indices instead of the input">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def FuseElementwise : Pass<"var-fuse-elementwise", "::mlir::ModuleOp"> {
   let summary = "Fuse chains of elementwise ops into var.fused_elementwise";
   let description = [{

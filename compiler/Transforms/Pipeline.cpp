@@ -63,6 +63,12 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   if (options.getFuseBatchNormActivation())
     pm.addPass(createFuseBatchNormActivation());
 
+  // After autodiff, which writes the max pools' backward ops, and before
+  // elementwise fusion, ZeRO and memory planning, so that the planner sees
+  // each pool's input die after the forward.
+  if (options.getPoolIndices())
+    pm.addPass(createMaxPoolIndices());
+
   // After autodiff (the fused op has no backward rule) and mixed precision
   // (its casts fuse too); before ZeRO, whose master-to-compute casts the
   // scheduler and planner recognize, and before memory planning, so that

@@ -342,6 +342,85 @@ std::string maxPoolGrad(OpCall &call) {
   return {};
 }
 
+/// The position of input index `in` (flat within a plane) in output
+/// `out`'s window: row-major over the kernel, padding counted.
+int64_t windowPosition(const Window &w, int64_t out, int64_t in) {
+  int64_t o[3] = {out / (w.out[2] * w.out[1]), out / w.out[2] % w.out[1],
+                  out % w.out[2]};
+  int64_t i[3] = {in / (w.in[2] * w.in[1]), in / w.in[2] % w.in[1],
+                  in % w.in[2]};
+  int64_t position = 0;
+  for (int d = 0; d < 3; ++d)
+    position =
+        position * w.kernel[d] + i[d] - (o[d] * w.stride[d] - w.padding[d]);
+  return position;
+}
+
+/// The input index (flat within a plane) at window position `position` of
+/// output `out`, or -1 where it falls on padding or outside the window.
+int64_t windowInput(const Window &w, int64_t out, int64_t position) {
+  if (position < 0 || position >= product(w.kernel))
+    return -1;
+  int64_t o[3] = {out / (w.out[2] * w.out[1]), out / w.out[2] % w.out[1],
+                  out % w.out[2]};
+  int64_t k[3] = {position / (w.kernel[2] * w.kernel[1]),
+                  position / w.kernel[2] % w.kernel[1], position % w.kernel[2]};
+  int64_t in = 0;
+  for (int d = 0; d < 3; ++d) {
+    int64_t i = o[d] * w.stride[d] - w.padding[d] + k[d];
+    if (i < 0 || i >= w.in[d])
+      return -1;
+    in = in * w.in[d] + i;
+  }
+  return in;
+}
+
+/// var.max_pool's output and poolArgmax's choice as its window position.
+std::string maxPoolWithIndices(OpCall &call) {
+  Window w;
+  if (std::string error = makeIndexedPoolWindow(call, true, w); !error.empty())
+    return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, maxPoolWithIndices);
+  std::vector<float> x = readFloats(call.operands[0]);
+  std::vector<float> y(static_cast<size_t>(call.results[0].numel()));
+  auto *indices = static_cast<int8_t *>(call.results[1].data);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  for (int64_t plane = 0; plane < w.batch * w.inChannels; ++plane) {
+    const float *in = x.data() + plane * inSize;
+    for (int64_t o = 0; o < outSize; ++o) {
+      int64_t best = poolArgmax(w, in, o);
+      y[plane * outSize + o] = in[best];
+      indices[plane * outSize + o] =
+          static_cast<int8_t>(windowPosition(w, o, best));
+    }
+  }
+  writeFloats(y, call.results[0]);
+  return {};
+}
+
+/// maxPoolGrad's sums, in its order, with each argmax read from the indices
+/// instead of found again in the input.
+std::string maxPoolGradIndices(OpCall &call) {
+  Window w;
+  if (std::string error = makeIndexedPoolWindow(call, false, w); !error.empty())
+    return error;
+  if (w.channelsLast)
+    return runChannelsFirst(call, maxPoolGradIndices);
+  const auto *indices = static_cast<const int8_t *>(call.operands[0].data);
+  std::vector<float> dy = readFloats(call.operands[1]);
+  std::vector<float> dx(static_cast<size_t>(call.results[0].numel()), 0.0f);
+  int64_t inSize = product(w.in), outSize = product(w.out);
+  for (int64_t plane = 0; plane < w.batch * w.inChannels; ++plane)
+    for (int64_t o = 0; o < outSize; ++o) {
+      int64_t in = windowInput(w, o, indices[plane * outSize + o]);
+      if (in >= 0)
+        dx[plane * inSize + in] += dy[plane * outSize + o];
+    }
+  writeFloats(dx, call.results[0]);
+  return {};
+}
+
 /// Padding counts as zeros (count_include_pad): every window divides by
 /// prod(kernel), which floor mode never lets overhang the padded input.
 std::string avgPoolForward(OpCall &call) {
@@ -531,6 +610,8 @@ void registerConvPoolOps(OpTable &table) {
   table["var.conv_grad_weight"] = convGradWeight;
   table["var.max_pool"] = maxPoolForward;
   table["var.max_pool_grad"] = maxPoolGrad;
+  table["var.max_pool_with_indices"] = maxPoolWithIndices;
+  table["var.max_pool_grad_indices"] = maxPoolGradIndices;
   table["var.avg_pool"] = avgPoolForward;
   table["var.avg_pool_grad"] = avgPoolGrad;
   table["var.global_avg_pool"] = globalAvgPoolForward;

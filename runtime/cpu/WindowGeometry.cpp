@@ -169,6 +169,40 @@ std::string makePoolWindow(const OpCall &call, const Shape &input,
   return finishWindow(w, spatial, output, outputName);
 }
 
+std::string makeIndexedPoolWindow(const OpCall &call, bool forward, Window &w) {
+  size_t operands = forward ? 1 : 2, results = forward ? 2 : 1;
+  if (call.operands.size() != operands || call.results.size() != results)
+    return "expected " + std::to_string(operands) + " operand(s) and " +
+           std::to_string(results) + " result(s), got " +
+           std::to_string(call.operands.size()) + " and " +
+           std::to_string(call.results.size());
+  const TensorView &indices = forward ? call.results[1] : call.operands[0];
+  const TensorView &input = forward ? call.operands[0] : call.results[0];
+  const TensorView &pooled = forward ? call.results[0] : call.operands[1];
+  if (indices.dtype != plan::DType::I8)
+    return "indices must be i8, got " +
+           std::string(plan::getDTypeName(indices.dtype));
+  for (const TensorView *tensor : {&input, &pooled})
+    if (!isFloat(tensor->dtype))
+      return "unsupported element type " +
+             std::string(plan::getDTypeName(tensor->dtype)) +
+             " (float tensors besides the indices)";
+  const char *pooledName = forward ? "output" : "grad";
+  if (std::string error =
+          makePoolWindow(call, input.shape, pooled.shape, pooledName, w);
+      !error.empty())
+    return error;
+  if (indices.shape != pooled.shape)
+    return "indices " + formatShape(indices.shape) +
+           " must have the shape of " + pooledName + " " +
+           formatShape(pooled.shape);
+  if (product(w.kernel) > kMaxIndexedWindow)
+    return "a window of " + std::to_string(product(w.kernel)) +
+           " positions is more than the " + std::to_string(kMaxIndexedWindow) +
+           " that i8 indices name";
+  return {};
+}
+
 std::string checkGlobalPool(const Shape &input, const Shape &pooled,
                             bool keepDims, const char *pooledName,
                             bool channelsLast) {

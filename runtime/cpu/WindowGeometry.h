@@ -53,6 +53,16 @@ std::string makePoolWindow(const OpCall &call, const Shape &input,
                            const Shape &output, const char *outputName,
                            Window &w);
 
+/// The most positions a window of var.max_pool_with_indices may have, as
+/// the dialect's kMaxIndexedWindow: i8 indices name positions 0 to 126.
+inline constexpr int64_t kMaxIndexedWindow = 127;
+
+/// Checks a call of var.max_pool_with_indices (`forward`: a float input, a
+/// float output and the output's i8 indices) or var.max_pool_grad_indices
+/// (i8 indices and a float grad of one shape, a float result of the
+/// input's shape), and makes its window, whose positions i8 must name.
+std::string makeIndexedPoolWindow(const OpCall &call, bool forward, Window &w);
+
 /// Checks that `pooled` is the global average pool of `input`: (N, C), or
 /// (N, C, 1, ...) when `keepDims` ((N, 1, ..., C) when `channelsLast`).
 std::string checkGlobalPool(const Shape &input, const Shape &pooled,

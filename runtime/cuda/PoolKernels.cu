@@ -12,6 +12,8 @@
 // coalesced; a plane (n, c) is then elements n * size * C + c + pos * C.
 // Channels-last calls whose channels fill 16-byte vectors run the vector
 // kernels of PoolVectorKernels.cu instead; the kernels here take the rest.
+// var.max_pool_with_indices is the max pool that also stores each argmax's
+// window position (i8); var.max_pool_grad_indices gathers by them.
 #include "runtime/cuda/PoolShared.cuh"
 
 namespace var::cuda {
@@ -26,11 +28,12 @@ using namespace pool;
 
 /// The CPU's poolArgmax: the position of the first maximum of output
 /// (od, oh, ow)'s window in window order, or of its last NaN; `value` gets
-/// the element there. Windows are never empty (padding <= kernel / 2).
+/// the element there, `position` (when given) its window position.
+/// Windows are never empty (padding <= kernel / 2).
 template <typename I>
 __device__ inline I poolArgmax(const PoolShape<I> &s, const void *x, int type,
                                PlaneAccess<I> plane, I od, I oh, I ow,
-                               float &value) {
+                               float &value, I *position = nullptr) {
   I d0, d1, h0, h1, w0, w1;
   windowRange(s, 0, od, d0, d1);
   windowRange(s, 1, oh, h0, h1);
@@ -47,6 +50,8 @@ __device__ inline I poolArgmax(const PoolShape<I> &s, const void *x, int type,
           found = true;
           best = in;
           value = v;
+          if (position)
+            *position = windowPosition(s, od, oh, ow, id, ih, iw);
         }
       }
   return best;
@@ -61,6 +66,22 @@ __global__ void maxPoolKernel(PoolShape<I> s, const void *x, int xType, void *y,
     poolArgmax(s, x, xType, planeAccess(s, e, s.inSize), e.pos[0], e.pos[1],
                e.pos[2], value);
     storeFloat(y, yType, i, value);
+  }
+}
+
+/// maxPoolKernel that also writes the argmax's window position.
+template <typename I>
+__global__ void maxPoolWithIndicesKernel(PoolShape<I> s, const void *x,
+                                         int xType, void *y, int yType,
+                                         int8_t *indices, I n) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.outDims, i);
+    float value;
+    I position = 0;
+    poolArgmax(s, x, xType, planeAccess(s, e, s.inSize), e.pos[0], e.pos[1],
+               e.pos[2], value, &position);
+    storeFloat(y, yType, i, value);
+    indices[i] = static_cast<int8_t>(position);
   }
 }
 
@@ -113,6 +134,35 @@ __global__ void poolGradKernel(PoolShape<I> s, const void *x, int xType,
           } else {
             sum += loadFloat(dy, dyType, at) * scale;
           }
+        }
+    storeFloat(dx, dxType, i, sum);
+  }
+}
+
+/// The gather of poolGradKernel with each covering output's argmax read
+/// from `indices` instead of found again: input i sums, in increasing
+/// output order, the gradients whose index names its place in their window.
+template <typename I>
+__global__ void maxPoolGradIndicesKernel(PoolShape<I> s, const int8_t *indices,
+                                         const void *dy, int dyType, void *dx,
+                                         int dxType, I n) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.inDims, i);
+    PlaneAccess<I> outPlane = planeAccess(s, e, s.outSize);
+    I d0, d1, h0, h1, w0, w1;
+    coveringOutputs(s, 0, e.pos[0], d0, d1);
+    coveringOutputs(s, 1, e.pos[1], h0, h1);
+    coveringOutputs(s, 2, e.pos[2], w0, w1);
+    float sum = 0.0f;
+    for (I od = d0; od < d1; ++od)
+      for (I oh = h0; oh < h1; ++oh)
+        for (I ow = w0; ow < w1; ++ow) {
+          I at = outPlane.base +
+                 ((od * s.out[1] + oh) * s.out[2] + ow) * outPlane.step;
+          I position =
+              windowPosition(s, od, oh, ow, e.pos[0], e.pos[1], e.pos[2]);
+          if (static_cast<int>(indices[at]) == static_cast<int>(position))
+            sum += loadFloat(dy, dyType, at);
         }
     storeFloat(dx, dxType, i, sum);
   }
@@ -261,6 +311,75 @@ std::string maxPoolGradOp(CudaContext &ctx, OpCall &call) {
       poolGradKernel<I, true><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
           toPoolShape<I>(w), input.data, types[0], grad.data, types[2],
           result.data, types[3], static_cast<I>(n), 1.0f);
+  });
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+/// The element types of an indexed pool call's float tensors (as
+/// makeIndexedPoolWindow names them): input and output forward, grad and
+/// result backward.
+std::string indexedTypes(const OpCall &call, bool forward,
+                         ElementType (&types)[2]) {
+  const TensorView &first = forward ? call.operands[0] : call.operands[1];
+  const TensorView &second = call.results[0];
+  if (std::string error = elementTypeOf(first, "a tensor", types[0]);
+      !error.empty())
+    return error;
+  return elementTypeOf(second, "a tensor", types[1]);
+}
+
+std::string maxPoolWithIndicesOp(CudaContext &ctx, OpCall &call) {
+  Window w;
+  if (std::string error = cpu::makeIndexedPoolWindow(call, true, w);
+      !error.empty())
+    return error;
+  ElementType types[2];
+  if (std::string error = indexedTypes(call, true, types); !error.empty())
+    return error;
+  const TensorView &input = call.operands[0];
+  TensorView &output = call.results[0];
+  TensorView &indices = call.results[1];
+  int64_t n = output.numel();
+  if (n == 0)
+    return {};
+  if (std::string error;
+      maxPoolWithIndicesByVectors(ctx, w, input, output, indices, error))
+    return error;
+  withIndexType(fitsUint32(w, {input.numel(), n}), [&](auto index) {
+    using I = decltype(index);
+    maxPoolWithIndicesKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        toPoolShape<I>(w), input.data, types[0], output.data, types[1],
+        static_cast<int8_t *>(indices.data), static_cast<I>(n));
+  });
+  VAR_CUDA_LAUNCHED();
+  return {};
+}
+
+/// A gather, one thread an input element, whatever the windows: no
+/// atomics, and the CPU's order of accumulation.
+std::string maxPoolGradIndicesOp(CudaContext &ctx, OpCall &call) {
+  Window w;
+  if (std::string error = cpu::makeIndexedPoolWindow(call, false, w);
+      !error.empty())
+    return error;
+  ElementType types[2];
+  if (std::string error = indexedTypes(call, false, types); !error.empty())
+    return error;
+  const TensorView &indices = call.operands[0];
+  const TensorView &grad = call.operands[1];
+  TensorView &result = call.results[0];
+  int64_t n = result.numel();
+  if (n == 0)
+    return {};
+  if (std::string error;
+      maxPoolGradIndicesByVectors(ctx, w, indices, grad, result, error))
+    return error;
+  withIndexType(fitsUint32(w, {n, grad.numel()}), [&](auto index) {
+    using I = decltype(index);
+    maxPoolGradIndicesKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        toPoolShape<I>(w), static_cast<const int8_t *>(indices.data), grad.data,
+        types[0], result.data, types[1], static_cast<I>(n));
   });
   VAR_CUDA_LAUNCHED();
   return {};
@@ -433,6 +552,8 @@ std::string globalAvgPoolGradOp(CudaContext &ctx, OpCall &call) {
 void registerPoolOps(CudaOpTable &table) {
   table["var.max_pool"] = maxPoolOp;
   table["var.max_pool_grad"] = maxPoolGradOp;
+  table["var.max_pool_with_indices"] = maxPoolWithIndicesOp;
+  table["var.max_pool_grad_indices"] = maxPoolGradIndicesOp;
   table["var.avg_pool"] = avgPoolOp;
   table["var.avg_pool_grad"] = avgPoolGradOp;
   table["var.global_avg_pool"] = globalAvgPoolOp;

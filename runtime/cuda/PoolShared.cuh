@@ -190,6 +190,19 @@ __device__ inline void coveringOutputs(const PoolShape<I> &s, int d, I i,
     end = s.out[d];
 }
 
+/// The position of input element (id, ih, iw) within the window of output
+/// (od, oh, ow), which must hold it: row-major over the kernel, padding
+/// counted (var.max_pool_with_indices' indices). Unsigned-safe: an input
+/// in a window lies at or after o * stride - padding.
+template <typename I>
+__device__ inline I windowPosition(const PoolShape<I> &s, I od, I oh, I ow,
+                                   I id, I ih, I iw) {
+  I kd = id + s.padding[0] - od * s.stride[0];
+  I kh = ih + s.padding[1] - oh * s.stride[1];
+  I kw = iw + s.padding[2] - ow * s.stride[2];
+  return (kd * s.kernel[1] + kh) * s.kernel[2] + kw;
+}
+
 /// The vector kernels (PoolVectorKernels.cu) on a checked call over `w`
 /// (operands and results as the op's kernel in PoolKernels.cu names them):
 /// true, with `error` what the launch gave, when they take it
@@ -209,6 +222,16 @@ bool maxPoolGradByVectors(CudaContext &ctx, const cpu::Window &w,
 bool avgPoolGradByVectors(CudaContext &ctx, const cpu::Window &w,
                           const cpu::TensorView &grad, cpu::TensorView &result,
                           std::string &error);
+/// The indexed pair: also the i8 indices aligned to a vector's lanes (8
+/// bytes for bf16, 4 for f32). The backward takes overlapping windows too.
+bool maxPoolWithIndicesByVectors(CudaContext &ctx, const cpu::Window &w,
+                                 const cpu::TensorView &input,
+                                 cpu::TensorView &output,
+                                 cpu::TensorView &indices, std::string &error);
+bool maxPoolGradIndicesByVectors(CudaContext &ctx, const cpu::Window &w,
+                                 const cpu::TensorView &indices,
+                                 const cpu::TensorView &grad,
+                                 cpu::TensorView &result, std::string &error);
 
 } // namespace var::cuda::pool
 

@@ -1,4 +1,5 @@
-// Channels-last max and average pooling, forward and backward, on 16-byte
+// Channels-last max and average pooling, forward and backward, and max
+// pooling with i8 indices (a vector's positions in 8 or 4 bytes), on 16-byte
 // vectors of channels (8 bf16 or 4 f32): the memory-bound pools of CNN
 // training steps at close to HBM bandwidth, where the scalar kernels of
 // PoolKernels.cu move 2 or 4 bytes a load. One thread an output (or, for
@@ -71,9 +72,10 @@ __device__ inline bool clampTap(const PoolShape<I> &s, int d, I raw, I &at) {
   return false;
 }
 
-/// Calls tap(in, inside, v) for the window of output position `pos` in
-/// window order (d, then h, then w; the CPU's forEachPoolTap order): `in`
-/// an index within a plane, `v` the vector of `x` there, unpacked. K > 0:
+/// Calls tap(in, position, inside, v) for the window of output position
+/// `pos` in window order (d, then h, then w; the CPU's forEachPoolTap
+/// order): `in` an index within a plane, `position` the tap's place in the
+/// window (windowPosition), `v` the vector of `x` there, unpacked. K > 0:
 /// the window is K x K along h and w, whose taps unroll, padding ones
 /// included (inside false, `in` clamped), and the taps of a depth slice all
 /// load before any is used, so that their loads are in flight together;
@@ -94,7 +96,8 @@ forEachTap(const PoolShape<I> &s, const uint4 *__restrict__ x,
           I in = (id * s.in[1] + ih) * s.in[2] + iw;
           float v[kLanes<T>];
           unpack<T>(x[plane.base + in * plane.step], v);
-          tap(in, true, v);
+          tap(in, windowPosition(s, pos[0], pos[1], pos[2], id, ih, iw), true,
+              v);
         }
   } else {
     I ih[K], iw[K];
@@ -108,6 +111,8 @@ forEachTap(const PoolShape<I> &s, const uint4 *__restrict__ x,
           clampTap(s, 2, pos[2] * s.stride[2] + static_cast<I>(k), iw[k]);
     }
     for (I id = d0; id < d1; ++id) {
+      // The taps of this depth slice are positions first + t.
+      I first = (id + s.padding[0] - pos[0] * s.stride[0]) * (K * K);
       I at[K * K];
       uint4 raw[K * K];
 #pragma unroll
@@ -119,7 +124,8 @@ forEachTap(const PoolShape<I> &s, const uint4 *__restrict__ x,
       for (int t = 0; t < K * K; ++t) {
         float v[kLanes<T>];
         unpack<T>(raw[t], v);
-        tap(at[t], hInside[t / K] && wInside[t % K], v);
+        tap(at[t], first + static_cast<I>(t), hInside[t / K] && wInside[t % K],
+            v);
       }
     }
   }
@@ -127,10 +133,11 @@ forEachTap(const PoolShape<I> &s, const uint4 *__restrict__ x,
 
 /// poolArgmax (PoolKernels.cu, the CPU's rule) lane by lane over the
 /// vectors at `plane`: per lane the first maximum in window order, or the
-/// last NaN; its value in `value` and its index within a plane in `best`.
-/// Every lane has the same taps, so one `found` serves them all; the
-/// choice is a select, not a branch, so an unrolled window stays one block.
-template <typename T, int K, typename I>
+/// last NaN; its value in `value` and in `best` its index within a plane
+/// or, `ByPosition`, its window position. Every lane has the same taps, so
+/// one `found` serves them all; the choice is a select, not a branch, so an
+/// unrolled window stays one block.
+template <typename T, int K, bool ByPosition = false, typename I>
 __device__ inline void
 vectorArgmax(const PoolShape<I> &s, const uint4 *__restrict__ x,
              PlaneAccess<I> plane, const I (&pos)[3], float (&value)[kLanes<T>],
@@ -141,17 +148,55 @@ vectorArgmax(const PoolShape<I> &s, const uint4 *__restrict__ x,
     value[l] = 0.0f;
     best[l] = 0;
   }
-  forEachTap<T, K>(s, x, plane, pos,
-                   [&](I in, bool inside, const float(&v)[kLanes<T>]) {
+  forEachTap<T, K>(
+      s, x, plane, pos,
+      [&](I in, I position, bool inside, const float(&v)[kLanes<T>]) {
 #pragma unroll
-                     for (int l = 0; l < kLanes<T>; ++l) {
-                       bool take = inside & (!found | (v[l] > value[l]) |
-                                             static_cast<bool>(isnan(v[l])));
-                       value[l] = take ? v[l] : value[l];
-                       best[l] = take ? in : best[l];
-                     }
-                     found = found | inside;
-                   });
+        for (int l = 0; l < kLanes<T>; ++l) {
+          bool take = inside & (!found | (v[l] > value[l]) |
+                                static_cast<bool>(isnan(v[l])));
+          value[l] = take ? v[l] : value[l];
+          best[l] = take ? (ByPosition ? position : in) : best[l];
+        }
+        found = found | inside;
+      });
+}
+
+/// A vector's window positions as i8 in `indices`: one byte a lane, so 8
+/// bytes (bf16) or 4 (f32) at vector i.
+template <typename T, typename I>
+__device__ inline void storePositions(int8_t *__restrict__ indices, I i,
+                                      const I (&position)[kLanes<T>]) {
+  uint32_t words[kLanes<T> / 4];
+#pragma unroll
+  for (int k = 0; k < kLanes<T> / 4; ++k) {
+    words[k] = 0;
+#pragma unroll
+    for (int b = 0; b < 4; ++b)
+      words[k] |= (static_cast<uint32_t>(position[4 * k + b]) & 0xffu)
+                  << (8 * b);
+  }
+  if constexpr (kLanes<T> == 8)
+    reinterpret_cast<uint2 *>(indices)[i] = make_uint2(words[0], words[1]);
+  else
+    reinterpret_cast<uint32_t *>(indices)[i] = words[0];
+}
+
+/// The positions storePositions wrote at vector i, sign-extended.
+template <typename T, typename I>
+__device__ inline void loadPositions(const int8_t *__restrict__ indices, I i,
+                                     int (&position)[kLanes<T>]) {
+  uint32_t words[kLanes<T> / 4];
+  if constexpr (kLanes<T> == 8) {
+    uint2 raw = reinterpret_cast<const uint2 *>(indices)[i];
+    words[0] = raw.x;
+    words[1] = raw.y;
+  } else {
+    words[0] = reinterpret_cast<const uint32_t *>(indices)[i];
+  }
+#pragma unroll
+  for (int l = 0; l < kLanes<T>; ++l)
+    position[l] = static_cast<int8_t>(words[l / 4] >> (8 * (l % 4)));
 }
 
 template <typename T, typename I, int K>
@@ -166,6 +211,24 @@ __global__ void maxPoolVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
   }
 }
 
+/// maxPoolVectorKernel that also stores each lane's argmax as its window
+/// position.
+template <typename T, typename I, int K>
+__global__ void
+maxPoolWithIndicesVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
+                               uint4 *__restrict__ y,
+                               int8_t *__restrict__ indices, I n) {
+  VAR_POOL_GRID_STRIDE(i, n) {
+    Coords<I> e = locate(s, s.outDims, i);
+    float value[kLanes<T>];
+    I position[kLanes<T>];
+    vectorArgmax<T, K, true>(s, x, planeAccess(s, e, s.inSize), e.pos, value,
+                             position);
+    y[i] = pack<T>(value);
+    storePositions<T>(indices, i, position);
+  }
+}
+
 /// The window's sum in window order, times 1 / prod(kernel): padding
 /// counts as zeros, as avgPoolKernel and the CPU have it. A padding tap
 /// adds +0, which changes no sum that starts at +0 (none is ever -0).
@@ -177,7 +240,7 @@ __global__ void avgPoolVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
     PlaneAccess<I> plane = planeAccess(s, e, s.inSize);
     float sum[kLanes<T>] = {};
     forEachTap<T, K>(s, x, plane, e.pos,
-                     [&](I, bool inside, const float(&v)[kLanes<T>]) {
+                     [&](I, I, bool inside, const float(&v)[kLanes<T>]) {
 #pragma unroll
                        for (int l = 0; l < kLanes<T>; ++l)
                          sum[l] += inside ? v[l] : 0.0f;
@@ -189,18 +252,26 @@ __global__ void avgPoolVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
   }
 }
 
+/// How a backward routes an output's gradient into its window: to the
+/// argmax found again in the forward's input (var.max_pool_grad), to the
+/// position its index names (var.max_pool_grad_indices), or evenly
+/// (var.avg_pool_grad).
+enum class Routing { FoundMax, IndexedMax, Average };
+
 /// Backward over windows that do not overlap (stride >= kernel along every
 /// dimension): one thread an output vector writes every input vector of
 /// the block it owns, from its window's start to the next window's (the
 /// first from 0, the last to the input's end: the blocks tile the input,
 /// gaps and remainders included, so each dx vector is written once). An
 /// input then gathers at most one term, and gets 0 + that term (-0 becomes
-/// +0, as the CPU's dx[i] += ... gives): max, dy at the lane's argmax;
-/// average, dy * scale (rounded alone, as the CPU's share) at every tap
-/// inside the window. Everything else is 0.
-template <typename T, typename I, bool IsMax, int K>
+/// +0, as the CPU's dx[i] += ... gives): max, dy at the lane's argmax
+/// (found in `x`, or named by `indices`); average, dy * scale (rounded
+/// alone, as the CPU's share) at every tap inside the window. Everything
+/// else is 0.
+template <typename T, typename I, Routing R, int K>
 __global__ void
 tiledGradVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
+                      const int8_t *__restrict__ indices,
                       const uint4 *__restrict__ dy, uint4 *__restrict__ dx, I n,
                       float scale) {
   constexpr int L = kLanes<T>;
@@ -211,13 +282,16 @@ tiledGradVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
     uint4 dyVector = dy[i];
     float value[L];
     I best[L];
-    if constexpr (IsMax)
+    int position[L];
+    if constexpr (R == Routing::FoundMax)
       vectorArgmax<T, K>(s, x, plane, e.pos, value, best);
+    if constexpr (R == Routing::IndexedMax)
+      loadPositions<T>(indices, i, position);
     float g[L];
     unpack<T>(dyVector, g);
 #pragma unroll
     for (int l = 0; l < L; ++l) {
-      if constexpr (!IsMax)
+      if constexpr (R == Routing::Average)
         g[l] = __fmul_rn(g[l], scale);
       g[l] = __fadd_rn(0.0f, g[l]);
     }
@@ -236,29 +310,43 @@ tiledGradVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
         for (I iw = begin[2]; iw < end[2]; ++iw) {
           I in = (id * s.in[1] + ih) * s.in[2] + iw;
           float v[L];
-          if constexpr (IsMax) {
+          if constexpr (R == Routing::FoundMax) {
 #pragma unroll
             for (int l = 0; l < L; ++l)
               v[l] = in == best[l] ? g[l] : 0.0f;
           } else {
             bool inWindow = id >= first[0] && id < last[0] && ih >= first[1] &&
                             ih < last[1] && iw >= first[2] && iw < last[2];
+            // Past the window (a gap or remainder) the formula could name
+            // another tap: only taps inside it compare.
+            int at = inWindow
+                         ? static_cast<int>(windowPosition(
+                               s, e.pos[0], e.pos[1], e.pos[2], id, ih, iw))
+                         : -1;
 #pragma unroll
-            for (int l = 0; l < L; ++l)
-              v[l] = inWindow ? g[l] : 0.0f;
+            for (int l = 0; l < L; ++l) {
+              if constexpr (R == Routing::IndexedMax)
+                v[l] = inWindow && position[l] == at ? g[l] : 0.0f;
+              else
+                v[l] = inWindow ? g[l] : 0.0f;
+            }
           }
           dx[plane.base + in * plane.step] = pack<T>(v);
         }
   }
 }
 
-/// Average backward over overlapping windows: one thread an input vector
-/// sums dy * scale (each product rounded alone, as the CPU's share) of the
-/// outputs covering it, in increasing output order, the CPU's order.
-template <typename T, typename I>
+/// Backward over overlapping windows, average or indexed max: one thread
+/// an input vector sums, in increasing output order (the CPU's order), the
+/// terms of the outputs covering it: average, dy * scale (each product
+/// rounded alone, as the CPU's share); indexed max, dy where the lane's
+/// index names this input's place in that output's window, else +0 (which
+/// changes no sum that starts at +0: none is ever -0).
+template <typename T, typename I, Routing R>
 __global__ void
-avgPoolGradVectorKernel(PoolShape<I> s, const uint4 *__restrict__ dy,
-                        uint4 *__restrict__ dx, I n, float scale) {
+gatherGradVectorKernel(PoolShape<I> s, const int8_t *__restrict__ indices,
+                       const uint4 *__restrict__ dy, uint4 *__restrict__ dx,
+                       I n, float scale) {
   VAR_POOL_GRID_STRIDE(i, n) {
     Coords<I> e = locate(s, s.inDims, i);
     PlaneAccess<I> plane = planeAccess(s, e, s.outSize);
@@ -270,13 +358,24 @@ avgPoolGradVectorKernel(PoolShape<I> s, const uint4 *__restrict__ dy,
     for (I od = d0; od < d1; ++od)
       for (I oh = h0; oh < h1; ++oh)
         for (I ow = w0; ow < w1; ++ow) {
+          // Output vector `out`: dy and, indexed, its lanes' positions.
+          I out =
+              plane.base + ((od * s.out[1] + oh) * s.out[2] + ow) * plane.step;
           float g[kLanes<T>];
-          unpack<T>(dy[plane.base +
-                       ((od * s.out[1] + oh) * s.out[2] + ow) * plane.step],
-                    g);
+          unpack<T>(dy[out], g);
+          if constexpr (R == Routing::IndexedMax) {
+            int position[kLanes<T>];
+            loadPositions<T>(indices, out, position);
+            int at = static_cast<int>(
+                windowPosition(s, od, oh, ow, e.pos[0], e.pos[1], e.pos[2]));
 #pragma unroll
-          for (int l = 0; l < kLanes<T>; ++l)
-            sum[l] += __fmul_rn(g[l], scale);
+            for (int l = 0; l < kLanes<T>; ++l)
+              sum[l] += position[l] == at ? g[l] : 0.0f;
+          } else {
+#pragma unroll
+            for (int l = 0; l < kLanes<T>; ++l)
+              sum[l] += __fmul_rn(g[l], scale);
+          }
         }
     dx[i] = pack<T>(sum);
   }
@@ -301,6 +400,12 @@ bool takesVectors(const Window &w,
   }
   lanes = type == kBF16 ? kLanes<uint16_t> : kLanes<float>;
   return w.inChannels % lanes == 0;
+}
+
+/// Whether `indices` starts on a vector's worth of positions (one byte a
+/// lane), so that the kernels move a vector's positions in one access.
+bool positionsAligned(const TensorView &indices, int64_t lanes) {
+  return reinterpret_cast<uintptr_t>(indices.data) % lanes == 0;
 }
 
 /// `w` with its channels counted in vectors: the kernels index tensors of
@@ -418,9 +523,9 @@ bool maxPoolGradByVectors(CudaContext &ctx, const Window &w,
     using T = decltype(t);
     using I = decltype(index);
     withWindowTaps(w, [&](auto taps) {
-      tiledGradVectorKernel<T, I, true, decltype(taps)::value>
+      tiledGradVectorKernel<T, I, Routing::FoundMax, decltype(taps)::value>
           <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-              vectorShape<I>(w, lanes), vectors(input), vectors(grad),
+              vectorShape<I>(w, lanes), vectors(input), nullptr, vectors(grad),
               vectors(result), static_cast<I>(n), 1.0f);
     });
   });
@@ -443,14 +548,72 @@ bool avgPoolGradByVectors(CudaContext &ctx, const Window &w,
     using T = decltype(t);
     using I = decltype(index);
     if (apart)
-      tiledGradVectorKernel<T, I, false, 0>
+      tiledGradVectorKernel<T, I, Routing::Average, 0>
+          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+              vectorShape<I>(w, lanes), nullptr, nullptr, vectors(grad),
+              vectors(result), static_cast<I>(n), scale);
+    else
+      gatherGradVectorKernel<T, I, Routing::Average>
           <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
               vectorShape<I>(w, lanes), nullptr, vectors(grad), vectors(result),
               static_cast<I>(n), scale);
+  });
+  error = launchError();
+  return true;
+}
+
+bool maxPoolWithIndicesByVectors(CudaContext &ctx, const Window &w,
+                                 const TensorView &input, TensorView &output,
+                                 TensorView &indices, std::string &error) {
+  ElementType type;
+  int64_t lanes;
+  if (!takesVectors(w, {&input, &output}, type, lanes) ||
+      !positionsAligned(indices, lanes))
+    return false;
+  int64_t n = output.numel() / lanes;
+  bool narrow = fitsUint32(w, {input.numel(), output.numel()});
+  withTypes(type, narrow, [&](auto t, auto index) {
+    using T = decltype(t);
+    using I = decltype(index);
+    withWindowTaps(w, [&](auto taps) {
+      maxPoolWithIndicesVectorKernel<T, I, decltype(taps)::value>
+          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+              vectorShape<I>(w, lanes), vectors(input), vectors(output),
+              static_cast<int8_t *>(indices.data), static_cast<I>(n));
+    });
+  });
+  error = launchError();
+  return true;
+}
+
+/// Windows apart: one thread an output vector writes its block; windows
+/// that overlap: one thread an input vector gathers.
+bool maxPoolGradIndicesByVectors(CudaContext &ctx, const Window &w,
+                                 const TensorView &indices,
+                                 const TensorView &grad, TensorView &result,
+                                 std::string &error) {
+  ElementType type;
+  int64_t lanes;
+  if (!takesVectors(w, {&grad, &result}, type, lanes) ||
+      !positionsAligned(indices, lanes))
+    return false;
+  bool apart = windowsApart(w);
+  int64_t n = (apart ? grad.numel() : result.numel()) / lanes;
+  bool narrow = fitsUint32(w, {result.numel(), grad.numel()});
+  const auto *positions = static_cast<const int8_t *>(indices.data);
+  withTypes(type, narrow, [&](auto t, auto index) {
+    using T = decltype(t);
+    using I = decltype(index);
+    if (apart)
+      tiledGradVectorKernel<T, I, Routing::IndexedMax, 0>
+          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+              vectorShape<I>(w, lanes), nullptr, positions, vectors(grad),
+              vectors(result), static_cast<I>(n), 1.0f);
     else
-      avgPoolGradVectorKernel<T, I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-          vectorShape<I>(w, lanes), vectors(grad), vectors(result),
-          static_cast<I>(n), scale);
+      gatherGradVectorKernel<T, I, Routing::IndexedMax>
+          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+              vectorShape<I>(w, lanes), positions, vectors(grad),
+              vectors(result), static_cast<I>(n), 1.0f);
   });
   error = launchError();
   return true;

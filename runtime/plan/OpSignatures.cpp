@@ -61,6 +61,8 @@ static const std::vector<OpSignature> kOpSignatures = {
     {"var.lstm_grad", 7, 7, 5, 5},
     {"var.max_pool", 1, 1, 1, 1},
     {"var.max_pool_grad", 3, 3, 1, 1},
+    {"var.max_pool_grad_indices", 2, 2, 1, 1},
+    {"var.max_pool_with_indices", 1, 1, 2, 2},
     {"var.mean_time", 1, 1, 1, 1},
     {"var.mean_time_grad", 1, 1, 1, 1},
     {"var.mul", 2, 2, 1, 1},

@@ -70,6 +70,17 @@ func.func @pool_grads(%x: tensor<1x4x8x8xf32>, %y: tensor<1x4x4x4xf32>,
   return
 }
 
+// The pool with indices counts as var.max_pool: 4 comparisons per output
+// (1*4*4*4 * 4 = 256); its backward 1 per input element (1*4*8*8).
+func.func @max_pool_indices(%x: tensor<1x4x8x8xbf16>, %i: tensor<1x4x4x4xi8>,
+                            %g: tensor<1x4x4x4xbf16>) {
+  // expected-remark @+1 {{forward FLOPs: 256}}
+  %0:2 = var.max_pool_with_indices %x kernel [2, 2] : tensor<1x4x8x8xbf16>
+  // expected-remark @+1 {{forward FLOPs: 256}}
+  %1 = var.max_pool_grad_indices %i, %g kernel [2, 2] : tensor<1x4x4x4xi8>, tensor<1x4x4x4xbf16> -> tensor<1x4x8x8xbf16>
+  return
+}
+
 // 2 * rows * in * out = 2 * 6 * 32 * 16 for both.
 func.func @linear_grads(%x: tensor<6x32xf32>, %w: tensor<16x32xf32>,
                         %g: tensor<6x16xf32>) {

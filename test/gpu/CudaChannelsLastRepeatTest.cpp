@@ -231,7 +231,8 @@ TEST_F(CudaChannelsLastRepeatTest, PoolGradsWriteEveryElement) {
   for (DType t : {DType::F32, DType::BF16})
     for (const PoolCase &p : pools)
       addPoolCalls(t, p, [&](const std::string &name, Call call) {
-        if (call.op != "var.max_pool_grad" && call.op != "var.avg_pool_grad")
+        if (call.op != "var.max_pool_grad" && call.op != "var.avg_pool_grad" &&
+            call.op != "var.max_pool_grad_indices")
           return;
         SCOPED_TRACE(name + (t == DType::BF16 ? " in bf16" : " in f32"));
         call.attributes.push_back(unit("channels_last"));

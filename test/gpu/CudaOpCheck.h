@@ -22,6 +22,7 @@
 #include <random>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace var::gputest {
@@ -37,8 +38,9 @@ using Shape = std::vector<int64_t>;
 struct Spec {
   DType dtype;
   Shape shape;
-  enum Kind { Uniform, Positive, Labels, Given } kind = Uniform;
+  enum Kind { Uniform, Positive, Labels, Given, Positions } kind = Uniform;
   float scale = 2.0f;        // Uniform: [-scale, scale); Positive: (0.5, ...)
+                             // Labels: classes; Positions: window positions
   std::vector<float> values; // Given
 };
 
@@ -55,6 +57,15 @@ inline Spec given(DType dtype, Shape shape, std::vector<float> values) {
   return {dtype, std::move(shape), Spec::Given, 0.0f, std::move(values)};
 }
 inline Spec result(DType dtype, Shape shape) { return uniform(dtype, shape); }
+/// i8 window positions of a window of `window` positions, drawn from
+/// [-1, window]: mostly in it (padding included), now and then outside.
+inline Spec positions(Shape shape, int64_t window) {
+  return {DType::I8,
+          std::move(shape),
+          Spec::Positions,
+          static_cast<float>(window),
+          {}};
+}
 
 /// A convolution case: input, weight and output as the call sees them.
 struct ConvCase {
@@ -123,9 +134,20 @@ void addConvCalls(DType t, const ConvCase &c, Add &&add) {
            {result(t, c.w)}, c.attrs));
 }
 
+/// The number of positions of `p`'s window (the product of its kernel).
+inline int64_t windowPositions(const PoolCase &p) {
+  int64_t count = 1;
+  for (const Attribute &attr : p.attrs)
+    if (attr.name == "kernel")
+      for (int64_t k : std::get<std::vector<int64_t>>(attr.value))
+        count *= k;
+  return count;
+}
+
 /// `p`'s max and average pooling calls and their gradients in compute type
-/// `t` (max_NAME, max_NAME_grad, avg_NAME, avg_NAME_grad), given to `add`.
-/// Max pooling agrees bit for bit, its gradient too: each input sums the
+/// `t` (max_NAME, max_NAME_grad, max_NAME_indices, max_NAME_grad_indices,
+/// avg_NAME, avg_NAME_grad), given to `add`. Max pooling agrees bit for
+/// bit, with indices too, and so do its gradients: each input sums the
 /// gradients routed to it in the CPU's order.
 template <typename Add>
 void addPoolCalls(DType t, const PoolCase &p, Add &&add) {
@@ -135,6 +157,14 @@ void addPoolCalls(DType t, const PoolCase &p, Add &&add) {
       Call("var.max_pool_grad",
            {uniform(t, p.x), uniform(t, p.y), uniform(t, p.y)},
            {result(t, p.x)}, p.attrs, true));
+  add("max_" + p.name + "_indices",
+      Call("var.max_pool_with_indices", {uniform(t, p.x)},
+           {result(t, p.y), positions(p.y, windowPositions(p))}, p.attrs,
+           true));
+  add("max_" + p.name + "_grad_indices",
+      Call("var.max_pool_grad_indices",
+           {positions(p.y, windowPositions(p)), uniform(t, p.y)},
+           {result(t, p.x)}, p.attrs, true));
   add("avg_" + p.name,
       Call("var.avg_pool", {uniform(t, p.x)}, {result(t, p.y)}, p.attrs));
   add("avg_" + p.name + "_grad",
@@ -143,12 +173,13 @@ void addPoolCalls(DType t, const PoolCase &p, Add &&add) {
 inline Attribute unit(std::string name) { return {std::move(name), true}; }
 
 /// `p`'s max pooling and its gradient on inputs full of ties, in compute
-/// type `t` (max_ties_NAME[_grad], max_zeros_NAME[_grad]), given to `add`:
-/// maxima repeated within most windows and a NaN now and then, or windows
-/// of +0, -0 and negatives only, where the output's sign shows which zero
-/// won. The first maximum in window order (or the last NaN) must win, as
-/// on the CPU, bit for bit; the gradients include -0, which an argmax
-/// receives as 0 + -0 = +0 on the CPU.
+/// type `t` (max_ties_NAME[_grad][_indices], max_zeros_NAME[_grad]
+/// [_indices]), given to `add`: maxima repeated within most windows and a
+/// NaN now and then, or windows of +0, -0 and negatives only, where the
+/// output's sign shows which zero won. The first maximum in window order
+/// (or the last NaN) must win, as on the CPU, bit for bit, and its index
+/// name it; the gradients include -0, which an argmax receives as
+/// 0 + -0 = +0 on the CPU.
 template <typename Add>
 void addMaxPoolTieCalls(DType t, const PoolCase &p, Add &&add) {
   std::vector<float> ties = {1.0f, 0.5f, 1.0f, -0.0f, 1.0f,  0.0f,
@@ -165,6 +196,14 @@ void addMaxPoolTieCalls(DType t, const PoolCase &p, Add &&add) {
     add(name + "_grad",
         Call("var.max_pool_grad",
              {given(t, p.x, x), uniform(t, p.y), given(t, p.y, grads)},
+             {result(t, p.x)}, p.attrs, true));
+    add(name + "_indices",
+        Call("var.max_pool_with_indices", {given(t, p.x, x)},
+             {result(t, p.y), positions(p.y, windowPositions(p))}, p.attrs,
+             true));
+    add(name + "_grad_indices",
+        Call("var.max_pool_grad_indices",
+             {positions(p.y, windowPositions(p)), given(t, p.y, grads)},
              {result(t, p.x)}, p.attrs, true));
   }
 }
@@ -190,6 +229,13 @@ struct HostTensor {
 
 inline void fill(const Spec &spec, HostTensor &tensor, std::mt19937 &rng) {
   int64_t n = numel(spec.shape);
+  if (spec.kind == Spec::Positions) {
+    std::uniform_int_distribution<int> pick(-1, static_cast<int>(spec.scale));
+    for (int64_t i = 0; i < n; ++i)
+      static_cast<int8_t *>(tensor.view.data)[i] =
+          static_cast<int8_t>(pick(rng));
+    return;
+  }
   if (spec.kind == Spec::Labels) {
     std::uniform_int_distribution<int64_t> pick(
         0, static_cast<int64_t>(spec.scale) - 1);

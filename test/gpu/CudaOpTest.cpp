@@ -512,6 +512,12 @@ Cases buildCases(DType t) {
        {result(t, {1, 1, 4, 4})},
        {ints("kernel", {2, 2})},
        true});
+  add("max_pool_ties_indices",
+      {"var.max_pool_with_indices",
+       {given(t, {1, 1, 4, 4}, {1.0f})},
+       {result(t, {1, 1, 2, 2}), positions({1, 1, 2, 2}, 4)},
+       {ints("kernel", {2, 2})},
+       true});
   add("global_avg_pool", {"var.global_avg_pool",
                           {uniform(t, {4, 16, 7, 7})},
                           {result(t, {4, 16})}});
@@ -727,6 +733,15 @@ TEST(CudaOpTable, RejectsBadCallsAsTheCpuDoes) {
       {"var.max_pool",
        {{1, 2, 8, 8}},
        {{1, 2, 3, 3}},
+       {ints("kernel", {2, 2})}},
+      // f32 indices.
+      {"var.max_pool_with_indices",
+       {{1, 2, 8, 8}},
+       {{1, 2, 4, 4}, {1, 2, 4, 4}},
+       {ints("kernel", {2, 2})}},
+      {"var.max_pool_grad_indices",
+       {{1, 2, 4, 4}, {1, 2, 4, 4}},
+       {{1, 2, 8, 8}},
        {ints("kernel", {2, 2})}},
       {"var.linear", {{2, 5}, {3, 4}}, {{2, 3}}, {}},
       {"var.add", {{2, 3}, {4}}, {{2, 3}}, {}},

@@ -661,4 +661,16 @@ TEST(CompileOptionsTest, ChannelsLastSurvivesTheMergeAndIsDescribed) {
   EXPECT_EQ(describe(merge({}, {})).find("channels-last"), std::string::npos);
 }
 
+TEST(CompileOptionsTest, PoolIndicesAreOnUnlessAFlagTurnsThemOff) {
+  EXPECT_TRUE(merge({}, {}).getPoolIndices());
+  EXPECT_EQ(describe(merge({}, {})).find("max pools"), std::string::npos);
+  CompileOptions flags;
+  flags.poolIndices = false;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_FALSE(merged.getPoolIndices());
+  EXPECT_NE(describe(merged).find(", max pools keep their input"),
+            std::string::npos)
+      << describe(merged);
+}
+
 } // namespace

@@ -1,8 +1,9 @@
 // The CPU kernels' channels_last calls: each op on (N, spatial..., C)
 // activations gives, bit for bit, the channels-first op's results on the
 // same data transposed (forward and backward, f32 and bf16, 1-D to 3-D,
-// grouped and depthwise convolutions, strides and padding); and shapes that
-// do not fit the channels-last layout are reported as messages.
+// grouped and depthwise convolutions, strides and padding, max pooling's
+// i8 window positions); and shapes that do not fit the channels-last
+// layout are reported as messages.
 #include "test/unit/CpuKernelTest.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@ struct Arg {
   bool activation = true;
   bool f32 = false; // stays f32 when the case runs in bf16 (BN statistics)
   bool positive = false;
+  bool i8 = false; // max pooling's window positions, 0 to 3 at random
 };
 
 struct Case {
@@ -56,7 +58,9 @@ int64_t lastIndex(const Arg &arg, int64_t i) {
   return (n * spatial + s) * channels + c;
 }
 
-DType typeOf(const Arg &arg, DType t) { return arg.f32 ? DType::F32 : t; }
+DType typeOf(const Arg &arg, DType t) {
+  return arg.i8 ? DType::I8 : arg.f32 ? DType::F32 : t;
+}
 
 size_t byteSize(const Tensor &tensor) {
   return static_cast<size_t>(plan::getDTypeBytes(tensor.view.dtype));
@@ -84,6 +88,10 @@ void expectSameAsChannelsFirst(const Case &c, DType t) {
     for (float &v : values)
       v = arg.positive ? 1.0f + 0.25f * u(rng) : u(rng);
     first.emplace_back(arg.shape, values, typeOf(arg, t));
+    if (arg.i8)
+      for (int64_t i = 0; i < first.back().view.numel(); ++i)
+        static_cast<int8_t *>(first.back().view.data)[i] =
+            static_cast<int8_t>(rng() % 4);
     last.emplace_back(typeOf(arg, t), lastShape(arg));
     toLast(arg, first.back(), last.back());
   }
@@ -194,6 +202,10 @@ TEST(CpuChannelsLast, Conv3dSpatialTemporalAndFull) {
 void expectPools(Shape x, Shape y, Attrs attrs) {
   expectAllTypes({"var.max_pool", {{x}}, {{y}}, attrs});
   expectAllTypes({"var.max_pool_grad", {{x}, {y}, {y}}, {{x}}, attrs});
+  Arg indices{y};
+  indices.i8 = true;
+  expectAllTypes({"var.max_pool_with_indices", {{x}}, {{y}, indices}, attrs});
+  expectAllTypes({"var.max_pool_grad_indices", {indices, {y}}, {{x}}, attrs});
   expectAllTypes({"var.avg_pool", {{x}}, {{y}}, attrs});
   expectAllTypes({"var.avg_pool_grad", {{y}}, {{x}}, attrs});
 }

@@ -161,6 +161,14 @@ llvm::cl::opt<bool> rematerialize(
                    "their factors anyway, instead of keeping them in the "
                    "arena; on by default, --rematerialize=false turns it off"),
     llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> poolIndices(
+    "pool-indices",
+    llvm::cl::desc("Let each max pool keep the window positions of its "
+                   "maxima (one byte an output) for its backward instead of "
+                   "its input, which then need not live until the backward; "
+                   "the same gradients, bit for bit; on by default, "
+                   "--pool-indices=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
     llvm::cl::desc("Fold each ReLU, ReLU6 or SiLU that alone follows a "
@@ -228,6 +236,7 @@ bool wantsPlan() {
                                        &channelsLast,
                                        &fuse,
                                        &rematerialize,
+                                       &poolIndices,
                                        &fuseBnAct,
                                        &padChannels};
   // and those that ask for an output.
@@ -285,6 +294,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.fuseElementwise = fuse;
   if (given(rematerialize))
     flags.rematerialize = rematerialize;
+  if (given(poolIndices))
+    flags.poolIndices = poolIndices;
   if (given(channelsLast))
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))

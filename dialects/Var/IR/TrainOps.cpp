@@ -181,6 +181,45 @@ fused::FusedStep DropoutGradOp::getFusedStep() {
           static_cast<int64_t>(getKey())};
 }
 
+/// The window of `kernel` has at most kMaxIndexedWindow positions, so that
+/// an i8 index names each.
+static LogicalResult checkIndexedWindow(std::optional<Location> loc,
+                                        StringRef name,
+                                        ArrayRef<int64_t> kernel) {
+  std::optional<int64_t> positions = mulDims(kernel);
+  if (!positions || *positions > kMaxIndexedWindow)
+    return opError(loc, name, "window [", kernel, "] has more than ",
+                   kMaxIndexedWindow,
+                   " positions, which i8 indices cannot name");
+  return success();
+}
+
+LogicalResult MaxPoolWithIndicesOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  FailureOr<RankedTensorType> input =
+      rankedOperand(loc, name, "input", adaptor.getInput());
+  if (failed(input))
+    return failure();
+  std::optional<ArrayRef<int64_t>> kernel;
+  if (adaptor.getKernelAttr())
+    kernel = adaptor.getKernel();
+  FailureOr<RankedTensorType> output =
+      inferPoolType(loc, name, *input, kernel, adaptor.getStride(),
+                    adaptor.getPadding(), isChannelsLast(adaptor));
+  if (failed(output) || failed(checkIndexedWindow(loc, name, *kernel)))
+    return failure();
+  types.push_back(*output);
+  types.push_back(RankedTensorType::get(
+      output->getShape(), IntegerType::get(input->getContext(), 8)));
+  return success();
+}
+
+std::optional<int64_t> MaxPoolWithIndicesOp::getForwardFlops() {
+  return mulFlops({numElements(getOutput().getType()), mulDims(getKernel())});
+}
+
 //===----------------------------------------------------------------------===//
 // Convolution and pooling backward
 //===----------------------------------------------------------------------===//
@@ -253,6 +292,29 @@ LogicalResult MaxPoolGradOp::inferReturnTypes(MLIRContext *,
 }
 
 std::optional<int64_t> MaxPoolGradOp::getForwardFlops() {
+  return numElements(getType());
+}
+
+LogicalResult MaxPoolGradIndicesOp::verify() {
+  RankedTensorType indices = getIndices().getType();
+  RankedTensorType grad = getGrad().getType();
+  if (indices.getShape() != grad.getShape())
+    return emitOpError("indices type ")
+           << indices << " does not have the shape of grad type " << grad;
+  FailureOr<RankedTensorType> forward =
+      inferPoolType(getLoc(), getOperationName(), getType(), getKernel(),
+                    getStride(), getPadding(), getChannelsLast());
+  if (failed(forward) ||
+      failed(checkIndexedWindow(getLoc(), getOperationName(), getKernel())))
+    return failure();
+  if (*forward != grad)
+    return emitOpError("result type ")
+           << getType() << " does not pool to grad type " << grad
+           << ": the max pool gives " << *forward;
+  return success();
+}
+
+std::optional<int64_t> MaxPoolGradIndicesOp::getForwardFlops() {
   return numElements(getType());
 }
 

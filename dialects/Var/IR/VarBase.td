@@ -31,6 +31,8 @@ class Var_Op<string mnemonic, list<Trait> traits = []>
 // Float tensors carry activations and parameters; labels are integers.
 def Var_FloatTensor : RankedTensorOf<[F32, BF16, F16]>;
 def Var_LabelTensor : RankedTensorOf<[AnySignlessInteger]>;
+// Window positions of var.max_pool_with_indices (at most 127 a window).
+def Var_IndexTensor : RankedTensorOf<[I8]>;
 def Var_ParamTensor : RankedTensorOf<[F32, BF16, F16, AnySignlessInteger]>;
 // Losses and their gradients are f32 scalars whatever the compute type.
 def Var_LossTensor : 0DTensorOf<[F32]> {

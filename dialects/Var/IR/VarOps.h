@@ -21,4 +21,13 @@
 #define GET_OP_CLASSES
 #include "dialects/Var/IR/VarOps.h.inc"
 
+namespace var {
+
+/// The most positions a window of var.max_pool_with_indices may have: its
+/// i8 indices name positions 0 to 126 (runtime/cpu/WindowGeometry.h has the
+/// same bound).
+inline constexpr int64_t kMaxIndexedWindow = 127;
+
+} // namespace var
+
 #endif

@@ -112,6 +112,34 @@ def Var_DropoutTrainOp : Var_DifferentiableOp<"dropout_train", [Pure,
   let assemblyFormat = "$input `p` $p `key` $key attr-dict `:` type($input)";
 }
 
+def Var_MaxPoolWithIndicesOp : Var_ComputeOp<"max_pool_with_indices", [
+    Pure]> {
+  let summary = "max pooling that also returns each maximum's window position";
+  let description = [{
+    `output` is var.max_pool's, bit for bit. `indices` (i8, the output's
+    shape) holds, for each output element, the position within its window
+    of the element chosen: row-major over the kernel dimensions, counting
+    padded positions, so (kd * kernel_h + kh) * kernel_w + kw in 3-D. The
+    choice is var.max_pool_grad's: the first maximum in window order, or
+    the last NaN. The window (the product of `kernel`) may hold at most 127
+    positions. var-max-pool-indices writes this op in place of a
+    var.max_pool whose backward is var.max_pool_grad, so that the backward
+    (var.max_pool_grad_indices) reads the indices instead of the pool's
+    input. With `channels_last`, input and both results are (N, spatial...,
+    C). FLOPs: one comparison per window element of every output, as
+    var.max_pool.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       UnitAttr:$channels_last);
+  let results = (outs Var_FloatTensor:$output, Var_IndexTensor:$indices);
+  let assemblyFormat = [{
+    $input `kernel` $kernel (`stride` $stride^)? (`padding` $padding^)?
+    (`channels_last` $channels_last^)? attr-dict `:` type($input)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Backward ops
 //===----------------------------------------------------------------------===//
@@ -179,6 +207,32 @@ def Var_MaxPoolGradOp : Var_ComputeOp<"max_pool_grad", [Pure,
     $input `,` $output `,` $grad `kernel` $kernel (`stride` $stride^)?
     (`padding` $padding^)? (`channels_last` $channels_last^)? attr-dict
     `:` type($input) `,` type($grad)
+  }];
+}
+
+def Var_MaxPoolGradIndicesOp : Var_ExplicitGradOp<"max_pool_grad_indices"> {
+  let summary = "gradient of var.max_pool from var.max_pool_with_indices";
+  let description = [{
+    Routes each element of `grad` to the input element at window position
+    `indices` (as var.max_pool_with_indices gives them) of its window;
+    where windows overlap, an input sums what reaches it in increasing
+    output order, and an input nothing reaches gets +0: var.max_pool_grad's
+    result, bit for bit, without the forward's input. A position that falls
+    on padding or outside the window routes nowhere. `indices` (i8) has
+    `grad`'s shape; the result has `grad`'s element type and the forward
+    input's shape; the attributes are the forward's. With `channels_last`,
+    all three tensors are (N, spatial..., C). FLOPs: 1 per input element.
+  }];
+  let arguments = (ins Var_IndexTensor:$indices, Var_FloatTensor:$grad,
+                       DenseI64ArrayAttr:$kernel,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       UnitAttr:$channels_last);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $indices `,` $grad `kernel` $kernel (`stride` $stride^)?
+    (`padding` $padding^)? (`channels_last` $channels_last^)? attr-dict
+    `:` type($indices) `,` type($grad) `->` type($result)
   }];
 }
 

@@ -353,6 +353,93 @@ func.func @max_pool_grad_kernel_entries(%x: tensor<1x4x8x8xf32>, %y: tensor<1x4x
 // -----
 
 //===----------------------------------------------------------------------===//
+// var.max_pool_with_indices, var.max_pool_grad_indices: the pool's rule, i8
+// indices of the output's (grad's) shape, windows of at most 127 positions
+//===----------------------------------------------------------------------===//
+
+func.func @max_pool_with_indices_window(%x: tensor<1x4x16x16xf32>) {
+  // expected-error @+1 {{'var.max_pool_with_indices' op window [16, 8] has more than 127 positions, which i8 indices cannot name}}
+  %0:2 = var.max_pool_with_indices %x kernel [16, 8] : tensor<1x4x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_with_indices_padding(%x: tensor<1x4x8x8xf32>) {
+  // expected-error @+1 {{'var.max_pool_with_indices' op padding 2 must be at most half the kernel 2}}
+  %0:2 = var.max_pool_with_indices %x kernel [2, 2] padding [2, 2] : tensor<1x4x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_with_indices_index_type(%x: tensor<1x4x8x8xf32>) {
+  // expected-error @+1 {{'var.max_pool_with_indices' op result #1 must be ranked tensor of 8-bit signless integer values, but got 'tensor<1x4x4x4xi32>'}}
+  %0:2 = "var.max_pool_with_indices"(%x) <{kernel = array<i64: 2, 2>}> : (tensor<1x4x8x8xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xi32>)
+  return
+}
+
+// -----
+
+func.func @max_pool_with_indices_index_shape(%x: tensor<1x4x8x8xf32>) {
+  // expected-error @+2 {{'var.max_pool_with_indices' op inferred type(s) 'tensor<1x4x4x4xf32>', 'tensor<1x4x4x4xi8>' are incompatible with return type(s) of operation 'tensor<1x4x4x4xf32>', 'tensor<1x4x4x2xi8>'}}
+  // expected-error @+1 {{'var.max_pool_with_indices' op failed to infer returned types}}
+  %0:2 = "var.max_pool_with_indices"(%x) <{kernel = array<i64: 2, 2>}> : (tensor<1x4x8x8xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x2xi8>)
+  return
+}
+
+// -----
+
+func.func @max_pool_grad_indices_index_type(%i: tensor<1x4x4x4xi32>, %g: tensor<1x4x4x4xf32>) {
+  // expected-error @+1 {{'var.max_pool_grad_indices' op operand #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<1x4x4x4xi32>'}}
+  %0 = var.max_pool_grad_indices %i, %g kernel [2, 2] : tensor<1x4x4x4xi32>, tensor<1x4x4x4xf32> -> tensor<1x4x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_grad_indices_index_shape(%i: tensor<1x4x4x2xi8>, %g: tensor<1x4x4x4xf32>) {
+  // expected-error @+1 {{'var.max_pool_grad_indices' op indices type 'tensor<1x4x4x2xi8>' does not have the shape of grad type 'tensor<1x4x4x4xf32>'}}
+  %0 = var.max_pool_grad_indices %i, %g kernel [2, 2] : tensor<1x4x4x2xi8>, tensor<1x4x4x4xf32> -> tensor<1x4x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_grad_indices_window(%i: tensor<1x4x1x1xi8>, %g: tensor<1x4x1x1xf32>) {
+  // expected-error @+1 {{'var.max_pool_grad_indices' op window [8, 16] has more than 127 positions, which i8 indices cannot name}}
+  %0 = var.max_pool_grad_indices %i, %g kernel [8, 16] : tensor<1x4x1x1xi8>, tensor<1x4x1x1xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_grad_indices_size(%i: tensor<1x4x4x4xi8>, %g: tensor<1x4x4x4xf32>) {
+  // expected-error @+1 {{'var.max_pool_grad_indices' op result type 'tensor<1x4x10x8xf32>' does not pool to grad type 'tensor<1x4x4x4xf32>': the max pool gives 'tensor<1x4x5x4xf32>'}}
+  %0 = var.max_pool_grad_indices %i, %g kernel [2, 2] : tensor<1x4x4x4xi8>, tensor<1x4x4x4xf32> -> tensor<1x4x10x8xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_grad_indices_element_type(%i: tensor<1x4x4x4xi8>, %g: tensor<1x4x4x4xbf16>) {
+  // expected-error @+1 {{'var.max_pool_grad_indices' op result type 'tensor<1x4x8x8xf32>' does not pool to grad type 'tensor<1x4x4x4xbf16>': the max pool gives 'tensor<1x4x4x4xf32>'}}
+  %0 = var.max_pool_grad_indices %i, %g kernel [2, 2] : tensor<1x4x4x4xi8>, tensor<1x4x4x4xbf16> -> tensor<1x4x8x8xf32>
+  return
+}
+
+// -----
+
+// A channels-first result read channels-last: 8 channels of 16x8.
+func.func @max_pool_grad_indices_channels_last(%i: tensor<2x4x4x16xi8>, %g: tensor<2x4x4x16xf32>) {
+  // expected-error @+1 {{'var.max_pool_grad_indices' op result type 'tensor<2x16x8x8xf32>' does not pool to grad type 'tensor<2x4x4x16xf32>': the max pool gives 'tensor<2x8x4x8xf32>'}}
+  %0 = var.max_pool_grad_indices %i, %g kernel [2, 2] channels_last : tensor<2x4x4x16xi8>, tensor<2x4x4x16xf32> -> tensor<2x16x8x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
 // var.avg_pool_grad, var.global_avg_pool_grad: the pools' rules on the result
 //===----------------------------------------------------------------------===//
 

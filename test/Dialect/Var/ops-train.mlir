@@ -200,6 +200,46 @@ func.func @max_pool_grad(%x0: tensor<1x4x8x8xf32>, %y0: tensor<1x4x4x4xf32>,
                           tensor<2x3x10xbf16>, tensor<1x2x4x6x6xf32>
 }
 
+// The indices have the output's shape in i8; channels_last keeps both
+// results (N, spatial..., C). (9 + 2 - 3) / 2 + 1 = 5.
+// CHECK-LABEL: func.func @max_pool_with_indices
+// CHECK-SAME: -> (tensor<2x4x4x4xbf16>, tensor<2x4x4x4xi8>, tensor<1x5x5x8xf32>, tensor<1x5x5x8xi8>, tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xi8>)
+// CHECK: var.max_pool_with_indices %{{.*}} kernel [2, 2] : tensor<2x4x8x8xbf16>{{$}}
+// CHECK: var.max_pool_with_indices %{{.*}} kernel [3, 3] stride [2, 2] padding [1, 1] channels_last : tensor<1x9x9x8xf32>{{$}}
+// CHECK: var.max_pool_with_indices %{{.*}} kernel [1, 2, 2] padding [0, 1, 1] : tensor<1x2x4x6x6xf32>{{$}}
+func.func @max_pool_with_indices(%x0: tensor<2x4x8x8xbf16>,
+                                 %x1: tensor<1x9x9x8xf32>,
+                                 %x2: tensor<1x2x4x6x6xf32>)
+    -> (tensor<2x4x4x4xbf16>, tensor<2x4x4x4xi8>, tensor<1x5x5x8xf32>,
+        tensor<1x5x5x8xi8>, tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xi8>) {
+  %0:2 = var.max_pool_with_indices %x0 kernel [2, 2] : tensor<2x4x8x8xbf16>
+  %1:2 = var.max_pool_with_indices %x1 kernel [3, 3] stride [2, 2]
+      padding [1, 1] channels_last : tensor<1x9x9x8xf32>
+  %2:2 = var.max_pool_with_indices %x2 kernel [1, 2, 2] padding [0, 1, 1]
+      : tensor<1x2x4x6x6xf32>
+  return %0#0, %0#1, %1#0, %1#1, %2#0, %2#1
+      : tensor<2x4x4x4xbf16>, tensor<2x4x4x4xi8>, tensor<1x5x5x8xf32>,
+        tensor<1x5x5x8xi8>, tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xi8>
+}
+
+// The result has grad's element type and a shape that pools to grad's:
+// 8 and 9 both pool to 4 with kernel 2.
+// CHECK-LABEL: func.func @max_pool_grad_indices
+// CHECK: var.max_pool_grad_indices %{{.*}}, %{{.*}} kernel [2, 2] : tensor<2x4x4x4xi8>, tensor<2x4x4x4xbf16> -> tensor<2x4x9x8xbf16>{{$}}
+// CHECK: var.max_pool_grad_indices %{{.*}}, %{{.*}} kernel [3, 3] stride [2, 2] padding [1, 1] channels_last : tensor<1x5x5x8xi8>, tensor<1x5x5x8xf32> -> tensor<1x9x9x8xf32>{{$}}
+func.func @max_pool_grad_indices(%i0: tensor<2x4x4x4xi8>,
+                                 %g0: tensor<2x4x4x4xbf16>,
+                                 %i1: tensor<1x5x5x8xi8>,
+                                 %g1: tensor<1x5x5x8xf32>)
+    -> (tensor<2x4x9x8xbf16>, tensor<1x9x9x8xf32>) {
+  %0 = var.max_pool_grad_indices %i0, %g0 kernel [2, 2]
+      : tensor<2x4x4x4xi8>, tensor<2x4x4x4xbf16> -> tensor<2x4x9x8xbf16>
+  %1 = var.max_pool_grad_indices %i1, %g1 kernel [3, 3] stride [2, 2]
+      padding [1, 1] channels_last
+      : tensor<1x5x5x8xi8>, tensor<1x5x5x8xf32> -> tensor<1x9x9x8xf32>
+  return %0, %1 : tensor<2x4x9x8xbf16>, tensor<1x9x9x8xf32>
+}
+
 // The forward avg_pool of the result gives grad's type: 8 and 9 both pool to
 // 4 with kernel 2, 9 and 10 to 5 with kernel 3, stride 2, padding 1.
 // CHECK-LABEL: func.func @avg_pool_grad
