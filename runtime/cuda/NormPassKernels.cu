@@ -18,7 +18,7 @@
 #include "runtime/cuda/NormPassKernels.cuh"
 
 #include "runtime/cuda/DeviceTensor.cuh"
-#include "runtime/cuda/ElementwiseScalars.cuh"
+#include "runtime/cuda/NormMask.cuh"
 
 #include <algorithm>
 #include <type_traits>
@@ -129,92 +129,6 @@ __device__ inline void storeGroup(void *data, int type, int64_t g,
     storePack(data, type, g, v);
   else
     storeFloat(data, type, g, v[0]);
-}
-
-/// y as `type` stores it: the value a later kernel reads back.
-__device__ inline float roundToType(float y, int type) {
-  return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(y)) : y;
-}
-
-/// The fused SiLU's sigmoid, in the fast intrinsics: the batch norm
-/// passes are bound by memory only while an element costs a few dozen
-/// instructions, and the accurate expf and division take most of them.
-/// The forward and the backward's recomputation use the same one.
-__device__ inline float fastSigmoid(float x) {
-  return __frcp_rn(1.0f + __expf(-x));
-}
-
-/// What a kernel knows of its mask when it is compiled: kAnyMask reads
-/// the activation and whether it recomputes at run time; any other kind is
-/// that Activation, recomputing (or kNoActivation). The hot kernels are
-/// compiled for each, so that no element branches on the mask.
-constexpr int kAnyMask = -1;
-
-/// The kind a kernel compiled for `mask` may be.
-int maskKind(const ActivationMask &mask) {
-  if (mask.activation == kNoActivation || mask.recompute)
-    return mask.activation;
-  return kAnyMask;
-}
-
-/// f(std::integral_constant<int, maskKind(mask)>()).
-template <typename F> void withMaskKind(const ActivationMask &mask, F &&f) {
-  switch (maskKind(mask)) {
-  case kNoActivation:
-    return f(std::integral_constant<int, kNoActivation>());
-  case kReluActivation:
-    return f(std::integral_constant<int, kReluActivation>());
-  case kRelu6Activation:
-    return f(std::integral_constant<int, kRelu6Activation>());
-  case kSiluActivation:
-    return f(std::integral_constant<int, kSiluActivation>());
-  default:
-    return f(std::integral_constant<int, kAnyMask>());
-  }
-}
-
-/// Whether a mask of `Kind` reads its value.
-template <int Kind>
-__device__ inline bool readsValue(const ActivationMask &mask) {
-  return Kind == kAnyMask && mask.readsValue();
-}
-
-/// A recomputing mask's per-channel scale and shift (zeros for the
-/// others), read once for the elements of a channel that a thread takes.
-struct MaskChannel {
-  float scale = 0.0f, shift = 0.0f;
-};
-template <int Kind = kAnyMask>
-__device__ inline MaskChannel maskChannel(const ActivationMask &mask,
-                                          int64_t c) {
-  if (Kind == kNoActivation || (Kind == kAnyMask && !mask.recompute))
-    return {};
-  return {mask.scaleShift[c], mask.scaleShift[mask.channels + c]};
-}
-
-/// dy through the fused activation (ActivationMask of `Kind`) at an
-/// element whose input is x: its gradient from the activation's output
-/// `value`, or with recompute from the pre-activation recomputed with `ch`
-/// and rounded to zType; SiLU's rounded to gradType.
-template <int Kind = kAnyMask>
-__device__ inline float maskGrad(const ActivationMask &mask, float value,
-                                 float x, MaskChannel ch, float dy, int zType,
-                                 int gradType) {
-  const int activation = Kind == kAnyMask ? mask.activation : Kind;
-  if (activation == kNoActivation)
-    return dy;
-  if (Kind != kAnyMask || mask.recompute)
-    value = roundToType(__fmaf_rn(x, ch.scale, ch.shift), zType);
-  if (activation == kReluActivation)
-    return ReluGrad()(value, dy);
-  if (activation == kRelu6Activation)
-    return Relu6Grad()(value, dy);
-  float s = fastSigmoid(value);
-  return roundToType(dy * s * (1.0f + value * (1.0f - s)), gradType);
-}
-__device__ inline float maskGrad(const ActivationMask &mask, float value,
-                                 float x, MaskChannel ch, float dy) {
-  return maskGrad(mask, value, x, ch, dy, mask.zType, mask.gradType);
 }
 
 /// maskGrad on element e of `dy` with `value` (read only where the mask
@@ -482,13 +396,25 @@ __global__ void __launch_bounds__(kThreads, 2)
             shared[k][e][j];
 }
 
-/// withMaskKind on the mask of `pass` (a pass of two inputs has one), else
-/// f(kNoActivation).
+struct Normalize;
+
+/// withKind on the mask kind of `pass` (a pass of two inputs has a mask)
+/// or its activation (Normalize's), else f(kNoActivation).
 template <typename Pass, typename F>
 void withMaskKindOf(const Pass &pass, F &&f) {
   if constexpr (Pass::kInputs == 2)
-    withMaskKind(pass.mask, f);
-  else
+    withKind(maskKind(pass.mask), f);
+  else if constexpr (std::is_same_v<Pass, Normalize>) {
+    // Only the ReLUs: compiled for no activation (f32) or SiLU (bf16) the
+    // row pass spills at its 64 registers, and reading the activation at
+    // run time it does not.
+    if (pass.activation == kReluActivation)
+      f(std::integral_constant<int, kReluActivation>());
+    else if (pass.activation == kRelu6Activation)
+      f(std::integral_constant<int, kRelu6Activation>());
+    else
+      f(std::integral_constant<int, kAnyMask>());
+  } else
     f(std::integral_constant<int, kNoActivation>());
 }
 
@@ -557,16 +483,32 @@ struct Normalize {
   __device__ Channel channel(int64_t c) const {
     return {scaleShift[c], scaleShift[channels + c]};
   }
+  /// With a Kind other than kAnyMask, that is the activation (a kernel
+  /// compiled for it, rowPassKernel), else `activation`.
+  template <int Kind = kAnyMask>
   __device__ float apply(const Channel &ch, float x, float) const {
+    const int act = Kind == kAnyMask ? activation : Kind;
     float y = __fmaf_rn(x, ch.scale, ch.shift);
-    if (activation == kNoActivation)
+    if (act == kNoActivation)
       return y;
     y = roundToType(y, yType);
-    if (activation == kSiluActivation)
+    if (act == kSiluActivation)
       return y * fastSigmoid(y);
-    return activation == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
+    return act == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
   }
 };
+
+/// pass.apply, compiled for a mask or activation of `Kind` where the pass
+/// has one.
+template <int Kind, typename Pass>
+__device__ inline float applyPass(const Pass &pass,
+                                  const typename Pass::Channel &ch, float a,
+                                  float b) {
+  if constexpr (std::is_same_v<Pass, Normalize>)
+    return pass.template apply<Kind>(ch, a, b);
+  else
+    return pass.apply(ch, a, b);
+}
 
 /// dx = scale * (dy - meanGrad - (x - mean) * centeredGrad) (InputGradTerms).
 struct InputGrad {
@@ -655,7 +597,7 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
           if constexpr (Pass::kInputs == 2)
             grad = maskGrad<Kind, Type>(pass.mask, value[u], va[u], vb[u], e,
                                         maskCh[e]);
-          result[e] = pass.apply(channel[e], va[u][e], grad);
+          result[e] = applyPass<Kind>(pass, channel[e], va[u][e], grad);
         }
         storePack(out, outType, (r + u * sweep) * packsPerRow + column, result);
       }
