@@ -295,23 +295,32 @@ std::optional<int64_t> MaxPoolGradOp::getForwardFlops() {
   return numElements(getType());
 }
 
+/// That the result of pool backward `op` pools, as its forward (`pool`:
+/// "max" or "average") would, to grad's type.
+template <typename PoolGradOp>
+static LogicalResult verifyPoolsToGrad(PoolGradOp op, StringRef pool) {
+  RankedTensorType grad = op.getGrad().getType();
+  FailureOr<RankedTensorType> forward = inferPoolType(
+      op.getLoc(), op.getOperationName(), op.getType(), op.getKernel(),
+      op.getStride(), op.getPadding(), op.getChannelsLast());
+  if (failed(forward))
+    return failure();
+  if (*forward != grad)
+    return op.emitOpError("result type ")
+           << op.getType() << " does not pool to grad type " << grad << ": the "
+           << pool << " pool gives " << *forward;
+  return success();
+}
+
 LogicalResult MaxPoolGradIndicesOp::verify() {
   RankedTensorType indices = getIndices().getType();
   RankedTensorType grad = getGrad().getType();
   if (indices.getShape() != grad.getShape())
     return emitOpError("indices type ")
            << indices << " does not have the shape of grad type " << grad;
-  FailureOr<RankedTensorType> forward =
-      inferPoolType(getLoc(), getOperationName(), getType(), getKernel(),
-                    getStride(), getPadding(), getChannelsLast());
-  if (failed(forward) ||
-      failed(checkIndexedWindow(getLoc(), getOperationName(), getKernel())))
+  if (failed(checkIndexedWindow(getLoc(), getOperationName(), getKernel())))
     return failure();
-  if (*forward != grad)
-    return emitOpError("result type ")
-           << getType() << " does not pool to grad type " << grad
-           << ": the max pool gives " << *forward;
-  return success();
+  return verifyPoolsToGrad(*this, "max");
 }
 
 std::optional<int64_t> MaxPoolGradIndicesOp::getForwardFlops() {
@@ -319,17 +328,7 @@ std::optional<int64_t> MaxPoolGradIndicesOp::getForwardFlops() {
 }
 
 LogicalResult AvgPoolGradOp::verify() {
-  RankedTensorType grad = getGrad().getType();
-  FailureOr<RankedTensorType> forward =
-      inferPoolType(getLoc(), getOperationName(), getType(), getKernel(),
-                    getStride(), getPadding(), getChannelsLast());
-  if (failed(forward))
-    return failure();
-  if (*forward != grad)
-    return emitOpError("result type ")
-           << getType() << " does not pool to grad type " << grad
-           << ": the average pool gives " << *forward;
-  return success();
+  return verifyPoolsToGrad(*this, "average");
 }
 
 std::optional<int64_t> AvgPoolGradOp::getForwardFlops() {
