@@ -235,6 +235,30 @@ LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
   return inferPool(loc, getOperationName(), adaptor, types);
 }
 
+LogicalResult checkIndexedWindow(std::optional<Location> loc, StringRef name,
+                                 ArrayRef<int64_t> kernel) {
+  std::optional<int64_t> positions = mulDims(kernel);
+  if (!positions || *positions > kMaxIndexedWindow)
+    return opError(loc, name, "window [", kernel, "] has more than ",
+                   kMaxIndexedWindow,
+                   " positions, which i8 indices cannot name");
+  return success();
+}
+
+/// var.max_pool's result, then i8 indices of its shape.
+LogicalResult MaxPoolWithIndicesOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  if (failed(inferPool(loc, name, adaptor, types)) ||
+      failed(checkIndexedWindow(loc, name, adaptor.getKernel())))
+    return failure();
+  auto output = cast<RankedTensorType>(types.front());
+  types.push_back(
+      RankedTensorType::get(output.getShape(), IntegerType::get(context, 8)));
+  return success();
+}
+
 std::optional<int64_t> MaxPoolOp::getForwardFlops() {
   return mulFlops({numElements(getType()), mulDims(getKernel())});
 }

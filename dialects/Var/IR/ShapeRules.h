@@ -58,6 +58,13 @@ mlir::FailureOr<mlir::RankedTensorType> inferPoolType(
     std::optional<llvm::ArrayRef<int64_t>> stride,
     std::optional<llvm::ArrayRef<int64_t>> padding, bool channelsLast);
 
+/// That the window of `kernel` has at most kMaxIndexedWindow positions, so
+/// that an i8 index names each (var.max_pool_with_indices and its
+/// backward).
+mlir::LogicalResult checkIndexedWindow(std::optional<mlir::Location> loc,
+                                       llvm::StringRef opName,
+                                       llvm::ArrayRef<int64_t> kernel);
+
 /// The result type of var.global_avg_pool.
 mlir::FailureOr<mlir::RankedTensorType>
 inferGlobalAvgPoolType(std::optional<mlir::Location> loc,

@@ -181,41 +181,6 @@ fused::FusedStep DropoutGradOp::getFusedStep() {
           static_cast<int64_t>(getKey())};
 }
 
-/// The window of `kernel` has at most kMaxIndexedWindow positions, so that
-/// an i8 index names each.
-static LogicalResult checkIndexedWindow(std::optional<Location> loc,
-                                        StringRef name,
-                                        ArrayRef<int64_t> kernel) {
-  std::optional<int64_t> positions = mulDims(kernel);
-  if (!positions || *positions > kMaxIndexedWindow)
-    return opError(loc, name, "window [", kernel, "] has more than ",
-                   kMaxIndexedWindow,
-                   " positions, which i8 indices cannot name");
-  return success();
-}
-
-LogicalResult MaxPoolWithIndicesOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  StringRef name = getOperationName();
-  FailureOr<RankedTensorType> input =
-      rankedOperand(loc, name, "input", adaptor.getInput());
-  if (failed(input))
-    return failure();
-  std::optional<ArrayRef<int64_t>> kernel;
-  if (adaptor.getKernelAttr())
-    kernel = adaptor.getKernel();
-  FailureOr<RankedTensorType> output =
-      inferPoolType(loc, name, *input, kernel, adaptor.getStride(),
-                    adaptor.getPadding(), isChannelsLast(adaptor));
-  if (failed(output) || failed(checkIndexedWindow(loc, name, *kernel)))
-    return failure();
-  types.push_back(*output);
-  types.push_back(RankedTensorType::get(
-      output->getShape(), IntegerType::get(input->getContext(), 8)));
-  return success();
-}
-
 std::optional<int64_t> MaxPoolWithIndicesOp::getForwardFlops() {
   return mulFlops({numElements(getOutput().getType()), mulDims(getKernel())});
 }
