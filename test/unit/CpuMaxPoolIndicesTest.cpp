@@ -5,7 +5,7 @@
 // ties (constant windows, ReLU's zeros, -0 against +0) and NaNs; the indices
 // name, within each window, an element equal to the output; and calls the
 // verifier should have rejected are messages.
-#include "runtime/cpu/CpuOps.h"
+#include "test/unit/CpuKernelTest.h"
 #include "test/unit/GradCheck.h"
 
 #include <gtest/gtest.h>
@@ -16,54 +16,9 @@
 #include <vector>
 
 using namespace var;
-using namespace var::cpu;
-using plan::DType;
+using namespace var::cputest;
 
 namespace {
-
-using Shape = std::vector<int64_t>;
-
-const OpTable &kernels() {
-  static const OpTable table = [] {
-    OpTable ops;
-    registerConvPoolOps(ops);
-    return ops;
-  }();
-  return table;
-}
-
-/// A tensor the test owns, kept as the bytes a kernel wrote.
-struct Tensor {
-  Tensor(Shape shape, DType dtype) : dtype(dtype), shape(std::move(shape)) {
-    bytes.resize(static_cast<size_t>(view().bytes()));
-  }
-  Tensor(Shape shape, DType dtype, const std::vector<float> &values)
-      : Tensor(std::move(shape), dtype) {
-    TensorView v = view();
-    writeFloats(values, v);
-  }
-  TensorView view() { return {dtype, shape, bytes.data()}; }
-  std::vector<float> values() { return readFloats(view()); }
-
-  DType dtype;
-  Shape shape;
-  std::vector<uint8_t> bytes;
-};
-
-/// Runs `op`; the kernel's message, empty on success.
-std::string run(const std::string &op, std::vector<Tensor *> operands,
-                std::vector<Tensor *> results,
-                std::vector<plan::Attribute> attributes) {
-  plan::Instruction inst;
-  inst.op = op;
-  inst.attributes = std::move(attributes);
-  OpCall call{inst, {}, {}, 0};
-  for (Tensor *tensor : operands)
-    call.operands.push_back(tensor->view());
-  for (Tensor *tensor : results)
-    call.results.push_back(tensor->view());
-  return kernels().at(op)(call);
-}
 
 /// A pool over a channels-first input; `pooled` is the output's shape.
 struct Pool {
@@ -76,13 +31,6 @@ Shape channelsLast(Shape shape) {
   shape.push_back(shape[1]);
   shape.erase(shape.begin() + 1);
   return shape;
-}
-
-int64_t numel(const Shape &shape) {
-  int64_t count = 1;
-  for (int64_t d : shape)
-    count *= d;
-  return count;
 }
 
 const std::vector<Pool> &pools() {
@@ -162,9 +110,10 @@ std::vector<float> gradValues(int64_t count, uint32_t seed) {
   return grads;
 }
 
-void expectSameBytes(Tensor &want, Tensor &got, const char *what) {
-  ASSERT_EQ(want.bytes.size(), got.bytes.size()) << what;
-  EXPECT_EQ(std::memcmp(want.bytes.data(), got.bytes.data(), want.bytes.size()),
+void expectSameBytes(const Tensor &want, const Tensor &got, const char *what) {
+  ASSERT_EQ(want.view.bytes(), got.view.bytes()) << what;
+  EXPECT_EQ(std::memcmp(want.view.data, got.view.data,
+                        static_cast<size_t>(want.view.bytes())),
             0)
       << what << " differs";
 }
@@ -208,16 +157,16 @@ void expectSameAsMaxPool(const Pool &p, const std::string &kind, DType dtype,
   Shape in = last ? channelsLast(p.input) : p.input;
   Shape out = last ? channelsLast(p.pooled) : p.pooled;
   std::vector<plan::Attribute> attrs = attributes(p, last);
-  Tensor x(in, dtype, inputValues(kind, numel(in), 3));
-  Tensor dy(out, dtype, gradValues(numel(out), 5));
+  Tensor x(in, inputValues(kind, numel(in), 3), dtype);
+  Tensor dy(out, gradValues(numel(out), 5), dtype);
 
-  Tensor y(out, dtype), yIndexed(out, dtype), indices(out, DType::I8);
+  Tensor y(dtype, out), yIndexed(dtype, out), indices(DType::I8, out);
   ASSERT_EQ(run("var.max_pool", {&x}, {&y}, attrs), "");
   ASSERT_EQ(
       run("var.max_pool_with_indices", {&x}, {&yIndexed, &indices}, attrs), "");
   expectSameBytes(y, yIndexed, "output");
 
-  Tensor dx(in, dtype), dxIndexed(in, dtype);
+  Tensor dx(dtype, in), dxIndexed(dtype, in);
   ASSERT_EQ(run("var.max_pool_grad", {&x, &y, &dy}, {&dx}, attrs), "");
   ASSERT_EQ(
       run("var.max_pool_grad_indices", {&indices, &dy}, {&dxIndexed}, attrs),
@@ -229,8 +178,7 @@ void expectSameAsMaxPool(const Pool &p, const std::string &kind, DType dtype,
   if (last)
     return;
   std::vector<float> xs = x.values(), ys = y.values();
-  const auto *positions =
-      reinterpret_cast<const int8_t *>(indices.bytes.data());
+  const auto *positions = static_cast<const int8_t *>(indices.view.data);
   for (int64_t o = 0; o < numel(out); ++o) {
     bool inside;
     float chosen = windowElement(p, xs, o, positions[o], inside);
@@ -254,13 +202,12 @@ TEST(CpuMaxPoolIndices, SameAsMaxPoolAndItsGradient) {
 TEST(CpuMaxPoolIndices, PositionsByHand) {
   auto positions = [](const Shape &in, const std::vector<float> &values,
                       std::vector<plan::Attribute> attrs, const Shape &out) {
-    Tensor x(in, DType::F32, values), y(out, DType::F32),
-        indices(out, DType::I8);
+    Tensor x(in, values), y(DType::F32, out), indices(DType::I8, out);
     EXPECT_EQ(run("var.max_pool_with_indices", {&x}, {&y, &indices}, attrs),
               "");
     std::vector<int> result;
-    for (uint8_t byte : indices.bytes)
-      result.push_back(static_cast<int8_t>(byte));
+    const auto *bytes = static_cast<const int8_t *>(indices.view.data);
+    result.assign(bytes, bytes + numel(out));
     return result;
   };
   std::vector<float> ramp(16);
@@ -293,10 +240,10 @@ TEST(CpuMaxPoolIndices, PositionsByHand) {
 TEST(CpuMaxPoolIndices, PositionsOffTheInputRouteNowhere) {
   std::vector<plan::Attribute> attrs = {
       {"kernel", Shape{3}}, {"stride", Shape{1}}, {"padding", Shape{1}}};
-  Tensor indices({1, 1, 3}, DType::I8);
+  Tensor indices(DType::I8, {1, 1, 3});
   const int8_t positions[] = {0, 5, -1}; // padding, outside, negative
-  std::memcpy(indices.bytes.data(), positions, 3);
-  Tensor dy({1, 1, 3}, DType::F32, {1, 2, 3}), dx({1, 1, 3}, DType::F32);
+  std::memcpy(indices.view.data, positions, 3);
+  Tensor dy({1, 1, 3}, {1, 2, 3}), dx(DType::F32, {1, 1, 3});
   ASSERT_EQ(run("var.max_pool_grad_indices", {&indices, &dy}, {&dx}, attrs),
             "");
   EXPECT_EQ(dx.values(), (std::vector<float>{0, 0, 0}));
@@ -306,14 +253,14 @@ TEST(CpuMaxPoolIndices, BadCallsAreMessages) {
   std::vector<plan::Attribute> pool = {{"kernel", Shape{2, 2}}};
   auto forward = [&](Shape in, Shape out, DType indexType, Shape indexShape,
                      std::vector<plan::Attribute> attrs) {
-    Tensor x(in, DType::F32), y(out, DType::F32),
-        indices(indexShape, indexType);
+    Tensor x(DType::F32, in), y(DType::F32, out),
+        indices(indexType, indexShape);
     return run("var.max_pool_with_indices", {&x}, {&y, &indices}, attrs);
   };
   auto backward = [&](Shape in, Shape out, DType indexType, Shape indexShape,
                       std::vector<plan::Attribute> attrs) {
-    Tensor indices(indexShape, indexType), dy(out, DType::F32),
-        dx(in, DType::F32);
+    Tensor indices(indexType, indexShape), dy(DType::F32, out),
+        dx(DType::F32, in);
     return run("var.max_pool_grad_indices", {&indices, &dy}, {&dx}, attrs);
   };
   Shape in = {1, 2, 8, 8}, out = {1, 2, 4, 4};
