@@ -244,6 +244,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.poolIndices = flags.poolIndices;
   merged.channelsLast = flags.channelsLast;
   merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
+  merged.foldBatchNormBias = flags.foldBatchNormBias;
   merged.padChannels = flags.padChannels;
 
   // Bucket sizes: MB from a flag against elements from the file, compared in
@@ -449,6 +450,8 @@ std::string describe(const CompileOptions &options) {
     os << ", no rematerialization";
   if (!options.getFuseBatchNormActivation())
     os << ", batch norm apart from its activation";
+  if (!options.getFoldBatchNormBias())
+    os << ", convolution biases before batch norm kept";
   if (!options.getPoolIndices())
     os << ", max pools keep their input";
   if (options.getChannelsLast())

@@ -121,6 +121,10 @@ struct CompileOptions {
   /// that activation's gradient (--var-fuse-bn-act); on unless a flag turns
   /// it off. No DeepSpeed key sets it.
   std::optional<bool> fuseBatchNormActivation;
+  /// A convolution's bias that a training batch norm cancels is dropped
+  /// from it and moved into the running mean (--var-fold-bn-bias); on
+  /// unless a flag turns it off. No DeepSpeed key sets it.
+  std::optional<bool> foldBatchNormBias;
   /// Under channels-last, the channels between two convolutions are padded
   /// to a multiple of this (--var-pad-channels); 8 unless a flag sets it, 0
   /// or 1 leaves them. No DeepSpeed key sets it.
@@ -165,6 +169,9 @@ struct CompileOptions {
   bool getRematerialize() const { return rematerialize.value_or(true); }
   bool getPoolIndices() const { return poolIndices.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
+  bool getFoldBatchNormBias() const {
+    return foldBatchNormBias.value_or(true);
+  }
   bool getFuseBatchNormActivation() const {
     return fuseBatchNormActivation.value_or(true);
   }

@@ -84,6 +84,12 @@ mlir::LogicalResult addOptimizer(mlir::ModuleOp module, mlir::func::FuncOp step,
 /// number of ops fused away (ops removed minus fused ops made).
 int64_t fuseElementwise(mlir::func::FuncOp func);
 
+/// Drops each convolution bias that only a training batch norm reads
+/// (moving it into the running mean) and makes each per-channel sum of a
+/// batch norm's input gradient zero; the core of --var-fold-bn-bias.
+void foldBatchNormBias(mlir::func::FuncOp func, int64_t &biasesDropped,
+                       int64_t &sumsZeroed);
+
 /// Folds each var.relu or var.relu6 that is the only user of a batch norm's
 /// result into the batch norm, and each var.relu_grad or var.relu6_grad that
 /// only feeds a var.batch_norm_grad into it; the core of --var-fuse-bn-act.

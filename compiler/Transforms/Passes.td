@@ -305,6 +305,45 @@ def Zero : Pass<"var-zero", "::mlir::ModuleOp"> {
                            "::dist::DistDialect"];
 }
 
+def FoldBatchNormBias : Pass<"var-fold-bn-bias", "::mlir::ModuleOp"> {
+  let summary = "Drop the convolution bias that a training batch norm cancels";
+  let description = [{
+    Runs on every function after `--var-autodiff` (it rewrites the training
+    forms of batch norm, `var.batch_norm_train` and `var.batch_norm_grad`)
+    and before `--var-fuse-bn-act` and `--var-zero`.
+
+    A training batch norm subtracts its batch's per-channel mean, so a
+    per-channel constant added to its input moves neither its result nor
+    its backward: the gradient of that constant is exactly zero. Two
+    rewrites follow:
+
+    - A `var.reduce_sum` of a `var.batch_norm_grad`'s input gradient over
+      every dimension but the channels (a bias gradient) becomes a
+      `var.fill` of zero.
+    - A `var.conv` with a bias whose result only one `var.batch_norm_train`
+      (of the same layout) reads, with the `var.batch_norm_grad` ops that
+      read it as their input together with that batch norm's saved mean,
+      loses its bias. The batch mean then lacks the bias, so the running
+      mean that the batch norm returns gets `momentum * bias` added, which
+      keeps it PyTorch's running mean of the biased input; the evaluation
+      forward (`var.batch_norm` with running statistics) keeps the bias.
+
+    Exact in real arithmetic; in floating point the batch norm's input is
+    rounded without the bias and its statistics differ in the last bits,
+    so `--var-fold-bn-bias` plans do not train bit for bit like plans
+    without it (each stays bit-reproducible). The bias parameter stays: it
+    gets a zero gradient, as it has in exact arithmetic, and its optimizer
+    still applies weight decay to it.
+  }];
+  let statistics = [
+    Statistic<"numBiases", "biases-dropped",
+              "Convolution biases dropped before a training batch norm">,
+    Statistic<"numSums", "sums-zeroed",
+              "Per-channel sums of a batch norm's input gradient made zero">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def FuseBatchNormActivation
     : Pass<"var-fuse-bn-act", "::mlir::ModuleOp"> {
   let summary = "Fold ReLU, ReLU6 and SiLU and their gradients into batch norm";

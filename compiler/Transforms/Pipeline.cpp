@@ -57,6 +57,11 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   optimizer.momentum = options.getMomentum();
   pm.addPass(createOptimizer(optimizer));
 
+  // After autodiff, which writes the training batch norms and the bias
+  // gradients, and before ZeRO, which gathers and shards parameters.
+  if (options.getFoldBatchNormBias())
+    pm.addPass(createFoldBatchNormBias());
+
   // After autodiff (a batch norm with an activation has no backward rule)
   // and channels-last (which sets the batch norm's layout); before
   // elementwise fusion, which would take the activations into its chains.

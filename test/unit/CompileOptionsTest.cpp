@@ -661,6 +661,19 @@ TEST(CompileOptionsTest, ChannelsLastSurvivesTheMergeAndIsDescribed) {
   EXPECT_EQ(describe(merge({}, {})).find("channels-last"), std::string::npos);
 }
 
+TEST(CompileOptionsTest, BatchNormBiasFoldsUnlessAFlagTurnsItOff) {
+  EXPECT_TRUE(merge({}, {}).getFoldBatchNormBias());
+  EXPECT_EQ(describe(merge({}, {})).find("biases"), std::string::npos);
+  CompileOptions flags;
+  flags.foldBatchNormBias = false;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_FALSE(merged.getFoldBatchNormBias());
+  EXPECT_NE(describe(merged).find(", convolution biases before batch norm "
+                                  "kept"),
+            std::string::npos)
+      << describe(merged);
+}
+
 TEST(CompileOptionsTest, PoolIndicesAreOnUnlessAFlagTurnsThemOff) {
   EXPECT_TRUE(merge({}, {}).getPoolIndices());
   EXPECT_EQ(describe(merge({}, {})).find("max pools"), std::string::npos);

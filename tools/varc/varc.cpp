@@ -179,6 +179,15 @@ llvm::cl::opt<bool> fuseBnAct(
                    "output or input (bit-identical on the CPU); on by "
                    "default, --fuse-bn-act=false turns it off"),
     llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> foldBnBias(
+    "fold-bn-bias",
+    llvm::cl::desc("Drop each convolution bias that a training batch norm "
+                   "cancels (it subtracts the batch mean; the bias's "
+                   "gradient is exactly zero) and add it to the running "
+                   "mean instead, saving a pass over the convolution's "
+                   "output each way; exact in real arithmetic, not bit for "
+                   "bit; on by default, --fold-bn-bias=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> channelsLast(
     "channels-last",
     llvm::cl::desc("Run convolutions, pooling and batch norm channels-last "
@@ -238,6 +247,7 @@ bool wantsPlan() {
                                        &rematerialize,
                                        &poolIndices,
                                        &fuseBnAct,
+                                       &foldBnBias,
                                        &padChannels};
   // and those that ask for an output.
   const llvm::cl::Option *outputs[] = {&emit, &report, &outputFile};
@@ -300,6 +310,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))
     flags.fuseBatchNormActivation = fuseBnAct;
+  if (given(foldBnBias))
+    flags.foldBatchNormBias = foldBnBias;
   if (given(padChannels))
     flags.padChannels = padChannels;
   return flags;
