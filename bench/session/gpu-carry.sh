@@ -35,7 +35,8 @@ varc="$build/bin/varc"
 rm -rf "$out" && cp -r .gpu/gpu-tests "$out"
 
 # The perf plans: every model -cl and -fba, mobilenet_v2 at ZeRO-3 with
-# the optimizer offloaded, and r2plus1d_18 -fba without channel padding.
+# the optimizer offloaded, r2plus1d_18 -fba without channel padding, and
+# vgg11_bn -fba with its convolution biases (--fold-bn-bias=false).
 VARC="$varc" "$root/bench/perf/compile-plans.sh" "$out/perf-plans" > /dev/null
 while read -r model _; do
   rm -f "$out/perf-plans/$model.fb" # the channels-first plans: not measured
@@ -51,6 +52,11 @@ python3 "$root/models/gen/r2plus1d_18.py" --frames 16 --size 112 \
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=16 \
   --channels-last --pad-channels=0 \
   -o "$out/perf-plans/r2plus1d_18-unpadded.fb" > /dev/null
+python3 "$root/models/gen/vgg11_bn.py" --frames 8 --size 224 \
+  --classes 101 > "$mlir"
+"$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=8 \
+  --channels-last --fold-bn-bias=false \
+  -o "$out/perf-plans/vgg11_bn-biased.fb" > /dev/null
 rm -f "$mlir"
 
 # For a torch.compile call (PERF_PLANS=compile-plans PERF_MODES=compile):
