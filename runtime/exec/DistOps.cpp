@@ -202,14 +202,27 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
   Place grads{bucket.grads.data(), DType::F32, false};
 
   if (op == "dist.pack") {
-    if (std::string error = zero(results[0], bucket.numel); !error.empty())
-      return error;
-    for (size_t i = 0; i < operands.size(); ++i)
+    // The gradients tile the bucket but for alignment gaps and the padding
+    // at its end: only those are zeroed, not the whole bucket first.
+    std::vector<std::pair<int64_t, int64_t>> spans; // offset, numel
+    for (size_t i = 0; i < operands.size(); ++i) {
+      int64_t numel = views[inst.operands[i]].numel();
+      spans.emplace_back(source.offsets[i], numel);
       if (std::string error =
-              copy(results[0].at(source.offsets[i]), operands[i],
-                   views[inst.operands[i]].numel());
+              copy(results[0].at(source.offsets[i]), operands[i], numel);
           !error.empty())
         return error;
+    }
+    std::sort(spans.begin(), spans.end());
+    spans.emplace_back(bucket.numel, 0);
+    int64_t covered = 0;
+    for (auto [offset, numel] : spans) {
+      if (offset > covered)
+        if (std::string error = zero(results[0].at(covered), offset - covered);
+            !error.empty())
+          return error;
+      covered = std::max(covered, offset + numel);
+    }
     if (!inst.getAttr<bool>("accumulate"))
       return "";
     if (!grads.data)
