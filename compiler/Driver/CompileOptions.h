@@ -114,6 +114,11 @@ struct CompileOptions {
   /// instead of their input (--var-max-pool-indices); on unless a flag
   /// turns it off. No DeepSpeed key sets it.
   std::optional<bool> poolIndices;
+  /// A training batch norm whose result only a max pool with indices reads
+  /// pools that result as it makes it, never storing it
+  /// (--var-fuse-bn-pool); on unless a flag turns it off. No DeepSpeed key
+  /// sets it.
+  std::optional<bool> fuseBatchNormPool;
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
@@ -168,6 +173,7 @@ struct CompileOptions {
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
   bool getRematerialize() const { return rematerialize.value_or(true); }
   bool getPoolIndices() const { return poolIndices.value_or(true); }
+  bool getFuseBatchNormPool() const { return fuseBatchNormPool.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFoldBatchNormBias() const {
     return foldBatchNormBias.value_or(true);

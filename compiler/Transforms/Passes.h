@@ -103,6 +103,12 @@ int64_t fuseBatchNormActivation(mlir::func::FuncOp func);
 /// the number of pools rewritten.
 int64_t useMaxPoolIndices(mlir::func::FuncOp func);
 
+/// Replaces each var.max_pool_with_indices of `func` that alone reads the
+/// result of a var.batch_norm_train of its layout, and that batch norm, by
+/// one var.batch_norm_train_max_pool; the core of --var-fuse-bn-pool.
+/// Returns the number of pairs fused.
+int64_t fuseBatchNormMaxPool(mlir::func::FuncOp func);
+
 /// What --var-zero builds; see its description in Passes.td.
 struct ZeroConfig {
   int64_t stage = 0;

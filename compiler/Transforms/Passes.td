@@ -411,6 +411,34 @@ def MaxPoolIndices : Pass<"var-max-pool-indices", "::mlir::ModuleOp"> {
   let dependentDialects = ["::var::VarDialect"];
 }
 
+def FuseBatchNormMaxPool : Pass<"var-fuse-bn-pool", "::mlir::ModuleOp"> {
+  let summary = "Pool a training batch norm's result as it is made, never storing it";
+  let description = [{
+    Runs on every function after `--var-max-pool-indices` (which writes
+    `var.max_pool_with_indices`) and `--var-fuse-bn-act` (which gives the
+    batch norm its activation), and before `--var-fuse-elementwise`,
+    `--var-zero` and `--var-plan-memory`, which then see no full-size
+    normalized result.
+
+    A `var.max_pool_with_indices` whose input is the normalized result of
+    a `var.batch_norm_train` that nothing else reads, in the same layout
+    (both `channels_last` or neither), becomes, with that batch norm, one
+    `var.batch_norm_train_max_pool`: the pool's output and indices and the
+    batch norm's statistics, bit for bit, without the normalized tensor
+    between them (in vgg11_bn, the largest activation of each stage,
+    written and read once). The backward is untouched: it reads the
+    indices and the batch norm's input and statistics, not the normalized
+    result. A batch norm whose result has another reader (a plain
+    `var.max_pool`'s backward, a residual add) and a pair of two layouts
+    stay as they are.
+  }];
+  let statistics = [
+    Statistic<"numFused", "pools-fused",
+              "Batch norm and max pool pairs made one op">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def FuseElementwise : Pass<"var-fuse-elementwise", "::mlir::ModuleOp"> {
   let summary = "Fuse chains of elementwise ops into var.fused_elementwise";
   let description = [{

@@ -74,6 +74,13 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   if (options.getPoolIndices())
     pm.addPass(createMaxPoolIndices());
 
+  // After max pool indices (the pool it fuses is var.max_pool_with_indices)
+  // and batch norm activation fusion (the activation is part of what the
+  // fused op pools); before elementwise fusion, ZeRO and memory planning,
+  // so that the normalized result gets no arena space.
+  if (options.getFuseBatchNormPool())
+    pm.addPass(createFuseBatchNormMaxPool());
+
   // After autodiff (the fused op has no backward rule) and mixed precision
   // (its casts fuse too); before ZeRO, whose master-to-compute casts the
   // scheduler and planner recognize, and before memory planning, so that

@@ -375,6 +375,8 @@ int64_t windowInput(const Window &w, int64_t out, int64_t position) {
   return in;
 }
 
+} // namespace
+
 /// var.max_pool's output and poolArgmax's choice as its window position.
 std::string maxPoolWithIndices(OpCall &call) {
   Window w;
@@ -398,6 +400,8 @@ std::string maxPoolWithIndices(OpCall &call) {
   writeFloats(y, call.results[0]);
   return {};
 }
+
+namespace {
 
 /// maxPoolGrad's sums, in its order, with each argmax read from the indices
 /// instead of found again in the input.

@@ -12,6 +12,7 @@ const OpTable &getCpuOps() {
     registerShapeOps(ops);
     registerNormLstmOps(ops);
     registerFusedElementwiseOps(ops);
+    registerNormPoolOps(ops);
     return ops;
   }();
   return table;

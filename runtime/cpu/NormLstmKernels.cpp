@@ -161,6 +161,8 @@ std::string batchNorm(OpCall &call) {
   return {};
 }
 
+} // namespace
+
 /// var.batch_norm_train: batch mean and biased variance (two passes, in
 /// double), the normalized result, and the running statistics moved as
 /// PyTorch moves them, with the unbiased variance.
@@ -228,6 +230,8 @@ std::string batchNormTrain(OpCall &call) {
   writeFloats(newVar, call.results[4]);
   return {};
 }
+
+namespace {
 
 /// What both batch-norm backwards read: the forward's input, the result's
 /// gradient, the weight and two per-channel statistics (named in messages),

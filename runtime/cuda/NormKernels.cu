@@ -8,10 +8,14 @@
 // shape, then elementwise passes that read per-channel floats from the
 // context's workspace. Here are the ops and the per-channel steps between the
 // passes, one warp a channel adding its partial sums in a fixed order.
+// var.batch_norm_train_max_pool computes training's statistics here and
+// leaves the normalize to its pool (PoolKernels.cu), which never stores it.
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
+#include "runtime/cuda/NormMask.cuh"
 #include "runtime/cuda/NormPassKernels.cuh"
+#include "runtime/cuda/PoolShared.cuh"
 
 #include <initializer_list>
 #include <string_view>
@@ -319,8 +323,12 @@ std::string batchNormOp(CudaContext &ctx, OpCall &call) {
                          call.results[0].data, out[0].type);
 }
 
-std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
-  ChannelLayout l;
+/// A training batch norm up to its normalize pass: checks `call` (as
+/// var.batch_norm_train's, whose result only its shape and type need
+/// have), sums, and writes the saved and running statistics and, into the
+/// workspace, the scale and shift that `normalize` gets.
+std::string trainStatistics(CudaContext &ctx, const OpCall &call,
+                            ChannelLayout &l, norm::Normalize &normalize) {
   std::vector<Operand> in, out;
   int activation;
   if (std::string error = getActivation(call, activation); !error.empty())
@@ -368,8 +376,55 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
       call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
       scaleShift);
   VAR_CUDA_LAUNCHED();
-  return norm::normalize(ctx, l, in[0], scaleShift, activation,
-                         call.results[0].data, out[0].type);
+  normalize = {scaleShift, channels, activation, out[0].type};
+  return {};
+}
+
+std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
+  ChannelLayout l;
+  norm::Normalize normalize;
+  if (std::string error = trainStatistics(ctx, call, l, normalize);
+      !error.empty())
+    return error;
+  ElementType xType;
+  if (std::string error = elementTypeOf(call.operands[0], "input", xType);
+      !error.empty())
+    return error;
+  return norm::normalize(ctx, l, {call.operands[0].data, xType},
+                         normalize.scaleShift, normalize.activation,
+                         call.results[0].data, normalize.yType);
+}
+
+/// var.batch_norm_train_max_pool: var.batch_norm_train's statistics, then
+/// one pass that pools the normalized values as it makes them (the pool
+/// kernels of PoolKernels.cu with norm::Normalize before the comparison),
+/// so the batch norm's result is never stored. Results: output, indices,
+/// then the batch norm's four statistics.
+std::string batchNormTrainMaxPoolOp(CudaContext &ctx, OpCall &call) {
+  if (call.operands.size() != 5 || call.results.size() != 6)
+    return "expects 5 operands and 6 results, got " +
+           std::to_string(call.operands.size()) + " and " +
+           std::to_string(call.results.size());
+  // The batch norm's result as its checks see it: the input's shape in the
+  // output's type, with no memory behind it.
+  TensorView normalized{call.results[0].dtype, call.operands[0].shape, nullptr};
+  OpCall statistics{call.inst,
+                    call.operands,
+                    {normalized, call.results[2], call.results[3],
+                     call.results[4], call.results[5]},
+                    call.scalars,
+                    call.batch};
+  ChannelLayout l;
+  norm::Normalize normalize;
+  if (std::string error = trainStatistics(ctx, statistics, l, normalize);
+      !error.empty())
+    return error;
+  OpCall pool{call.inst,
+              {call.operands[0]},
+              {call.results[0], call.results[1]},
+              call.scalars,
+              call.batch};
+  return pool::maxPoolWithIndicesOfNormalized(ctx, pool, normalize);
 }
 
 /// What both backwards share: the checks, the workspace (the partial sums,
@@ -472,6 +527,7 @@ std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
 void registerNormOps(CudaOpTable &table) {
   table["var.batch_norm"] = batchNormOp;
   table["var.batch_norm_train"] = batchNormTrainOp;
+  table["var.batch_norm_train_max_pool"] = batchNormTrainMaxPoolOp;
   table["var.batch_norm_grad"] = batchNormGradOp;
   table["var.batch_norm_frozen_grad"] = batchNormFrozenGradOp;
 }

@@ -1,7 +1,9 @@
-// How the batch norm backward passes read dy through a fused activation
-// (ActivationMask): the activation's gradient from its output or from the
-// pre-activation recomputed from x, compiled for one kind of mask or
-// reading the kind at run time (NormPassKernels.cu).
+// Batch norm's per-element arithmetic with a fused activation: the
+// forward's normalize (Normalize, which the pooling kernels of
+// var.batch_norm_train_max_pool share), and how the backward passes read dy
+// through the activation (ActivationMask): its gradient from its output or
+// from the pre-activation recomputed from x, compiled for one kind of mask
+// or reading the kind at run time (NormPassKernels.cu).
 #pragma once
 
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -97,5 +99,43 @@ __device__ inline float maskGrad(const ActivationMask &mask, float value,
                                  float x, MaskChannel ch, float dy) {
   return maskGrad(mask, value, x, ch, dy, mask.zType, mask.gradType);
 }
+
+/// y = x * scale + shift, then the fused activation of y as stored in
+/// yType (storing ReLU's or ReLU6's result is exact: it is y or a bound;
+/// SiLU's is the fast sigmoid's, which the backward recomputes).
+struct Normalize {
+  static constexpr int kInputs = 1;
+  const float *scaleShift;
+  int64_t channels;
+  int activation, yType;
+  struct Channel {
+    float scale, shift;
+  };
+  __device__ Channel channel(int64_t c) const {
+    return {scaleShift[c], scaleShift[channels + c]};
+  }
+  /// With a Kind other than kAnyMask, that is the activation (a kernel
+  /// compiled for it, NormPassKernels.cu's rowPassKernel), else
+  /// `activation`. The batch norm's forward pass and
+  /// var.batch_norm_train_max_pool's pool (PoolVectorKernels.cu) both
+  /// normalize with it, so that the pool compares the very values the
+  /// forward would store.
+  template <int Kind = kAnyMask>
+  __device__ float apply(const Channel &ch, float x, float) const {
+    const int act = Kind == kAnyMask ? activation : Kind;
+    float y = __fmaf_rn(x, ch.scale, ch.shift);
+    if (act == kNoActivation)
+      return y;
+    y = roundToType(y, yType);
+    if (act == kSiluActivation)
+      return y * fastSigmoid(y);
+    return act == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
+  }
+  /// apply's value as a tensor of yType holds it: what a reader of the
+  /// stored result (var.max_pool_with_indices after the unfused op) gets.
+  __device__ float stored(const Channel &ch, float x) const {
+    return roundToType(apply(ch, x, 0.0f), yType);
+  }
+};
 
 } // namespace var::cuda::norm

@@ -396,8 +396,6 @@ __global__ void __launch_bounds__(kThreads, 2)
             shared[k][e][j];
 }
 
-struct Normalize;
-
 /// withKind on the mask kind of `pass` (a pass of two inputs has a mask)
 /// or its activation (Normalize's), else f(kNoActivation).
 template <typename Pass, typename F>
@@ -468,35 +466,6 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
 // element's result in f32, each step an explicitly rounded intrinsic, so
 // that every path (and the fused activation's, against var.relu6 after the
 // unfused pass) computes the same bits.
-
-/// y = x * scale + shift, then the fused activation of y as stored in
-/// yType (storing ReLU's or ReLU6's result is exact: it is y or a bound;
-/// SiLU's is the fast sigmoid's, which the backward recomputes).
-struct Normalize {
-  static constexpr int kInputs = 1;
-  const float *scaleShift;
-  int64_t channels;
-  int activation, yType;
-  struct Channel {
-    float scale, shift;
-  };
-  __device__ Channel channel(int64_t c) const {
-    return {scaleShift[c], scaleShift[channels + c]};
-  }
-  /// With a Kind other than kAnyMask, that is the activation (a kernel
-  /// compiled for it, rowPassKernel), else `activation`.
-  template <int Kind = kAnyMask>
-  __device__ float apply(const Channel &ch, float x, float) const {
-    const int act = Kind == kAnyMask ? activation : Kind;
-    float y = __fmaf_rn(x, ch.scale, ch.shift);
-    if (act == kNoActivation)
-      return y;
-    y = roundToType(y, yType);
-    if (act == kSiluActivation)
-      return y * fastSigmoid(y);
-    return act == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
-  }
-};
 
 /// pass.apply, compiled for a mask or activation of `Kind` where the pass
 /// has one.

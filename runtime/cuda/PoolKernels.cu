@@ -14,6 +14,9 @@
 // kernels of PoolVectorKernels.cu instead; the kernels here take the rest.
 // var.max_pool_with_indices is the max pool that also stores each argmax's
 // window position (i8); var.max_pool_grad_indices gathers by them.
+// var.batch_norm_train_max_pool's pool is var.max_pool_with_indices over
+// batch norm's normalize of each element (norm::Normalize), applied as the
+// element is loaded.
 #include "runtime/cuda/PoolShared.cuh"
 
 namespace var::cuda {
@@ -26,12 +29,22 @@ namespace {
 
 using namespace pool;
 
+/// A tensor's elements as stored: what the pools compare.
+struct StoredValues {
+  const void *x;
+  int type;
+  template <typename I> __device__ float operator()(I at) const {
+    return loadFloat(x, type, at);
+  }
+};
+
 /// The CPU's poolArgmax: the position of the first maximum of output
 /// (od, oh, ow)'s window in window order, or of its last NaN; `value` gets
 /// the element there, `position` (when given) its window position.
-/// Windows are never empty (padding <= kernel / 2).
-template <typename I>
-__device__ inline I poolArgmax(const PoolShape<I> &s, const void *x, int type,
+/// Windows are never empty (padding <= kernel / 2). read(i) gives element
+/// i's value (StoredValues, or a batch norm's of it).
+template <typename I, typename Read>
+__device__ inline I poolArgmax(const PoolShape<I> &s, const Read &read,
                                PlaneAccess<I> plane, I od, I oh, I ow,
                                float &value, I *position = nullptr) {
   I d0, d1, h0, h1, w0, w1;
@@ -45,7 +58,7 @@ __device__ inline I poolArgmax(const PoolShape<I> &s, const void *x, int type,
     for (I ih = h0; ih < h1; ++ih)
       for (I iw = w0; iw < w1; ++iw) {
         I in = (id * s.in[1] + ih) * s.in[2] + iw;
-        float v = loadFloat(x, type, plane.base + in * plane.step);
+        float v = read(plane.base + in * plane.step);
         if (!found || v > value || isnan(v)) {
           found = true;
           best = in;
@@ -63,23 +76,41 @@ __global__ void maxPoolKernel(PoolShape<I> s, const void *x, int xType, void *y,
   VAR_POOL_GRID_STRIDE(i, n) {
     Coords<I> e = locate(s, s.outDims, i);
     float value;
-    poolArgmax(s, x, xType, planeAccess(s, e, s.inSize), e.pos[0], e.pos[1],
-               e.pos[2], value);
+    poolArgmax(s, StoredValues{x, xType}, planeAccess(s, e, s.inSize), e.pos[0],
+               e.pos[1], e.pos[2], value);
     storeFloat(y, yType, i, value);
   }
 }
 
-/// maxPoolKernel that also writes the argmax's window position.
-template <typename I>
+/// maxPoolKernel that also writes the argmax's window position. With
+/// `Normalized`, over normalize.stored of each input element: the value
+/// var.batch_norm_train would have stored there, from its channel's scale
+/// and shift, read once.
+template <typename I, bool Normalized>
 __global__ void maxPoolWithIndicesKernel(PoolShape<I> s, const void *x,
                                          int xType, void *y, int yType,
-                                         int8_t *indices, I n) {
+                                         int8_t *indices, I n,
+                                         norm::Normalize normalize) {
   VAR_POOL_GRID_STRIDE(i, n) {
     Coords<I> e = locate(s, s.outDims, i);
+    PlaneAccess<I> plane = planeAccess(s, e, s.inSize);
     float value;
     I position = 0;
-    poolArgmax(s, x, xType, planeAccess(s, e, s.inSize), e.pos[0], e.pos[1],
-               e.pos[2], value, &position);
+    if constexpr (Normalized) {
+      // Channels-first planes are samples n * C + c.
+      I c = e.channel;
+      if (!s.channelsLast)
+        divmod(s.channels, e.sample, c);
+      norm::Normalize::Channel ch = normalize.channel(c);
+      auto read = [&](I at) {
+        return normalize.stored(ch, loadFloat(x, xType, at));
+      };
+      poolArgmax(s, read, plane, e.pos[0], e.pos[1], e.pos[2], value,
+                 &position);
+    } else {
+      poolArgmax(s, StoredValues{x, xType}, plane, e.pos[0], e.pos[1], e.pos[2],
+                 value, &position);
+    }
     storeFloat(y, yType, i, value);
     indices[i] = static_cast<int8_t>(position);
   }
@@ -129,7 +160,8 @@ __global__ void poolGradKernel(PoolShape<I> s, const void *x, int xType,
           I at = outPlane.base + out * outPlane.step;
           if constexpr (IsMax) {
             float value;
-            if (poolArgmax(s, x, xType, inPlane, od, oh, ow, value) == in)
+            if (poolArgmax(s, StoredValues{x, xType}, inPlane, od, oh, ow,
+                           value) == in)
               sum += loadFloat(dy, dyType, at);
           } else {
             sum += loadFloat(dy, dyType, at) * scale;
@@ -183,8 +215,8 @@ __global__ void maxPoolTiledGradKernel(PoolShape<I> s, const void *x, int xType,
     Coords<I> e = locate(s, s.outDims, i);
     PlaneAccess<I> plane = planeAccess(s, e, s.inSize);
     float value;
-    I best =
-        poolArgmax(s, x, xType, plane, e.pos[0], e.pos[1], e.pos[2], value);
+    I best = poolArgmax(s, StoredValues{x, xType}, plane, e.pos[0], e.pos[1],
+                        e.pos[2], value);
     // Rounded add, which no compiler folds into plain dy.
     float g = __fadd_rn(0.0f, loadFloat(dy, dyType, i));
     I begin[3], end[3];
@@ -329,7 +361,10 @@ std::string indexedTypes(const OpCall &call, bool forward,
   return elementTypeOf(second, "a tensor", types[1]);
 }
 
-std::string maxPoolWithIndicesOp(CudaContext &ctx, OpCall &call) {
+/// var.max_pool_with_indices, or with `normalize` the pool of
+/// var.batch_norm_train_max_pool (maxPoolWithIndicesOfNormalized).
+std::string runMaxPoolWithIndices(CudaContext &ctx, OpCall &call,
+                                  const norm::Normalize *normalize) {
   Window w;
   if (std::string error = cpu::makeIndexedPoolWindow(call, true, w);
       !error.empty())
@@ -343,17 +378,29 @@ std::string maxPoolWithIndicesOp(CudaContext &ctx, OpCall &call) {
   int64_t n = output.numel();
   if (n == 0)
     return {};
-  if (std::string error;
-      maxPoolWithIndicesByVectors(ctx, w, input, output, indices, error))
+  if (std::string error; maxPoolWithIndicesByVectors(ctx, w, input, output,
+                                                     indices, error, normalize))
     return error;
   withIndexType(fitsUint32(w, {input.numel(), n}), [&](auto index) {
     using I = decltype(index);
-    maxPoolWithIndicesKernel<I><<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-        toPoolShape<I>(w), input.data, types[0], output.data, types[1],
-        static_cast<int8_t *>(indices.data), static_cast<I>(n));
+    auto *positions = static_cast<int8_t *>(indices.data);
+    if (normalize)
+      maxPoolWithIndicesKernel<I, true>
+          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+              toPoolShape<I>(w), input.data, types[0], output.data, types[1],
+              positions, static_cast<I>(n), *normalize);
+    else
+      maxPoolWithIndicesKernel<I, false>
+          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+              toPoolShape<I>(w), input.data, types[0], output.data, types[1],
+              positions, static_cast<I>(n), norm::Normalize{});
   });
   VAR_CUDA_LAUNCHED();
   return {};
+}
+
+std::string maxPoolWithIndicesOp(CudaContext &ctx, OpCall &call) {
+  return runMaxPoolWithIndices(ctx, call, nullptr);
 }
 
 /// A gather, one thread an input element, whatever the windows: no
@@ -548,6 +595,15 @@ std::string globalAvgPoolGradOp(CudaContext &ctx, OpCall &call) {
 }
 
 } // namespace
+
+namespace pool {
+
+std::string maxPoolWithIndicesOfNormalized(CudaContext &ctx, OpCall &call,
+                                           const norm::Normalize &normalize) {
+  return runMaxPoolWithIndices(ctx, call, &normalize);
+}
+
+} // namespace pool
 
 void registerPoolOps(CudaOpTable &table) {
   table["var.max_pool"] = maxPoolOp;

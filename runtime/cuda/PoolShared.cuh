@@ -13,6 +13,7 @@
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
+#include "runtime/cuda/NormMask.cuh"
 
 #include <initializer_list>
 #include <string>
@@ -224,14 +225,25 @@ bool avgPoolGradByVectors(CudaContext &ctx, const cpu::Window &w,
                           std::string &error);
 /// The indexed pair: also the i8 indices aligned to a vector's lanes (8
 /// bytes for bf16, 4 for f32). The backward takes overlapping windows too.
+/// With `normalize`, the forward compares normalize.stored of each input
+/// element instead of the element (var.batch_norm_train_max_pool).
 bool maxPoolWithIndicesByVectors(CudaContext &ctx, const cpu::Window &w,
                                  const cpu::TensorView &input,
                                  cpu::TensorView &output,
-                                 cpu::TensorView &indices, std::string &error);
+                                 cpu::TensorView &indices, std::string &error,
+                                 const norm::Normalize *normalize = nullptr);
 bool maxPoolGradIndicesByVectors(CudaContext &ctx, const cpu::Window &w,
                                  const cpu::TensorView &indices,
                                  const cpu::TensorView &grad,
                                  cpu::TensorView &result, std::string &error);
+
+/// var.max_pool_with_indices of `call` (its operand and two results) over
+/// normalize.stored of the input: the pool that var.batch_norm_train_max_pool
+/// runs after its statistics (NormKernels.cu), computing the bits of
+/// var.max_pool_with_indices over var.batch_norm_train's stored result
+/// (PoolKernels.cu).
+std::string maxPoolWithIndicesOfNormalized(CudaContext &ctx, cpu::OpCall &call,
+                                           const norm::Normalize &normalize);
 
 } // namespace var::cuda::pool
 

@@ -9,7 +9,9 @@
 // channels. Each lane computes in f32 what the CPU computes for its
 // element (same window order, comparisons and roundings; products rounded
 // alone, never fused into an add), so the results are the CPU's bit for
-// bit, as the scalar max pooling kernels' are.
+// bit, as the scalar max pooling kernels' are. The pool of
+// var.batch_norm_train_max_pool is max pooling with indices over batch
+// norm's normalize of each element as it is loaded.
 #include "runtime/cuda/PoolShared.cuh"
 
 #include <type_traits>
@@ -131,17 +133,24 @@ forEachTap(const PoolShape<I> &s, const uint4 *__restrict__ x,
   }
 }
 
+/// A lane's value as stored: what the pools compare.
+struct StoredLanes {
+  __device__ float operator()(int, float v) const { return v; }
+};
+
 /// poolArgmax (PoolKernels.cu, the CPU's rule) lane by lane over the
 /// vectors at `plane`: per lane the first maximum in window order, or the
 /// last NaN; its value in `value` and in `best` its index within a plane
 /// or, `ByPosition`, its window position. Every lane has the same taps, so
 /// one `found` serves them all; the choice is a select, not a branch, so an
-/// unrolled window stays one block.
-template <typename T, int K, bool ByPosition = false, typename I>
+/// unrolled window stays one block. Lane l compares read(l, v), v its
+/// element as stored (StoredLanes, or a batch norm's value of it).
+template <typename T, int K, bool ByPosition = false, typename I,
+          typename Read = StoredLanes>
 __device__ inline void
 vectorArgmax(const PoolShape<I> &s, const uint4 *__restrict__ x,
              PlaneAccess<I> plane, const I (&pos)[3], float (&value)[kLanes<T>],
-             I (&best)[kLanes<T>]) {
+             I (&best)[kLanes<T>], const Read &read = {}) {
   bool found = false;
 #pragma unroll
   for (int l = 0; l < kLanes<T>; ++l) {
@@ -150,12 +159,13 @@ vectorArgmax(const PoolShape<I> &s, const uint4 *__restrict__ x,
   }
   forEachTap<T, K>(
       s, x, plane, pos,
-      [&](I in, I position, bool inside, const float(&v)[kLanes<T>]) {
+      [&](I in, I position, bool inside, const float(&stored)[kLanes<T>]) {
 #pragma unroll
         for (int l = 0; l < kLanes<T>; ++l) {
-          bool take = inside & (!found | (v[l] > value[l]) |
-                                static_cast<bool>(isnan(v[l])));
-          value[l] = take ? v[l] : value[l];
+          float v = read(l, stored[l]);
+          bool take =
+              inside & (!found | (v > value[l]) | static_cast<bool>(isnan(v)));
+          value[l] = take ? v : value[l];
           best[l] = take ? (ByPosition ? position : in) : best[l];
         }
         found = found | inside;
@@ -212,18 +222,34 @@ __global__ void maxPoolVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
 }
 
 /// maxPoolVectorKernel that also stores each lane's argmax as its window
-/// position.
-template <typename T, typename I, int K>
-__global__ void
-maxPoolWithIndicesVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
-                               uint4 *__restrict__ y,
-                               int8_t *__restrict__ indices, I n) {
+/// position. With `Normalized` (var.batch_norm_train_max_pool), lane l
+/// compares normalize.stored of its element, the value var.batch_norm_train
+/// would have stored there: its channel's scale and shift are read once,
+/// before the window, and the normalized tensor is never written.
+template <typename T, typename I, int K, bool Normalized>
+__global__ void maxPoolWithIndicesVectorKernel(PoolShape<I> s,
+                                               const uint4 *__restrict__ x,
+                                               uint4 *__restrict__ y,
+                                               int8_t *__restrict__ indices,
+                                               I n, norm::Normalize normalize) {
+  constexpr int L = kLanes<T>;
   VAR_POOL_GRID_STRIDE(i, n) {
     Coords<I> e = locate(s, s.outDims, i);
-    float value[kLanes<T>];
-    I position[kLanes<T>];
-    vectorArgmax<T, K, true>(s, x, planeAccess(s, e, s.inSize), e.pos, value,
-                             position);
+    PlaneAccess<I> plane = planeAccess(s, e, s.inSize);
+    float value[L];
+    I position[L];
+    if constexpr (Normalized) {
+      // e.channel counts vectors: lane l is channel e.channel * L + l.
+      norm::Normalize::Channel ch[L];
+#pragma unroll
+      for (int l = 0; l < L; ++l)
+        ch[l] = normalize.channel(static_cast<int64_t>(e.channel) * L + l);
+      vectorArgmax<T, K, true>(
+          s, x, plane, e.pos, value, position,
+          [&](int l, float v) { return normalize.stored(ch[l], v); });
+    } else {
+      vectorArgmax<T, K, true>(s, x, plane, e.pos, value, position);
+    }
     y[i] = pack<T>(value);
     storePositions<T>(indices, i, position);
   }
@@ -564,7 +590,8 @@ bool avgPoolGradByVectors(CudaContext &ctx, const Window &w,
 
 bool maxPoolWithIndicesByVectors(CudaContext &ctx, const Window &w,
                                  const TensorView &input, TensorView &output,
-                                 TensorView &indices, std::string &error) {
+                                 TensorView &indices, std::string &error,
+                                 const norm::Normalize *normalize) {
   ElementType type;
   int64_t lanes;
   if (!takesVectors(w, {&input, &output}, type, lanes) ||
@@ -576,10 +603,18 @@ bool maxPoolWithIndicesByVectors(CudaContext &ctx, const Window &w,
     using T = decltype(t);
     using I = decltype(index);
     withWindowTaps(w, [&](auto taps) {
-      maxPoolWithIndicesVectorKernel<T, I, decltype(taps)::value>
-          <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-              vectorShape<I>(w, lanes), vectors(input), vectors(output),
-              static_cast<int8_t *>(indices.data), static_cast<I>(n));
+      constexpr int K = decltype(taps)::value;
+      auto *positions = static_cast<int8_t *>(indices.data);
+      if (normalize)
+        maxPoolWithIndicesVectorKernel<T, I, K, true>
+            <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+                vectorShape<I>(w, lanes), vectors(input), vectors(output),
+                positions, static_cast<I>(n), *normalize);
+      else
+        maxPoolWithIndicesVectorKernel<T, I, K, false>
+            <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+                vectorShape<I>(w, lanes), vectors(input), vectors(output),
+                positions, static_cast<I>(n), norm::Normalize{});
     });
   });
   error = launchError();

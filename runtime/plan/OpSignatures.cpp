@@ -36,6 +36,7 @@ static const std::vector<OpSignature> kOpSignatures = {
     {"var.batch_norm_frozen_grad", 5, 5, 3, 3},
     {"var.batch_norm_grad", 5, 6, 3, 3},
     {"var.batch_norm_train", 5, 5, 5, 5},
+    {"var.batch_norm_train_max_pool", 5, 5, 6, 6},
     {"var.cast", 1, 1, 1, 1},
     {"var.concat", 1, -1, 1, 1},
     {"var.conv", 2, 3, 1, 1},

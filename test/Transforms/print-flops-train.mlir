@@ -81,6 +81,18 @@ func.func @max_pool_indices(%x: tensor<1x4x8x8xbf16>, %i: tensor<1x4x4x4xi8>,
   return
 }
 
+// The batch norm's 8 per element with its activation and 8 per channel,
+// plus the pool's 4 comparisons per output: 8 * (1*4*8*8) + 8 * 4 +
+// 4 * (1*4*4*4) = 2048 + 32 + 256; without an activation 7 per element.
+func.func @batch_norm_train_max_pool(%x: tensor<1x4x8x8xbf16>,
+                                     %p: tensor<4xf32>) {
+  // expected-remark @+1 {{forward FLOPs: 2336}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p activation "relu" kernel [2, 2] : tensor<1x4x8x8xbf16>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  // expected-remark @+1 {{forward FLOPs: 2080}}
+  %1:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p kernel [2, 2] : tensor<1x4x8x8xbf16>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
 // 2 * rows * in * out = 2 * 6 * 32 * 16 for both.
 func.func @linear_grads(%x: tensor<6x32xf32>, %w: tensor<16x32xf32>,
                         %g: tensor<6x16xf32>) {

@@ -3,12 +3,16 @@
 // for byte, to the unfused ops), in f32 and bf16, channels-first and
 // channels-last, on every path of the sums and the elementwise passes (the
 // shapes of CudaOpTest and CudaOpChannelsLastTest), and with a misaligned
-// activation value alone. Without a GPU every case is skipped.
+// activation value alone. var.batch_norm_train_max_pool against the
+// batch norm and max pool it replaces, on the GPU, byte for byte, and
+// against the CPU. Without a GPU every case is skipped.
 #include "runtime/cuda/CudaBackend.h"
 #include "test/gpu/CudaOpCheck.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -154,6 +158,177 @@ TEST_P(CudaBatchNormActivationTest, MatchesCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormActivationTest,
                          ::testing::ValuesIn(allCasesOf(buildCases)),
+                         caseTestName);
+
+/// var.batch_norm_train_max_pool on vgg-like shapes: channels-last with C
+/// a whole number of vectors (vgg's first pool; 3x14x14x24), C that is not
+/// (6 channels, 7x9), overlapping padded windows (vectors in f32 only,
+/// C = 12), a window the vector kernel loops over (2x3), 3-D, channels-
+/// first, and the vgg shape with a misaligned input (the scalar kernel).
+/// Each with no activation, ReLU, ReLU6 and SiLU, on uniform inputs, on
+/// inputs of few distinct values (windows tie after normalizing), and on
+/// inputs with a NaN (its channel is NaN throughout: the last NaN wins).
+class CudaBatchNormMaxPoolTest
+    : public CudaBackendTest<::testing::TestWithParam<CaseId>> {};
+
+Cases buildPoolCases(DType t) {
+  struct Shapes {
+    std::string name;
+    Shape x, y;
+    std::vector<Attribute> window;
+    bool last;
+    uint32_t misaligned;
+  };
+  auto window = [](Shape kernel, Shape stride, Shape padding) {
+    return std::vector<Attribute>{ints("kernel", std::move(kernel)),
+                                  ints("stride", std::move(stride)),
+                                  ints("padding", std::move(padding))};
+  };
+  const std::vector<Shapes> shapes = {
+      {"vgg",
+       {2, 32, 32, 64},
+       {2, 16, 16, 64},
+       window({2, 2}, {2, 2}, {0, 0}),
+       true,
+       0},
+      {"c24",
+       {3, 14, 14, 24},
+       {3, 7, 7, 24},
+       window({2, 2}, {2, 2}, {0, 0}),
+       true,
+       0},
+      {"c6_odd",
+       {2, 7, 9, 6},
+       {2, 3, 4, 6},
+       window({2, 2}, {2, 2}, {0, 0}),
+       true,
+       0},
+      {"c12_overlap",
+       {2, 9, 9, 12},
+       {2, 5, 5, 12},
+       window({3, 3}, {2, 2}, {1, 1}),
+       true,
+       0},
+      {"c16_2x3",
+       {2, 8, 9, 16},
+       {2, 4, 3, 16},
+       window({2, 3}, {2, 3}, {0, 0}),
+       true,
+       0},
+      {"c16_3d",
+       {1, 4, 6, 6, 16},
+       {1, 2, 3, 3, 16},
+       window({2, 2, 2}, {2, 2, 2}, {0, 0, 0}),
+       true,
+       0},
+      {"nchw",
+       {2, 6, 9, 9},
+       {2, 6, 4, 4},
+       window({2, 2}, {2, 2}, {0, 0}),
+       false,
+       0},
+      {"vgg_misaligned",
+       {2, 16, 16, 64},
+       {2, 8, 8, 64},
+       window({2, 2}, {2, 2}, {0, 0}),
+       true,
+       1u},
+  };
+  std::vector<float> ties = {1.0f, 0.5f, 1.0f, -0.5f, 1.0f, 0.0f, 1.0f};
+  std::vector<float> nan = {0.25f, -1.0f, 0.75f, NAN,  1.5f, -0.5f,
+                            0.5f,  2.0f,  -1.5f, 0.0f, 1.0f};
+  const DType f32 = DType::F32;
+  Cases cases;
+  for (const Shapes &sh : shapes)
+    for (const char *activation : {"", "relu", "relu6", "silu"})
+      for (const char *input : {"uniform", "ties", "nan"}) {
+        int64_t c = sh.last ? sh.x.back() : sh.x[1];
+        std::vector<Attribute> attrs = sh.window;
+        if (sh.last)
+          attrs.push_back(unit("channels_last"));
+        if (*activation)
+          attrs.push_back(text("activation", activation));
+        attrs.push_back(real("momentum", 0.2));
+        Spec x = std::string(input) == "uniform" ? uniform(t, sh.x)
+                 : std::string(input) == "ties"  ? given(t, sh.x, ties)
+                                                 : given(t, sh.x, nan);
+        int64_t windowSize = 1;
+        for (int64_t k : std::get<Shape>(sh.window[0].value))
+          windowSize *= k;
+        Call call("var.batch_norm_train_max_pool",
+                  {x, uniform(f32, {c}, 4.0f), uniform(f32, {c}),
+                   uniform(f32, {c}, 0.5f), positive(f32, {c})},
+                  {result(t, sh.y), positions(sh.y, windowSize),
+                   result(f32, {c}), result(f32, {c}), result(f32, {c}),
+                   result(f32, {c})},
+                  attrs);
+        call.misaligned = sh.misaligned;
+        cases.emplace_back("bn_pool_" + sh.name + "_" +
+                               (*activation ? activation : "none") + "_" +
+                               input,
+                           std::move(call));
+      }
+  return cases;
+}
+
+bool sameBytes(const HostTensor &a, const HostTensor &b) {
+  return a.view.bytes() == b.view.bytes() &&
+         std::memcmp(a.view.data, b.view.data,
+                     static_cast<size_t>(a.view.bytes())) == 0;
+}
+
+TEST_P(CudaBatchNormMaxPoolTest, MatchesBatchNormThenPoolAndCpu) {
+  runCase(buildPoolCases(GetParam().dtype), GetParam(), [&](const Call &call) {
+    std::vector<HostTensor> operands = makeOperands(call);
+    std::vector<HostTensor> fused = makeResults(call);
+    runOnDevice(*backend, call, operands, fused);
+    if (HasFatalFailure())
+      return;
+    // The pair on the device: the batch norm's stored result, then its
+    // pool (each op reads only its own attributes).
+    const Spec &x = call.operands[0];
+    Call norm("var.batch_norm_train", call.operands,
+              {result(x.dtype, x.shape), call.results[2], call.results[3],
+               call.results[4], call.results[5]},
+              call.attributes);
+    norm.misaligned = call.misaligned;
+    std::vector<HostTensor> normResults = makeResults(norm);
+    runOnDevice(*backend, norm, operands, normResults);
+    if (HasFatalFailure())
+      return;
+    Call pool("var.max_pool_with_indices", {result(x.dtype, x.shape)},
+              {call.results[0], call.results[1]}, call.attributes);
+    pool.misaligned = call.misaligned & 1u;
+    std::vector<HostTensor> poolOperands;
+    poolOperands.push_back(std::move(normResults[0]));
+    std::vector<HostTensor> pooled = makeResults(pool);
+    runOnDevice(*backend, pool, poolOperands, pooled);
+    if (HasFatalFailure())
+      return;
+    EXPECT_TRUE(sameBytes(fused[0], pooled[0])) << "output";
+    EXPECT_TRUE(sameBytes(fused[1], pooled[1])) << "indices";
+    for (int k = 0; k < 4; ++k)
+      EXPECT_TRUE(sameBytes(fused[2 + k], normResults[1 + k]))
+          << "statistic " << k;
+    // The CPU's statistics differ from the GPU's within rounding, and so
+    // the output; near-ties may then choose differently, so the indices
+    // are compared between the GPU's two forms only. A NaN channel is NaN
+    // on both.
+    if (call.operands[0].kind == Spec::Given &&
+        std::isnan(call.operands[0].values[3]))
+      return;
+    std::vector<HostTensor> cpu = makeResults(call);
+    runOnCpu(call, operands, cpu);
+    if (HasFatalFailure())
+      return;
+    cpu.erase(cpu.begin() + 1);
+    fused.erase(fused.begin() + 1);
+    expectAgree(call, cpu, fused);
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormMaxPoolTest,
+                         ::testing::ValuesIn(allCasesOf(buildPoolCases)),
                          caseTestName);
 
 /// An activation the kernels do not know, and one on the frozen backward

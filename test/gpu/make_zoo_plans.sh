@@ -2,7 +2,8 @@
 # Full-size BF16 plans of every zoo model at ZeRO stages 0-3, with and
 # without offload, channels-last (padded channels, stem patch GEMMs,
 # temporal backward data) at stage 3 and at stage 0 with batch norm apart
-# from its activation (--fuse-bn-act=false; the others fuse them), and
+# from its activation (--fuse-bn-act=false; the others fuse them, and a
+# batch norm with the max pool that alone reads it, --fuse-bn-pool), and
 # channels-first apart at stage 1, for zoo_train.sh: the models' own clip shapes
 # (8x112x112; r2plus1d_18 16x112x112; vgg11_bn 8x224x224), micro-batch 8,
 # AdamW.

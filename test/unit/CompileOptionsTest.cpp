@@ -686,4 +686,17 @@ TEST(CompileOptionsTest, PoolIndicesAreOnUnlessAFlagTurnsThemOff) {
       << describe(merged);
 }
 
+TEST(CompileOptionsTest, BatchNormPoolFusionIsOnUnlessAFlagTurnsItOff) {
+  EXPECT_TRUE(merge({}, {}).getFuseBatchNormPool());
+  EXPECT_EQ(describe(merge({}, {})).find("max pool"), std::string::npos);
+  CompileOptions flags;
+  flags.fuseBatchNormPool = false;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_FALSE(merged.getFuseBatchNormPool());
+  EXPECT_TRUE(merged.getPoolIndices());
+  EXPECT_NE(describe(merged).find(", batch norm apart from its max pool"),
+            std::string::npos)
+      << describe(merged);
+}
+
 } // namespace

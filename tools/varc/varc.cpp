@@ -169,6 +169,14 @@ llvm::cl::opt<bool> poolIndices(
                    "the same gradients, bit for bit; on by default, "
                    "--pool-indices=false turns it off"),
     llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> fuseBnPool(
+    "fuse-bn-pool",
+    llvm::cl::desc("Let a training batch norm whose result only a max pool "
+                   "(with indices) reads pool that result as it normalizes "
+                   "it, in one op, so that the full-size normalized tensor "
+                   "is neither written nor read back; the same bits; on by "
+                   "default, --fuse-bn-pool=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
     llvm::cl::desc("Fold each ReLU, ReLU6 or SiLU that alone follows a "
@@ -246,6 +254,7 @@ bool wantsPlan() {
                                        &fuse,
                                        &rematerialize,
                                        &poolIndices,
+                                       &fuseBnPool,
                                        &fuseBnAct,
                                        &foldBnBias,
                                        &padChannels};
@@ -306,6 +315,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.rematerialize = rematerialize;
   if (given(poolIndices))
     flags.poolIndices = poolIndices;
+  if (given(fuseBnPool))
+    flags.fuseBatchNormPool = fuseBnPool;
   if (given(channelsLast))
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))

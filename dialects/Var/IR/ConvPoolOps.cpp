@@ -245,18 +245,38 @@ LogicalResult checkIndexedWindow(std::optional<Location> loc, StringRef name,
   return success();
 }
 
+LogicalResult inferIndexedPoolTypes(std::optional<Location> loc, StringRef name,
+                                    RankedTensorType input,
+                                    std::optional<ArrayRef<int64_t>> kernel,
+                                    std::optional<ArrayRef<int64_t>> stride,
+                                    std::optional<ArrayRef<int64_t>> padding,
+                                    bool channelsLast,
+                                    SmallVectorImpl<Type> &types) {
+  FailureOr<RankedTensorType> output =
+      inferPoolType(loc, name, input, kernel, stride, padding, channelsLast);
+  if (failed(output) || failed(checkIndexedWindow(loc, name, *kernel)))
+    return failure();
+  types.push_back(*output);
+  types.push_back(RankedTensorType::get(
+      output->getShape(), IntegerType::get(input.getContext(), 8)));
+  return success();
+}
+
 /// var.max_pool's result, then i8 indices of its shape.
 LogicalResult MaxPoolWithIndicesOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   StringRef name = getOperationName();
-  if (failed(inferPool(loc, name, adaptor, types)) ||
-      failed(checkIndexedWindow(loc, name, adaptor.getKernel())))
+  FailureOr<RankedTensorType> input =
+      rankedOperand(loc, name, "input", adaptor.getInput());
+  if (failed(input))
     return failure();
-  auto output = cast<RankedTensorType>(types.front());
-  types.push_back(
-      RankedTensorType::get(output.getShape(), IntegerType::get(context, 8)));
-  return success();
+  std::optional<ArrayRef<int64_t>> kernel;
+  if (adaptor.getKernelAttr())
+    kernel = adaptor.getKernel();
+  return inferIndexedPoolTypes(loc, name, *input, kernel, adaptor.getStride(),
+                               adaptor.getPadding(), isChannelsLast(adaptor),
+                               types);
 }
 
 std::optional<int64_t> MaxPoolOp::getForwardFlops() {

@@ -65,6 +65,15 @@ mlir::LogicalResult checkIndexedWindow(std::optional<mlir::Location> loc,
                                        llvm::StringRef opName,
                                        llvm::ArrayRef<int64_t> kernel);
 
+/// The results of var.max_pool_with_indices over `input`: var.max_pool's
+/// result type, then i8 indices of its shape (a window that i8 names).
+mlir::LogicalResult inferIndexedPoolTypes(
+    std::optional<mlir::Location> loc, llvm::StringRef opName,
+    mlir::RankedTensorType input, std::optional<llvm::ArrayRef<int64_t>> kernel,
+    std::optional<llvm::ArrayRef<int64_t>> stride,
+    std::optional<llvm::ArrayRef<int64_t>> padding, bool channelsLast,
+    llvm::SmallVectorImpl<mlir::Type> &types);
+
 /// The result type of var.global_avg_pool.
 mlir::FailureOr<mlir::RankedTensorType>
 inferGlobalAvgPoolType(std::optional<mlir::Location> loc,

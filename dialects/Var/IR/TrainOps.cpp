@@ -114,11 +114,55 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// FLOPs of a training batch norm of `input`: 7 an element (8 with an
+/// activation) and 8 a channel.
+static std::optional<int64_t> batchNormTrainFlops(Value input, Value weight,
+                                                  bool activation) {
+  auto channels = llvm::cast<RankedTensorType>(weight.getType()).getDimSize(0);
+  return addFlops({mulFlops({activation ? 8 : 7, numElements(input.getType())}),
+                   mulFlops({8, channels})});
+}
+
+/// FLOPs of a max pool giving `output`: one comparison a window element.
+static std::optional<int64_t> maxPoolFlops(Value output,
+                                           ArrayRef<int64_t> kernel) {
+  return mulFlops({numElements(output.getType()), mulDims(kernel)});
+}
+
 std::optional<int64_t> BatchNormTrainOp::getForwardFlops() {
-  auto weight = llvm::cast<RankedTensorType>(getWeight().getType());
-  return addFlops(
-      {mulFlops({getActivation() ? 8 : 7, numElements(getInput().getType())}),
-       mulFlops({8, weight.getDimSize(0)})});
+  return batchNormTrainFlops(getInput(), getWeight(),
+                             getActivation().has_value());
+}
+
+/// var.max_pool_with_indices' results over the batch norm's result (the
+/// input's type), then var.batch_norm_train's four statistics.
+LogicalResult BatchNormTrainMaxPoolOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  bool channelsLast = isChannelsLast(adaptor);
+  FailureOr<RankedTensorType> input = checkBatchNorm(
+      loc, name, adaptor.getInput(), adaptor.getWeight(), adaptor.getBias(),
+      adaptor.getRunningMean(), adaptor.getRunningVar(), adaptor.getEpsAttr(),
+      adaptor.getMomentumAttr(), channelsLast);
+  if (failed(input) ||
+      failed(checkFusedActivation(loc, name, adaptor.getActivationAttr())))
+    return failure();
+  std::optional<ArrayRef<int64_t>> kernel;
+  if (adaptor.getKernelAttr())
+    kernel = adaptor.getKernel();
+  if (failed(inferIndexedPoolTypes(loc, name, *input, kernel,
+                                   adaptor.getStride(), adaptor.getPadding(),
+                                   channelsLast, types)))
+    return failure();
+  types.append(4, adaptor.getWeight().getType());
+  return success();
+}
+
+std::optional<int64_t> BatchNormTrainMaxPoolOp::getForwardFlops() {
+  return addFlops({batchNormTrainFlops(getInput(), getWeight(),
+                                       getActivation().has_value()),
+                   maxPoolFlops(getOutput(), getKernel())});
 }
 
 /// The drop probability and mask key of a dropout that regenerates its mask.
@@ -182,7 +226,7 @@ fused::FusedStep DropoutGradOp::getFusedStep() {
 }
 
 std::optional<int64_t> MaxPoolWithIndicesOp::getForwardFlops() {
-  return mulFlops({numElements(getOutput().getType()), mulDims(getKernel())});
+  return maxPoolFlops(getOutput(), getKernel());
 }
 
 //===----------------------------------------------------------------------===//

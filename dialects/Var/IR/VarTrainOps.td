@@ -140,6 +140,49 @@ def Var_MaxPoolWithIndicesOp : Var_ComputeOp<"max_pool_with_indices", [
   }];
 }
 
+def Var_BatchNormTrainMaxPoolOp : Var_ComputeOp<"batch_norm_train_max_pool", [
+    Pure]> {
+  let summary = "var.batch_norm_train whose result only var.max_pool_with_indices reads";
+  let description = [{
+    var.batch_norm_train of the operands followed by
+    var.max_pool_with_indices of its normalized (and activated) result,
+    without storing that result: `output` and `indices` are the pool's,
+    `saved_mean`, `saved_invstd`, `new_running_mean` and `new_running_var`
+    the batch norm's, bit for bit (the pool compares the normalized values
+    as rounded to the input's type, so ties, NaNs and index encoding are
+    var.max_pool_with_indices'). The batch norm's attributes (`eps`,
+    `momentum`, `activation`) and the pool's window (`kernel`, `stride`,
+    `padding`) keep their meaning; `channels_last` is both ops'. Its
+    backward is the pair's: var.batch_norm_grad recomputes the activation's
+    mask from the input, var.max_pool_grad_indices reads `indices`.
+    var-fuse-bn-pool writes this op in place of the pair where the pool is
+    the normalized result's only reader. FLOPs: var.batch_norm_train's plus
+    var.max_pool_with_indices'.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
+                       Var_FloatTensor:$bias, Var_FloatTensor:$running_mean,
+                       Var_FloatTensor:$running_var,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$channels_last,
+                       OptionalAttr<StrAttr>:$activation,
+                       DenseI64ArrayAttr:$kernel,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding);
+  let results = (outs Var_FloatTensor:$output, Var_IndexTensor:$indices,
+                      Var_FloatTensor:$saved_mean,
+                      Var_FloatTensor:$saved_invstd,
+                      Var_FloatTensor:$new_running_mean,
+                      Var_FloatTensor:$new_running_var);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
+    (`eps` $eps^)? (`momentum` $momentum^)?
+    (`activation` $activation^)? `kernel` $kernel (`stride` $stride^)?
+    (`padding` $padding^)? (`channels_last` $channels_last^)? attr-dict
+    `:` type(operands)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Backward ops
 //===----------------------------------------------------------------------===//

@@ -891,3 +891,90 @@ func.func @sce_grad_smoothing(%x: tensor<2x10xf32>, %l: tensor<2xi64>, %d: tenso
   %0 = var.softmax_cross_entropy_grad %x, %l, %d label_smoothing 1.0 : tensor<2x10xf32>, tensor<2xi64>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// var.batch_norm_train_max_pool: var.batch_norm_train's rule, then
+// var.max_pool_with_indices' on the normalized result
+//===----------------------------------------------------------------------===//
+
+func.func @bn_pool_weight_size(%x: tensor<2x8x4x4xf32>, %p: tensor<8xf32>, %q: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op weight must be (8), got (4)}}
+  %0:6 = var.batch_norm_train_max_pool %x, %q, %p, %p, %p kernel [2, 2] : tensor<2x8x4x4xf32>, tensor<4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_channels_last_weight(%x: tensor<2x4x4x8xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op weight must be (8), got (4)}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p kernel [2, 2] channels_last : tensor<2x4x4x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_momentum(%x: tensor<2x8x4x4xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op momentum must be in [0, 1], got 1.500000e+00}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p momentum 1.5 kernel [2, 2] : tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_activation(%x: tensor<2x8x4x4xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op activation must be "relu", "relu6" or "silu", got "tanh"}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p activation "tanh" kernel [2, 2] : tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+// A batch norm takes (N, C); a pool needs spatial dimensions.
+func.func @bn_pool_no_spatial(%x: tensor<4x8xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p kernel [2] : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_window(%x: tensor<1x4x16x16xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op window [16, 8] has more than 127 positions, which i8 indices cannot name}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p kernel [16, 8] : tensor<1x4x16x16xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_kernel_rank(%x: tensor<1x4x8x8xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op 'kernel' has 3 entries but the input has 2 spatial dimensions}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p kernel [2, 2, 2] : tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_padding(%x: tensor<1x4x8x8xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op padding 2 must be at most half the kernel 2}}
+  %0:6 = var.batch_norm_train_max_pool %x, %p, %p, %p, %p kernel [2, 2] padding [2, 2] : tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @bn_pool_index_type(%x: tensor<1x4x8x8xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op result #1 must be ranked tensor of 8-bit signless integer values, but got 'tensor<1x4x4x4xi32>'}}
+  %0:6 = "var.batch_norm_train_max_pool"(%x, %p, %p, %p, %p) <{kernel = array<i64: 2, 2>}> : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xi32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @bn_pool_output_shape(%x: tensor<1x4x8x8xf32>, %p: tensor<4xf32>) {
+  // expected-error @+2 {{'var.batch_norm_train_max_pool' op inferred type(s) 'tensor<1x4x4x4xf32>', 'tensor<1x4x4x4xi8>', 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<1x4x8x8xf32>', 'tensor<1x4x4x4xi8>', 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>'}}
+  // expected-error @+1 {{'var.batch_norm_train_max_pool' op failed to infer returned types}}
+  %0:6 = "var.batch_norm_train_max_pool"(%x, %p, %p, %p, %p) <{kernel = array<i64: 2, 2>}> : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<1x4x8x8xf32>, tensor<1x4x4x4xi8>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}

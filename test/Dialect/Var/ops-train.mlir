@@ -222,6 +222,30 @@ func.func @max_pool_with_indices(%x0: tensor<2x4x8x8xbf16>,
         tensor<1x5x5x8xi8>, tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xi8>
 }
 
+// The pool's output and indices over the normalized result (the input's
+// type), then the batch norm's four statistics in the weight's type; the
+// batch norm's attributes print before the pool's window.
+// CHECK-LABEL: func.func @batch_norm_train_max_pool
+// CHECK-SAME: -> (tensor<2x4x4x8xbf16>, tensor<2x4x4x8xi8>, tensor<8xf32>, tensor<1x4x3x3xf32>, tensor<1x4x3x3xi8>, tensor<4xf32>)
+// CHECK: var.batch_norm_train_max_pool %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} activation "relu" kernel [2, 2] channels_last : tensor<2x8x8x8xbf16>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>{{$}}
+// CHECK: var.batch_norm_train_max_pool %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} eps 1.000000e-03 momentum 1.000000e-02 kernel [3, 3] stride [2, 2] padding [1, 1] : tensor<1x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>{{$}}
+func.func @batch_norm_train_max_pool(%x0: tensor<2x8x8x8xbf16>,
+                                     %p0: tensor<8xf32>,
+                                     %x1: tensor<1x4x5x5xf32>,
+                                     %p1: tensor<4xf32>)
+    -> (tensor<2x4x4x8xbf16>, tensor<2x4x4x8xi8>, tensor<8xf32>,
+        tensor<1x4x3x3xf32>, tensor<1x4x3x3xi8>, tensor<4xf32>) {
+  %0:6 = var.batch_norm_train_max_pool %x0, %p0, %p0, %p0, %p0
+      activation "relu" kernel [2, 2] channels_last
+      : tensor<2x8x8x8xbf16>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  %1:6 = var.batch_norm_train_max_pool %x1, %p1, %p1, %p1, %p1 eps 1.0e-3
+      momentum 0.01 kernel [3, 3] stride [2, 2] padding [1, 1]
+      : tensor<1x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  return %0#0, %0#1, %0#5, %1#0, %1#1, %1#2
+      : tensor<2x4x4x8xbf16>, tensor<2x4x4x8xi8>, tensor<8xf32>,
+        tensor<1x4x3x3xf32>, tensor<1x4x3x3xi8>, tensor<4xf32>
+}
+
 // The result has grad's element type and a shape that pools to grad's:
 // 8 and 9 both pool to 4 with kernel 2.
 // CHECK-LABEL: func.func @max_pool_grad_indices
