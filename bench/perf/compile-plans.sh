@@ -8,11 +8,9 @@
 # For a small trial on a CPU: PERF_BATCH, PERF_FRAMES, PERF_SIZE override
 # every model's; PERF_MODELS picks models; VARC names varc (default
 # build/bin/varc). PERF_VARIANTS ("NAME:VARC-FLAGS ...", default
-# "cl:--channels-last,--fuse-bn-act=false
-# fba:--channels-last,--fuse-bn-pool=false fbp:--channels-last": batch norm
-# apart from its activation, fused with it, and also fused with the max
-# pool after it as varc does by default, measured side by side) adds a plan
-# MODEL-NAME.fb per
+# "cl:--channels-last,--fuse-bn-act=false fba:--channels-last": batch norm
+# apart from its activation, and fused as varc does by default, measured
+# side by side) adds a plan MODEL-NAME.fb per
 # variant, compiled with those extra flags (commas in VARC-FLAGS stand for
 # spaces); run.sh measures every plan of a model.
 set -euo pipefail
@@ -42,7 +40,7 @@ while read -r model batch frames size; do
     --classes 101 > "$dir/$model.mlir"
   "$varc" "$dir/$model.mlir" --precision=bf16 --optimizer=adamw \
     --zero-stage=0 --micro-batch="$batch" -o "$dir/$model.fb"
-  for variant in ${PERF_VARIANTS-cl:--channels-last,--fuse-bn-act=false fba:--channels-last,--fuse-bn-pool=false fbp:--channels-last}; do
+  for variant in ${PERF_VARIANTS-cl:--channels-last,--fuse-bn-act=false fba:--channels-last}; do
     flags=${variant#*:}
     # shellcheck disable=SC2086 # the flags are words
     "$varc" "$dir/$model.mlir" --precision=bf16 --optimizer=adamw \

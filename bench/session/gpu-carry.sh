@@ -36,7 +36,8 @@ rm -rf "$out" && cp -r .gpu/gpu-tests "$out"
 
 # The perf plans: every model -cl and -fba, mobilenet_v2 at ZeRO-3 with
 # the optimizer offloaded, r2plus1d_18 -fba without channel padding, and
-# vgg11_bn -fba with its convolution biases (--fold-bn-bias=false).
+# vgg11_bn -fba with its convolution biases (--fold-bn-bias=false) and
+# with its batch norms apart from their max pools (--fuse-bn-pool=false).
 VARC="$varc" "$root/bench/perf/compile-plans.sh" "$out/perf-plans" > /dev/null
 while read -r model _; do
   rm -f "$out/perf-plans/$model.fb" # the channels-first plans: not measured
@@ -57,6 +58,9 @@ python3 "$root/models/gen/vgg11_bn.py" --frames 8 --size 224 \
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=8 \
   --channels-last --fold-bn-bias=false \
   -o "$out/perf-plans/vgg11_bn-biased.fb" > /dev/null
+"$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=8 \
+  --channels-last --fuse-bn-pool=false \
+  -o "$out/perf-plans/vgg11_bn-unpooled.fb" > /dev/null
 rm -f "$mlir"
 
 # For a torch.compile call (PERF_PLANS=compile-plans PERF_MODES=compile):
