@@ -120,21 +120,25 @@ struct Normalize {
   /// var.batch_norm_train_max_pool's pool (PoolVectorKernels.cu) both
   /// normalize with it, so that the pool compares the very values the
   /// forward would store.
-  template <int Kind = kAnyMask>
+  /// YType, where not -1, is yType known when the kernel is compiled.
+  template <int Kind = kAnyMask, int YType = -1>
   __device__ float apply(const Channel &ch, float x, float) const {
     const int act = Kind == kAnyMask ? activation : Kind;
+    const int type = YType < 0 ? yType : YType;
     float y = __fmaf_rn(x, ch.scale, ch.shift);
     if (act == kNoActivation)
       return y;
-    y = roundToType(y, yType);
+    y = roundToType(y, type);
     if (act == kSiluActivation)
       return y * fastSigmoid(y);
     return act == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
   }
   /// apply's value as a tensor of yType holds it: what a reader of the
   /// stored result (var.max_pool_with_indices after the unfused op) gets.
+  template <int Kind = kAnyMask, int YType = -1>
   __device__ float stored(const Channel &ch, float x) const {
-    return roundToType(apply(ch, x, 0.0f), yType);
+    return roundToType(apply<Kind, YType>(ch, x, 0.0f),
+                       YType < 0 ? yType : YType);
   }
 };
 

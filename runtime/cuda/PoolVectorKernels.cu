@@ -221,32 +221,39 @@ __global__ void maxPoolVectorKernel(PoolShape<I> s, const uint4 *__restrict__ x,
   }
 }
 
+/// A maxPoolWithIndicesVectorKernel that pools its input as stored.
+constexpr int kUnnormalized = -2;
+
 /// maxPoolVectorKernel that also stores each lane's argmax as its window
-/// position. With `Normalized` (var.batch_norm_train_max_pool), lane l
-/// compares normalize.stored of its element, the value var.batch_norm_train
-/// would have stored there: its channel's scale and shift are read once,
-/// before the window, and the normalized tensor is never written.
-template <typename T, typename I, int K, bool Normalized>
+/// position. With a `Mask` other than kUnnormalized
+/// (var.batch_norm_train_max_pool), lane l compares normalize.stored of
+/// its element, the value var.batch_norm_train would have stored there,
+/// compiled for that activation kind (norm::withKind) and T's type: its
+/// channel's scale and shift are read once, before the window, and the
+/// normalized tensor is never written.
+template <typename T, typename I, int K, int Mask>
 __global__ void maxPoolWithIndicesVectorKernel(PoolShape<I> s,
                                                const uint4 *__restrict__ x,
                                                uint4 *__restrict__ y,
                                                int8_t *__restrict__ indices,
                                                I n, norm::Normalize normalize) {
   constexpr int L = kLanes<T>;
+  constexpr int kType = std::is_same_v<T, float> ? kF32 : kBF16;
   VAR_POOL_GRID_STRIDE(i, n) {
     Coords<I> e = locate(s, s.outDims, i);
     PlaneAccess<I> plane = planeAccess(s, e, s.inSize);
     float value[L];
     I position[L];
-    if constexpr (Normalized) {
+    if constexpr (Mask != kUnnormalized) {
       // e.channel counts vectors: lane l is channel e.channel * L + l.
       norm::Normalize::Channel ch[L];
 #pragma unroll
       for (int l = 0; l < L; ++l)
         ch[l] = normalize.channel(static_cast<int64_t>(e.channel) * L + l);
       vectorArgmax<T, K, true>(
-          s, x, plane, e.pos, value, position,
-          [&](int l, float v) { return normalize.stored(ch[l], v); });
+          s, x, plane, e.pos, value, position, [&](int l, float v) {
+            return normalize.template stored<Mask, kType>(ch[l], v);
+          });
     } else {
       vectorArgmax<T, K, true>(s, x, plane, e.pos, value, position);
     }
@@ -605,13 +612,22 @@ bool maxPoolWithIndicesByVectors(CudaContext &ctx, const Window &w,
     withWindowTaps(w, [&](auto taps) {
       constexpr int K = decltype(taps)::value;
       auto *positions = static_cast<int8_t *>(indices.data);
-      if (normalize)
-        maxPoolWithIndicesVectorKernel<T, I, K, true>
+      auto normalized = [&](auto mask) {
+        maxPoolWithIndicesVectorKernel<T, I, K, decltype(mask)::value>
             <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
                 vectorShape<I>(w, lanes), vectors(input), vectors(output),
                 positions, static_cast<I>(n), *normalize);
+      };
+      // Compiled for ReLU and ReLU6 (VGG's, MobileNet's); the others read
+      // the activation at run time.
+      if (normalize && normalize->activation == norm::kReluActivation)
+        normalized(std::integral_constant<int, norm::kReluActivation>());
+      else if (normalize && normalize->activation == norm::kRelu6Activation)
+        normalized(std::integral_constant<int, norm::kRelu6Activation>());
+      else if (normalize)
+        normalized(std::integral_constant<int, norm::kAnyMask>());
       else
-        maxPoolWithIndicesVectorKernel<T, I, K, false>
+        maxPoolWithIndicesVectorKernel<T, I, K, kUnnormalized>
             <<<blocksFor(n), kThreads, 0, ctx.stream>>>(
                 vectorShape<I>(w, lanes), vectors(input), vectors(output),
                 positions, static_cast<I>(n), norm::Normalize{});
