@@ -242,6 +242,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.fuseElementwise = flags.fuseElementwise;
   merged.rematerialize = flags.rematerialize;
   merged.poolIndices = flags.poolIndices;
+  merged.fusePoolGrad = flags.fusePoolGrad;
   merged.channelsLast = flags.channelsLast;
   merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
   merged.foldBatchNormBias = flags.foldBatchNormBias;
@@ -454,6 +455,8 @@ std::string describe(const CompileOptions &options) {
     os << ", convolution biases before batch norm kept";
   if (!options.getPoolIndices())
     os << ", max pools keep their input";
+  if (!options.getFusePoolGrad())
+    os << ", max pool gradients apart from batch norm";
   if (options.getChannelsLast())
     os << ", channels-last";
   if (options.getChannelsLast() && options.getPadChannels() <= 1)

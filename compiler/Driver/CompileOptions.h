@@ -114,6 +114,11 @@ struct CompileOptions {
   /// instead of their input (--var-max-pool-indices); on unless a flag
   /// turns it off. No DeepSpeed key sets it.
   std::optional<bool> poolIndices;
+  /// A max pool's indexed backward whose windows tile the input folds into
+  /// the channels-last batch norm backward that reads it
+  /// (--var-fuse-pool-grad-bn); on unless a flag turns it off. No DeepSpeed
+  /// key sets it.
+  std::optional<bool> fusePoolGrad;
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
@@ -168,6 +173,7 @@ struct CompileOptions {
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
   bool getRematerialize() const { return rematerialize.value_or(true); }
   bool getPoolIndices() const { return poolIndices.value_or(true); }
+  bool getFusePoolGrad() const { return fusePoolGrad.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFoldBatchNormBias() const {
     return foldBatchNormBias.value_or(true);

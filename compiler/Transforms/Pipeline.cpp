@@ -74,6 +74,13 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   if (options.getPoolIndices())
     pm.addPass(createMaxPoolIndices());
 
+  // After the two passes that write the pair it fuses (the max pool's
+  // indexed backward, the batch norm backward with its activation) and
+  // before elementwise fusion and memory planning, which then never see
+  // the full-size routed gradient.
+  if (options.getFusePoolGrad())
+    pm.addPass(createFusePoolGradBatchNorm());
+
   // After autodiff (the fused op has no backward rule) and mixed precision
   // (its casts fuse too); before ZeRO, whose master-to-compute casts the
   // scheduler and planner recognize, and before memory planning, so that

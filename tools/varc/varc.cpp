@@ -169,6 +169,14 @@ llvm::cl::opt<bool> poolIndices(
                    "the same gradients, bit for bit; on by default, "
                    "--pool-indices=false turns it off"),
     llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> fusePoolGrad(
+    "fuse-pool-grad",
+    llvm::cl::desc("Let each channels-last batch norm backward read the "
+                   "gradient and indices of the max pool after it, whose "
+                   "windows tile its input, instead of the pool's full-size "
+                   "gradient; the same gradients, bit for bit; on by "
+                   "default, --fuse-pool-grad=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
     llvm::cl::desc("Fold each ReLU, ReLU6 or SiLU that alone follows a "
@@ -246,6 +254,7 @@ bool wantsPlan() {
                                        &fuse,
                                        &rematerialize,
                                        &poolIndices,
+                                       &fusePoolGrad,
                                        &fuseBnAct,
                                        &foldBnBias,
                                        &padChannels};
@@ -306,6 +315,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.rematerialize = rematerialize;
   if (given(poolIndices))
     flags.poolIndices = poolIndices;
+  if (given(fusePoolGrad))
+    flags.fusePoolGrad = fusePoolGrad;
   if (given(channelsLast))
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))
