@@ -104,6 +104,7 @@ void registerShapeOps(OpTable &table);       // reshapes, time folding, slices,
                                              // concat, transpose
 void registerNormLstmOps(OpTable &table);    // batch norm, LSTM
 void registerFusedElementwiseOps(OpTable &table); // var.fused_elementwise
+void registerPoolGradNormOps(OpTable &table); // var.batch_norm_grad_max_pool
 
 /// Every CPU kernel.
 const OpTable &getCpuOps();
