@@ -399,7 +399,7 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
 /// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 124: 2
 /// blocks an SM, 128 bytes a thread in flight (192 with the mask); with
-/// a pooled dy (PooledGradSums) 116-125 / 119-124, no spills.
+/// a pooled dy (PooledGradSums) 117-125 / 116-124, no spills.
 template <typename Terms, int Type, int Kind>
 __global__ void __launch_bounds__(kThreads, 2)
     packedColumnSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
@@ -501,6 +501,17 @@ void withMaskKindOf(const Pass &pass, F &&f) {
     f(std::integral_constant<int, kNoActivation>());
 }
 
+/// withMaskKindOf for a kernel compiled for tensors of Type, except that a
+/// pooled dy over mixed types (f16, rare) is compiled for kAnyMask alone,
+/// which reads any mask at run time: fewer kernels to compile.
+template <int Type, typename Pass, typename F>
+void withKernelKindOf(const Pass &pass, F &&f) {
+  if constexpr (kReadsPooledGrad<Pass> && Type == kMixedTypes)
+    f(std::integral_constant<int, kAnyMask>());
+  else
+    withMaskKindOf(pass, f);
+}
+
 /// Launches the sums of `terms` over `split`'s chunks; `mask` is the value
 /// that the terms read besides a and b, if any.
 template <typename Terms>
@@ -513,7 +524,7 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
   if (l.rows() && split.group == kPack) {
     dim3 grid(static_cast<unsigned>(split.columnBlocks), chunks);
     withType(commonType({a, b, mask}), [&](auto type) {
-      withMaskKindOf(terms, [&](auto kind) {
+      withKernelKindOf<decltype(type)::value>(terms, [&](auto kind) {
         packedColumnSumsKernel<Terms, decltype(type)::value,
                                decltype(kind)::value>
             <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b,
@@ -640,8 +651,8 @@ struct ScaleByChannel {
 /// sweep * P idle. Registers (sm_90, bf16 / f32): Normalize 64 / 61 and
 /// ScaleByChannel 64 / 56 (4 blocks an SM, 64 bytes a thread in flight),
 /// InputGrad with its mask 128 / 126 (2 blocks, 128 bytes, 192 with the
-/// mask); PooledInputGrad 101-124 / 96-122 (2 blocks), mixed types with a
-/// run-time mask 145 (1 block).
+/// mask); PooledInputGrad 101-124 / 96-122 (2 blocks), mixed types (a
+/// run-time mask) 145 (1 block).
 template <typename Pass, int Type, int Kind>
 __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
     rowPassKernel(int64_t rows, int64_t packsPerRow, Pass pass, Operand a,
@@ -783,7 +794,7 @@ std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
       int64_t blocks =
           std::max<int64_t>(passBlocks(numel / kPack, kRowPassUnroll<Type>),
                             (packsPerRow + kThreads - 1) / kThreads);
-      withMaskKindOf(pass, [&](auto kind) {
+      withKernelKindOf<Type>(pass, [&](auto kind) {
         rowPassKernel<Pass, Type, decltype(kind)::value>
             <<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
                 l.batch, packsPerRow, pass, a, b, out, outType);
