@@ -243,6 +243,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.rematerialize = flags.rematerialize;
   merged.poolIndices = flags.poolIndices;
   merged.fuseBatchNormPool = flags.fuseBatchNormPool;
+  merged.fusePoolGrad = flags.fusePoolGrad;
   merged.channelsLast = flags.channelsLast;
   merged.fuseBatchNormActivation = flags.fuseBatchNormActivation;
   merged.foldBatchNormBias = flags.foldBatchNormBias;
@@ -457,6 +458,8 @@ std::string describe(const CompileOptions &options) {
     os << ", max pools keep their input";
   if (!options.getFuseBatchNormPool())
     os << ", batch norm apart from its max pool";
+  if (!options.getFusePoolGrad())
+    os << ", max pool gradients apart from batch norm";
   if (options.getChannelsLast())
     os << ", channels-last";
   if (options.getChannelsLast() && options.getPadChannels() <= 1)

@@ -119,6 +119,11 @@ struct CompileOptions {
   /// (--var-fuse-bn-pool); on unless a flag turns it off. No DeepSpeed key
   /// sets it.
   std::optional<bool> fuseBatchNormPool;
+  /// A max pool's indexed backward whose windows tile the input folds into
+  /// the channels-last batch norm backward that reads it
+  /// (--var-fuse-pool-grad-bn); on unless a flag turns it off. No DeepSpeed
+  /// key sets it.
+  std::optional<bool> fusePoolGrad;
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
   std::optional<bool> channelsLast;
@@ -174,6 +179,7 @@ struct CompileOptions {
   bool getRematerialize() const { return rematerialize.value_or(true); }
   bool getPoolIndices() const { return poolIndices.value_or(true); }
   bool getFuseBatchNormPool() const { return fuseBatchNormPool.value_or(true); }
+  bool getFusePoolGrad() const { return fusePoolGrad.value_or(true); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
   bool getFoldBatchNormBias() const {
     return foldBatchNormBias.value_or(true);

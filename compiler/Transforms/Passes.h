@@ -108,6 +108,11 @@ int64_t useMaxPoolIndices(mlir::func::FuncOp func);
 /// one var.batch_norm_train_max_pool; the core of --var-fuse-bn-pool.
 /// Returns the number of pairs fused.
 int64_t fuseBatchNormMaxPool(mlir::func::FuncOp func);
+/// Folds each var.max_pool_grad_indices whose windows tile its input and
+/// whose result only a channels-last var.batch_norm_grad reads (as its
+/// grad) into it (var.batch_norm_grad_max_pool); the core of
+/// --var-fuse-pool-grad-bn. Returns the number of pairs fused.
+int64_t fusePoolGradBatchNorm(mlir::func::FuncOp func);
 
 /// What --var-zero builds; see its description in Passes.td.
 struct ZeroConfig {

@@ -439,6 +439,31 @@ def FuseBatchNormMaxPool : Pass<"var-fuse-bn-pool", "::mlir::ModuleOp"> {
   let dependentDialects = ["::var::VarDialect"];
 }
 
+def FusePoolGradBatchNorm : Pass<"var-fuse-pool-grad-bn", "::mlir::ModuleOp"> {
+  let summary = "Let a batch norm backward read a max pool's gradient and indices";
+  let description = [{
+    Runs on every function after `--var-fuse-bn-act` and
+    `--var-max-pool-indices` (which write the two ops it fuses) and before
+    `--var-fuse-elementwise`, `--var-zero` and `--var-plan-memory`.
+
+    In a CNN's backward, a max pool's gradient
+    (`var.max_pool_grad_indices`) writes a tensor of the pool's input size,
+    mostly zeros, that the preceding batch norm's backward
+    (`var.batch_norm_grad`) reads twice. Where that batch norm backward is
+    the only user of the routed gradient, reads it as its `grad`, both are
+    channels-last and the pool's windows tile its input (stride equal to
+    the kernel, no padding), the pair becomes one
+    `var.batch_norm_grad_max_pool` of the pooled gradient and the i8
+    indices, which computes the same bits. Overlapping or padded windows,
+    a routed gradient with another user and channels-first pairs stay.
+  }];
+  let statistics = [
+    Statistic<"numFused", "pairs-fused",
+              "Max pool backwards folded into their batch norm backward">,
+  ];
+  let dependentDialects = ["::var::VarDialect"];
+}
+
 def FuseElementwise : Pass<"var-fuse-elementwise", "::mlir::ModuleOp"> {
   let summary = "Fuse chains of elementwise ops into var.fused_elementwise";
   let description = [{

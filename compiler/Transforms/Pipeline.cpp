@@ -80,6 +80,12 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
   // so that the normalized result gets no arena space.
   if (options.getFuseBatchNormPool())
     pm.addPass(createFuseBatchNormMaxPool());
+  // After the two passes that write the pair it fuses (the max pool's
+  // indexed backward, the batch norm backward with its activation) and
+  // before elementwise fusion and memory planning, which then never see
+  // the full-size routed gradient.
+  if (options.getFusePoolGrad())
+    pm.addPass(createFusePoolGradBatchNorm());
 
   // After autodiff (the fused op has no backward rule) and mixed precision
   // (its casts fuse too); before ZeRO, whose master-to-compute casts the

@@ -11,6 +11,7 @@ const OpTable &getCpuOps() {
     registerElementwiseOps(ops);
     registerShapeOps(ops);
     registerNormLstmOps(ops);
+    registerPoolGradNormOps(ops);
     registerFusedElementwiseOps(ops);
     registerNormPoolOps(ops);
     return ops;

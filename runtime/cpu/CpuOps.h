@@ -104,7 +104,8 @@ void registerShapeOps(OpTable &table);       // reshapes, time folding, slices,
                                              // concat, transpose
 void registerNormLstmOps(OpTable &table);    // batch norm, LSTM
 void registerFusedElementwiseOps(OpTable &table); // var.fused_elementwise
-void registerNormPoolOps(OpTable &table); // var.batch_norm_train_max_pool
+void registerNormPoolOps(OpTable &table);     // var.batch_norm_train_max_pool
+void registerPoolGradNormOps(OpTable &table); // var.batch_norm_grad_max_pool
 
 /// The kernels that var.batch_norm_train_max_pool runs one after the other
 /// (NormPoolKernels.cpp), so that it computes their bits by construction.

@@ -11,11 +11,13 @@
 // var.batch_norm_train_max_pool computes training's statistics here and
 // leaves the normalize to its pool (PoolKernels.cu), which never stores it.
 #include "runtime/cpu/KernelChecks.h"
+#include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DeviceTensor.cuh"
 #include "runtime/cuda/NormMask.cuh"
 #include "runtime/cuda/NormPassKernels.cuh"
 #include "runtime/cuda/PoolShared.cuh"
+#include "runtime/cuda/PooledGrad.cuh"
 
 #include <initializer_list>
 #include <string_view>
@@ -268,10 +270,12 @@ std::string prepare(const OpCall &call, size_t operands, size_t results,
 
 /// The checks both backwards share: input, dy, weight and two per-channel
 /// statistics (named in messages), and with an `activation` its value, in;
-/// input, weight and bias gradients out.
+/// input, weight and bias gradients out. dy has `gradSize` elements (a
+/// pooled gradient), or by default the input's.
 std::string prepareGrad(const OpCall &call, const char *stat0,
                         const char *stat1, int activation, ChannelLayout &l,
-                        std::vector<Operand> &in, std::vector<Operand> &out) {
+                        std::vector<Operand> &in, std::vector<Operand> &out,
+                        int64_t gradSize = -1) {
   size_t operands = activation == norm::kNoActivation ? 5 : 6;
   if (std::string error = prepare(call, operands, 3, l, in, out);
       !error.empty())
@@ -284,13 +288,14 @@ std::string prepareGrad(const OpCall &call, const char *stat0,
                     recomputes(call, activation) ? l.channels : l.numel()}});
         !error.empty())
       return error;
-  return cpu::checkSizes(call, {{"grad", call.operands[1], l.numel()},
-                                {"weight", call.operands[2], l.channels},
-                                {stat0, call.operands[3], l.channels},
-                                {stat1, call.operands[4], l.channels},
-                                {"input_grad", call.results[0], l.numel()},
-                                {"weight_grad", call.results[1], l.channels},
-                                {"bias_grad", call.results[2], l.channels}});
+  return cpu::checkSizes(
+      call, {{"grad", call.operands[1], gradSize < 0 ? l.numel() : gradSize},
+             {"weight", call.operands[2], l.channels},
+             {stat0, call.operands[3], l.channels},
+             {stat1, call.operands[4], l.channels},
+             {"input_grad", call.results[0], l.numel()},
+             {"weight_grad", call.results[1], l.channels},
+             {"bias_grad", call.results[2], l.channels}});
 }
 
 std::string batchNormOp(CudaContext &ctx, OpCall &call) {
@@ -441,13 +446,17 @@ struct GradPass {
   float *perChannel = nullptr;
 };
 
+/// With `pooled`, dy is read from a max pool's gradient (operand 1) and
+/// indices instead (var.batch_norm_grad_max_pool).
 std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
-                        const char *stat1, int64_t perChannel, GradPass &pass) {
+                        const char *stat1, int64_t perChannel, GradPass &pass,
+                        const norm::PooledGrad *pooled = nullptr) {
   int activation;
   if (std::string error = getActivation(call, activation); !error.empty())
     return error;
-  if (std::string error = prepareGrad(call, stat0, stat1, activation, pass.l,
-                                      pass.in, pass.out);
+  if (std::string error =
+          prepareGrad(call, stat0, stat1, activation, pass.l, pass.in, pass.out,
+                      pooled ? call.operands[1].numel() : -1);
       !error.empty())
     return error;
   int64_t channels = pass.l.channels;
@@ -458,9 +467,12 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
       activation != norm::kNoActivation && recomputes(call, activation);
   if (activation != norm::kNoActivation && !recompute)
     pass.mask = {in[5], activation};
+  // A pooled dy packs where a dense one would: the same split, the same
+  // order of every sum.
   pass.split = norm::splitChannels(
       pass.l,
-      norm::isPackable(pass.l, {in[0].data, in[1].data, pass.mask.value.data}));
+      norm::isPackable(pass.l, {in[0].data, in[1].data, pass.mask.value.data,
+                                pooled ? pooled->indices : nullptr}));
   void *workspace;
   if (std::string error = ctx.getWorkspace(
           2 * pass.split.chunks * channels * sizeof(double) +
@@ -485,22 +497,86 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
     pass.mask.zType = in[0].type;
     pass.mask.gradType = in[1].type;
   }
+  if (pooled)
+    return norm::sumPooledGrads(ctx, pass.l, pass.split, in[0], *pooled, in[3],
+                                pass.mask, pass.partials);
   return norm::sumGrads(ctx, pass.l, pass.split, in[0], in[1], in[3], pass.mask,
                         pass.partials);
 }
 
-std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
+/// var.batch_norm_grad, or with `pooled` the same passes reading dy from a
+/// max pool's gradient and indices.
+std::string runBatchNormGrad(CudaContext &ctx, OpCall &call,
+                             const norm::PooledGrad *pooled = nullptr) {
   GradPass p;
   if (std::string error = runGradSums(ctx, call, "saved_mean", "saved_invstd",
-                                      norm::kInputGradTerms, p);
+                                      norm::kInputGradTerms, p, pooled);
       !error.empty() || p.l.channels == 0)
     return error;
   gradStatsKernel<<<warpBlocksFor(p.l.channels), kThreads, 0, ctx.stream>>>(
       p.l, p.split, p.partials, p.in[2], p.in[3], p.in[4], call.results[1].data,
       p.out[1].type, call.results[2].data, p.out[2].type, p.perChannel);
   VAR_CUDA_LAUNCHED();
+  if (pooled)
+    return norm::pooledInputGrad(ctx, p.l, p.in[0], *pooled, p.perChannel,
+                                 p.mask, call.results[0].data, p.out[0].type);
   return norm::inputGrad(ctx, p.l, p.in[0], p.in[1], p.perChannel, p.mask,
                          call.results[0].data, p.out[0].type);
+}
+
+std::string batchNormGradOp(CudaContext &ctx, OpCall &call) {
+  return runBatchNormGrad(ctx, call);
+}
+
+/// var.batch_norm_grad_max_pool: var.batch_norm_grad's passes (sums, then
+/// dx), each loading dy from the pooled gradient and indices where it
+/// would load var.max_pool_grad_indices' result, on every path of a
+/// channels-last input (packed rows and element by element), so that the
+/// full-size gradient is never written and the results are the unfused
+/// pair's, bit for bit.
+std::string batchNormGradMaxPoolOp(CudaContext &ctx, OpCall &call) {
+  if (call.operands.size() < 6 || call.operands.size() > 7)
+    return "expects 6 or 7 operands, got " +
+           std::to_string(call.operands.size());
+  if (!call.getBool("channels_last") || call.operands[0].shape.size() < 3)
+    return "computes channels-last tensors only";
+  // The window, checked as var.max_pool_grad_indices' whose result has
+  // the input's shape.
+  cpu::TensorView routed = call.operands[0];
+  routed.dtype = call.operands[2].dtype;
+  OpCall route{call.inst, {call.operands[1], call.operands[2]}, {routed}};
+  cpu::Window w;
+  if (std::string error = cpu::makeIndexedPoolWindow(route, false, w);
+      !error.empty())
+    return error;
+  if (w.stride != w.kernel || w.padding != cpu::Dims{0, 0, 0})
+    return "needs windows that tile the input (stride equal to the kernel, "
+           "no padding)";
+  if (w.batch * cpu::product(w.in) > 0xffffffffll)
+    return "has more than 2^32 rows";
+  norm::PooledGrad pooled;
+  ElementType gradType;
+  if (std::string error = elementTypeOf(call.operands[2], "grad", gradType);
+      !error.empty())
+    return error;
+  pooled.grad = call.operands[2].data;
+  pooled.indices = static_cast<const int8_t *>(call.operands[1].data);
+  pooled.gradType = gradType;
+  for (int d = 0; d < 3; ++d) {
+    pooled.in[d] = static_cast<uint32_t>(w.in[d]);
+    pooled.out[d] = static_cast<uint32_t>(w.out[d]);
+    pooled.kernel[d] = static_cast<uint32_t>(w.kernel[d]);
+  }
+  pooled.channels = w.inChannels;
+  // batch_norm_grad's operands, the pooled gradient in grad's place.
+  OpCall norm{call.inst,
+              {call.operands[0], call.operands[2]},
+              call.results,
+              call.scalars,
+              call.batch};
+  norm.operands.insert(norm.operands.end(), call.operands.begin() + 3,
+                       call.operands.end());
+  return runBatchNormGrad(ctx, norm, &pooled);
 }
 
 std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
@@ -529,6 +605,7 @@ void registerNormOps(CudaOpTable &table) {
   table["var.batch_norm_train"] = batchNormTrainOp;
   table["var.batch_norm_train_max_pool"] = batchNormTrainMaxPoolOp;
   table["var.batch_norm_grad"] = batchNormGradOp;
+  table["var.batch_norm_grad_max_pool"] = batchNormGradMaxPoolOp;
   table["var.batch_norm_frozen_grad"] = batchNormFrozenGradOp;
 }
 

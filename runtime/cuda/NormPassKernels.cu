@@ -19,6 +19,7 @@
 
 #include "runtime/cuda/DeviceTensor.cuh"
 #include "runtime/cuda/NormMask.cuh"
+#include "runtime/cuda/PooledGrad.cuh"
 
 #include <algorithm>
 #include <type_traits>
@@ -53,12 +54,28 @@ template <int Type> __host__ __device__ constexpr int typeFor(int type) {
 template <int Type> constexpr int kRowPassUnroll = Type == kBF16 ? 4 : 2;
 template <typename Terms, int Type>
 constexpr int kRowSumUnroll = (Type == kBF16 ? 8 : 4) / Terms::kInputs;
+
+/// Whether terms or a pass read dy from a max pool's gradient and indices
+/// (a `pooled` PooledGrad) instead of the dense tensor b: a compile-time
+/// alternative of the dy loads below, everything else alike.
+template <typename T, typename = void>
+struct ReadsPooledGrad : std::false_type {};
+template <typename T>
+struct ReadsPooledGrad<T, std::void_t<decltype(T::pooled)>> : std::true_type {};
+template <typename T>
+constexpr bool kReadsPooledGrad = ReadsPooledGrad<T>::value;
+
 /// Blocks of a packed-rows pass an SM holds at least: ptxas keeps
 /// registers within 64 (ScaleByChannel, Normalize) or 128 (InputGrad with
-/// its mask) a thread. Mixed types would spill at 64.
+/// its mask) a thread. Mixed types would spill at 64, and with a pooled dy
+/// read through a run-time mask at 128 (tensors of f16: one block).
+template <typename Pass, int Type> constexpr int rowPassBlocks() {
+  if (Pass::kInputs == 1 && Type != kMixedTypes)
+    return 4;
+  return kReadsPooledGrad<Pass> && Type == kMixedTypes ? 1 : 2;
+}
 template <typename Pass, int Type>
-constexpr int kRowPassBlocks =
-    Pass::kInputs == 1 && Type != kMixedTypes ? 4 : 2;
+constexpr int kRowPassBlocks = rowPassBlocks<Pass, Type>();
 /// Groups an element-path thread loads before it uses any.
 constexpr int kFlatPassUnroll = 4;
 
@@ -161,6 +178,65 @@ __device__ inline void maskGrads(const ActivationMask &mask, int64_t g,
     dy[e] = maskGrad(mask, value[e], x[e], ch, dy[e]);
 }
 
+/// Group `g` of dy (G elements of one channel, channels-last for a pooled
+/// dy).
+template <int G, typename Terms>
+__device__ inline void loadGradGroup(const Terms &terms, Operand b, int64_t g,
+                                     float (&v)[G]) {
+  if constexpr (kReadsPooledGrad<Terms>) {
+#pragma unroll
+    for (int e = 0; e < G; ++e)
+      v[e] = terms.pooled.element(g * G + e);
+  } else {
+    loadGroup(b.data, b.type, g, v);
+  }
+}
+
+/// Pack `column` of row `row` of dy as a packed-rows kernel holds it: from
+/// b, or from the pooled gradient's pack of the covering window with the
+/// lanes whose index names another place (and -0) made +0, the bits
+/// var.max_pool_grad_indices' vector kernel stores. (That kernel computes
+/// 0 + grad in f32, which also turns a NaN's payload into the canonical
+/// NaN's; the passes never store dy itself, only sums and differences with
+/// it, which are the canonical NaN either way.)
+template <int Type, typename Terms>
+__device__ inline void loadGradPack(const Terms &terms, HeldPack<Type> &dy,
+                                    Operand b, int bType, int64_t row,
+                                    int64_t packsPerRow, int64_t column) {
+  if constexpr (kReadsPooledGrad<Terms>) {
+    const PooledGrad &p = terms.pooled;
+    int64_t pooledRow = 0;
+    int position = p.locate(static_cast<uint32_t>(row), pooledRow);
+    int64_t pack = pooledRow * packsPerRow + column;
+    uint2 places = {0, 0};
+    if (position >= 0) {
+      dy.load(p.grad, bType, pack);
+      places = reinterpret_cast<const uint2 *>(p.indices)[pack];
+    }
+    // A byte of `places` per lane; no place matches -1.
+    auto hit = [&](int e) {
+      uint32_t word = e < 4 ? places.x : places.y;
+      return static_cast<int>(static_cast<int8_t>(word >> (8 * (e % 4)))) ==
+             position;
+    };
+    if constexpr (Type == kBF16) {
+#pragma unroll
+      for (int k = 0; k < kPack / 2; ++k) {
+        uint32_t lo = hit(2 * k) ? dy.word[k] & 0xffffu : 0u;
+        uint32_t hi = hit(2 * k + 1) ? dy.word[k] >> 16 : 0u;
+        dy.word[k] =
+            (lo == 0x8000u ? 0u : lo) | (hi == 0x8000u ? 0u : hi << 16);
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < kPack; ++e)
+        dy.v[e] = hit(e) ? __fadd_rn(0.0f, dy.v[e]) : 0.0f;
+    }
+  } else {
+    dy.load(b.data, bType, row * packsPerRow + column);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Per-channel sums
 //===----------------------------------------------------------------------===//
@@ -206,6 +282,11 @@ struct GradSums {
   }
 };
 
+/// GradSums with dy from a max pool's gradient and indices.
+struct PooledGradSums : GradSums {
+  PooledGrad pooled;
+};
+
 /// Adds a thread's f32 runs into its double sums.
 template <int K>
 __device__ inline void addRuns(const float (&run)[K], double (&sum)[K]) {
@@ -237,7 +318,7 @@ __global__ void __launch_bounds__(kThreads)
       float x[G], dy[G] = {};
       loadGroup(a.data, a.type, group, x);
       if constexpr (Terms::kInputs == 2) {
-        loadGroup(b.data, b.type, group, dy);
+        loadGradGroup(terms, b, group, dy);
         maskGrads(terms.mask, group, x, c, dy);
       }
       float run[K] = {};
@@ -287,7 +368,7 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
       int64_t i = r * l.channels + c;
       float x[1] = {loadFloat(a.data, a.type, i)}, dy[1] = {};
       if constexpr (Terms::kInputs == 2) {
-        dy[0] = loadFloat(b.data, b.type, i);
+        loadGradGroup(terms, b, i, dy);
         maskGrads(terms.mask, i, x, c, dy);
       }
       float run[K] = {};
@@ -317,7 +398,8 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// sums, sum s takes in sum s + half (half = count / 2 rounded up),
 /// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
 /// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 124: 2
-/// blocks an SM, 128 bytes a thread in flight (192 with the mask).
+/// blocks an SM, 128 bytes a thread in flight (192 with the mask); with
+/// a pooled dy (PooledGradSums) 117-125 / 116-124, no spills.
 template <typename Terms, int Type, int Kind>
 __global__ void __launch_bounds__(kThreads, 2)
     packedColumnSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
@@ -347,7 +429,8 @@ __global__ void __launch_bounds__(kThreads, 2)
           int64_t pack = (r + u * steps) * packsPerRow + column;
           x[u].load(a.data, aType, pack);
           if constexpr (Terms::kInputs == 2) {
-            dy[u].load(b.data, bType, pack);
+            loadGradPack(terms, dy[u], b, bType, r + u * steps, packsPerRow,
+                         column);
             if (readsValue<Kind>(terms.mask))
               value[u].load(terms.mask.value.data, maskType, pack);
           }
@@ -416,6 +499,17 @@ void withMaskKindOf(const Pass &pass, F &&f) {
     f(std::integral_constant<int, kNoActivation>());
 }
 
+/// withMaskKindOf for a kernel compiled for tensors of Type, except that a
+/// pooled dy over mixed types (f16, rare) is compiled for kAnyMask alone,
+/// which reads any mask at run time: fewer kernels to compile.
+template <int Type, typename Pass, typename F>
+void withKernelKindOf(const Pass &pass, F &&f) {
+  if constexpr (kReadsPooledGrad<Pass> && Type == kMixedTypes)
+    f(std::integral_constant<int, kAnyMask>());
+  else
+    withMaskKindOf(pass, f);
+}
+
 /// Launches the sums of `terms` over `split`'s chunks; `mask` is the value
 /// that the terms read besides a and b, if any.
 template <typename Terms>
@@ -428,7 +522,7 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
   if (l.rows() && split.group == kPack) {
     dim3 grid(static_cast<unsigned>(split.columnBlocks), chunks);
     withType(commonType({a, b, mask}), [&](auto type) {
-      withMaskKindOf(terms, [&](auto kind) {
+      withKernelKindOf<decltype(type)::value>(terms, [&](auto kind) {
         packedColumnSumsKernel<Terms, decltype(type)::value,
                                decltype(kind)::value>
             <<<grid, kThreads, 0, ctx.stream>>>(l, split, terms, a, b,
@@ -440,6 +534,8 @@ std::string launchSums(CudaContext &ctx, const ChannelLayout &l,
               chunks);
     columnSumsKernel<<<grid, dim3(kColumns, kRows), 0, ctx.stream>>>(
         l, split, terms, a, b, partials);
+  } else if constexpr (kReadsPooledGrad<Terms>) {
+    return "reads a pooled gradient channels-last only";
   } else {
     int64_t blocks = l.channels * split.chunks;
     if (blocks > 0x7fffffffll)
@@ -499,6 +595,11 @@ struct InputGrad {
   }
 };
 
+/// InputGrad with dy from a max pool's gradient and indices.
+struct PooledInputGrad : InputGrad {
+  PooledGrad pooled;
+};
+
 /// dx = dy * scale.
 struct ScaleByChannel {
   static constexpr int kInputs = 1;
@@ -519,7 +620,8 @@ struct ScaleByChannel {
 /// sweep * P idle. Registers (sm_90, bf16 / f32): Normalize 64 / 61 and
 /// ScaleByChannel 64 / 56 (4 blocks an SM, 64 bytes a thread in flight),
 /// InputGrad with its mask 128 / 126 (2 blocks, 128 bytes, 192 with the
-/// mask).
+/// mask); PooledInputGrad 101-124 / 96-122 (2 blocks), mixed types (a
+/// run-time mask) 145 (1 block).
 template <typename Pass, int Type, int Kind>
 __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
     rowPassKernel(int64_t rows, int64_t packsPerRow, Pass pass, Operand a,
@@ -551,7 +653,8 @@ __global__ void __launch_bounds__(kThreads, kRowPassBlocks<Pass, Type>)
         int64_t pack = (r + u * sweep) * packsPerRow + column;
         va[u].load(a.data, aType, pack);
         if constexpr (Pass::kInputs == 2) {
-          vb[u].load(b.data, bType, pack);
+          loadGradPack(pass, vb[u], b, bType, r + u * sweep, packsPerRow,
+                       column);
           if (readsValue<Kind>(pass.mask))
             value[u].load(pass.mask.value.data, maskType, pack);
         }
@@ -592,7 +695,7 @@ __global__ void __launch_bounds__(kThreads)
       if (g + u * stride < groups) {
         loadGroup(a.data, a.type, g + u * stride, va[u]);
         if constexpr (Pass::kInputs == 2) {
-          loadGroup(b.data, b.type, g + u * stride, vb[u]);
+          loadGradGroup(pass, b, g + u * stride, vb[u]);
           maskGrads(pass.mask, g + u * stride, va[u],
                     (g + u * stride) * G / spatial % channels, vb[u]);
         }
@@ -645,6 +748,12 @@ std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
   if (numel == 0)
     return {};
   bool packed = isPackable(l, {a.data, b.data, out, value.data});
+  if constexpr (kReadsPooledGrad<Pass>) {
+    // Rows only (channels-last): no channels-first path is compiled.
+    if (!l.rows())
+      return "reads a pooled gradient channels-last only";
+    packed = packed && isPackAligned(pass.pooled.indices);
+  }
   bool narrow = numel < (int64_t(1) << 31);
   if (packed && l.rows()) {
     withType(commonType({a, b, value}, outType), [&](auto type) {
@@ -654,17 +763,19 @@ std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
       int64_t blocks =
           std::max<int64_t>(passBlocks(numel / kPack, kRowPassUnroll<Type>),
                             (packsPerRow + kThreads - 1) / kThreads);
-      withMaskKindOf(pass, [&](auto kind) {
+      withKernelKindOf<Type>(pass, [&](auto kind) {
         rowPassKernel<Pass, Type, decltype(kind)::value>
             <<<static_cast<unsigned>(blocks), kThreads, 0, ctx.stream>>>(
                 l.batch, packsPerRow, pass, a, b, out, outType);
       });
     });
   } else if (packed) {
-    if (narrow)
-      launchFlatPass<kPack, uint32_t>(ctx, l, pass, a, b, out, outType);
-    else
-      launchFlatPass<kPack, int64_t>(ctx, l, pass, a, b, out, outType);
+    if constexpr (!kReadsPooledGrad<Pass>) {
+      if (narrow)
+        launchFlatPass<kPack, uint32_t>(ctx, l, pass, a, b, out, outType);
+      else
+        launchFlatPass<kPack, int64_t>(ctx, l, pass, a, b, out, outType);
+    }
   } else if (narrow) {
     launchFlatPass<1, uint32_t>(ctx, l, pass, a, b, out, outType);
   } else {
@@ -754,6 +865,21 @@ std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
                       void *dx, int dxType) {
   return launchPass(ctx, l, InputGrad{terms, l.channels, mask}, x, dy, dx,
                     dxType, mask.value);
+}
+
+std::string sumPooledGrads(CudaContext &ctx, const ChannelLayout &l,
+                           const Split &split, Operand x,
+                           const PooledGrad &pooled, Operand mean,
+                           ActivationMask mask, double *partials) {
+  return launchSums(ctx, l, split, PooledGradSums{{mean, mask}, pooled}, x,
+                    {pooled.grad, pooled.gradType}, partials, mask.value);
+}
+
+std::string pooledInputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
+                            const PooledGrad &pooled, const float *terms,
+                            ActivationMask mask, void *dx, int dxType) {
+  return launchPass(ctx, l, PooledInputGrad{{terms, l.channels, mask}, pooled},
+                    x, {pooled.grad, pooled.gradType}, dx, dxType, mask.value);
 }
 
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,

@@ -124,6 +124,19 @@ constexpr int kInputGradTerms = 4;
 std::string inputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
                       Operand dy, const float *terms, ActivationMask mask,
                       void *dx, int dxType);
+/// sumGrads and inputGrad of a channels-last (rows) `l` with dy read from
+/// a max pool's gradient and indices (PooledGrad.cuh), in the order and
+/// with the bits of the dense passes over var.max_pool_grad_indices'
+/// result; `split` must be the one of a dense dy (the pooled gradient and
+/// indices aligned as a dense dy would be: isPackable of all of them).
+struct PooledGrad;
+std::string sumPooledGrads(CudaContext &ctx, const ChannelLayout &l,
+                           const Split &split, Operand x,
+                           const PooledGrad &pooled, Operand mean,
+                           ActivationMask mask, double *partials);
+std::string pooledInputGrad(CudaContext &ctx, const ChannelLayout &l, Operand x,
+                            const PooledGrad &pooled, const float *terms,
+                            ActivationMask mask, void *dx, int dxType);
 /// The frozen backward's dx = dy * scales[c] in f32.
 std::string scaleByChannel(CudaContext &ctx, const ChannelLayout &l, Operand dy,
                            const float *scales, void *dx, int dxType);

@@ -35,6 +35,7 @@ static const std::vector<OpSignature> kOpSignatures = {
     {"var.batch_norm", 5, 5, 1, 1},
     {"var.batch_norm_frozen_grad", 5, 5, 3, 3},
     {"var.batch_norm_grad", 5, 6, 3, 3},
+    {"var.batch_norm_grad_max_pool", 6, 7, 3, 3},
     {"var.batch_norm_train", 5, 5, 5, 5},
     {"var.batch_norm_train_max_pool", 5, 5, 6, 6},
     {"var.cast", 1, 1, 1, 1},

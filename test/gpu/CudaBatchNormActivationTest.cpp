@@ -5,7 +5,9 @@
 // shapes of CudaOpTest and CudaOpChannelsLastTest), and with a misaligned
 // activation value alone. var.batch_norm_train_max_pool against the
 // batch norm and max pool it replaces, on the GPU, byte for byte, and
-// against the CPU. Without a GPU every case is skipped.
+// against the CPU; var.batch_norm_grad_max_pool against the CPU and, byte
+// for byte, against the pair it fuses on the GPU. Without a GPU every case
+// is skipped.
 #include "runtime/cuda/CudaBackend.h"
 #include "test/gpu/CudaOpCheck.h"
 
@@ -329,6 +331,152 @@ TEST_P(CudaBatchNormMaxPoolTest, MatchesBatchNormThenPoolAndCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormMaxPoolTest,
                          ::testing::ValuesIn(allCasesOf(buildPoolCases)),
+                         caseTestName);
+
+/// var.batch_norm_grad_max_pool: channels-last inputs under tiling pools
+/// (vgg's first pool, 14x14x24, channels that packs do not take, sizes the
+/// windows do not divide, a 3-D window), without and with each fused
+/// activation, pooled gradients full of ties and -0s, and the pooled
+/// gradient alone misaligned (the one-element paths).
+struct PoolGradCase {
+  std::string tag;
+  Shape x, kernel;
+};
+
+Shape pooledOf(const PoolGradCase &p) {
+  Shape out = p.x;
+  for (size_t d = 0; d < p.kernel.size(); ++d)
+    out[d + 1] = p.x[d + 1] / p.kernel[d];
+  return out;
+}
+
+/// Values from a few, a fifth of them -0.
+Spec tiedGrads(DType t, const Shape &shape) {
+  std::vector<float> values(static_cast<size_t>(numel(shape)));
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] =
+        i % 5 == 0 ? -0.0f : static_cast<float>(int(i * 37 % 17) - 8) * 0.25f;
+  return given(t, shape, std::move(values));
+}
+
+Cases buildPoolGradCases(DType t) {
+  const DType f32 = DType::F32;
+  std::vector<PoolGradCase> shapes = {
+      {"vgg_c64", {2, 32, 32, 64}, {2, 2}},
+      {"c24", {3, 14, 14, 24}, {2, 2}},
+      {"c12_odd", {2, 9, 9, 12}, {2, 2}},
+      {"c5", {4, 7, 7, 5}, {2, 2}},
+      {"c40_odd", {2, 7, 5, 40}, {2, 2}},
+      {"k3_c16", {2, 10, 8, 16}, {3, 3}},
+      {"3d_c40", {2, 3, 5, 4, 40}, {1, 2, 2}},
+  };
+  Cases cases;
+  for (const PoolGradCase &p : shapes) {
+    Shape c = {p.x.back()}, pooled = pooledOf(p);
+    int64_t window = 1;
+    for (int64_t k : p.kernel)
+      window *= k;
+    auto call = [&](const char *activation, std::vector<Spec> value) {
+      std::vector<Attribute> attrs = {unit("channels_last"),
+                                      ints("kernel", p.kernel)};
+      if (*activation)
+        attrs.push_back(text("activation", activation));
+      std::vector<Spec> operands = {
+          uniform(t, p.x),       positions(pooled, window),
+          tiedGrads(t, pooled),  uniform(f32, c, 4.0f),
+          uniform(f32, c, 0.5f), positive(f32, c)};
+      operands.insert(operands.end(), value.begin(), value.end());
+      return Call("var.batch_norm_grad_max_pool", std::move(operands),
+                  {result(t, p.x), result(f32, c), result(f32, c)},
+                  std::move(attrs));
+    };
+    std::string tag = "pool_grad_" + p.tag;
+    cases.emplace_back(tag, call("", {}));
+    cases.emplace_back(tag + "_relu_bias",
+                       call("relu", {uniform(f32, c, 2.0f)}));
+    cases.emplace_back(tag + "_relu_value", call("relu", {uniform(t, p.x)}));
+    cases.emplace_back(tag + "_relu6_bias",
+                       call("relu6", {uniform(f32, c, 8.0f)}));
+    cases.emplace_back(tag + "_silu", call("silu", {uniform(f32, c, 2.0f)}));
+    cases.emplace_back(
+        tag + "_relu_misaligned_grad",
+        misaligned(call("relu", {uniform(f32, c, 2.0f)}), 1u << 2));
+  }
+  return cases;
+}
+
+class CudaPoolGradNormTest
+    : public CudaBackendTest<::testing::TestWithParam<CaseId>> {};
+
+TEST_P(CudaPoolGradNormTest, MatchesCpu) {
+  runCase(buildPoolGradCases(GetParam().dtype), GetParam(),
+          [&](const Call &call) { checkAgainstCpu(*backend, call); });
+}
+
+/// On the GPU, the fused op and the pair it replaces
+/// (var.max_pool_grad_indices into a full-size gradient, then
+/// var.batch_norm_grad) agree byte for byte, the sums included.
+TEST_P(CudaPoolGradNormTest, IsThePairOnTheGpu) {
+  runCase(
+      buildPoolGradCases(GetParam().dtype), GetParam(), [&](const Call &call) {
+        std::vector<HostTensor> operands = makeOperands(call);
+        std::vector<HostTensor> fused = makeResults(call);
+        runOnDevice(*backend, call, operands, fused);
+        if (::testing::Test::HasFatalFailure())
+          return;
+        // The pair, on the same operands; a misaligned pooled gradient stays
+        // misaligned (the routed gradient, dense, then is too).
+        const Spec &x = call.operands[0], &grad = call.operands[2];
+        std::vector<Attribute> poolAttrs, normAttrs;
+        for (const Attribute &a : call.attributes) {
+          if (a.name != "activation")
+            poolAttrs.push_back(a);
+          if (a.name != "kernel")
+            normAttrs.push_back(a);
+        }
+        Call route("var.max_pool_grad_indices", {call.operands[1], grad},
+                   {result(grad.dtype, x.shape)}, poolAttrs);
+        route.misaligned = call.misaligned & (1u << 2) ? 1u << 1 : 0u;
+        std::vector<HostTensor> routeIns;
+        routeIns.emplace_back(operands[1].view.dtype, operands[1].view.shape);
+        routeIns.emplace_back(operands[2].view.dtype, operands[2].view.shape);
+        for (size_t i = 0; i < 2; ++i)
+          std::memcpy(routeIns[i].view.data, operands[i + 1].view.data,
+                      static_cast<size_t>(operands[i + 1].view.bytes()));
+        std::vector<HostTensor> routed = makeResults(route);
+        runOnDevice(*backend, route, routeIns, routed);
+        if (::testing::Test::HasFatalFailure())
+          return;
+        std::vector<Spec> normSpecs = {x, result(grad.dtype, x.shape)};
+        normSpecs.insert(normSpecs.end(), call.operands.begin() + 3,
+                         call.operands.end());
+        Call norm("var.batch_norm_grad", normSpecs, call.results, normAttrs);
+        norm.misaligned = call.misaligned & (1u << 2) ? 1u << 1 : 0u;
+        std::vector<HostTensor> normIns;
+        for (size_t i = 0; i < operands.size(); ++i) {
+          if (i == 1 || i == 2) {
+            if (i == 1)
+              normIns.push_back(std::move(routed[0]));
+            continue;
+          }
+          normIns.emplace_back(operands[i].view.dtype, operands[i].view.shape);
+          std::memcpy(normIns.back().view.data, operands[i].view.data,
+                      static_cast<size_t>(operands[i].view.bytes()));
+        }
+        std::vector<HostTensor> pair = makeResults(norm);
+        runOnDevice(*backend, norm, normIns, pair);
+        if (::testing::Test::HasFatalFailure())
+          return;
+        for (size_t r = 0; r < fused.size(); ++r)
+          EXPECT_EQ(std::memcmp(fused[r].view.data, pair[r].view.data,
+                                static_cast<size_t>(fused[r].view.bytes())),
+                    0)
+              << "result " << r << " differs from the pair's";
+      });
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaPoolGradNormTest,
+                         ::testing::ValuesIn(allCasesOf(buildPoolGradCases)),
                          caseTestName);
 
 /// An activation the kernels do not know, and one on the frozen backward

@@ -699,4 +699,18 @@ TEST(CompileOptionsTest, BatchNormPoolFusionIsOnUnlessAFlagTurnsItOff) {
       << describe(merged);
 }
 
+TEST(CompileOptionsTest, PoolGradFusionIsOnUnlessAFlagTurnsItOff) {
+  EXPECT_TRUE(merge({}, {}).getFusePoolGrad());
+  EXPECT_EQ(describe(merge({}, {})).find("max pool gradients"),
+            std::string::npos);
+  CompileOptions flags;
+  flags.fusePoolGrad = false;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_FALSE(merged.getFusePoolGrad());
+  EXPECT_TRUE(merged.getPoolIndices());
+  EXPECT_NE(describe(merged).find(", max pool gradients apart from batch norm"),
+            std::string::npos)
+      << describe(merged);
+}
+
 } // namespace

@@ -177,6 +177,14 @@ llvm::cl::opt<bool> fuseBnPool(
                    "is neither written nor read back; the same bits; on by "
                    "default, --fuse-bn-pool=false turns it off"),
     llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<bool> fusePoolGrad(
+    "fuse-pool-grad",
+    llvm::cl::desc("Let each channels-last batch norm backward read the "
+                   "gradient and indices of the max pool after it, whose "
+                   "windows tile its input, instead of the pool's full-size "
+                   "gradient; the same gradients, bit for bit; on by "
+                   "default, --fuse-pool-grad=false turns it off"),
+    llvm::cl::init(true), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> fuseBnAct(
     "fuse-bn-act",
     llvm::cl::desc("Fold each ReLU, ReLU6 or SiLU that alone follows a "
@@ -255,6 +263,7 @@ bool wantsPlan() {
                                        &rematerialize,
                                        &poolIndices,
                                        &fuseBnPool,
+                                       &fusePoolGrad,
                                        &fuseBnAct,
                                        &foldBnBias,
                                        &padChannels};
@@ -317,6 +326,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.poolIndices = poolIndices;
   if (given(fuseBnPool))
     flags.fuseBatchNormPool = fuseBnPool;
+  if (given(fusePoolGrad))
+    flags.fusePoolGrad = fusePoolGrad;
   if (given(channelsLast))
     flags.channelsLast = channelsLast;
   if (given(fuseBnAct))

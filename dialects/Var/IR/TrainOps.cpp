@@ -304,21 +304,34 @@ std::optional<int64_t> MaxPoolGradOp::getForwardFlops() {
   return numElements(getType());
 }
 
+/// That `full` (the forward pool's input type, named `fullName`) pools, as
+/// the forward (`pool`: "max" or "average") would, to `grad`.
+static LogicalResult checkPoolsTo(std::optional<Location> loc, StringRef name,
+                                  StringRef fullName, RankedTensorType full,
+                                  RankedTensorType grad,
+                                  ArrayRef<int64_t> kernel,
+                                  std::optional<ArrayRef<int64_t>> stride,
+                                  std::optional<ArrayRef<int64_t>> padding,
+                                  bool channelsLast, StringRef pool) {
+  FailureOr<RankedTensorType> forward =
+      inferPoolType(loc, name, full, kernel, stride, padding, channelsLast);
+  if (failed(forward))
+    return failure();
+  if (*forward != grad)
+    return opError(loc, name, fullName, " type ", full,
+                   " does not pool to grad type ", grad, ": the ", pool,
+                   " pool gives ", *forward);
+  return success();
+}
+
 /// That the result of pool backward `op` pools, as its forward (`pool`:
 /// "max" or "average") would, to grad's type.
 template <typename PoolGradOp>
 static LogicalResult verifyPoolsToGrad(PoolGradOp op, StringRef pool) {
-  RankedTensorType grad = op.getGrad().getType();
-  FailureOr<RankedTensorType> forward = inferPoolType(
-      op.getLoc(), op.getOperationName(), op.getType(), op.getKernel(),
-      op.getStride(), op.getPadding(), op.getChannelsLast());
-  if (failed(forward))
-    return failure();
-  if (*forward != grad)
-    return op.emitOpError("result type ")
-           << op.getType() << " does not pool to grad type " << grad << ": the "
-           << pool << " pool gives " << *forward;
-  return success();
+  return checkPoolsTo(op.getLoc(), op.getOperationName(), "result",
+                      op.getType(), op.getGrad().getType(), op.getKernel(),
+                      op.getStride(), op.getPadding(), op.getChannelsLast(),
+                      pool);
 }
 
 LogicalResult MaxPoolGradIndicesOp::verify() {
@@ -392,35 +405,92 @@ static LogicalResult batchNormGradTypes(std::optional<Location> loc,
   return success();
 }
 
-LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &types) {
-  StringRef name = getOperationName();
-  if (failed(checkFusedActivation(loc, name, adaptor.getActivationAttr())))
+/// The results of a batch norm backward with an optional fused `activation`
+/// and its `value` (var.batch_norm_grad's rules).
+static LogicalResult
+batchNormGradActivationTypes(std::optional<Location> loc, StringRef name,
+                             Value input, Value weight, StringAttr activation,
+                             Value value, bool channelsLast,
+                             SmallVectorImpl<Type> &types) {
+  if (failed(checkFusedActivation(loc, name, activation)))
     return failure();
   // The activation value is the forward's bias, from which the op
   // recomputes the pre-activation (SiLU's always), or the fused ReLU's or
   // ReLU6's output, what var.relu_grad would mask with.
-  Value value = adaptor.getActivationValue();
-  if (bool(value) != bool(adaptor.getActivationAttr()))
+  if (bool(value) != bool(activation))
     return opError(loc, name, "activation and its value come together");
   auto valueType =
       value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
-  bool bias = value && (adaptor.getActivationAttr().getValue() == "silu" ||
+  bool bias = value && (activation.getValue() == "silu" ||
                         (valueType && valueType.getRank() == 1));
-  Type expected =
-      bias ? adaptor.getWeight().getType() : adaptor.getInput().getType();
+  Type expected = bias ? weight.getType() : input.getType();
   if (value && value.getType() != expected)
     return opError(loc, name, "activation value type ", value.getType(),
                    " differs from ", bias ? "weight" : "input", " type ",
                    expected);
-  return batchNormGradTypes(loc, name, adaptor.getInput(), adaptor.getWeight(),
-                            isChannelsLast(adaptor), types);
+  return batchNormGradTypes(loc, name, input, weight, channelsLast, types);
+}
+
+LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  return batchNormGradActivationTypes(
+      loc, getOperationName(), adaptor.getInput(), adaptor.getWeight(),
+      adaptor.getActivationAttr(), adaptor.getActivationValue(),
+      isChannelsLast(adaptor), types);
 }
 
 std::optional<int64_t> BatchNormGradOp::getForwardFlops() {
   return mulFlops({getActivation() ? 9 : 8, numElements(getInput().getType())});
+}
+
+/// var.batch_norm_grad's results, from a gradient that
+/// var.max_pool_grad_indices would route to the input's shape through
+/// windows that tile it.
+LogicalResult BatchNormGradMaxPoolOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  bool channelsLast = isChannelsLast(adaptor);
+  // The CUDA kernels derive dy along a row of channels (NormPassKernels.cu).
+  if (!channelsLast)
+    return opError(loc, name, "computes channels-last tensors only");
+  if (failed(batchNormGradActivationTypes(
+          loc, name, adaptor.getInput(), adaptor.getWeight(),
+          adaptor.getActivationAttr(), adaptor.getActivationValue(),
+          channelsLast, types)))
+    return failure();
+  FailureOr<RankedTensorType> indices =
+      rankedOperand(loc, name, "indices", adaptor.getIndices());
+  FailureOr<RankedTensorType> grad =
+      rankedOperand(loc, name, "grad", adaptor.getGrad());
+  if (failed(indices) || failed(grad))
+    return failure();
+  if (!adaptor.getKernelAttr())
+    return opError(loc, name, "needs a kernel");
+  if (indices->getShape() != grad->getShape())
+    return opError(loc, name, "indices type ", *indices,
+                   " does not have the shape of grad type ", *grad);
+  ArrayRef<int64_t> kernel = adaptor.getKernel();
+  if (failed(checkIndexedWindow(loc, name, kernel)))
+    return failure();
+  // Each input element in at most one window: its dy is one term or +0.
+  std::optional<ArrayRef<int64_t>> stride = adaptor.getStride();
+  std::optional<ArrayRef<int64_t>> padding = adaptor.getPadding();
+  if ((stride && *stride != kernel) ||
+      (padding && llvm::any_of(*padding, [](int64_t p) { return p != 0; })))
+    return opError(loc, name,
+                   "windows must tile the input (stride equal to "
+                   "the kernel [",
+                   kernel, "], no padding)");
+  return checkPoolsTo(loc, name, "input", cast<RankedTensorType>(types[0]),
+                      *grad, kernel, stride, padding, channelsLast, "max");
+}
+
+std::optional<int64_t> BatchNormGradMaxPoolOp::getForwardFlops() {
+  return mulFlops(
+      {getActivation() ? 10 : 9, numElements(getInput().getType())});
 }
 
 LogicalResult BatchNormFrozenGradOp::inferReturnTypes(

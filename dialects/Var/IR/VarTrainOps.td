@@ -355,6 +355,51 @@ def Var_BatchNormGradOp : Var_ComputeOp<"batch_norm_grad", [Pure,
   }];
 }
 
+def Var_BatchNormGradMaxPoolOp : Var_ComputeOp<"batch_norm_grad_max_pool", [
+    Pure, AllTypesMatch<["weight", "saved_mean", "saved_invstd"]>]> {
+  let summary = "var.max_pool_grad_indices followed by var.batch_norm_grad";
+  let description = [{
+    The backward of a training batch norm whose result (through its fused
+    activation) a max pool read, from the pool's gradient `grad` and the
+    i8 `indices` of var.max_pool_with_indices (both of the pooled shape)
+    instead of the pool's full-size gradient: bit for bit
+    var.max_pool_grad_indices of (indices, grad) with `kernel`, `stride`,
+    `padding` and `channels_last`, then var.batch_norm_grad of its result,
+    with `activation` and `activation_value` as there. The windows tile
+    the input: stride == kernel and no padding, so each input element
+    belongs to at most one window; its dy is that window's gradient where
+    the window's index names its place, else +0, and +0 where no window
+    covers it (the rows or columns past the last whole window). Only
+    `channels_last` (input, indices, grad and input_grad (N, spatial...,
+    C)): its kernels derive dy along a row of channels.
+    var-fuse-pool-grad-bn writes it, so that the full-size gradient (3/4
+    zeros under a 2x2 pool) is never stored nor read twice.
+    FLOPs: those of the two ops, 9 per input element (10 with an
+    activation).
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_IndexTensor:$indices,
+                       Var_FloatTensor:$grad, Var_FloatTensor:$weight,
+                       Var_FloatTensor:$saved_mean,
+                       Var_FloatTensor:$saved_invstd,
+                       Optional<Var_FloatTensor>:$activation_value,
+                       DenseI64ArrayAttr:$kernel,
+                       OptionalAttr<DenseI64ArrayAttr>:$stride,
+                       OptionalAttr<DenseI64ArrayAttr>:$padding,
+                       UnitAttr:$channels_last,
+                       OptionalAttr<StrAttr>:$activation);
+  let results = (outs Var_FloatTensor:$input_grad,
+                      Var_FloatTensor:$weight_grad,
+                      Var_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $indices `,` $grad `,` $weight `,` $saved_mean `,`
+    $saved_invstd `kernel` $kernel (`stride` $stride^)?
+    (`padding` $padding^)? (`channels_last` $channels_last^)?
+    (`activation` $activation^ `(` $activation_value `)`)? attr-dict `:`
+    type($input) `,` type($indices) `,` type($grad) `,` type($weight)
+    (`,` type($activation_value)^)?
+  }];
+}
+
 def Var_BatchNormFrozenGradOp : Var_ComputeOp<"batch_norm_frozen_grad", [
     Pure, AllTypesMatch<["input", "grad"]>,
     AllTypesMatch<["weight", "running_mean", "running_var"]>]> {

@@ -978,3 +978,72 @@ func.func @bn_pool_output_shape(%x: tensor<1x4x8x8xf32>, %p: tensor<4xf32>) {
   %0:6 = "var.batch_norm_train_max_pool"(%x, %p, %p, %p, %p) <{kernel = array<i64: 2, 2>}> : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<1x4x8x8xf32>, tensor<1x4x4x4xi8>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// var.batch_norm_grad_max_pool: var.batch_norm_grad's rules, the indexed
+// pool backward's, windows that tile the input, channels-last
+//===----------------------------------------------------------------------===//
+
+func.func @batch_norm_grad_max_pool_layout(%x: tensor<2x4x8x8xf32>, %i: tensor<2x4x4x4xi8>, %g: tensor<2x4x4x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op computes channels-last tensors only}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] : tensor<2x4x8x8xf32>, tensor<2x4x4x4xi8>, tensor<2x4x4x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_overlap(%x: tensor<2x8x8x4xf32>, %i: tensor<2x3x3x4xi8>, %g: tensor<2x3x3x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op windows must tile the input (stride equal to the kernel [3, 3], no padding)}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [3, 3] stride [2, 2] channels_last : tensor<2x8x8x4xf32>, tensor<2x3x3x4xi8>, tensor<2x3x3x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_padding(%x: tensor<2x8x8x4xf32>, %i: tensor<2x5x5x4xi8>, %g: tensor<2x5x5x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op windows must tile the input (stride equal to the kernel [2, 2], no padding)}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] padding [1, 1] channels_last : tensor<2x8x8x4xf32>, tensor<2x5x5x4xi8>, tensor<2x5x5x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_index_shape(%x: tensor<2x8x8x4xf32>, %i: tensor<2x4x4x2xi8>, %g: tensor<2x4x4x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op indices type 'tensor<2x4x4x2xi8>' does not have the shape of grad type 'tensor<2x4x4x4xf32>'}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] channels_last : tensor<2x8x8x4xf32>, tensor<2x4x4x2xi8>, tensor<2x4x4x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_window(%x: tensor<1x8x16x4xf32>, %i: tensor<1x1x1x4xi8>, %g: tensor<1x1x1x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op window [8, 16] has more than 127 positions, which i8 indices cannot name}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [8, 16] channels_last : tensor<1x8x16x4xf32>, tensor<1x1x1x4xi8>, tensor<1x1x1x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_size(%x: tensor<2x8x8x4xf32>, %i: tensor<2x3x4x4xi8>, %g: tensor<2x3x4x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op input type 'tensor<2x8x8x4xf32>' does not pool to grad type 'tensor<2x3x4x4xf32>': the max pool gives 'tensor<2x4x4x4xf32>'}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] channels_last : tensor<2x8x8x4xf32>, tensor<2x3x4x4xi8>, tensor<2x3x4x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_grad_type(%x: tensor<2x8x8x4xbf16>, %i: tensor<2x4x4x4xi8>, %g: tensor<2x4x4x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op input type 'tensor<2x8x8x4xbf16>' does not pool to grad type 'tensor<2x4x4x4xf32>': the max pool gives 'tensor<2x4x4x4xbf16>'}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] channels_last : tensor<2x8x8x4xbf16>, tensor<2x4x4x4xi8>, tensor<2x4x4x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_grad_max_pool_activation(%x: tensor<2x8x8x4xf32>, %i: tensor<2x4x4x4xi8>, %g: tensor<2x4x4x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_grad_max_pool' op activation must be "relu", "relu6" or "silu", got "gelu"}}
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] channels_last activation "gelu"(%w) : tensor<2x8x8x4xf32>, tensor<2x4x4x4xi8>, tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}

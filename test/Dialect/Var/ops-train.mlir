@@ -308,6 +308,29 @@ func.func @global_avg_pool_grad(%g0: tensor<?x8xf32>,
 // Normalization, linear and LSTM backward
 //===----------------------------------------------------------------------===//
 
+// The fused backward of a max pool's gradient: tiled windows written out
+// or by default, an odd size (9 pools to 4), the fused activation.
+// CHECK-LABEL: func.func @batch_norm_grad_max_pool
+// CHECK: var.batch_norm_grad_max_pool %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} kernel [2, 2] stride [2, 2] padding [0, 0] channels_last : tensor<2x9x9x12xbf16>, tensor<2x4x4x12xi8>, tensor<2x4x4x12xbf16>, tensor<12xf32>{{$}}
+// CHECK: var.batch_norm_grad_max_pool %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} kernel [2, 2] channels_last activation "relu"(%{{.*}}) : tensor<2x9x9x12xbf16>, tensor<2x4x4x12xi8>, tensor<2x4x4x12xbf16>, tensor<12xf32>, tensor<12xf32>{{$}}
+func.func @batch_norm_grad_max_pool(%x: tensor<2x9x9x12xbf16>,
+                                    %i: tensor<2x4x4x12xi8>,
+                                    %g: tensor<2x4x4x12xbf16>,
+                                    %w: tensor<12xf32>)
+    -> (tensor<2x9x9x12xbf16>, tensor<12xf32>, tensor<12xf32>,
+        tensor<2x9x9x12xbf16>) {
+  %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2]
+      stride [2, 2] padding [0, 0] channels_last
+      : tensor<2x9x9x12xbf16>, tensor<2x4x4x12xi8>, tensor<2x4x4x12xbf16>,
+        tensor<12xf32>
+  %1:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2]
+      channels_last activation "relu"(%w)
+      : tensor<2x9x9x12xbf16>, tensor<2x4x4x12xi8>, tensor<2x4x4x12xbf16>,
+        tensor<12xf32>, tensor<12xf32>
+  return %0#0, %0#1, %0#2, %1#0 : tensor<2x9x9x12xbf16>, tensor<12xf32>,
+      tensor<12xf32>, tensor<2x9x9x12xbf16>
+}
+
 // CHECK-LABEL: func.func @batch_norm_grad
 // CHECK-SAME: -> (tensor<?x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x3xbf16>)
 // CHECK: var.batch_norm_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x8x8xf32>, tensor<4xf32>{{$}}
