@@ -241,6 +241,7 @@ Error mergeInto(const CompileOptions &flags, const CompileOptions &fromFile,
   merged.freezeBatchNorm = flags.freezeBatchNorm;
   merged.fuseElementwise = flags.fuseElementwise;
   merged.rematerialize = flags.rematerialize;
+  merged.recomputeBatchNorm = flags.recomputeBatchNorm;
   merged.poolIndices = flags.poolIndices;
   merged.fuseBatchNormPool = flags.fuseBatchNormPool;
   merged.fusePoolGrad = flags.fusePoolGrad;
@@ -346,7 +347,8 @@ Error validate(const CompileOptions &options) {
       {options.prefetchBuckets, "--prefetch-buckets", kNonNegative},
       {options.prefetchElements,
        "zero_optimization.stage3_prefetch_bucket_size", kNonNegative},
-      {options.padChannels, "--pad-channels", kNonNegative}};
+      {options.padChannels, "--pad-channels", kNonNegative},
+      {options.recomputeBatchNorm, "--recompute-bn", kNonNegative}};
   for (const IntegerCheck &check : integers)
     if (Error err = checkInteger(check.value, check.flag, check.range))
       return err;
@@ -450,6 +452,9 @@ std::string describe(const CompileOptions &options) {
     os << ", no elementwise fusion";
   if (!options.getRematerialize())
     os << ", no rematerialization";
+  else if (options.getRecomputeBatchNorm() > 0)
+    os << ", " << options.getRecomputeBatchNorm()
+       << " batch norm results recomputed";
   if (!options.getFuseBatchNormActivation())
     os << ", batch norm apart from its activation";
   if (!options.getFoldBatchNormBias())

@@ -110,6 +110,11 @@ struct CompileOptions {
   /// (--var-rematerialize); on unless a flag turns it off. No DeepSpeed key
   /// sets it.
   std::optional<bool> rematerialize;
+  /// The largest training batch norm results that the backward reads again
+  /// recomputed there from the batch norm's input and saved statistics
+  /// (--var-rematerialize's batch-norms); 0 (none) unless a flag sets it.
+  /// No DeepSpeed key sets it.
+  std::optional<int64_t> recomputeBatchNorm;
   /// Max pools keep their argmax window positions (i8) for the backward
   /// instead of their input (--var-max-pool-indices); on unless a flag
   /// turns it off. No DeepSpeed key sets it.
@@ -177,6 +182,9 @@ struct CompileOptions {
   bool getFreezeBatchNorm() const { return freezeBatchNorm.value_or(false); }
   bool getFuseElementwise() const { return fuseElementwise.value_or(true); }
   bool getRematerialize() const { return rematerialize.value_or(true); }
+  int64_t getRecomputeBatchNorm() const {
+    return recomputeBatchNorm.value_or(0);
+  }
   bool getPoolIndices() const { return poolIndices.value_or(true); }
   bool getFuseBatchNormPool() const { return fuseBatchNormPool.value_or(true); }
   bool getFusePoolGrad() const { return fusePoolGrad.value_or(true); }

@@ -516,15 +516,33 @@ def Rematerialize : Pass<"var-rematerialize", "::mlir::ModuleOp"> {
     stretch of the block that does not read it (counting from its
     definition); a result whose first read already comes after that
     stretch, or smaller than `min-bytes`, is left alone.
+
+    The same holds for the `result` of a `var.batch_norm_train` (with or
+    without its fused activation) that the forward's next convolution reads
+    and the backward reads again (that convolution's weight gradient): the
+    backward keeps the batch norm's input, weight, bias and saved
+    statistics for var.batch_norm_grad, so when each of them is read at or
+    after the late reads, a `var.batch_norm_apply` of them right before the
+    late reads gives those reads the same bits, and the result dies after
+    the forward. Each costs one elementwise pass, so only the
+    `batch-norms` largest such results (by bytes; ties in program order)
+    are recomputed, after the products (whose copies may read a batch
+    norm's result late). 0, the default, recomputes none.
   }];
   let options = [
     Option<"minBytes", "min-bytes", "int64_t", /*default=*/"1048576",
            "Keep results smaller than this (a recompute costs a kernel "
            "launch)">,
+    Option<"batchNorms", "batch-norms", "int64_t", /*default=*/"0",
+           "Recompute the results of this many training batch norms, the "
+           "largest, before their backward reads">,
   ];
   let statistics = [
     Statistic<"numRematerialized", "products-rematerialized",
               "Multiplies copied to their backward reads">,
+    Statistic<"numBatchNormsRecomputed", "batch-norms-recomputed",
+              "Training batch norm results recomputed for their backward "
+              "reads">,
   ];
   let dependentDialects = ["::var::VarDialect"];
 }

@@ -96,8 +96,11 @@ void buildTrainingPipeline(OpPassManager &pm, const CompileOptions &options,
 
   // After fusion (the copies must match the ops that run) and before
   // scheduling and planning, which place the copies like any other op.
-  if (options.getRematerialize())
-    pm.addPass(createRematerialize());
+  if (options.getRematerialize()) {
+    RematerializeOptions rematerialize;
+    rematerialize.batchNorms = options.getRecomputeBatchNorm();
+    pm.addPass(createRematerialize(rematerialize));
+  }
 
   ZeroOptions zero;
   zero.stage = options.getZeroStage();

@@ -123,6 +123,17 @@ struct SavedScaleShift {
   float operator()(float x) const { return std::fma(x, scale, shift); }
 };
 
+/// Channel c's normalized values in `result`, from the saved statistics
+/// `mean` and `invstd` as stored: var.batch_norm_train's and
+/// var.batch_norm_apply's, which thus agree bit for bit.
+void normalizeFromSaved(const ChannelLayout &layout, int64_t c,
+                        const std::vector<float> &input, float weight,
+                        float bias, float mean, float invstd,
+                        std::vector<float> &result) {
+  SavedScaleShift saved(weight, bias, mean, invstd);
+  layout.forEach(c, [&](int64_t i) { result[i] = saved(input[i]); });
+}
+
 /// var.batch_norm: normalizes with the running statistics, folded into one
 /// scale and shift per channel.
 std::string batchNorm(OpCall &call) {
@@ -214,10 +225,14 @@ std::string batchNormTrain(OpCall &call) {
     });
     double var = squares / count;
     double invstd = 1.0 / std::sqrt(var + eps);
-    savedMean[c] = static_cast<float>(mean);
-    savedInvstd[c] = static_cast<float>(invstd);
-    SavedScaleShift saved(weight[c], bias[c], savedMean[c], savedInvstd[c]);
-    layout.forEach(c, [&](int64_t i) { result[i] = saved(input[i]); });
+    // As stored (a bf16 statistic is rounded again), which is what
+    // var.batch_norm_apply and the backward read.
+    savedMean[c] =
+        roundToDType(static_cast<float>(mean), call.results[1].dtype);
+    savedInvstd[c] =
+        roundToDType(static_cast<float>(invstd), call.results[2].dtype);
+    normalizeFromSaved(layout, c, input, weight[c], bias[c], savedMean[c],
+                       savedInvstd[c], result);
     newMean[c] =
         static_cast<float>((1 - momentum) * runningMean[c] + momentum * mean);
     newVar[c] = static_cast<float>((1 - momentum) * runningVar[c] +
@@ -232,6 +247,40 @@ std::string batchNormTrain(OpCall &call) {
 }
 
 namespace {
+
+/// var.batch_norm_apply: var.batch_norm_train's result from the input and
+/// the saved statistics that op wrote, by the same normalize and
+/// activation.
+std::string batchNormApply(OpCall &call) {
+  ChannelLayout layout;
+  FusedActivation act;
+  if (std::string error = checkCounts(call, 5, 1); !error.empty())
+    return error;
+  if (std::string error = getChannelLayout(call, layout); !error.empty())
+    return error;
+  if (std::string error = getFusedActivation(call, act); !error.empty())
+    return error;
+  int64_t channels = layout.channels;
+  if (std::string error =
+          checkSizes(call, {{"weight", call.operands[1], channels},
+                            {"bias", call.operands[2], channels},
+                            {"saved_mean", call.operands[3], channels},
+                            {"saved_invstd", call.operands[4], channels},
+                            {"result", call.results[0], layout.numel()}});
+      !error.empty())
+    return error;
+  std::vector<float> input = readFloats(call.operands[0]);
+  std::vector<float> weight = readFloats(call.operands[1]);
+  std::vector<float> bias = readFloats(call.operands[2]);
+  std::vector<float> mean = readFloats(call.operands[3]);
+  std::vector<float> invstd = readFloats(call.operands[4]);
+  std::vector<float> result(input.size());
+  for (int64_t c = 0; c < channels; ++c)
+    normalizeFromSaved(layout, c, input, weight[c], bias[c], mean[c], invstd[c],
+                       result);
+  writeActivated(std::move(result), act, call.results[0]);
+  return {};
+}
 
 /// What both batch-norm backwards read: the forward's input, the result's
 /// gradient, the weight and two per-channel statistics (named in messages),
@@ -594,6 +643,7 @@ std::string lstmGrad(OpCall &call) {
 void registerNormLstmOps(OpTable &table) {
   table["var.batch_norm"] = batchNorm;
   table["var.batch_norm_train"] = batchNormTrain;
+  table["var.batch_norm_apply"] = batchNormApply;
   table["var.batch_norm_grad"] = batchNormGrad;
   table["var.batch_norm_frozen_grad"] = batchNormFrozenGrad;
   table["var.lstm"] = lstm;

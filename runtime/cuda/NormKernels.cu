@@ -400,6 +400,38 @@ std::string batchNormTrainOp(CudaContext &ctx, OpCall &call) {
                          call.results[0].data, normalize.yType);
 }
 
+/// var.batch_norm_apply: var.batch_norm_train's normalize pass again, from
+/// the saved statistics as that op stored them, through the same
+/// foldSavedStats and norm::normalize, so the bits are the same.
+std::string batchNormApplyOp(CudaContext &ctx, OpCall &call) {
+  ChannelLayout l;
+  std::vector<Operand> in, out;
+  int activation;
+  if (std::string error = getActivation(call, activation); !error.empty())
+    return error;
+  if (std::string error = prepare(call, 5, 1, l, in, out); !error.empty())
+    return error;
+  if (std::string error =
+          cpu::checkSizes(call, {{"weight", call.operands[1], l.channels},
+                                 {"bias", call.operands[2], l.channels},
+                                 {"saved_mean", call.operands[3], l.channels},
+                                 {"saved_invstd", call.operands[4], l.channels},
+                                 {"result", call.results[0], l.numel()}});
+      !error.empty())
+    return error;
+  void *workspace;
+  if (std::string error =
+          ctx.getWorkspace(2 * l.channels * sizeof(float), &workspace);
+      !error.empty())
+    return error;
+  auto *scaleShift = static_cast<float *>(workspace);
+  foldSavedStatsKernel<<<blocksFor(l.channels), kThreads, 0, ctx.stream>>>(
+      in[1], in[2], in[3], in[4], l.channels, scaleShift);
+  VAR_CUDA_LAUNCHED();
+  return norm::normalize(ctx, l, in[0], scaleShift, activation,
+                         call.results[0].data, out[0].type);
+}
+
 /// var.batch_norm_train_max_pool: var.batch_norm_train's statistics, then
 /// one pass that pools the normalized values as it makes them (the pool
 /// kernels of PoolKernels.cu with norm::Normalize before the comparison),
@@ -603,6 +635,7 @@ std::string batchNormFrozenGradOp(CudaContext &ctx, OpCall &call) {
 void registerNormOps(CudaOpTable &table) {
   table["var.batch_norm"] = batchNormOp;
   table["var.batch_norm_train"] = batchNormTrainOp;
+  table["var.batch_norm_apply"] = batchNormApplyOp;
   table["var.batch_norm_train_max_pool"] = batchNormTrainMaxPoolOp;
   table["var.batch_norm_grad"] = batchNormGradOp;
   table["var.batch_norm_grad_max_pool"] = batchNormGradMaxPoolOp;

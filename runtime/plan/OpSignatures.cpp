@@ -33,6 +33,7 @@ static const std::vector<OpSignature> kOpSignatures = {
     {"var.avg_pool", 1, 1, 1, 1},
     {"var.avg_pool_grad", 1, 1, 1, 1},
     {"var.batch_norm", 5, 5, 1, 1},
+    {"var.batch_norm_apply", 5, 5, 1, 1},
     {"var.batch_norm_frozen_grad", 5, 5, 3, 3},
     {"var.batch_norm_grad", 5, 6, 3, 3},
     {"var.batch_norm_grad_max_pool", 6, 7, 3, 3},

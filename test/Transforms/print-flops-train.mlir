@@ -106,6 +106,16 @@ func.func @batch_norm_grad_max_pool(%x: tensor<1x8x8x4xbf16>,
   return
 }
 
+// Scale and shift, 2 per element, and 1 more with an activation:
+// 3 * (1*4*8*8) and 2 * (1*4*8*8).
+func.func @batch_norm_apply(%x: tensor<1x4x8x8xbf16>, %p: tensor<4xf32>) {
+  // expected-remark @+1 {{forward FLOPs: 768}}
+  %0 = var.batch_norm_apply %x, %p, %p, %p, %p activation "relu" : tensor<1x4x8x8xbf16>, tensor<4xf32>
+  // expected-remark @+1 {{forward FLOPs: 512}}
+  %1 = var.batch_norm_apply %x, %p, %p, %p, %p : tensor<1x4x8x8xbf16>, tensor<4xf32>
+  return
+}
+
 // 2 * rows * in * out = 2 * 6 * 32 * 16 for both.
 func.func @linear_grads(%x: tensor<6x32xf32>, %w: tensor<16x32xf32>,
                         %g: tensor<6x16xf32>) {

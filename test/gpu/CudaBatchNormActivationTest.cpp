@@ -6,8 +6,9 @@
 // activation value alone. var.batch_norm_train_max_pool against the
 // batch norm and max pool it replaces, on the GPU, byte for byte, and
 // against the CPU; var.batch_norm_grad_max_pool against the CPU and, byte
-// for byte, against the pair it fuses on the GPU. Without a GPU every case
-// is skipped.
+// for byte, against the pair it fuses on the GPU; var.batch_norm_apply
+// against the training result it recomputes, likewise. Without a GPU
+// every case is skipped.
 #include "runtime/cuda/CudaBackend.h"
 #include "test/gpu/CudaOpCheck.h"
 
@@ -477,6 +478,95 @@ TEST_P(CudaPoolGradNormTest, IsThePairOnTheGpu) {
 
 INSTANTIATE_TEST_SUITE_P(Ops, CudaPoolGradNormTest,
                          ::testing::ValuesIn(allCasesOf(buildPoolGradCases)),
+                         caseTestName);
+
+/// var.batch_norm_apply against the result of the var.batch_norm_train
+/// that wrote its statistics, on the GPU, byte for byte (and against the
+/// CPU within rounding: SiLU's sigmoid is a fast intrinsic on the GPU):
+/// channels-last with C a whole number of packs, C that is not, channels-
+/// first, and each with the apply's input misaligned (the one-element path
+/// where the training pass took packs); f32 statistics, and the input's
+/// type's; no activation, ReLU, ReLU6 and SiLU.
+class CudaBatchNormApplyTest
+    : public CudaBackendTest<::testing::TestWithParam<CaseId>> {};
+
+Cases buildApplyCases(DType t) {
+  struct Shapes {
+    std::string name;
+    Shape x;
+    bool last;
+    uint32_t misaligned;
+  };
+  const std::vector<Shapes> shapes = {
+      {"c64", {2, 8, 8, 64}, true, 0},
+      {"c24", {3, 7, 7, 24}, true, 0},
+      {"c6_odd", {2, 5, 7, 6}, true, 0},
+      {"nchw", {2, 6, 9, 9}, false, 0},
+      {"c64_misaligned", {2, 8, 8, 64}, true, 1u},
+      {"nchw_misaligned", {2, 8, 6, 6}, false, 1u},
+  };
+  std::vector<DType> statTypes = {DType::F32};
+  if (t != DType::F32)
+    statTypes.push_back(t);
+  Cases cases;
+  for (const Shapes &sh : shapes)
+    for (const char *activation : {"", "relu", "relu6", "silu"})
+      for (DType s : statTypes) {
+        int64_t c = sh.last ? sh.x.back() : sh.x[1];
+        std::vector<Attribute> attrs;
+        if (sh.last)
+          attrs.push_back(unit("channels_last"));
+        if (*activation)
+          attrs.push_back(text("activation", activation));
+        Call call("var.batch_norm_train",
+                  {uniform(t, sh.x), uniform(s, {c}, 4.0f), uniform(s, {c}),
+                   uniform(s, {c}, 0.5f), positive(s, {c})},
+                  {result(t, sh.x), result(s, {c}), result(s, {c}),
+                   result(s, {c}), result(s, {c})},
+                  attrs);
+        call.misaligned = sh.misaligned;
+        cases.emplace_back("bn_apply_" + sh.name + "_" +
+                               (*activation ? activation : "none") +
+                               (s == DType::F32 ? "_f32stats" : "_stats"),
+                           std::move(call));
+      }
+  return cases;
+}
+
+TEST_P(CudaBatchNormApplyTest, MatchesTheTrainingResultAndCpu) {
+  runCase(buildApplyCases(GetParam().dtype), GetParam(), [&](const Call &bn) {
+    std::vector<HostTensor> operands = makeOperands(bn);
+    std::vector<HostTensor> trained = makeResults(bn);
+    Call train = bn;
+    train.misaligned = 0;
+    runOnDevice(*backend, train, operands, trained);
+    if (HasFatalFailure())
+      return;
+    // The batch norm's input, weight and bias, and its saved statistics.
+    Call apply("var.batch_norm_apply",
+               {bn.operands[0], bn.operands[1], bn.operands[2], bn.results[1],
+                bn.results[2]},
+               {bn.results[0]}, bn.attributes);
+    apply.misaligned = bn.misaligned;
+    std::vector<HostTensor> applyOperands;
+    for (HostTensor *t :
+         {&operands[0], &operands[1], &operands[2], &trained[1], &trained[2]})
+      applyOperands.push_back(std::move(*t));
+    std::vector<HostTensor> applied = makeResults(apply);
+    runOnDevice(*backend, apply, applyOperands, applied);
+    if (HasFatalFailure())
+      return;
+    EXPECT_TRUE(sameBytes(applied[0], trained[0])) << "result";
+    std::vector<HostTensor> cpu = makeResults(apply);
+    runOnCpu(apply, applyOperands, cpu);
+    if (HasFatalFailure())
+      return;
+    expectAgree(apply, cpu, applied);
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormApplyTest,
+                         ::testing::ValuesIn(allCasesOf(buildApplyCases)),
                          caseTestName);
 
 /// An activation the kernels do not know, and one on the frozen backward

@@ -713,4 +713,26 @@ TEST(CompileOptionsTest, PoolGradFusionIsOnUnlessAFlagTurnsItOff) {
       << describe(merged);
 }
 
+TEST(CompileOptionsTest, BatchNormRecomputeIsOffUnlessAFlagSetsIt) {
+  EXPECT_EQ(merge({}, {}).getRecomputeBatchNorm(), 0);
+  EXPECT_EQ(describe(merge({}, {})).find("recomputed"), std::string::npos);
+  CompileOptions flags;
+  flags.recomputeBatchNorm = 2;
+  CompileOptions merged = merge(flags, applySeed("ds_config_fsdp_stage3.json"));
+  EXPECT_EQ(merged.getRecomputeBatchNorm(), 2);
+  EXPECT_EQ(messageOf(validate(merged)), "");
+  EXPECT_NE(describe(merged).find(", 2 batch norm results recomputed"),
+            std::string::npos)
+      << describe(merged);
+  // Without rematerialization nothing is recomputed, and the line says so.
+  flags.rematerialize = false;
+  merged = merge(flags, {});
+  EXPECT_EQ(describe(merged).find("recomputed"), std::string::npos)
+      << describe(merged);
+  CompileOptions negative;
+  negative.recomputeBatchNorm = -1;
+  EXPECT_EQ(messageOf(validate(negative)),
+            "--recompute-bn: expected an integer >= 0, got -1");
+}
+
 } // namespace

@@ -161,6 +161,15 @@ llvm::cl::opt<bool> rematerialize(
                    "their factors anyway, instead of keeping them in the "
                    "arena; on by default, --rematerialize=false turns it off"),
     llvm::cl::init(true), llvm::cl::cat(planCategory));
+llvm::cl::opt<int64_t> recomputeBn(
+    "recompute-bn",
+    llvm::cl::desc("Recompute in the backward the N largest training batch "
+                   "norm results (with their activation) that it reads "
+                   "again, from the batch norm's input and saved statistics, "
+                   "which it keeps anyway, instead of keeping them in the "
+                   "arena; the same bits, one elementwise pass each "
+                   "(default 0; none under --rematerialize=false)"),
+    llvm::cl::value_desc("N"), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> poolIndices(
     "pool-indices",
     llvm::cl::desc("Let each max pool keep the window positions of its "
@@ -261,6 +270,7 @@ bool wantsPlan() {
                                        &channelsLast,
                                        &fuse,
                                        &rematerialize,
+                                       &recomputeBn,
                                        &poolIndices,
                                        &fuseBnPool,
                                        &fusePoolGrad,
@@ -322,6 +332,8 @@ llvm::Expected<var::CompileOptions> flagOptions() {
     flags.fuseElementwise = fuse;
   if (given(rematerialize))
     flags.rematerialize = rematerialize;
+  if (given(recomputeBn))
+    flags.recomputeBatchNorm = recomputeBn;
   if (given(poolIndices))
     flags.poolIndices = poolIndices;
   if (given(fuseBnPool))

@@ -56,27 +56,20 @@ FailureOr<RankedTensorType> checkBatchNormInput(std::optional<Location> loc,
   return type;
 }
 
-FailureOr<RankedTensorType>
-checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
-               Value weight, Value bias, Value runningMean, Value runningVar,
-               FloatAttr epsAttr, FloatAttr momentumAttr, bool channelsLast) {
-  FailureOr<RankedTensorType> input =
-      checkBatchNormInput(loc, name, inputValue, channelsLast);
-  if (failed(input))
-    return failure();
+LogicalResult
+checkBatchNormVectors(std::optional<Location> loc, StringRef name,
+                      RankedTensorType input, bool channelsLast,
+                      ArrayRef<std::pair<StringRef, Value>> vectors) {
   int64_t channels =
-      input->getDimSize(channelDim(input->getRank(), channelsLast));
-  Type elementType = input->getElementType();
+      input.getDimSize(channelDim(input.getRank(), channelsLast));
+  Type elementType = input.getElementType();
   // cuDNN normalizes a bf16 or f16 input with f32 scale, shift and
   // statistics, which is how mixed precision keeps batch norm in FP32: an f32
   // weight makes the bias and running statistics f32 too.
-  auto weightType = llvm::dyn_cast<RankedTensorType>(weight.getType());
+  auto weightType =
+      llvm::dyn_cast<RankedTensorType>(vectors.front().second.getType());
   bool fp32Params =
       !elementType.isF32() && weightType && weightType.getElementType().isF32();
-  std::pair<StringRef, Value> vectors[] = {{"weight", weight},
-                                           {"bias", bias},
-                                           {"running_mean", runningMean},
-                                           {"running_var", runningVar}};
   Type paramType = fp32Params ? weightType.getElementType() : elementType;
   for (auto [what, value] : vectors) {
     // checkVector compares with the input's type; here the weight sets it.
@@ -93,6 +86,22 @@ checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
     if (failed(checkVector(loc, name, what, value, channels, paramType)))
       return failure();
   }
+  return success();
+}
+
+FailureOr<RankedTensorType>
+checkBatchNorm(std::optional<Location> loc, StringRef name, Value inputValue,
+               Value weight, Value bias, Value runningMean, Value runningVar,
+               FloatAttr epsAttr, FloatAttr momentumAttr, bool channelsLast) {
+  FailureOr<RankedTensorType> input =
+      checkBatchNormInput(loc, name, inputValue, channelsLast);
+  if (failed(input) ||
+      failed(checkBatchNormVectors(loc, name, *input, channelsLast,
+                                   {{"weight", weight},
+                                    {"bias", bias},
+                                    {"running_mean", runningMean},
+                                    {"running_var", runningVar}})))
+    return failure();
   double eps = valueOr(epsAttr, 1e-5);
   if (!(eps > 0.0))
     return opError(loc, name, "eps must be positive, got ", eps);

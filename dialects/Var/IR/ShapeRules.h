@@ -101,6 +101,14 @@ mlir::FailureOr<mlir::RankedTensorType>
 checkBatchNormInput(std::optional<mlir::Location> loc, llvm::StringRef opName,
                     mlir::Value input, bool channelsLast);
 
+/// A batch norm's per-channel operands, each named in messages: as long as
+/// the input's channels, in the input's element type or, under a bf16 or
+/// f16 input, all f32 when the first (the weight) is.
+mlir::LogicalResult checkBatchNormVectors(
+    std::optional<mlir::Location> loc, llvm::StringRef opName,
+    mlir::RankedTensorType input, bool channelsLast,
+    llvm::ArrayRef<std::pair<llvm::StringRef, mlir::Value>> vectors);
+
 /// Every operand and attribute of var.batch_norm; returns the input type,
 /// which is also the result type.
 mlir::FailureOr<mlir::RankedTensorType>

@@ -134,6 +134,34 @@ std::optional<int64_t> BatchNormTrainOp::getForwardFlops() {
                              getActivation().has_value());
 }
 
+/// The input's type, after var.batch_norm_train's checks of the input and
+/// the per-channel operands (the saved statistics in place of the running
+/// ones).
+LogicalResult BatchNormApplyOp::inferReturnTypes(MLIRContext *,
+                                                 std::optional<Location> loc,
+                                                 Adaptor adaptor,
+                                                 SmallVectorImpl<Type> &types) {
+  StringRef name = getOperationName();
+  bool channelsLast = isChannelsLast(adaptor);
+  FailureOr<RankedTensorType> input =
+      checkBatchNormInput(loc, name, adaptor.getInput(), channelsLast);
+  if (failed(input) ||
+      failed(checkBatchNormVectors(
+          loc, name, *input, channelsLast,
+          {{"weight", adaptor.getWeight()},
+           {"bias", adaptor.getBias()},
+           {"saved_mean", adaptor.getSavedMean()},
+           {"saved_invstd", adaptor.getSavedInvstd()}})) ||
+      failed(checkFusedActivation(loc, name, adaptor.getActivationAttr())))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
+std::optional<int64_t> BatchNormApplyOp::getForwardFlops() {
+  return mulFlops({getActivation() ? 3 : 2, numElements(getInput().getType())});
+}
+
 /// var.max_pool_with_indices' results over the batch norm's result (the
 /// input's type), then var.batch_norm_train's four statistics.
 LogicalResult BatchNormTrainMaxPoolOp::inferReturnTypes(

@@ -98,6 +98,34 @@ def Var_BatchNormTrainOp : Var_DifferentiableOp<"batch_norm_train", [Pure]> {
   }];
 }
 
+def Var_BatchNormApplyOp : Var_ComputeOp<"batch_norm_apply", [Pure,
+    AllTypesMatch<["weight", "bias", "saved_mean", "saved_invstd"]>]> {
+  let summary = "var.batch_norm_train's result again, from its saved statistics";
+  let description = [{
+    The `result` of the var.batch_norm_train that turned `input` into
+    `saved_mean` and `saved_invstd` with `weight` and `bias`, bit for bit:
+    that op normalizes from its saved statistics as stored, and so does
+    this one, with the same scale and shift and the same `activation`
+    applied to the rounded normalized value. `channels_last` and
+    `activation` as in var.batch_norm_train; the four per-channel operands
+    have the weight's type, the result the input's. var-rematerialize
+    writes it right before the backward's reads of a batch norm's result,
+    so that the result need not be kept across the step's peak.
+    FLOPs: 2 per element (scale and shift), 1 more with an activation.
+  }];
+  let arguments = (ins Var_FloatTensor:$input, Var_FloatTensor:$weight,
+                       Var_FloatTensor:$bias, Var_FloatTensor:$saved_mean,
+                       Var_FloatTensor:$saved_invstd,
+                       UnitAttr:$channels_last,
+                       OptionalAttr<StrAttr>:$activation);
+  let results = (outs Var_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $saved_mean `,` $saved_invstd
+    (`channels_last` $channels_last^)? (`activation` $activation^)? attr-dict
+    `:` type($input) `,` type($weight)
+  }];
+}
+
 def Var_DropoutTrainOp : Var_DifferentiableOp<"dropout_train", [Pure,
     Var_FusibleElementwise]> {
   let summary = "dropout with a mask drawn from a counter-based generator";

@@ -1047,3 +1047,56 @@ func.func @batch_norm_grad_max_pool_activation(%x: tensor<2x8x8x4xf32>, %i: tens
   %0:3 = var.batch_norm_grad_max_pool %x, %i, %g, %w, %w, %w kernel [2, 2] channels_last activation "gelu"(%w) : tensor<2x8x8x4xf32>, tensor<2x4x4x4xi8>, tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// var.batch_norm_apply: var.batch_norm_train's rule, the saved statistics
+// in place of the running ones
+//===----------------------------------------------------------------------===//
+
+func.func @bn_apply_input_rank(%x: tensor<8xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_apply' op input must be (N, C, ...), got rank 1}}
+  %0 = var.batch_norm_apply %x, %p, %p, %p, %p : tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bn_apply_weight_size(%x: tensor<2x8x4x4xf32>, %q: tensor<4xf32>) {
+  // expected-error @+1 {{'var.batch_norm_apply' op weight must be (8), got (4)}}
+  %0 = var.batch_norm_apply %x, %q, %q, %q, %q : tensor<2x8x4x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @bn_apply_channels_last(%x: tensor<2x4x4x8xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_apply' op weight must be (4), got (8)}}
+  %0 = var.batch_norm_apply %x, %p, %p, %p, %p : tensor<2x4x4x8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bn_apply_element_type(%x: tensor<2x8x4x4xf32>, %p: tensor<8xbf16>) {
+  // expected-error @+1 {{'var.batch_norm_apply' op weight element type 'bf16' differs from input's 'f32'}}
+  %0 = var.batch_norm_apply %x, %p, %p, %p, %p : tensor<2x8x4x4xf32>, tensor<8xbf16>
+  return
+}
+
+// -----
+
+func.func @bn_apply_saved_mean_type(%x: tensor<2x8x4x4xbf16>, %p: tensor<8xf32>, %q: tensor<8xbf16>) {
+  // expected-error @+1 {{'var.batch_norm_apply' op failed to verify that all of {weight, bias, saved_mean, saved_invstd} have same type}}
+  %0 = "var.batch_norm_apply"(%x, %p, %p, %q, %p) : (tensor<2x8x4x4xbf16>, tensor<8xf32>, tensor<8xf32>, tensor<8xbf16>, tensor<8xf32>) -> tensor<2x8x4x4xbf16>
+  return
+}
+
+// -----
+
+func.func @bn_apply_activation(%x: tensor<2x8x4x4xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'var.batch_norm_apply' op activation must be "relu", "relu6" or "silu", got "gelu"}}
+  %0 = var.batch_norm_apply %x, %p, %p, %p, %p activation "gelu" : tensor<2x8x4x4xf32>, tensor<8xf32>
+  return
+}

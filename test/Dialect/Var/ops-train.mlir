@@ -222,6 +222,21 @@ func.func @max_pool_with_indices(%x0: tensor<2x4x8x8xbf16>,
         tensor<1x5x5x8xi8>, tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xi8>
 }
 
+// The input's type; the four per-channel operands the weight's (f32 under
+// a bf16 input).
+// CHECK-LABEL: func.func @batch_norm_apply
+// CHECK: var.batch_norm_apply %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} channels_last activation "relu" : tensor<2x8x8x8xbf16>, tensor<8xf32>{{$}}
+// CHECK: var.batch_norm_apply %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x5x5xf32>, tensor<4xf32>{{$}}
+func.func @batch_norm_apply(%x0: tensor<2x8x8x8xbf16>, %p0: tensor<8xf32>,
+                            %x1: tensor<?x4x5x5xf32>, %p1: tensor<4xf32>)
+    -> (tensor<2x8x8x8xbf16>, tensor<?x4x5x5xf32>) {
+  %0 = var.batch_norm_apply %x0, %p0, %p0, %p0, %p0 channels_last
+      activation "relu" : tensor<2x8x8x8xbf16>, tensor<8xf32>
+  %1 = var.batch_norm_apply %x1, %p1, %p1, %p1, %p1
+      : tensor<?x4x5x5xf32>, tensor<4xf32>
+  return %0, %1 : tensor<2x8x8x8xbf16>, tensor<?x4x5x5xf32>
+}
+
 // The pool's output and indices over the normalized result (the input's
 // type), then the batch norm's four statistics in the weight's type; the
 // batch norm's attributes print before the pool's window.
