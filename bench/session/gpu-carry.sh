@@ -35,7 +35,8 @@ varc="$build/bin/varc"
 rm -rf "$out" && cp -r .gpu/gpu-tests "$out"
 
 # The perf plans: every model -cl and -fba, mobilenet_v2 at ZeRO-3 with
-# the optimizer offloaded, r2plus1d_18 -fba without channel padding, and
+# the optimizer offloaded, r2plus1d_18 -fba without channel padding and
+# with its largest batch norm result recomputed (--recompute-bn=1), and
 # vgg11_bn -fba with its convolution biases (--fold-bn-bias=false) and
 # with its batch norms apart from their max pools (--fuse-bn-pool=false).
 VARC="$varc" "$root/bench/perf/compile-plans.sh" "$out/perf-plans" > /dev/null
@@ -53,6 +54,9 @@ python3 "$root/models/gen/r2plus1d_18.py" --frames 16 --size 112 \
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=16 \
   --channels-last --pad-channels=0 \
   -o "$out/perf-plans/r2plus1d_18-unpadded.fb" > /dev/null
+"$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=16 \
+  --channels-last --recompute-bn=1 \
+  -o "$out/perf-plans/r2plus1d_18-recompute1.fb" > /dev/null
 python3 "$root/models/gen/vgg11_bn.py" --frames 8 --size 224 \
   --classes 101 > "$mlir"
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=8 \
