@@ -77,9 +77,10 @@ for model in vgg11_bn r2plus1d_18; do
   cp "$out/perf-plans/$model-fba.fb" "$out/compile-plans/"
 done
 
-# The test binaries travel compressed (the device tool carries 64 MiB).
-(cd "$out" && tar cJf data/tests.txz libexec/Cuda* libexec/NcclTest &&
-  rm libexec/Cuda* libexec/NcclTest)
+# The test binaries and varrun travel compressed (the device tool carries
+# 64 MiB).
+(cd "$out" && tar cJf data/tests.txz libexec/Cuda* libexec/NcclTest \
+  libexec/varrun && rm libexec/Cuda* libexec/NcclTest libexec/varrun)
 
 # The scaling plans.
 VARC="$varc" "$root/bench/scaling/compile-plans.sh" "$out/scaling-plans" \
@@ -92,7 +93,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export PATH=$here/bin:$PATH NCCL_NVLS_ENABLE=0
 [ -d "$here/lib" ] || tar xJf "$here/data/lib.txz" -C "$here"
-[ -x "$here/libexec/CudaOpTest" ] || tar xJf "$here/data/tests.txz" -C "$here"
+[ -x "$here/libexec/varrun" ] || tar xJf "$here/data/tests.txz" -C "$here"
 work=/tmp/session
 rm -rf "$work" && mkdir -p "$work" && tar xJf "$here/data/plans.txz" -C "$work"
 export VAR_GPU_PLANS=$work/graphs
