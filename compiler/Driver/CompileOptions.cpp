@@ -463,8 +463,8 @@ std::string describe(const CompileOptions &options) {
     os << ", max pools keep their input";
   if (!options.getFuseBatchNormPool())
     os << ", batch norm apart from its max pool";
-  if (!options.getFusePoolGrad())
-    os << ", max pool gradients apart from batch norm";
+  if (options.getFusePoolGrad())
+    os << ", max pool gradients read by batch norm";
   if (options.getChannelsLast())
     os << ", channels-last";
   if (options.getChannelsLast() && options.getPadChannels() <= 1)

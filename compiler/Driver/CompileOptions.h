@@ -126,8 +126,8 @@ struct CompileOptions {
   std::optional<bool> fuseBatchNormPool;
   /// A max pool's indexed backward whose windows tile the input folds into
   /// the channels-last batch norm backward that reads it
-  /// (--var-fuse-pool-grad-bn); on unless a flag turns it off. No DeepSpeed
-  /// key sets it.
+  /// (--var-fuse-pool-grad-bn); off unless a flag turns it on (its kernels
+  /// measured slower than the pair on an H200). No DeepSpeed key sets it.
   std::optional<bool> fusePoolGrad;
   /// Convolutions, pooling and batch norm compute channels-last (NHWC /
   /// NDHWC; --var-channels-last). No DeepSpeed key sets it.
@@ -187,11 +187,9 @@ struct CompileOptions {
   }
   bool getPoolIndices() const { return poolIndices.value_or(true); }
   bool getFuseBatchNormPool() const { return fuseBatchNormPool.value_or(true); }
-  bool getFusePoolGrad() const { return fusePoolGrad.value_or(true); }
+  bool getFusePoolGrad() const { return fusePoolGrad.value_or(false); }
   bool getChannelsLast() const { return channelsLast.value_or(false); }
-  bool getFoldBatchNormBias() const {
-    return foldBatchNormBias.value_or(true);
-  }
+  bool getFoldBatchNormBias() const { return foldBatchNormBias.value_or(true); }
   bool getFuseBatchNormActivation() const {
     return fuseBatchNormActivation.value_or(true);
   }
