@@ -134,11 +134,11 @@ void normalizeFromSaved(const ChannelLayout &layout, int64_t c,
   layout.forEach(c, [&](int64_t i) { result[i] = saved(input[i]); });
 }
 
-/// var.batch_norm: normalizes with the running statistics, folded into one
-/// scale and shift per channel.
-std::string batchNorm(OpCall &call) {
-  ChannelLayout layout;
-  FusedActivation act;
+/// The checks var.batch_norm and var.batch_norm_apply share: the input,
+/// weight, bias and two per-channel statistics (named `stat0`, `stat1` in
+/// messages), one result; the layout and activation they read.
+std::string prepareNormalize(OpCall &call, const char *stat0, const char *stat1,
+                             ChannelLayout &layout, FusedActivation &act) {
   if (std::string error = checkCounts(call, 5, 1); !error.empty())
     return error;
   if (std::string error = getChannelLayout(call, layout); !error.empty())
@@ -146,14 +146,23 @@ std::string batchNorm(OpCall &call) {
   if (std::string error = getFusedActivation(call, act); !error.empty())
     return error;
   int64_t channels = layout.channels;
+  return checkSizes(call, {{"weight", call.operands[1], channels},
+                           {"bias", call.operands[2], channels},
+                           {stat0, call.operands[3], channels},
+                           {stat1, call.operands[4], channels},
+                           {"result", call.results[0], layout.numel()}});
+}
+
+/// var.batch_norm: normalizes with the running statistics, folded into one
+/// scale and shift per channel.
+std::string batchNorm(OpCall &call) {
+  ChannelLayout layout;
+  FusedActivation act;
   if (std::string error =
-          checkSizes(call, {{"weight", call.operands[1], channels},
-                            {"bias", call.operands[2], channels},
-                            {"running_mean", call.operands[3], channels},
-                            {"running_var", call.operands[4], channels},
-                            {"result", call.results[0], layout.numel()}});
+          prepareNormalize(call, "running_mean", "running_var", layout, act);
       !error.empty())
     return error;
+  int64_t channels = layout.channels;
   std::vector<float> input = readFloats(call.operands[0]);
   std::vector<float> weight = readFloats(call.operands[1]);
   std::vector<float> bias = readFloats(call.operands[2]);
@@ -254,21 +263,11 @@ namespace {
 std::string batchNormApply(OpCall &call) {
   ChannelLayout layout;
   FusedActivation act;
-  if (std::string error = checkCounts(call, 5, 1); !error.empty())
-    return error;
-  if (std::string error = getChannelLayout(call, layout); !error.empty())
-    return error;
-  if (std::string error = getFusedActivation(call, act); !error.empty())
-    return error;
-  int64_t channels = layout.channels;
   if (std::string error =
-          checkSizes(call, {{"weight", call.operands[1], channels},
-                            {"bias", call.operands[2], channels},
-                            {"saved_mean", call.operands[3], channels},
-                            {"saved_invstd", call.operands[4], channels},
-                            {"result", call.results[0], layout.numel()}});
+          prepareNormalize(call, "saved_mean", "saved_invstd", layout, act);
       !error.empty())
     return error;
+  int64_t channels = layout.channels;
   std::vector<float> input = readFloats(call.operands[0]);
   std::vector<float> weight = readFloats(call.operands[1]);
   std::vector<float> bias = readFloats(call.operands[2]);
