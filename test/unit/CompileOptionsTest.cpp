@@ -723,11 +723,14 @@ TEST(CompileOptionsTest, BatchNormRecomputeIsOffUnlessAFlagSetsIt) {
   EXPECT_NE(describe(merged).find(", 2 batch norm results recomputed"),
             std::string::npos)
       << describe(merged);
-  // Without rematerialization nothing is recomputed, and the line says so.
+  // Rematerialization does the recomputing: without it the flag is an
+  // error, not silently nothing.
   flags.rematerialize = false;
-  merged = merge(flags, {});
-  EXPECT_EQ(describe(merged).find("recomputed"), std::string::npos)
-      << describe(merged);
+  EXPECT_EQ(mergeError(flags, {}),
+            "--recompute-bn=2 needs rematerialization (its batch norms are "
+            "recomputed by that pass); drop --rematerialize=false");
+  flags.recomputeBatchNorm = 0;
+  EXPECT_EQ(mergeError(flags, {}), "");
   CompileOptions negative;
   negative.recomputeBatchNorm = -1;
   EXPECT_EQ(messageOf(validate(negative)),

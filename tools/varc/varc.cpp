@@ -168,7 +168,7 @@ llvm::cl::opt<int64_t> recomputeBn(
                    "again, from the batch norm's input and saved statistics, "
                    "which it keeps anyway, instead of keeping them in the "
                    "arena; the same bits, one elementwise pass each "
-                   "(default 0; none under --rematerialize=false)"),
+                   "(default 0; an error with --rematerialize=false)"),
     llvm::cl::value_desc("N"), llvm::cl::cat(planCategory));
 llvm::cl::opt<bool> poolIndices(
     "pool-indices",
