@@ -7,14 +7,18 @@
 // pixel (ConvScratchKernels.h), and 3-D windows that slide over two or one
 // dimension run as 2-D convolutions);
 // the algorithm is the fastest deterministic one cuDNN measures, once per
-// geometry and layout. Two channels-last cases skip cuDNN, whose NHWC
+// geometry and layout. Three channels-last cases skip cuDNN, whose NHWC
 // kernels run them far below memory bandwidth: pointwise convolutions are
 // cuBLAS products of the (N * spatial, C) activations, depthwise ones our
-// own kernels (DepthwiseKernels.cu). The bias is a separate kernel (bf16
+// own kernels (DepthwiseKernels.cu), and stems of at most 4 input channels
+// (forward and filter gradient) patch GEMMs: fused kernels of our own in
+// bf16 (ConvStemKernels.h), im2col and cuBLAS otherwise
+// (ConvPatchKernels.h). The bias is a separate kernel (bf16
 // results round twice; within a bf16 ulp).
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/ConvPatchKernels.h"
 #include "runtime/cuda/ConvScratchKernels.h"
+#include "runtime/cuda/ConvStemKernels.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DepthwiseKernels.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -603,6 +607,10 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
                           w.inChannels, input, w.inChannels, result);
         !error.empty())
       return error;
+  } else if (isFusedStem(w, dtype)) {
+    if (std::string error = fusedStemForward(ctx, w, input, weight, result);
+        !error.empty())
+      return error;
   } else if (isPatchGemm(w)) {
     if (std::string error = patchGemmForward(ctx, w, input, weight, result);
         !error.empty())
@@ -699,6 +707,8 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
     return pointwiseGemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, w.inChannels,
                          w.outChannels, w.batch * cpu::product(w.in), input,
                          w.inChannels, grad, w.outChannels, result);
+  if (isFusedStem(w, dtype))
+    return fusedStemGradWeight(ctx, w, input, grad, result);
   if (isPatchGemm(w))
     return patchGemmGradWeight(ctx, w, input, grad, result);
   if (isDepthwise(w))

@@ -27,32 +27,6 @@ size_t aligned(int64_t bytes) {
   return (static_cast<size_t>(bytes) + 255) / 256 * 256;
 }
 
-/// The window in 32-bit form for the kernels (isPatchGemm bounds every
-/// index of a chunk below 2^31).
-struct PatchShape {
-  int in[3], out[3], kernel[3], stride[3], padding[3], dilation[3];
-  int channels;
-  int columns; // taps * channels
-  int width;   // columns rounded up to 16 bytes of elements
-};
-
-PatchShape patchShapeOf(const Window &w, int64_t elementBytes) {
-  PatchShape s{};
-  for (int d = 0; d < 3; ++d) {
-    s.in[d] = static_cast<int>(w.in[d]);
-    s.out[d] = static_cast<int>(w.out[d]);
-    s.kernel[d] = static_cast<int>(w.kernel[d]);
-    s.stride[d] = static_cast<int>(w.stride[d]);
-    s.padding[d] = static_cast<int>(w.padding[d]);
-    s.dilation[d] = static_cast<int>(w.dilation[d]);
-  }
-  s.channels = static_cast<int>(w.inChannels);
-  s.columns = static_cast<int>(cpu::product(w.kernel) * w.inChannels);
-  int perChunk = static_cast<int>(16 / elementBytes);
-  s.width = (s.columns + perChunk - 1) / perChunk * perChunk;
-  return s;
-}
-
 /// Rows [first, first + count) of the patch matrix: one thread a 16-byte
 /// chunk of a row (kPer columns), written with one store. The thread
 /// decodes its output pixel and first column once and walks the columns'
@@ -198,6 +172,23 @@ __global__ void sumSlicesKernel(const float *partials, int slots, int n,
 }
 
 } // namespace
+
+PatchShape patchShapeOf(const Window &w, int64_t elementBytes) {
+  PatchShape s{};
+  for (int d = 0; d < 3; ++d) {
+    s.in[d] = static_cast<int>(w.in[d]);
+    s.out[d] = static_cast<int>(w.out[d]);
+    s.kernel[d] = static_cast<int>(w.kernel[d]);
+    s.stride[d] = static_cast<int>(w.stride[d]);
+    s.padding[d] = static_cast<int>(w.padding[d]);
+    s.dilation[d] = static_cast<int>(w.dilation[d]);
+  }
+  s.channels = static_cast<int>(w.inChannels);
+  s.columns = static_cast<int>(cpu::product(w.kernel) * w.inChannels);
+  int perChunk = static_cast<int>(16 / elementBytes);
+  s.width = (s.columns + perChunk - 1) / perChunk * perChunk;
+  return s;
+}
 
 bool isPatchGemm(const Window &w) {
   int64_t rows = w.batch * cpu::product(w.out);

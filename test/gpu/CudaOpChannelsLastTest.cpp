@@ -268,8 +268,9 @@ Cases buildCases(DType t) {
       // Stems: inputs of a few channels run through cuDNN on a copy
       // zero-padded to 16 bytes a pixel (8 channels in bf16, 4 in f32;
       // ConvScratchKernels.h) backward data, and at most 4 channels forward
-      // and backward filter as patch GEMMs (ConvPatchKernels.h), else all
-      // three through cuDNN:
+      // and backward filter as patch GEMMs (fused in bf16:
+      // ConvStemKernels.h; ConvPatchKernels.h), else all three through
+      // cuDNN:
       // vgg's 3 -> 64, MobileNetV2's and EfficientNet's 3 -> 32 at stride
       // 2, one channel, five (two 16-byte chunks a pixel in f32), twelve
       // (two in bf16, none in f32), a strided one-tap filter (copied only
@@ -313,6 +314,22 @@ Cases buildCases(DType t) {
        {2, 3, 6, 6, 45},
        {ints("stride", {1, 2, 2}), ints("padding", {0, 3, 3})},
        false},
+      // bf16 stems of at most 64 output channels run fused
+      // (ConvStemKernels.h), 64 output pixels of a row a tile: rows of
+      // three tiles (64, 64, 22) at stride 1 and of two (64, 6) at stride
+      // 2, the last one partial.
+      {"stem_c3_k64_wide",
+       {2, 5, 150, 3},
+       {64, 3, 3, 3},
+       {2, 5, 150, 64},
+       {ints("padding", {1, 1})},
+       false},
+      {"stem_c3_s2_wide",
+       {3, 6, 139, 3},
+       {32, 3, 3, 3},
+       {3, 3, 70, 32},
+       {ints("stride", {2, 2}), ints("padding", {1, 1})},
+       true},
       {"stem3d_full",
        {2, 4, 6, 5, 3},
        {8, 3, 3, 3, 3},
@@ -344,8 +361,9 @@ Cases buildCases(DType t) {
        false},
       // Forward and backward filter of stems of at most 4 channels run as
       // patch GEMMs (ConvPatchKernels.h), in chunks of 48 MiB of patches:
-      // this one has 409,600 rows of 147 taps' channels, 3 chunks in bf16
-      // and 6 in f32, the filter gradient summed over them.
+      // this one has 409,600 rows of 147 taps' channels, 6 chunks in f32,
+      // the filter gradient summed over them; in bf16 it runs fused, 7,680
+      // tiles (three a row), 15 a block of the filter gradient.
       {"stem3d_patch_chunks",
        {4, 4, 160, 160, 3},
        {8, 3, 1, 7, 7},
