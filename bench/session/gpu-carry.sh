@@ -16,12 +16,12 @@
 # 4 x H200 (perf 218 s, parity 200 s, tests and zoo 164 s beside it);
 # scaling (142 s on 4 GPUs) fits a second call, PARTS=scaling, on the same
 # warm machine. Environment there: PARTS (any of tests, zoo, perf,
-# convs, parity, scaling; default tests,zoo,perf,parity; convs is
-# bench/perf/torch_convs.py, about 60 s), PERF_PLANS (perf-plans,
+# convs, stem, parity, scaling; default tests,zoo,perf,parity; convs is
+# bench/perf/torch_convs.py, about 60 s; stem is bench/stem's stem-bench), PERF_PLANS (perf-plans,
 # or compile-plans), PERF_MODELS,
 # PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
 # minute or more a model), and each part's time limit in seconds:
-# TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), CONVS_S (120),
+# TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), CONVS_S (120), STEM_S (120),
 # PARITY_S (200), SCALING_S (240).
 set -euo pipefail
 build=${1:-build}
@@ -33,6 +33,11 @@ varc="$build/bin/varc"
 # The tests, zoo and parity plans and varrun with its libraries.
 "$root/test/gpu/gpu-carry.sh" "$build" > /dev/null
 rm -rf "$out" && cp -r .gpu/gpu-tests "$out"
+# stem-bench, wrapped as the test binaries are (CUDA's library path).
+cp "$build/bin/stem-bench" "$out/libexec/stem-bench"
+strip "$out/libexec/stem-bench"
+sed "s|/libexec/varrun|/libexec/stem-bench|" "$out/bin/varrun" > "$out/bin/stem-bench"
+chmod +x "$out/bin/stem-bench"
 
 # The perf plans: every model -cl and -fba, mobilenet_v2 at ZeRO-3 with
 # the optimizer offloaded, r2plus1d_18 -fba without channel padding and
@@ -80,7 +85,8 @@ done
 # The test binaries and varrun travel compressed (the device tool carries
 # 64 MiB).
 (cd "$out" && tar cJf data/tests.txz libexec/Cuda* libexec/NcclTest \
-  libexec/varrun && rm libexec/Cuda* libexec/NcclTest libexec/varrun)
+  libexec/varrun libexec/stem-bench && rm libexec/Cuda* libexec/NcclTest \
+  libexec/varrun libexec/stem-bench)
 
 # The scaling plans.
 VARC="$varc" "$root/bench/scaling/compile-plans.sh" "$out/scaling-plans" \
@@ -125,6 +131,11 @@ for line in open(sys.argv[1]):
     print("PyTorch convolutions, %s: %s ms a step" % (r["model"], ", ".join(
         "%s %.2f" % kv for kv in r["ms_per_step"].items())))' "$work/convs.jsonl"
   say "convs done"
+fi
+# The fused RGB-stem kernels against the patch GEMM (bench/stem), alone.
+if want stem; then
+  CUDA_VISIBLE_DEVICES=0 timeout "${STEM_S:-120}" stem-bench
+  say "stem done rc=$?"
 fi
 # Then the last GPU: the test suites and the zoo, beside parity on GPU 0.
 (
