@@ -7,6 +7,7 @@
 #include "runtime/cuda/DeviceTensor.cuh"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace var::cuda {
 
@@ -196,17 +197,53 @@ struct Permutation {
   int64_t inputStride[kMaxRank] = {};
 };
 
-template <typename Element>
+/// out[i] = in[the offset of result index i], one element a thread; Index
+/// is int32_t when every offset fits (64-bit divisions cost several times
+/// as many instructions).
+template <typename Element, typename Index>
 __global__ void transposeKernel(Permutation p, const Element *in, Element *out,
-                                int64_t n) {
+                                Index n) {
   VAR_GRID_STRIDE(i, n) {
-    int64_t flat = i, offset = 0;
+    Index flat = static_cast<Index>(i), offset = 0;
     for (int d = p.shape.rank - 1; d >= 0; --d) {
-      offset += flat % p.shape.size[d] * p.inputStride[d];
-      flat /= p.shape.size[d];
+      auto size = static_cast<Index>(p.shape.size[d]);
+      Index quotient = flat / size;
+      offset += (flat - quotient * size) * static_cast<Index>(p.inputStride[d]);
+      flat = quotient;
     }
     out[i] = in[offset];
   }
+}
+
+/// The transpose of `shape` by `permutation` (the result's dimension i is
+/// the input's permutation[i]), with each run of result dimensions that
+/// are adjacent input dimensions in order merged into one: (N, C, H, W) to
+/// (N, H, W, C) is (N, C, H * W) to (N, H * W, C).
+Permutation mergedPermutation(const std::vector<int64_t> &shape,
+                              const std::vector<int64_t> &permutation) {
+  std::vector<int64_t> strides = cpu::rowMajorStrides(shape);
+  Permutation p;
+  for (size_t i = 0; i < permutation.size(); ++i) {
+    int64_t d = permutation[i];
+    bool continues = i > 0 && permutation[i - 1] + 1 == d;
+    if (!continues)
+      p.shape.size[p.shape.rank++] = 1;
+    p.shape.size[p.shape.rank - 1] *= shape[d];
+    p.inputStride[p.shape.rank - 1] = strides[d];
+  }
+  return p;
+}
+
+template <typename Element>
+void launchTranspose(CudaContext &ctx, const Permutation &p, const void *in,
+                     void *out, int64_t n) {
+  auto *from = static_cast<const Element *>(in);
+  auto *to = static_cast<Element *>(out);
+  if (n <= INT32_MAX / 2)
+    transposeKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
+        p, from, to, static_cast<int32_t>(n));
+  else
+    transposeKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(p, from, to, n);
 }
 
 std::string transposeOp(CudaContext &ctx, OpCall &call) {
@@ -242,33 +279,19 @@ std::string transposeOp(CudaContext &ctx, OpCall &call) {
   int64_t n = result.numel();
   if (n == 0)
     return {};
-  Permutation p;
-  p.shape.rank = static_cast<int>(rank);
-  std::vector<int64_t> strides = cpu::rowMajorStrides(input.shape);
-  for (size_t i = 0; i < rank; ++i) {
-    p.shape.size[i] = expected[i];
-    p.inputStride[i] = strides[permutation[i]];
-  }
+  Permutation p = mergedPermutation(input.shape, permutation);
   switch (plan::getDTypeBytes(input.dtype)) {
   case 1:
-    transposeKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-        p, static_cast<const uint8_t *>(input.data),
-        static_cast<uint8_t *>(result.data), n);
+    launchTranspose<uint8_t>(ctx, p, input.data, result.data, n);
     break;
   case 2:
-    transposeKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-        p, static_cast<const uint16_t *>(input.data),
-        static_cast<uint16_t *>(result.data), n);
+    launchTranspose<uint16_t>(ctx, p, input.data, result.data, n);
     break;
   case 4:
-    transposeKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-        p, static_cast<const uint32_t *>(input.data),
-        static_cast<uint32_t *>(result.data), n);
+    launchTranspose<uint32_t>(ctx, p, input.data, result.data, n);
     break;
   default:
-    transposeKernel<<<blocksFor(n), kThreads, 0, ctx.stream>>>(
-        p, static_cast<const uint64_t *>(input.data),
-        static_cast<uint64_t *>(result.data), n);
+    launchTranspose<uint64_t>(ctx, p, input.data, result.data, n);
   }
   VAR_CUDA_LAUNCHED();
   return {};
