@@ -1,10 +1,12 @@
 // Fused stem convolutions (see ConvStemKernels.h). A tile is kTile
-// consecutive output pixels of one output row (image, od, oh). Its patch
-// matrix (kTile x depth: the columns of ConvPatchKernels.cu, taps in
+// consecutive output pixels of one output row (image, od, oh). A block
+// stages the input rows that the tile's windows cover in shared memory
+// (coalesced loads), and each lane gathers the elements of the tile's
+// patch matrix that its tensor-core fragments hold straight from the
+// stage (kTile x depth: the columns of ConvPatchKernels.cu, taps in
 // (kd, kh, kw) order with the C channels of each tap together, zeros past
-// `columns`) is gathered in shared memory from a stage of the input rows
-// the tile's windows cover, which the block reads with coalesced loads.
-// The products are 16x8x16 bf16 tensor-core tiles (PTX mma) summed in f32.
+// `columns`): no patch matrix is written anywhere. The products are
+// 16x8x16 bf16 tensor-core tiles (PTX mma) summed in f32.
 #include "runtime/cuda/ConvPatchKernels.h"
 #include "runtime/cuda/ConvStemKernels.h"
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -22,8 +24,9 @@ using cpu::Window;
 namespace {
 
 constexpr int kTile = 64; // output pixels a tile
-/// Elements that each shared-memory row of a tile matrix runs past its
-/// width, so that the tensor cores' loads of 16 rows hit different banks.
+/// Elements that each shared-memory row of the filter (forward) or the
+/// tile's gradient runs past its width, so that the loads of a fragment's
+/// rows hit different banks.
 constexpr int kSkew = 8;
 /// Input elements a thread loads at once when it stages a tile's rows.
 constexpr int kStageBatch = 8;
@@ -54,8 +57,8 @@ struct StemShape {
   int outChannels; // K
   int outPad;      // K rounded up to 16
   int depth;       // the patch columns rounded up to 16
-  int patchStride; // depth + kSkew: a shared patch (and filter) row
-  int outStride;   // outPad + kSkew: a shared output (or gradient) row
+  int patchStride; // depth + kSkew: a row of the shared filter
+  int outStride;   // outPad + kSkew: a pixel's row of the shared gradient
   int span;        // input pixels along W that a tile's windows cover
   int windowRows;  // kernel D x kernel H: the input rows a tile reads
   int tilesPerRow;
@@ -69,7 +72,7 @@ struct StemSmem {
   int rows;    // int64[windowRows]: where each staged row starts in x
   int stage;   // bf16[windowRows * span * C]
   int matrix;  // forward: the bf16 (outPad x patchStride) filter
-  int out;     // forward: f32 (kTile x outStride); gradient: bf16 (the same)
+  int out;     // gradient: the tile's bf16 (kTile x outStride) gradient
   int bytes;
 };
 
