@@ -377,10 +377,10 @@ Error validate(const CompileOptions &options) {
                      llvm::Twine(options.getZeroStage()));
 
   if (options.getRecomputeBatchNorm() > 0 && !options.getRematerialize())
-    return makeError("--recompute-bn=" +
-                     llvm::Twine(options.getRecomputeBatchNorm()) +
-                     " needs rematerialization (its batch norms are "
-                     "recomputed by that pass); drop --rematerialize=false");
+    return makeError(
+        "--recompute-bn=" + llvm::Twine(options.getRecomputeBatchNorm()) +
+        " needs rematerialization (its batch norms are "
+        "recomputed by that pass); drop --rematerialize=false");
 
   bool isAdamW = options.getOptimizer() == OptimizerKind::AdamW;
   StringRef foreign = isAdamW         ? (options.momentum ? "--momentum" : "")

@@ -25,6 +25,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -379,28 +380,20 @@ Cases buildCases(DType t) {
                  {result(t, {2, 8, 4})},
                  {integer("axis", 1)},
                  true});
-  add("transpose", {"var.transpose",
-                    {uniform(t, clip)},
-                    {result(t, {2, 3, 4, 6, 5})},
-                    {ints("permutation", {0, 2, 1, 4, 3})},
-                    true});
-  // Runs of dimensions that stay adjacent merge (the channels-last input
-  // and flatten transposes, (N, C, H * W) <-> (N, H * W, C)).
-  add("transpose_to_channels_last", {"var.transpose",
-                                     {uniform(t, {2, 3, 5, 7})},
-                                     {result(t, {2, 5, 7, 3})},
-                                     {ints("permutation", {0, 2, 3, 1})},
-                                     true});
-  add("transpose_from_channels_last", {"var.transpose",
-                                       {uniform(t, {2, 3, 5, 7})},
-                                       {result(t, {2, 7, 3, 5})},
-                                       {ints("permutation", {0, 3, 1, 2})},
-                                       true});
-  add("transpose_merged_runs", {"var.transpose",
-                                {uniform(t, {2, 3, 1, 4, 5, 6})},
-                                {result(t, {4, 5, 6, 2, 3, 1})},
-                                {ints("permutation", {3, 4, 5, 0, 1, 2})},
-                                true});
+  // Transposes; runs of dimensions that stay adjacent merge (the
+  // channels-last input and flatten ones: (N, C, H * W) <-> (N, H * W, C)).
+  for (const auto &[name, in, out, permutation] :
+       std::vector<std::tuple<std::string, Shape, Shape, Shape>>{
+           {"transpose", clip, {2, 3, 4, 6, 5}, {0, 2, 1, 4, 3}},
+           {"to_channels_last", {2, 3, 5, 7}, {2, 5, 7, 3}, {0, 2, 3, 1}},
+           {"from_channels_last", {2, 3, 5, 7}, {2, 7, 3, 5}, {0, 3, 1, 2}},
+           {"merged_runs", {2, 3, 1, 4, 5}, {4, 5, 2, 3, 1}, {3, 4, 0, 1, 2}}})
+    add(name == "transpose" ? name : "transpose_" + name,
+        {"var.transpose",
+         {uniform(t, in)},
+         {result(t, out)},
+         {ints("permutation", permutation)},
+         true});
 
   // Convolutions: 2-D with bias and stride, grouped, depthwise, dilated,
   // 3-D, 1-D; each forward and both gradients.
