@@ -237,25 +237,26 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     return copy(results[0], grads, bucket.numel);
   }
   if (op == "dist.unpack") {
-    const plan::SymbolRef *param = inst.findSymbol("param");
-    if (!param)
-      return "names no parameter";
-    int64_t offset = -1;
-    for (size_t i = 0; i < source.params.size(); ++i)
-      if (source.params[i] == param->index)
-        offset = source.offsets[i];
+    int64_t offset = unpackOffset(inst);
     if (offset < 0)
-      return "parameter is not in the bucket";
-    return copy(results[0], operands[0].at(offset), count);
+      return "names no parameter of its bucket";
+    Place from = operands[0].at(offset);
+    if (results[0].data == from.data)
+      return ""; // a view of the gathered bucket (unpackViews)
+    return copy(results[0], from, count);
   }
   if (op == "dist.load_params")
     return copy(results[0], paramsData(bucket), count);
   if (op == "dist.store_params")
     return copy(paramsData(bucket), operands[0],
                 views[inst.operands[0]].numel());
-  if (op == "dist.adamw_update" || op == "dist.sgd_update")
+  if (op == "dist.adamw_update" || op == "dist.sgd_update") {
+    int64_t into = layout.roundsInto[index];
+    auto *rounded =
+        into < 0 ? nullptr : static_cast<uint16_t *>(views[into].data);
     return executeUpdate(layout, index, inst, bucket, operands, results,
-                         views[inst.operands[0]].numel());
+                         views[inst.operands[0]].numel(), rounded);
+  }
   return "the executor does not know this dist op";
 }
 
@@ -395,7 +396,7 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
                                     Bucket &bucket,
                                     const std::vector<Place> &operands,
                                     const std::vector<Place> &results,
-                                    int64_t count) {
+                                    int64_t count, uint16_t *rounded) {
   if (count > masterCount(bucket))
     return "gradient of " + std::to_string(count) +
            " elements for a master of " + std::to_string(masterCount(bucket));
@@ -418,6 +419,8 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
     step.clip = static_cast<const float *>(operands[3].data);
   if (layout.storesItself[index])
     step.resultBf16 = static_cast<uint16_t *>(bucket.params.data());
+  else if (rounded)
+    step.resultBf16 = rounded;
   else
     step.result = static_cast<float *>(results[0].data);
   step.squares = static_cast<double *>(bucket.squares.data());
@@ -537,8 +540,7 @@ void Executor::fuseStores(const plan::PlanFunction &function,
   const std::vector<plan::Instruction> &code = function.instructions;
   layout.storesItself.assign(code.size(), false);
   layout.skipped.assign(code.size(), false);
-  if (stage != 0)
-    return; // the update's result is gathered before it is stored
+  layout.roundsInto.assign(code.size(), -1);
   // Per value, its readers (a function result counts as one, never fused).
   std::vector<std::vector<size_t>> readers(function.values.size());
   for (size_t i = 0; i < code.size(); ++i)
@@ -565,6 +567,20 @@ void Executor::fuseStores(const plan::PlanFunction &function,
         code[cast].results.size() != 1)
       continue;
     uint32_t rounded = code[cast].results[0];
+    if (stage != 0) {
+      // Offloaded (stages 1-3): the host update rounds the new shard into
+      // the cast's result, which the plan then copies to the device; the
+      // same rounding as var.cast's, in the update's pass.
+      if (layout.streams[i] == PlanStream::Host &&
+          layout.streams[cast] == PlanStream::Host &&
+          function.values[rounded].dtype == DType::BF16 &&
+          function.values[weights].shape == function.values[rounded].shape &&
+          layout.onHost[weights] == layout.onHost[rounded]) {
+        layout.roundsInto[i] = rounded;
+        layout.skipped[cast] = true;
+      }
+      continue; // the update's result is gathered before it is stored
+    }
     size_t store = onlyReader(rounded);
     if (store == code.size() || code[store].op != "dist.store_params")
       continue;
@@ -587,6 +603,45 @@ void Executor::fuseStores(const plan::PlanFunction &function,
   }
 }
 
+int64_t Executor::unpackOffset(const plan::Instruction &inst) const {
+  const plan::SymbolRef *bucket = inst.findSymbol("bucket");
+  const plan::SymbolRef *param = inst.findSymbol("param");
+  if (!bucket || bucket->kind != plan::SymbolKind::Bucket || !param ||
+      bucket->index >= plan.buckets.size())
+    return -1;
+  const plan::PlanBucket &source = plan.buckets[bucket->index];
+  for (size_t i = 0; i < source.params.size(); ++i)
+    if (source.params[i] == param->index)
+      return source.offsets[i];
+  return -1;
+}
+
+void Executor::viewUnpacked(const plan::PlanFunction &function,
+                            FunctionLayout &layout) const {
+  // A parameter unpacked from its gathered bucket is read where the gather
+  // put it. The bucket value is written once a run, by its all-gather, and
+  // the planner leaves it out of the arena (its room is its own for the
+  // run), so every read of the view sees the gathered parameter; the view
+  // is 128-byte aligned (kAlignElements) as a get_param alias is.
+  std::vector<bool> gathered(function.values.size(), false);
+  for (const plan::Instruction &inst : function.instructions) {
+    if (inst.op == "dist.all_gather" && inst.results.size() == 1)
+      gathered[inst.results[0]] = true;
+    if (inst.op != "dist.unpack" || inst.operands.size() != 1 ||
+        inst.results.size() != 1 || !gathered[inst.operands[0]])
+      continue;
+    uint32_t bucket = inst.operands[0], id = inst.results[0];
+    const plan::PlanValue &from = function.values[bucket];
+    const plan::PlanValue &to = function.values[id];
+    int64_t offset = unpackOffset(inst);
+    if (offset < 0 || from.dtype != to.dtype || from.arenaOffset >= 0 ||
+        to.arenaOffset >= 0 || layout.onHost[bucket] != layout.onHost[id])
+      continue;
+    layout.unpackViews.push_back(
+        {id, bucket, offset * plan::getDTypeBytes(from.dtype)});
+  }
+}
+
 std::vector<int64_t>
 Executor::leftOutStorage(const plan::PlanFunction &function,
                          const FunctionLayout &layout) const {
@@ -597,17 +652,29 @@ Executor::leftOutStorage(const plan::PlanFunction &function,
     storage[id] = static_cast<int64_t>(id);
   for (const auto &[id, address] : layout.paramAliases)
     storage[id] = -1;
+  for (const UnpackView &view : layout.unpackViews)
+    storage[view.id] = -1;
   std::vector<int> reads(count, 0);
-  for (const plan::Instruction &inst : code)
-    for (uint32_t id : inst.operands)
+  std::vector<bool> readByRun(count, false); // by what is not skipped
+  for (size_t i = 0; i < code.size(); ++i)
+    for (uint32_t id : code[i].operands) {
       ++reads[id];
-  for (uint32_t id : function.results)
+      readByRun[id] = readByRun[id] || !layout.skipped[i];
+    }
+  for (uint32_t id : function.results) {
     ++reads[id];
+    readByRun[id] = true;
+  }
   for (size_t i = 0; i < code.size(); ++i) {
     const plan::Instruction &inst = code[i];
-    if (layout.skipped[i] || layout.storesItself[i]) {
-      for (uint32_t id : inst.results) // read only by what is skipped
-        storage[id] = -1;
+    if (layout.skipped[i] || layout.storesItself[i] ||
+        layout.roundsInto[i] >= 0) {
+      // What a fused update writes elsewhere, or a skipped cast or store
+      // leaves unwritten, needs room only where the run still reads it
+      // (the cast's result an offloaded update rounds into).
+      for (uint32_t id : inst.results)
+        if (!readByRun[id])
+          storage[id] = -1;
       continue;
     }
     if (inst.op != "dist.all_reduce" || inst.operands.size() != 1 ||

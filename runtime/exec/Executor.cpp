@@ -706,6 +706,7 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
     }
   }
   aliasParameters(function, fresh);
+  viewUnpacked(function, fresh);
   fuseStores(function, fresh);
   std::vector<int64_t> storage = leftOutStorage(function, fresh);
   // The planned arena, then every value the planner left out, 256-byte
@@ -733,6 +734,8 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
     if (end < 0 || __builtin_add_overflow(end, (bytes + 255) / 256 * 256, &end))
       end = -1;
   }
+  for (const UnpackView &view : fresh.unpackViews)
+    fresh.offsets[view.id] = fresh.offsets[view.source] + view.bytes;
   for (int64_t bytes : {total, hostTotal})
     if (std::string error = checkAllocation(bytes, "function '" + name + "'");
         !error.empty())

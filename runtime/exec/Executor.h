@@ -270,6 +270,11 @@ private:
   /// and the "host" stream's ops produce), the host arena. Functions run
   /// one at a time, so they share the arenas, sized at the first run for
   /// the largest need of any function.
+  /// A value that is a view of another: `id` lies `bytes` into `source`.
+  struct UnpackView {
+    uint32_t id = 0, source = 0;
+    int64_t bytes = 0;
+  };
   struct FunctionLayout {
     std::vector<int64_t> offsets; // per value, in its arena
     std::vector<bool> onHost;     // per value
@@ -297,9 +302,15 @@ private:
     /// var.get_param results read in place from their bucket (no copy, no
     /// arena room): value id and address (see aliasParameters).
     std::vector<std::pair<uint32_t, void *>> paramAliases;
+    /// dist.unpack results read in place from the gathered bucket they
+    /// come from (see viewUnpacked).
+    std::vector<UnpackView> unpackViews;
     /// Per instruction: an update that writes its bucket's bf16 compute
     /// copy itself, or a cast or store it does the work of (fuseStores).
     std::vector<bool> storesItself, skipped;
+    /// Per instruction: the value an offloaded update rounds its result
+    /// into, doing a skipped host cast's work (fuseStores); -1 elsewhere.
+    std::vector<int64_t> roundsInto;
   };
   /// A function's step graph: undecided, replayed, or eager for good.
   struct StepGraph {
@@ -401,7 +412,8 @@ private:
   std::string executeUpdate(const FunctionLayout &layout, size_t index,
                             const plan::Instruction &inst, Bucket &bucket,
                             const std::vector<Place> &operands,
-                            const std::vector<Place> &results, int64_t count);
+                            const std::vector<Place> &results, int64_t count,
+                            uint16_t *rounded);
   /// A scalar operand's value on the host: from the run's arguments when it
   /// is one (no synchronization), else copied from its memory.
   std::string readScalar(const plan::Instruction &inst, size_t operand,
@@ -422,6 +434,13 @@ private:
   /// that can be read in place from their bucket's compute copy.
   void aliasParameters(const plan::PlanFunction &function,
                        FunctionLayout &layout);
+  /// Where a dist.unpack's parameter starts in its bucket, in elements; -1
+  /// when the instruction names no parameter of a bucket.
+  int64_t unpackOffset(const plan::Instruction &inst) const;
+  /// Fills layout.unpackViews with the dist.unpack results that can be read
+  /// where their all-gather wrote them: no copy, no room of their own.
+  void viewUnpacked(const plan::PlanFunction &function,
+                    FunctionLayout &layout) const;
   /// At stage 0, folds `%w = update; %c = var.cast %w to bf16;
   /// dist.store_params %c` into the update where nothing else reads %w or
   /// %c: it rounds into the bucket's compute copy itself.

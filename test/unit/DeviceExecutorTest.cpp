@@ -395,11 +395,13 @@ TEST(DeviceExecutorTest, FixedArgumentsStayInTheirStaging) {
 // those nothing needs: at stages 0-2 the var.get_param results of bucketed
 // parameters (read in place from the bucket); at stage 0 also the bf16
 // update's f32 result and its cast (the update writes the bucket's compute
-// copy itself) and the all-reduce's result (reduced in place, one rank).
+// copy itself) and the all-reduce's result (reduced in place, one rank); at
+// stage 3 the dist.unpack results (views of the gathered bucket).
 // Training gives the same bits: DevicePathMatchesTheCpuBackendBitForBit.
 TEST(DeviceExecutorTest, ArenaLeavesOutWhatNothingNeeds) {
   for (const char *flags :
-       {"--zero-stage=0 --micro-batch=4", "--zero-stage=2 --micro-batch=4"}) {
+       {"--zero-stage=0 --micro-batch=4", "--zero-stage=2 --micro-batch=4",
+        "--zero-stage=3 --micro-batch=4"}) {
     bool stage0 = std::string(flags).find("stage=0") != std::string::npos;
     var::plan::Plan plan = compile(flags);
     const var::plan::PlanFunction *step = plan.findFunction("train_step");
@@ -414,6 +416,10 @@ TEST(DeviceExecutorTest, ArenaLeavesOutWhatNothingNeeds) {
       const var::plan::SymbolRef *name = inst.findSymbol("name");
       if (inst.op == "var.get_param" && !plan.params[name->index].buffer) {
         param[inst.results[0]] = true; // a buffer has no bucket to read
+        ++params;
+      }
+      if (inst.op == "dist.unpack") { // read where the all-gather wrote it
+        param[inst.results[0]] = true;
         ++params;
       }
       if (stage0 && inst.op == "var.cast" && producer[inst.operands[0]] &&

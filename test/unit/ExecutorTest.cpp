@@ -182,6 +182,24 @@ TEST(ExecutorTest, Bf16TrainsAndClips) {
   EXPECT_LT(sgd.losses.back(), sgd.losses.front());
 }
 
+// The host update rounds an offloaded bf16 shard in its own pass (the
+// plan's host cast is folded into it) and a stage-3 step reads parameters
+// where their all-gather put them: the same bits as on the device.
+TEST(ExecutorTest, Bf16OffloadMatchesTheDeviceOptimizerBitForBit) {
+  for (const char *flags :
+       {"--zero-stage=2 --micro-batch=8",
+        "--zero-stage=3 --bucket-mb=0.005 --micro-batch=8"}) {
+    SCOPED_TRACE(flags);
+    Result device = train(compile(flags), 1);
+    Result offloaded =
+        train(compile(std::string(flags) + " --offload-optimizer"), 1);
+    ASSERT_EQ(device.losses.size(), static_cast<size_t>(kSteps));
+    for (size_t step = 0; step < device.losses.size(); ++step)
+      EXPECT_EQ(device.losses[step], offloaded.losses[step]) << step;
+    expectSameWeights(device, offloaded, 0);
+  }
+}
+
 /// A device the executor may not touch: its memory is separate host memory
 /// reached only through copies, its kernels are the CPU's, and it lacks
 /// var.linear, which the executor then runs on host copies (the path a GPU
