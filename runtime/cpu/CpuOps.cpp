@@ -14,24 +14,6 @@ int64_t TensorView::numel() const {
   return count;
 }
 
-float bf16ToFloat(uint16_t bits) {
-  uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, sizeof value);
-  return value;
-}
-
-uint16_t floatToBf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  if (std::isnan(value))
-    return static_cast<uint16_t>((bits >> 16) | 0x40); // quiet, sign kept
-  // Round to nearest, ties to even: add 0x7fff plus the lowest kept bit.
-  uint32_t lsb = (bits >> 16) & 1;
-  bits += 0x7fff + lsb;
-  return static_cast<uint16_t>(bits >> 16);
-}
-
 float f16ToFloat(uint16_t bits) {
   uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
   uint32_t exponent = (bits >> 10) & 0x1f;

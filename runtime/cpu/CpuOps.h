@@ -10,6 +10,7 @@
 #include "runtime/plan/PlanFile.h"
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,9 +28,24 @@ struct TensorView {
   int64_t bytes() const { return numel() * plan::getDTypeBytes(dtype); }
 };
 
-/// bf16 <-> f32. Narrowing rounds to nearest, ties to even; NaN stays NaN.
-float bf16ToFloat(uint16_t bits);
-uint16_t floatToBf16(float value);
+/// bf16 <-> f32. Narrowing rounds to nearest, ties to even; NaN stays NaN
+/// (quieted, sign kept). Inline and branch-free, so that loops over them
+/// vectorize.
+inline float bf16ToFloat(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, sizeof value);
+  return value;
+}
+inline uint16_t floatToBf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  // Add 0x7fff plus the lowest kept bit: ties go to the even neighbour.
+  uint32_t rounded = (bits + 0x7fff + ((bits >> 16) & 1)) >> 16;
+  uint32_t quiet = (bits >> 16) | 0x40;
+  bool nan = (bits & 0x7fffffff) > 0x7f800000;
+  return static_cast<uint16_t>(nan ? quiet : rounded);
+}
 /// IEEE half <-> f32, round to nearest even.
 float f16ToFloat(uint16_t bits);
 uint16_t floatToF16(float value);

@@ -288,11 +288,18 @@ public:
     cudaEvent_t event = nullptr;
     if (std::string error = getEvent(id, event); !error.empty())
       return error;
-    if (stream == exec::PlanStream::Host)
-      VAR_CUDA_TRY(cudaEventSynchronize(event));
-    else
-      VAR_CUDA_TRY(
-          cudaStreamWaitEvent(streams[deviceStream(stream)], event, 0));
+    VAR_CUDA_TRY(cudaStreamWaitEvent(streams[deviceStream(stream)], event, 0));
+    return {};
+  }
+  std::string waitEventOnHost(int64_t id) override {
+    cudaEvent_t event = nullptr;
+    if (std::string error = getEvent(id, event); !error.empty())
+      return error;
+    VAR_CUDA_TRY(cudaEventSynchronize(event));
+    return {};
+  }
+  std::string enqueueHostCall(void (*call)(void *), void *argument) override {
+    VAR_CUDA_TRY(cudaLaunchHostFunc(ctx.stream, call, argument));
     return {};
   }
   std::string markTime(size_t slot, bool onHost) override {
@@ -381,10 +388,10 @@ public:
   }
 
 private:
-  /// The CUDA stream of a plan stream: compute, comm, copy; the host
-  /// stream's device work goes on compute.
+  /// The CUDA stream of a plan stream: compute, comm, copy, and the host
+  /// lane (host calls and the device work between them).
   static size_t deviceStream(exec::PlanStream stream) {
-    return stream == exec::PlanStream::Host ? 0 : static_cast<size_t>(stream);
+    return static_cast<size_t>(stream);
   }
   /// Event `id`, created on first use (the first step; later steps reuse
   /// it).
@@ -414,7 +421,7 @@ private:
 
   int device;
   /// Compute, comm and copy; ctx.stream is the selected one.
-  std::array<cudaStream_t, 3> streams = {};
+  std::array<cudaStream_t, 4> streams = {};
   std::map<int64_t, cudaEvent_t> events; // the plan's, and kRunStartEvent
   /// markTime's slots: a timing event, or a host clock reading.
   struct TimeMark {
@@ -436,7 +443,7 @@ private:
   void *cublasWorkspace = nullptr;
   /// The fork of the comm and copy streams from a recording's start and
   /// their joins at its end.
-  std::array<cudaEvent_t, 3> forkJoin = {};
+  std::array<cudaEvent_t, 4> forkJoin = {};
   std::vector<RecordedGraph> graphs;
   const CudaOpTable &ops = getCudaOps();
 };

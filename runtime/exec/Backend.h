@@ -175,14 +175,27 @@ public:
   // The plan's streams and events: a backend with one stream (the CPU's)
   // runs everything in order and ignores them.
 
-  /// Device work from now on goes on `stream` (Host: the compute stream).
+  /// Device work from now on goes on `stream`. Host is the host lane: a
+  /// stream of its own for host calls (enqueueHostCall) and the device work
+  /// ordered with them.
   virtual std::string selectStream(PlanStream) { return {}; }
   /// Event `id` marks the device work enqueued so far on the selected
   /// stream.
   virtual std::string recordEvent(int64_t) { return {}; }
-  /// Work enqueued later on `stream` waits for event `id`'s work; for the
-  /// Host stream, the host waits for it.
+  /// Work enqueued later on `stream` waits for event `id`'s work.
   virtual std::string waitEvent(PlanStream, int64_t) { return {}; }
+  /// The host waits for event `id`'s work.
+  virtual std::string waitEventOnHost(int64_t) { return {}; }
+  /// `call(argument)` runs on the host once the work enqueued so far on the
+  /// selected stream is done, and the stream's later work waits for it;
+  /// this returns without waiting (a recorded step replays it as a host
+  /// node). The call must not use the backend, and `argument` must live
+  /// until the next synchronize(), or while a recorded step holds it. The
+  /// default, for a backend that runs everything in order, calls it now.
+  virtual std::string enqueueHostCall(void (*call)(void *), void *argument) {
+    call(argument);
+    return {};
+  }
 
   /// Timeline timestamps (varrun --trace), without synchronizing: marks in
   /// `slot` the point the selected stream's work has reached (a timing

@@ -123,14 +123,18 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     if (event < 0 || event >= kRunStartEvent)
       return "event " + std::to_string(event) + " is out of range [0, " +
              std::to_string(kRunStartEvent) + ")";
-    // Host work is synchronous: what a host event marks is done.
-    if (std::find(layout.hostEvents.begin(), layout.hostEvents.end(), event) !=
-        layout.hostEvents.end())
+    // Synchronous host work (not on the host lane): what a host event
+    // marks is done.
+    if (!runOnLane &&
+        std::find(layout.hostEvents.begin(), layout.hostEvents.end(), event) !=
+            layout.hostEvents.end())
       return "";
     if (op == "dist.record_event")
-      return backend->recordEvent(event);
-    return backend->waitEvent(
-        parsePlanStream(inst.getAttr<std::string>("stream")), event);
+      return backend->recordEvent(event); // on the selected stream
+    PlanStream waiting = layout.streams[index];
+    if (waiting == PlanStream::Host && !runOnLane)
+      return backend->waitEventOnHost(event);
+    return backend->waitEvent(waiting, event);
   }
   std::vector<Place> operands, results;
   for (uint32_t id : inst.operands)
@@ -158,8 +162,17 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
       return ""; // read in place (aliasParameters)
     return copy(results[0], source, param.numel);
   }
-  if (op == "dist.to_host" || op == "dist.to_device")
-    return copy(results[0], operands[0], count);
+  if (op == "dist.to_host" || op == "dist.to_device") {
+    if (!runOnLane)
+      return copy(results[0], operands[0], count);
+    // In stream order, without waiting (page-locked host memory; the same
+    // type both sides: hostLaneWork).
+    int64_t bytes = count * plan::getDTypeBytes(results[0].dtype);
+    return results[0].host ? backend->enqueueCopyToHost(results[0].data,
+                                                        operands[0].data, bytes)
+                           : backend->enqueueCopyToDevice(
+                                 results[0].data, operands[0].data, bytes);
+  }
   if (op == "dist.sum_squares") {
     std::vector<FlatInput> inputs;
     for (size_t i = 0; i < operands.size(); ++i) {
@@ -473,7 +486,18 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
     if (std::string error = copy(captured, operands[0], count); !error.empty())
       return error;
   }
-  if (onHost)
+  if (onHost && runOnLane) {
+    // A host call in the host lane's order; the step it reads lives until
+    // the run's synchronize (or with the step graph that records it).
+    hostCalls.push_back(std::make_unique<OptimizerStep>(step));
+    if (std::string error = backend->enqueueHostCall(
+            [](void *update) {
+              host::updateOptimizer(*static_cast<OptimizerStep *>(update));
+            },
+            hostCalls.back().get());
+        !error.empty())
+      return error;
+  } else if (onHost)
     host::updateOptimizer(step);
   else if (std::string error = backend->updateOptimizer(step); !error.empty())
     return error;

@@ -476,6 +476,7 @@ std::string Executor::run(std::string_view name,
       static_cast<const cpu::StepScalars *>(layout->hostScalars.data());
 
   bool syncEach = device && (syncEachOp || timer);
+  runOnLane = layout->hostLane && !captureGradients;
   StepGraph &graph = stepGraphs[std::string(name)];
   RunMode mode =
       chooseRunMode(*function, *layout, graph, syncEach || timer || timeline,
@@ -518,6 +519,7 @@ std::string Executor::run(std::string_view name,
                   ? " (run with VAR_SYNC_EACH_OP=1 to name its instruction)"
                   : " (in its step graph; run with VAR_SYNC_EACH_OP=1 to "
                     "name its instruction)");
+  hostCalls.clear(); // run: what they read is no longer needed
   if (timeline)
     if (std::string error = recordTimeline(*function, *layout); !error.empty())
       return what + ": " + error;
@@ -600,16 +602,15 @@ std::string Executor::enqueueRun(const plan::PlanFunction &function,
     const plan::Instruction &inst = function.instructions[i];
     if (timer)
       timer->begin(function, i);
-    // The host stream's device work (copies, zeroing) goes on compute.
-    PlanStream stream = layout.streams[i] == PlanStream::Host
-                            ? PlanStream::Compute
-                            : layout.streams[i];
+    // The host stream's device work (copies, zeroing) goes on compute,
+    // or on the host lane with its host calls.
+    bool hostWork = layout.streams[i] == PlanStream::Host && !runOnLane;
+    PlanStream stream = hostWork ? PlanStream::Compute : layout.streams[i];
     std::string error;
     if (stream != current) {
       error = backend->selectStream(stream);
       current = stream;
     }
-    bool hostWork = layout.streams[i] == PlanStream::Host;
     if (error.empty() && timeline)
       error = backend->markTime(1 + 2 * i, hostWork);
     if (error.empty())
@@ -744,6 +745,7 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
   fresh.hostBytes = hostTotal;
   if (std::string error = prepareStaging(function, name, fresh); !error.empty())
     return withPlanReport(error);
+  fresh.hostLane = hostLaneWork(function, fresh).empty();
   layout = &layouts.emplace(name, std::move(fresh)).first->second;
   return "";
 }

@@ -282,9 +282,13 @@ private:
     /// Per instruction, the stream it runs on (for dist.record_event and
     /// dist.wait_event, the stream they name).
     std::vector<PlanStream> streams;
-    /// Event ids recorded on the host stream: complete once recorded, since
-    /// host work is synchronous.
+    /// Event ids recorded on the host stream: complete once recorded, when
+    /// host work is synchronous (not on the host lane).
     std::vector<int64_t> hostEvents;
+    /// The host stream's work can run on the backend's host lane (see
+    /// hostLaneWork): the host optimizer as host calls in stream order, the
+    /// host<->device copies enqueued, the host never waiting in the step.
+    bool hostLane = false;
     /// Per instruction, its optimizer update's slot in the step scalars, or
     /// -1; per slot, whether its LR and step are arguments of the function
     /// (written before the run) rather than values computed in it.
@@ -328,6 +332,8 @@ private:
     size_t nodes = 0;
     /// The arenas the graph was recorded on: a replay needs the same.
     void *arena = nullptr, *hostArena = nullptr;
+    /// What the recorded host calls of `graph` and `timedGraph` read.
+    std::vector<std::unique_ptr<OptimizerStep>> hostCalls, timedHostCalls;
     /// whyEager was asked; the recording was noted in the log.
     bool checked = false, noted = false;
   };
@@ -445,6 +451,13 @@ private:
   /// dist.store_params %c` into the update where nothing else reads %w or
   /// %c: it rounds into the bucket's compute copy itself.
   void fuseStores(const plan::PlanFunction &function, FunctionLayout &layout);
+  /// Empty when every host-stream instruction of `function` can be a host
+  /// call on the host lane (an offloaded optimizer update whose LR and step
+  /// are arguments; event records and waits; what fuseStores skipped), the
+  /// host<->device copies convert nothing and no other instruction touches
+  /// host memory; else the first that cannot.
+  std::string hostLaneWork(const plan::PlanFunction &function,
+                           const FunctionLayout &layout) const;
   /// Per value the planner left out of the arena, whose room it takes: its
   /// own (its id), none (-1: a parameter read in place, or a result nothing
   /// writes or reads since fuseStores), or its operand's (the id of an
@@ -463,6 +476,11 @@ private:
   int64_t rank = 0, worldSize = 1, stage = 0;
   uint64_t initSeed = 0;
   bool captureGradients = false;
+  /// The running function's host work is on the host lane (its layout's
+  /// hostLane, unless gradients are captured); what its host calls read,
+  /// kept until the run's synchronize or taken by the step graph recorded.
+  bool runOnLane = false;
+  std::vector<std::unique_ptr<OptimizerStep>> hostCalls;
   /// Where the plan keeps state on the host (offload), on a device backend.
   bool paramsOnHost = false, optimizerOnHost = false;
   /// VAR_SYNC_EACH_OP=1: synchronize after every instruction.

@@ -21,15 +21,6 @@ float loadElement(const void *data, DType type, int64_t i) {
   return static_cast<const float *>(data)[i];
 }
 
-/// The widening of bf16 (loadElement's), inline so that loops over it
-/// vectorize.
-inline float widenBf16(uint16_t bits) {
-  uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, sizeof value);
-  return value;
-}
-
 // The update's loops over a span of elements, one per optimizer, written so
 // that the compiler vectorizes them: the factors by value (no store can
 // change them) and restrict pointers. The arithmetic is adamwElement's and
@@ -58,26 +49,35 @@ void sgdMomentumSpan(UpdateFactors f, const float *__restrict grad,
     p[i] = sgdElement(f, grad[i], buf[i], p[i]);
 }
 
+/// Lanes of a sum of squares: element i goes to lane i % kLanes, and the
+/// lanes are added in order at the end. Independent sums, so that the loop
+/// vectorizes and does not wait on each addition; the order depends on the
+/// elements' positions alone.
+constexpr int64_t kLanes = 8;
+
 /// Elements [begin, end) of the update, in spans whose gradient is widened
-/// to f32 first; returns their gradient's sum of squares (summed in element
-/// order).
+/// to f32 first; returns their gradient's sum of squares (kLanes lanes).
 double updateRange(const OptimizerStep &s, int64_t begin, int64_t end) {
   UpdateFactors f = optionFactors(s);
   addStepFactors(f, s, *s.scalars, s.clip ? *s.clip : 1.0f);
-  constexpr int64_t kSpan = 1024;
+  constexpr int64_t kSpan = 1024; // a multiple of kLanes
   float widened[kSpan];
-  double squares = 0;
+  double lanes[kLanes] = {};
   for (int64_t first = begin; first < end; first += kSpan) {
     int64_t n = std::min(kSpan, end - first);
     const float *grad = static_cast<const float *>(s.grad) + first;
     if (s.gradType == DType::BF16) {
       const uint16_t *bits = static_cast<const uint16_t *>(s.grad) + first;
       for (int64_t i = 0; i < n; ++i)
-        widened[i] = widenBf16(bits[i]);
+        widened[i] = cpu::bf16ToFloat(bits[i]);
       grad = widened;
     }
-    for (int64_t i = 0; i < n; ++i)
-      squares += static_cast<double>(grad[i]) * grad[i];
+    int64_t whole = n / kLanes * kLanes;
+    for (int64_t i = 0; i < whole; i += kLanes)
+      for (int64_t k = 0; k < kLanes; ++k)
+        lanes[k] += static_cast<double>(grad[i + k]) * grad[i + k];
+    for (int64_t i = whole; i < n; ++i) // the range's last span
+      lanes[i - whole] += static_cast<double>(grad[i]) * grad[i];
     float *p = s.master + first;
     if (s.adamw)
       adamwSpan(f, grad, p, s.state[0] + first, s.state[1] + first, n);
@@ -91,6 +91,9 @@ double updateRange(const OptimizerStep &s, int64_t begin, int64_t end) {
       for (int64_t i = 0; i < n; ++i)
         s.resultBf16[first + i] = cpu::floatToBf16(p[i]);
   }
+  double squares = 0;
+  for (double lane : lanes)
+    squares += lane;
   return squares;
 }
 

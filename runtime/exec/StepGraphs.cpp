@@ -5,6 +5,7 @@
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/HostDistKernels.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace var::exec {
@@ -103,6 +104,47 @@ std::string Executor::writeStepScalars(const plan::PlanFunction &function,
   return "";
 }
 
+std::string Executor::hostLaneWork(const plan::PlanFunction &function,
+                                   const FunctionLayout &layout) const {
+  if (backend->isHostMemory())
+    return "all of its work (a backend without a device)";
+  if (paramsOnHost)
+    return "the collectives of parameters kept in host memory";
+  const std::vector<plan::Instruction> &code = function.instructions;
+  auto onHost = [&](const std::vector<uint32_t> &ids) {
+    return std::any_of(ids.begin(), ids.end(),
+                       [&](uint32_t id) { return layout.onHost[id]; });
+  };
+  for (size_t i = 0; i < code.size(); ++i) {
+    const plan::Instruction &inst = code[i];
+    bool event = inst.op == "dist.record_event" || inst.op == "dist.wait_event";
+    if (layout.skipped[i] || event)
+      continue;
+    std::string what = "'" + inst.op + "'";
+    if (inst.op == "dist.to_host" || inst.op == "dist.to_device") {
+      if (function.values[inst.operands[0]].dtype !=
+          function.values[inst.results[0]].dtype)
+        return what + " converting as it copies";
+      continue;
+    }
+    if (layout.streams[i] != PlanStream::Host) {
+      if (onHost(inst.operands) || onHost(inst.results))
+        return what + " on host memory";
+      continue;
+    }
+    if (!isUpdate(inst))
+      return what;
+    const plan::SymbolRef *bucket = inst.findSymbol("bucket");
+    bool hostMaster = bucket && bucket->kind == plan::SymbolKind::Bucket &&
+                      bucket->index < buckets.size() &&
+                      buckets[bucket->index].master.isHost();
+    int64_t slot = layout.updateSlot[i];
+    if (!hostMaster || slot < 0 || !layout.updateFromArguments[slot])
+      return what + " with a learning rate or step computed in the step";
+  }
+  return "";
+}
+
 std::string Executor::whyEager(const plan::PlanFunction &function,
                                const FunctionLayout &layout) const {
   if (!stepGraphsOn)
@@ -120,10 +162,13 @@ std::string Executor::whyEager(const plan::PlanFunction &function,
     // synchronize() polls the streams and NCCL's error state.
     return "collectives between ranks (NCCL) run eagerly "
            "(--cuda-graphs=local)";
-  if (paramsOnHost || optimizerOnHost)
-    return "the plan offloads state to host memory: the host optimizer and "
-           "the copies it waits for run inside the step";
-  if (layout.hostBytes > 0)
+  if ((paramsOnHost || optimizerOnHost) && !layout.hostLane)
+    return "the plan offloads state to host memory, and the host runs " +
+           hostLaneWork(function, layout) + " inside the step";
+  if (layout.hostLane && captureGradients)
+    return "gradients are captured (the host optimizer's copied on the "
+           "host, inside the step)";
+  if (layout.hostBytes > 0 && !layout.hostLane)
     return "values of the step live in host memory (the host stream)";
   for (const plan::Instruction &inst : function.instructions) {
     bool dist = inst.op.rfind("dist.", 0) == 0 || inst.op == "var.get_param" ||
@@ -131,7 +176,7 @@ std::string Executor::whyEager(const plan::PlanFunction &function,
     if (!dist && !backend->hasKernel(inst.op))
       return "'" + inst.op + "' has no " + std::string(backend->getName()) +
              " kernel and runs on the host";
-    if (inst.op == "dist.wait_event" &&
+    if (inst.op == "dist.wait_event" && !layout.hostLane &&
         parsePlanStream(inst.getAttr<std::string>("stream")) ==
             PlanStream::Host)
       return "the host waits for device work inside the step";
@@ -201,6 +246,8 @@ std::string Executor::recordRun(const plan::PlanFunction &function,
     return "";
   }
   graph.graph = id;
+  graph.hostCalls = std::move(hostCalls); // the graph's host nodes read them
+  hostCalls.clear();
   graph.nodes = nodes;
   graph.arena = arena.data();
   graph.hostArena = hostArena.data();
@@ -232,7 +279,11 @@ std::string Executor::replayTimed(const plan::PlanFunction &function,
     // The timeline's marks are recorded into the graph (Backend::markTime
     // while capturing), where they time each replay.
     size_t nodes = 0;
-    if (!capture(function, layout, views, graph.timedGraph, nodes).empty()) {
+    bool failed =
+        !capture(function, layout, views, graph.timedGraph, nodes).empty();
+    graph.timedHostCalls = std::move(hostCalls);
+    hostCalls.clear();
+    if (failed) {
       graph.timedGraph = -1;
       graph.timedFailed = true; // nothing recorded ran: eager, as before
       return "";
@@ -257,6 +308,8 @@ void Executor::dropGraphs(StepGraph &graph) {
       backend->dropGraph(*id);
       *id = -1;
     }
+  graph.hostCalls.clear();
+  graph.timedHostCalls.clear();
 }
 
 void Executor::noteEager(const std::string &name, StepGraph &graph,

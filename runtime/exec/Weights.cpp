@@ -190,8 +190,11 @@ std::string Executor::importWeights(const std::vector<NamedTensor> &weights,
 
 void Executor::setCaptureGradients(bool on) {
   // Off (gatherCapturedGradients says so) when the memory is not there.
-  // Recorded steps copy gradients or not, into memory replaced here.
+  // Recorded steps copy gradients or not, into memory replaced here; and
+  // an offloaded optimizer leaves the host lane while they are captured:
+  // every function is decided afresh.
   dropStepGraphs();
+  stepGraphs.clear();
   captureGradients = on;
   for (Bucket &bucket : buckets) {
     bucket.captured.reset();

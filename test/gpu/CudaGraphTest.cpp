@@ -248,24 +248,40 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-// Offload puts the host optimizer inside the step: eager, said once, and
-// the same bits as with graphs off.
-TEST(CudaGraphEager, OffloadRunsEagerly) {
+// An offloaded optimizer runs on the host lane (host nodes in the graph,
+// copies in stream order): recorded, replayed, and the same bits as with
+// graphs off. Parameters offloaded too keep the step eager, said once.
+TEST(CudaGraphEager, OffloadReplaysOnTheHostLane) {
   std::string whyNot;
   if (!haveGpu(whyNot))
     GTEST_SKIP() << "no GPU to record steps on: " << whyNot;
-  Config config{"tiny_bn_cnn.mlir",
-                "--zero-stage=2 --offload-optimizer --micro-batch=4", 1, 4};
-  Outcome eager, graphs;
-  trainBothWays(config, eager, graphs);
-  if (::testing::Test::HasFatalFailure())
-    return;
-  expectSame(eager, graphs);
-  EXPECT_EQ(graphs.replays, 0);
-  ASSERT_EQ(graphs.notes.size(), 1u) << joined(graphs.notes);
-  EXPECT_NE(graphs.notes[0].find("runs eagerly: the plan offloads state"),
-            std::string::npos)
-      << graphs.notes[0];
+  for (const char *flags :
+       {"--zero-stage=2 --offload-optimizer --micro-batch=4",
+        "--zero-stage=3 --offload-optimizer --bucket-mb=0.005 --micro-batch=4",
+        "--zero-stage=3 --offload-optimizer --offload-params "
+        "--micro-batch=4"}) {
+    SCOPED_TRACE(flags);
+    bool params =
+        std::string(flags).find("offload-params") != std::string::npos;
+    Config config{"tiny_bn_cnn.mlir", flags, 1, 4};
+    Outcome eager, graphs;
+    trainBothWays(config, eager, graphs);
+    if (::testing::Test::HasFatalFailure())
+      return;
+    expectSame(eager, graphs);
+    ASSERT_EQ(graphs.notes.size(), 1u) << joined(graphs.notes);
+    if (params) {
+      EXPECT_EQ(graphs.replays, 0);
+      EXPECT_NE(graphs.notes[0].find("runs eagerly: the plan offloads state"),
+                std::string::npos)
+          << graphs.notes[0];
+    } else {
+      EXPECT_EQ(graphs.replays, kSteps - 1);
+      EXPECT_NE(graphs.notes[0].find("is recorded as a graph"),
+                std::string::npos)
+          << graphs.notes[0];
+    }
+  }
 }
 
 // A traced run of a recorded step replays the step's second recording,

@@ -45,6 +45,8 @@ tiny_cnn_dropout.mlir|--zero-stage=1 --grad-accum=3 --micro-batch=2
 tiny_bn_cnn.mlir|--zero-stage=3 --bucket-mb=0.005 --grad-clip=0.5 --micro-batch=4
 tiny_cnn_dropout.mlir|--precision=fp32 --zero-stage=2 --optimizer=sgd --micro-batch=4
 tiny_bn_cnn.mlir|--zero-stage=2 --offload-optimizer --micro-batch=4
+tiny_bn_cnn.mlir|--zero-stage=3 --offload-optimizer --bucket-mb=0.005 --micro-batch=4
+tiny_bn_cnn.mlir|--zero-stage=3 --offload-optimizer --offload-params --micro-batch=4
 tiny_bn_cnn.mlir|--zero-stage=0 --channels-last --fuse-bn-act --micro-batch=4
 PLANS
 tar cJf "$out/data/plans.txz" -C "$plans" zoo parity/plans graphs

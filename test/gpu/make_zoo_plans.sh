@@ -15,7 +15,7 @@ rm -rf "$out"
 mkdir -p "$out"
 for path in "$models"/*.mlir; do
   model=$(basename "$path" .mlir)
-  for config in "0" "1" "2" "3" "2 --offload-optimizer" \
+  for config in "0" "1" "2" "3" "2 --offload-optimizer" "3 --offload-optimizer" \
                 "3 --offload-optimizer --offload-params" \
                 "0 --channels-last --fuse-bn-act=false" "3 --channels-last" \
                 "1 --fuse-bn-act=false"; do

@@ -240,10 +240,59 @@ TEST_F(StepGraphTest, GraphsOnAfterImportRepeatTheEagerRun) {
   EXPECT_EQ(graphs.replays, kSteps * 3 - 2);
 }
 
-// Offloaded state puts host work inside the step: eager, noted once, and
-// still the CPU's results.
-TEST_F(StepGraphTest, OffloadRunsEagerlyWithItsReason) {
-  Config config{"tiny_bn_cnn.mlir", "--zero-stage=2 --offload-optimizer", 1, 4};
+// An offloaded optimizer runs on the host lane: its updates are host calls
+// in the lane's order, the copies are enqueued, and the step is recorded
+// and replayed, bit for bit the CPU's; eagerly too, with the streams in the
+// most hostile order their events allow.
+TEST_F(StepGraphTest, OffloadedOptimizerReplaysOnTheHostLane) {
+  using RaceOrder = UnreachableMemoryBackend::RaceOrder;
+  const Config configs[] = {
+      {"tiny_bn_cnn.mlir", "--zero-stage=2 --offload-optimizer --grad-clip=0.5",
+       1, 4},
+      {"tiny_bn_cnn.mlir",
+       "--zero-stage=3 --offload-optimizer --bucket-mb=0.005", 1, 4},
+      {"tiny_cnn_dropout.mlir",
+       "--precision=fp32 --zero-stage=1 --offload-optimizer --optimizer=sgd", 1,
+       4},
+      {"tiny_cnn_dropout.mlir",
+       "--zero-stage=3 --offload-optimizer --grad-accum=2", 2, 2},
+  };
+  for (const Config &config : configs) {
+    SCOPED_TRACE(std::string(config.model) + " " + config.flags);
+    var::plan::Plan plan = compileConfig(config);
+    Outcome cpu = train(plan, config.accum, config.micro, nullptr);
+    UnreachableMemoryBackend::recordings = 0;
+    UnreachableMemoryBackend::hostCalls = 0;
+    Outcome device = train(plan, config.accum, config.micro,
+                           std::make_unique<UnreachableMemoryBackend>());
+    expectSame(cpu, device);
+    int64_t functions = config.accum > 1 ? 2 : 1;
+    EXPECT_EQ(UnreachableMemoryBackend::recordings, functions);
+    EXPECT_EQ(device.replays, kSteps * config.accum - functions);
+    // One call a bucket, recorded once: the eager first run's and the
+    // recording's.
+    EXPECT_EQ(UnreachableMemoryBackend::hostCalls,
+              2 * static_cast<int64_t>(plan.buckets.size()));
+    UnreachableMemoryBackend::recordSteps = false;
+    for (RaceOrder order : {RaceOrder::SideFirst, RaceOrder::ComputeFirst}) {
+      SCOPED_TRACE(order == RaceOrder::SideFirst ? "side streams first"
+                                                 : "compute first");
+      UnreachableMemoryBackend::raceOrder = order;
+      Outcome raced = train(plan, config.accum, config.micro,
+                            std::make_unique<UnreachableMemoryBackend>());
+      UnreachableMemoryBackend::raceOrder = RaceOrder::None;
+      expectSame(cpu, raced);
+    }
+    UnreachableMemoryBackend::recordSteps = true;
+  }
+}
+
+// Host work the lane cannot take (here the gathers of parameter shards
+// kept in host memory, staged through the host) keeps the step eager,
+// noted once, with the CPU's results.
+TEST_F(StepGraphTest, OffloadWithHostWorkRunsEagerlyWithItsReason) {
+  Config config{"tiny_bn_cnn.mlir",
+                "--zero-stage=3 --offload-optimizer --offload-params", 1, 4};
   var::plan::Plan plan = compileConfig(config);
   Outcome cpu = train(plan, 1, 4, nullptr);
   Outcome device =
@@ -253,7 +302,8 @@ TEST_F(StepGraphTest, OffloadRunsEagerlyWithItsReason) {
   EXPECT_EQ(device.replays, 0);
   ASSERT_EQ(device.notes.size(), 1u) << joined(device.notes);
   EXPECT_NE(device.notes[0].find("'train_step' runs eagerly: the plan "
-                                 "offloads state to host memory"),
+                                 "offloads state to host memory, and the "
+                                 "host runs the collectives of parameters"),
             std::string::npos)
       << device.notes[0];
 }

@@ -117,17 +117,27 @@ public:
     return "";
   }
   std::string waitEvent(exec::PlanStream stream, int64_t id) override {
-    if (capturing && stream == exec::PlanStream::Host)
-      return broken("the host waiting for an event");
     if (std::find(recorded.begin(), recorded.end(), id) == recorded.end())
       ++unrecordedWaits;
     if (raceOrder == RaceOrder::None || capturing)
       return "";
-    if (stream == exec::PlanStream::Host)
-      return flush();
     // As cudaStreamWaitEvent: the event's latest record so far.
     queues[queueOf(stream)].push_back({nullptr, id, generations[id], true});
     return "";
+  }
+  std::string waitEventOnHost(int64_t id) override {
+    if (capturing)
+      return broken("the host waiting for an event");
+    if (std::find(recorded.begin(), recorded.end(), id) == recorded.end())
+      ++unrecordedWaits;
+    return flush(); // as cudaEventSynchronize: the work before it ran
+  }
+  std::string enqueueHostCall(void (*call)(void *), void *argument) override {
+    ++hostCalls;
+    return work([=] {
+      call(argument);
+      return std::string();
+    });
   }
   void *allocateHost(size_t bytes) override {
     ++hostAllocations;
@@ -225,7 +235,8 @@ public:
 
   static inline int64_t primitives = 0, updates = 0, hostAllocations = 0,
                         synchronizations = 0, streamSwitches = 0,
-                        unrecordedWaits = 0, recordings = 0, replays = 0;
+                        unrecordedWaits = 0, recordings = 0, replays = 0,
+                        hostCalls = 0;
   static inline bool failSynchronize = false;
   /// Record steps (whyNoStepGraphs is empty); break every recording at its
   /// first device work.
@@ -278,15 +289,15 @@ private:
     bool wait = false;
   };
   static size_t queueOf(exec::PlanStream stream) {
-    return stream == exec::PlanStream::Host ? 0 : static_cast<size_t>(stream);
+    return static_cast<size_t>(stream); // Host: the host lane
   }
   /// Runs the per-stream queues in raceOrder's order; an error if the
   /// events leave work that can never run.
   std::string flushQueues() {
-    std::array<size_t, 3> order = {1, 2, 0};
+    std::array<size_t, 4> order = {1, 2, 3, 0};
     if (raceOrder == RaceOrder::ComputeFirst)
-      order = {0, 1, 2};
-    std::array<size_t, 3> next = {0, 0, 0};
+      order = {0, 1, 2, 3};
+    std::array<size_t, 4> next = {0, 0, 0, 0};
     std::string first;
     for (bool progress = true; progress;) {
       progress = false;
@@ -328,7 +339,7 @@ private:
   std::string failure;
   std::vector<std::function<std::string()>> recording, pending;
   std::vector<std::vector<std::function<std::string()>>> graphs;
-  std::array<std::vector<Entry>, 3> queues;
+  std::array<std::vector<Entry>, 4> queues;
   std::map<int64_t, int64_t> generations, done;
   size_t current = 0;
 };
