@@ -16,12 +16,14 @@
 # 4 x H200 (perf 218 s, parity 200 s, tests and zoo 164 s beside it);
 # scaling (142 s on 4 GPUs) fits a second call, PARTS=scaling, on the same
 # warm machine. Environment there: PARTS (any of tests, zoo, perf,
-# convs, stem, parity, scaling; default tests,zoo,perf,parity; convs is
-# bench/perf/torch_convs.py, about 60 s; stem is bench/stem's stem-bench), PERF_PLANS (perf-plans,
+# convs, stem, adamw, parity, scaling; default tests,zoo,perf,parity; convs
+# is bench/perf/torch_convs.py, about 60 s; stem is bench/stem's stem-bench;
+# adamw is bench/optimizer's host AdamW against PyTorch's), PERF_PLANS (perf-plans,
 # or compile-plans), PERF_MODELS,
 # PERF_TIMEOUT, PERF_MODES (eager; eager,compile adds torch.compile at a
 # minute or more a model), and each part's time limit in seconds:
 # TESTS_S (150 a suite), ZOO_S (300), PERF_S (330), CONVS_S (120), STEM_S (120),
+# ADAMW_S (120),
 # PARITY_S (200), SCALING_S (240).
 set -euo pipefail
 build=${1:-build}
@@ -39,8 +41,12 @@ strip "$out/libexec/stem-bench"
 sed "s|/libexec/varrun|/libexec/stem-bench|" "$out/bin/varrun" > "$out/bin/stem-bench"
 chmod +x "$out/bin/stem-bench"
 
+# host-adamw-bench (a host program: no CUDA library path).
+cp "$build/bin/host-adamw-bench" "$out/bin/host-adamw-bench"
+strip "$out/bin/host-adamw-bench"
+
 # The perf plans: every model -cl and -fba, mobilenet_v2 at ZeRO-3 with
-# the optimizer offloaded, r2plus1d_18 -fba without channel padding and
+# the optimizer offloaded (25 MiB and 1 MiB buckets), r2plus1d_18 -fba without channel padding and
 # with its largest batch norm result recomputed (--recompute-bn=1), and
 # vgg11_bn -fba with its convolution biases (--fold-bn-bias=false) and
 # with its batch norms apart from their max pools (--fuse-bn-pool=false).
@@ -54,6 +60,11 @@ python3 "$root/models/gen/mobilenet_v2.py" --frames 8 --size 224 \
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --zero-stage=3 \
   --offload-optimizer --micro-batch=16 --channels-last \
   -o "$out/perf-plans/mobilenet_v2-off3.fb" > /dev/null
+# The same with 1 MiB buckets: the host updates the buckets backward has
+# finished while it computes the rest.
+"$varc" "$mlir" --precision=bf16 --optimizer=adamw --zero-stage=3 \
+  --offload-optimizer --bucket-mb=1 --micro-batch=16 --channels-last \
+  -o "$out/perf-plans/mobilenet_v2-off3b1.fb" > /dev/null
 python3 "$root/models/gen/r2plus1d_18.py" --frames 16 --size 112 \
   --classes 101 > "$mlir"
 "$varc" "$mlir" --precision=bf16 --optimizer=adamw --micro-batch=16 \
@@ -136,6 +147,12 @@ fi
 if want stem; then
   CUDA_VISIBLE_DEVICES=0 timeout "${STEM_S:-120}" stem-bench
   say "stem done rc=$?"
+fi
+# The host optimizer of an offloaded step against PyTorch's CPU AdamW
+# (bench/optimizer), alone on the machine's cores.
+if want adamw; then
+  timeout "${ADAMW_S:-120}" bash "$root/bench/optimizer/run.sh" | tail -1
+  say "adamw done"
 fi
 # Then the last GPU: the test suites and the zoo, beside parity on GPU 0.
 (

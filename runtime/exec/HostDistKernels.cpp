@@ -140,13 +140,15 @@ void accumulate(float *sum, const void *addend, DType addendType,
 void updateOptimizer(const OptimizerStep &step) {
   // kSquarePartials fixed chunks (partial k covers chunk k), each summed in
   // order; threads take whole chunks, so the partials never depend on how
-  // many threads ran.
+  // many threads ran. A thread's chunks are consecutive: one stream of
+  // addresses a thread, which the prefetchers follow.
   int64_t chunk = std::max<int64_t>(
       (step.count + kSquarePartials - 1) / kSquarePartials, 4096);
   int64_t chunks = (step.count + chunk - 1) / chunk;
   std::fill(step.squares, step.squares + kSquarePartials, 0.0);
-  auto work = [&](int64_t first, int64_t stride) {
-    for (int64_t c = first; c < chunks; c += stride)
+  auto work = [&](int64_t thread, int64_t threads) {
+    for (int64_t c = chunks * thread / threads;
+         c < chunks * (thread + 1) / threads; ++c)
       step.squares[c] =
           updateRange(step, c * chunk, std::min(step.count, (c + 1) * chunk));
   };
