@@ -6,6 +6,7 @@
 #include "runtime/exec/WorkerPool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -140,15 +141,17 @@ void accumulate(float *sum, const void *addend, DType addendType,
 void updateOptimizer(const OptimizerStep &step) {
   // kSquarePartials fixed chunks (partial k covers chunk k), each summed in
   // order; threads take whole chunks, so the partials never depend on how
-  // many threads ran. A thread's chunks are consecutive: one stream of
-  // addresses a thread, which the prefetchers follow.
+  // many threads ran or which took what. Each thread claims the next chunk
+  // as it finishes one: a thread the OS runs late (the host beside a step
+  // is busy: the CUDA driver's threads, the data loader) holds up one chunk,
+  // not a fixed share of the update.
   int64_t chunk = std::max<int64_t>(
       (step.count + kSquarePartials - 1) / kSquarePartials, 4096);
   int64_t chunks = (step.count + chunk - 1) / chunk;
   std::fill(step.squares, step.squares + kSquarePartials, 0.0);
-  auto work = [&](int64_t thread, int64_t threads) {
-    for (int64_t c = chunks * thread / threads;
-         c < chunks * (thread + 1) / threads; ++c)
+  std::atomic<int64_t> next{0};
+  auto work = [&](int64_t, int64_t) {
+    for (int64_t c = next++; c < chunks; c = next++)
       step.squares[c] =
           updateRange(step, c * chunk, std::min(step.count, (c + 1) * chunk));
   };
