@@ -155,7 +155,14 @@ void updateOptimizer(const OptimizerStep &step) {
       step.squares[c] =
           updateRange(step, c * chunk, std::min(step.count, (c + 1) * chunk));
   };
-  runOnThreads(std::min<int64_t>(chunks, hardwareThreads()), work);
+  // A thread for every kThreadElements: waking a sleeping worker costs
+  // more than a small bucket's whole update (tens to hundreds of
+  // microseconds on a virtual machine's idle cores).
+  constexpr int64_t kThreadElements = 1 << 16;
+  runOnThreads(std::min<int64_t>((step.count + kThreadElements - 1) /
+                                     kThreadElements,
+                                 hardwareThreads()),
+               work);
 }
 
 void sumSquares(const std::vector<FlatInput> &inputs, float *result) {
