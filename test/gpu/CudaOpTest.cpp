@@ -7,8 +7,7 @@
 // two bf16 steps, since sums run in another order). Elementwise ops run on
 // tensors aligned and not, of a multiple of 8 elements and not, for both
 // paths of their kernels, which must also agree bit for bit with each
-// other. Without a GPU every case is skipped, and ctest counts it as
-// skipped.
+// other. Without a GPU every case is skipped (ctest counts it so).
 #include "runtime/cpu/CpuOps.h"
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaBackend.h"
@@ -257,14 +256,15 @@ Cases buildCases(DType t) {
   add("dropout_eval",
       {"var.dropout", {uniform(t, {3, 100})}, {result(t, {3, 100})}, {}, true});
 
-  // var.fused_elementwise: a chain that only adds, multiplies, masks and
-  // rounds agrees bit for bit (a broadcast operand, two dropout masks, an
-  // extra result); one through the transcendental activations within the
-  // tolerance; casts between f32 and bf16 bit for bit.
+  // var.fused_elementwise, bit for bit: a chain that adds, multiplies, masks
+  // and rounds (a broadcast operand, or a full one `dense`, two dropouts, an
+  // extra result), casts; one through the transcendental activations within
+  // the tolerance.
   using Names = std::vector<std::string>;
-  auto maskChain = [&](int64_t rows) -> Call {
+  auto maskChain = [&](int64_t rows, bool dense = false) -> Call {
     return {"var.fused_elementwise",
-            {uniform(t, {3, rows, 7}, 8.0f), uniform(t, {rows, 1}),
+            {uniform(t, {3, rows, 7}, 8.0f),
+             uniform(t, dense ? Shape{3, rows, 7} : Shape{rows, 1}),
              uniform(t, {3, rows, 7})},
             {result(t, {3, rows, 7}), result(t, {3, rows, 7})},
             {{"steps", Names{"add", "relu", "relu_grad", "dropout_train", "mul",
@@ -275,19 +275,19 @@ Cases buildCases(DType t) {
              ints("key", {5, 9})},
             true};
   };
-  add("fused_mask_chain", maskChain(40));
-  // The same on 861 elements (not a multiple of 8): the packed kernel's
-  // tail.
-  add("fused_mask_chain_odd", maskChain(41));
-  // Misaligned: everything (one element a thread), or the broadcast
-  // operand alone, which the packed kernel reads element by element anyway.
+  // 41 rows: 861 elements (not a multiple of 8), the packed kernels' tails.
+  for (int64_t rows : {40, 41})
+    for (bool dense : {false, true})
+      add(std::string("fused_mask_chain") + (dense ? "_dense" : "") +
+              (rows == 41 ? "_odd" : ""),
+          maskChain(rows, dense));
+  // Misaligned: everything (one element a thread), or the broadcast alone.
   for (uint32_t tensors : {~0u, 0b00010u})
     add(tensors == ~0u ? "fused_mask_chain_misaligned"
                        : "fused_mask_chain_broadcast_misaligned",
         misaligned(maskChain(40), tensors));
-  // Channels-last scales, as squeeze-excitation multiplies them: the
-  // broadcast operand's 8 elements for a pack of the result are
-  // consecutive (one packed load) where C % 8 == 0, else read one by one.
+  // Channels-last scales, as squeeze-excitation multiplies them: a pack's
+  // 8 scales are consecutive (one load) where C % 8 == 0, else one by one.
   for (int64_t c : {16, 12})
     for (const Shape &scale :
          {Shape{4, 1, 1, c}, Shape{1, 1, 1, c}, Shape{4, 1, 5, c}}) {
