@@ -7,8 +7,7 @@
 // (and the program is small, see kPackedValues), a thread takes kPack
 // elements with packed loads and stores (as ElementwiseKernels.cu does),
 // computing each element as the one-element path does, so that both agree
-// bit for bit; a program of at most 4 operands, 2 results and 8 steps keeps
-// its packs in registers (fusedElementwiseRegisterKernel).
+// bit for bit.
 #include "runtime/cpu/FusedProgram.h"
 #include "runtime/cpu/KernelChecks.h"
 #include "runtime/cuda/CudaOps.h"
@@ -223,76 +222,6 @@ fusedElementwisePackedKernel(const __grid_constant__ DeviceProgram program,
                values[program.numInputs + program.returns[r]][0]);
 }
 
-/// Steps the register kernel runs at most.
-constexpr int kRegisterSteps = 8;
-
-/// The packed kernel for kIn operands of the result's shape (or packed
-/// broadcasts) and kOut results: the operands' packs and the results'
-/// stay in registers (their indices are compile-time), and only one
-/// element's values at a time (at most kIn + kRegisterSteps floats, which
-/// the steps index at run time) live in local memory, small enough for L1
-/// to hold every thread's. The packed kernel's values of a whole pack
-/// (512 bytes a thread) overflow L1 into L2, which then carries several
-/// times the tensors' own bytes. Each element is computed as runSteps
-/// computes it.
-template <int kIn, int kOut>
-__global__ void
-fusedElementwiseRegisterKernel(const __grid_constant__ DeviceProgram program,
-                               int64_t n) {
-  uint64_t seed;
-  int64_t offset;
-  if (!dropoutStart(program, seed, offset))
-    return;
-  VAR_GRID_STRIDE(q, n / kPack) {
-    float in[kIn][kPack];
-#pragma unroll
-    for (int k = 0; k < kIn; ++k)
-      loadPack(
-          program.input[k], program.inputType[k],
-          program.packedBroadcast[k]
-              ? broadcastOffset(program.shape, program.strides[k], q * kPack) /
-                    kPack
-              : q,
-          in[k]);
-    float out[kOut][kPack];
-#pragma unroll
-    for (int e = 0; e < kPack; ++e) {
-      float values[kIn + kRegisterSteps];
-#pragma unroll
-      for (int k = 0; k < kIn; ++k)
-        values[k] = in[k][e];
-      for (int s = 0; s < program.numSteps; ++s)
-        values[kIn + s] = roundTo(
-            evalStep(program, s, values[program.args[s][0]],
-                     values[program.args[s][1]], seed, offset + q * kPack + e),
-            program.type[s]);
-#pragma unroll
-      for (int r = 0; r < kOut; ++r)
-        out[r][e] = values[kIn + program.returns[r]];
-    }
-#pragma unroll
-    for (int r = 0; r < kOut; ++r)
-      storePack(program.output[r], program.outputType[r], q, out[r]);
-  }
-  int64_t i = n / kPack * kPack +
-              blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < n)
-    runElement(program, seed, offset, i);
-}
-
-/// Launches fusedElementwiseRegisterKernel<kIn, kOut> for the program's
-/// counts (at most 4 operands and 2 results).
-template <int kIn>
-void launchRegisterKernel(const DeviceProgram &program, int64_t n,
-                          cudaStream_t stream) {
-  if (program.numResults == 1)
-    fusedElementwiseRegisterKernel<kIn, 1>
-        <<<blocksFor(n / kPack), kThreads, 0, stream>>>(program, n);
-  else
-    fusedElementwiseRegisterKernel<kIn, 2>
-        <<<blocksFor(n / kPack), kThreads, 0, stream>>>(program, n);
-}
-
 std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
   cpu::FusedProgram decoded;
   if (std::string error = cpu::decodeFusedProgram(call, decoded);
@@ -372,27 +301,7 @@ std::string fusedElementwiseOp(CudaContext &ctx, OpCall &call) {
         packed && (program.broadcast[k] || isPackAligned(program.input[k]));
   for (int r = 0; r < program.numResults; ++r)
     packed = packed && isPackAligned(program.output[r]);
-  bool registers = packed && program.numInputs >= 1 && program.numInputs <= 4 &&
-                   program.numResults >= 1 && program.numResults <= 2 &&
-                   program.numSteps <= kRegisterSteps;
-  for (int k = 0; k < program.numInputs; ++k)
-    registers =
-        registers && (!program.broadcast[k] || program.packedBroadcast[k]);
-  if (registers) {
-    switch (program.numInputs) {
-    case 1:
-      launchRegisterKernel<1>(program, n, ctx.stream);
-      break;
-    case 2:
-      launchRegisterKernel<2>(program, n, ctx.stream);
-      break;
-    case 3:
-      launchRegisterKernel<3>(program, n, ctx.stream);
-      break;
-    default:
-      launchRegisterKernel<4>(program, n, ctx.stream);
-    }
-  } else if (packed)
+  if (packed)
     fusedElementwisePackedKernel<<<blocksFor(n / kPack), kThreads, 0,
                                    ctx.stream>>>(program, n);
   else
