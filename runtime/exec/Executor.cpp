@@ -745,7 +745,7 @@ std::string Executor::prepareMemory(const plan::PlanFunction &function,
   fresh.hostBytes = hostTotal;
   if (std::string error = prepareStaging(function, name, fresh); !error.empty())
     return withPlanReport(error);
-  fresh.hostLane = hostLaneWork(function, fresh).empty();
+  fresh.hostLane = optimizerOnHost && hostLaneWork(function, fresh).empty();
   layout = &layouts.emplace(name, std::move(fresh)).first->second;
   return "";
 }

@@ -285,9 +285,10 @@ private:
     /// Event ids recorded on the host stream: complete once recorded, when
     /// host work is synchronous (not on the host lane).
     std::vector<int64_t> hostEvents;
-    /// The host stream's work can run on the backend's host lane (see
-    /// hostLaneWork): the host optimizer as host calls in stream order, the
-    /// host<->device copies enqueued, the host never waiting in the step.
+    /// The plan offloads the optimizer, and the host stream's work can run
+    /// on the backend's host lane (see hostLaneWork): the host optimizer as
+    /// host calls in stream order, the host<->device copies enqueued, the
+    /// host never waiting in the step.
     bool hostLane = false;
     /// Per instruction, its optimizer update's slot in the step scalars, or
     /// -1; per slot, whether its LR and step are arguments of the function

@@ -159,10 +159,10 @@ void updateOptimizer(const OptimizerStep &step) {
   // more than a small bucket's whole update (tens to hundreds of
   // microseconds on a virtual machine's idle cores).
   constexpr int64_t kThreadElements = 1 << 16;
-  runOnThreads(std::min<int64_t>((step.count + kThreadElements - 1) /
-                                     kThreadElements,
-                                 hardwareThreads()),
-               work);
+  runOnThreads(
+      std::min<int64_t>((step.count + kThreadElements - 1) / kThreadElements,
+                        hardwareThreads()),
+      work);
 }
 
 void sumSquares(const std::vector<FlatInput> &inputs, float *result) {

@@ -166,8 +166,8 @@ std::string Executor::whyEager(const plan::PlanFunction &function,
     return "the plan offloads state to host memory, and the host runs " +
            hostLaneWork(function, layout) + " inside the step";
   if (layout.hostLane && captureGradients)
-    return "gradients are captured (the host optimizer's copied on the "
-           "host, inside the step)";
+    return "gradients are captured: the host copies the offloaded "
+           "optimizer's inside the step";
   if (layout.hostBytes > 0 && !layout.hostLane)
     return "values of the step live in host memory (the host stream)";
   for (const plan::Instruction &inst : function.instructions) {
