@@ -148,6 +148,31 @@ protected:
     return compile(config.model, std::string(config.flags) + " --micro-batch=" +
                                      std::to_string(config.micro));
   }
+
+  /// Trains `plan` on the CPU backend and on the recording test backend:
+  /// the same bits, and each function's first run eager, then one
+  /// recording, launched at once and replayed on every later run. Returns
+  /// the CPU's outcome.
+  static Outcome expectReplaysMatchTheCpu(const Config &config,
+                                          const var::plan::Plan &plan) {
+    Outcome cpu = train(plan, config.accum, config.micro, nullptr);
+    UnreachableMemoryBackend::recordings = 0;
+    UnreachableMemoryBackend::replays = 0;
+    Outcome device = train(plan, config.accum, config.micro,
+                           std::make_unique<UnreachableMemoryBackend>());
+    EXPECT_EQ(cpu.losses.size(), static_cast<size_t>(kSteps * config.accum));
+    expectSame(cpu, device);
+    int64_t functions = config.accum > 1 ? 2 : 1;
+    EXPECT_EQ(UnreachableMemoryBackend::recordings, functions);
+    EXPECT_EQ(device.replays, kSteps * config.accum - functions);
+    EXPECT_EQ(UnreachableMemoryBackend::replays, device.replays);
+    EXPECT_NE(
+        joined(device.notes).find("'train_step' is recorded as a graph of "),
+        std::string::npos)
+        << joined(device.notes);
+    EXPECT_TRUE(cpu.notes.empty()) << joined(cpu.notes);
+    return cpu;
+  }
 };
 
 // Dropout (per frame and per clip), batch norm, AdamW and SGD, clipping,
@@ -165,25 +190,7 @@ TEST_F(StepGraphTest, ReplaysMatchTheCpuBackendBitForBit) {
   };
   for (const Config &config : configs) {
     SCOPED_TRACE(std::string(config.model) + " " + config.flags);
-    var::plan::Plan plan = compileConfig(config);
-    Outcome cpu = train(plan, config.accum, config.micro, nullptr);
-    UnreachableMemoryBackend::recordings = 0;
-    UnreachableMemoryBackend::replays = 0;
-    Outcome device = train(plan, config.accum, config.micro,
-                           std::make_unique<UnreachableMemoryBackend>());
-    ASSERT_EQ(cpu.losses.size(), static_cast<size_t>(kSteps * config.accum));
-    expectSame(cpu, device);
-    // Each function: its first run eager, then one recording, launched at
-    // once and replayed on every later run.
-    int64_t functions = config.accum > 1 ? 2 : 1;
-    EXPECT_EQ(UnreachableMemoryBackend::recordings, functions);
-    EXPECT_EQ(device.replays, kSteps * config.accum - functions);
-    EXPECT_EQ(UnreachableMemoryBackend::replays, device.replays);
-    EXPECT_NE(
-        joined(device.notes).find("'train_step' is recorded as a graph of "),
-        std::string::npos)
-        << joined(device.notes);
-    EXPECT_TRUE(cpu.notes.empty()) << joined(cpu.notes);
+    expectReplaysMatchTheCpu(config, compileConfig(config));
   }
 }
 
@@ -260,15 +267,8 @@ TEST_F(StepGraphTest, OffloadedOptimizerReplaysOnTheHostLane) {
   for (const Config &config : configs) {
     SCOPED_TRACE(std::string(config.model) + " " + config.flags);
     var::plan::Plan plan = compileConfig(config);
-    Outcome cpu = train(plan, config.accum, config.micro, nullptr);
-    UnreachableMemoryBackend::recordings = 0;
     UnreachableMemoryBackend::hostCalls = 0;
-    Outcome device = train(plan, config.accum, config.micro,
-                           std::make_unique<UnreachableMemoryBackend>());
-    expectSame(cpu, device);
-    int64_t functions = config.accum > 1 ? 2 : 1;
-    EXPECT_EQ(UnreachableMemoryBackend::recordings, functions);
-    EXPECT_EQ(device.replays, kSteps * config.accum - functions);
+    Outcome cpu = expectReplaysMatchTheCpu(config, plan);
     // One call a bucket, recorded once: the eager first run's and the
     // recording's.
     EXPECT_EQ(UnreachableMemoryBackend::hostCalls,
