@@ -264,17 +264,17 @@ private:
   /// stage 0, this rank's shard otherwise) into full padded buckets.
   std::string gatherBuckets(const std::vector<Place> &regions,
                             std::vector<std::vector<float>> &full);
+  /// A value that is a view of another: `id` lies `bytes` into `source`.
+  struct UnpackView {
+    uint32_t id = 0, source = 0;
+    int64_t bytes = 0;
+  };
   /// Where a function's values live: the executor's one device arena (the
   /// planned arena first, then the values the planner left out, each at its
   /// offset), or, for values the plan keeps on the host (what dist.to_host
   /// and the "host" stream's ops produce), the host arena. Functions run
   /// one at a time, so they share the arenas, sized at the first run for
   /// the largest need of any function.
-  /// A value that is a view of another: `id` lies `bytes` into `source`.
-  struct UnpackView {
-    uint32_t id = 0, source = 0;
-    int64_t bytes = 0;
-  };
   struct FunctionLayout {
     std::vector<int64_t> offsets; // per value, in its arena
     std::vector<bool> onHost;     // per value
@@ -450,7 +450,9 @@ private:
                     FunctionLayout &layout) const;
   /// At stage 0, folds `%w = update; %c = var.cast %w to bf16;
   /// dist.store_params %c` into the update where nothing else reads %w or
-  /// %c: it rounds into the bucket's compute copy itself.
+  /// %c: it rounds into the bucket's compute copy itself. At stages 1-3, an
+  /// offloaded update whose result only a host cast reads rounds into the
+  /// cast's result (roundsInto) and the cast is skipped.
   void fuseStores(const plan::PlanFunction &function, FunctionLayout &layout);
   /// Empty when every host-stream instruction of `function` can be a host
   /// call on the host lane (an offloaded optimizer update whose LR and step
