@@ -16,12 +16,14 @@
 #include "test/unit/CompilePlan.h"
 #include "test/unit/TimelineTotals.h"
 
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -315,6 +317,30 @@ TEST(CudaGraphTimeline, TracedRunsReplayATimedRecording) {
   EXPECT_EQ(traced.replays, kSteps) << joined(traced.notes);
   EXPECT_EQ(totals.runs, kSteps);
   EXPECT_GT(totals.busy, 0.0);
+}
+
+// Staging memory from the CUDA backend is page-locked host memory that a
+// device copy reads directly; the CPU backend's is plain aligned memory.
+TEST(CudaBackend, StagesInPageLockedHostMemory) {
+  std::string whyNot;
+  std::unique_ptr<var::exec::Backend> backend =
+      var::cuda::createCudaBackend(0, whyNot);
+  if (!backend)
+    GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
+  void *staging = backend->allocateHost(1 << 20);
+  ASSERT_NE(staging, nullptr);
+  cudaPointerAttributes attributes{};
+  ASSERT_EQ(cudaPointerGetAttributes(&attributes, staging), cudaSuccess);
+  EXPECT_EQ(attributes.type, cudaMemoryTypeHost);
+  std::memset(staging, 7, 1 << 20);
+  void *device = nullptr;
+  ASSERT_EQ(backend->allocate(1 << 20, "staging test", &device), "");
+  ASSERT_EQ(backend->copyToDevice(device, staging, 1 << 20), "");
+  std::vector<uint8_t> back(1 << 20);
+  ASSERT_EQ(backend->copyToHost(back.data(), device, 1 << 20), "");
+  EXPECT_EQ(back[12345], 7);
+  backend->release(device);
+  backend->releaseHost(staging);
 }
 
 } // namespace

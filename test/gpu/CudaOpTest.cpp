@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -281,6 +280,28 @@ Cases buildCases(DType t) {
       add(std::string("fused_mask_chain") + (dense ? "_dense" : "") +
               (rows == 41 ? "_odd" : ""),
           maskChain(rows, dense));
+  // The compiled programs (values in registers): ResNet's residual add and
+  // ReLU, its gradient (the tail too), a multiply-add with a channels-last
+  // scale.
+  auto program = [&](std::vector<Shape> operands, Names steps,
+                     std::vector<int64_t> args) -> Call {
+    std::vector<Spec> inputs;
+    for (const Shape &shape : operands)
+      inputs.push_back(uniform(t, shape, 8.0f));
+    return {"var.fused_elementwise",
+            inputs,
+            {result(t, operands[0])},
+            {{"steps", steps}, ints("args", args), ints("returns", {1})},
+            true};
+  };
+  for (int64_t rows : {40, 41})
+    add(rows == 40 ? "fused_residual_grad" : "fused_residual_grad_odd",
+        program({{3, rows, 8}, {3, rows, 8}, {3, rows, 8}},
+                {"add", "relu_grad"}, {0, 1, 2, 3}));
+  add("fused_add_relu",
+      program({{3, 40, 8}, {3, 40, 8}}, {"add", "relu"}, {0, 1, 2}));
+  add("fused_mul_add", program({{4, 6, 5, 16}, {4, 1, 1, 16}, {4, 6, 5, 16}},
+                               {"mul", "add"}, {0, 1, 3, 2}));
   // Misaligned: everything (one element a thread), or the broadcast alone.
   for (uint32_t tensors : {~0u, 0b00010u})
     add(tensors == ~0u ? "fused_mask_chain_misaligned"
@@ -767,34 +788,6 @@ TEST(CudaOpTable, RejectsBadCallsAsTheCpuDoes) {
         ints("args", {0}),
         ints("returns", {0})}},
   });
-}
-
-} // namespace
-
-namespace {
-
-// Staging memory from the CUDA backend is page-locked host memory that a
-// device copy reads directly; the CPU backend's is plain aligned memory.
-TEST(CudaBackend, StagesInPageLockedHostMemory) {
-  std::string whyNot;
-  std::unique_ptr<var::exec::Backend> backend =
-      var::cuda::createCudaBackend(0, whyNot);
-  if (!backend)
-    GTEST_SKIP() << "no GPU to test the CUDA backend on: " << whyNot;
-  void *staging = backend->allocateHost(1 << 20);
-  ASSERT_NE(staging, nullptr);
-  cudaPointerAttributes attributes{};
-  ASSERT_EQ(cudaPointerGetAttributes(&attributes, staging), cudaSuccess);
-  EXPECT_EQ(attributes.type, cudaMemoryTypeHost);
-  std::memset(staging, 7, 1 << 20);
-  void *device = nullptr;
-  ASSERT_EQ(backend->allocate(1 << 20, "staging test", &device), "");
-  ASSERT_EQ(backend->copyToDevice(device, staging, 1 << 20), "");
-  std::vector<uint8_t> back(1 << 20);
-  ASSERT_EQ(backend->copyToHost(back.data(), device, 1 << 20), "");
-  EXPECT_EQ(back[12345], 7);
-  backend->release(device);
-  backend->releaseHost(staging);
 }
 
 } // namespace
