@@ -32,12 +32,30 @@ __device__ inline float bf16BitsToFloat(uint16_t bits) {
   return __uint_as_float(static_cast<uint32_t>(bits) << 16);
 }
 
-__device__ inline uint16_t floatToBf16Bits(float value) {
+/// The CPU's floatToBf16, in integer arithmetic: round to nearest even; a
+/// NaN keeps its payload and gets the quiet bit.
+__device__ inline uint32_t integerBf16Bits(float value) {
   uint32_t bits = __float_as_uint(value);
   if (isnan(value))
-    return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
+    return (bits >> 16) | 0x40;
+  return (bits + 0x7fff + ((bits >> 16) & 1)) >> 16;
+}
+
+/// Two floats as bf16 bits, `low` in the low half, each as integerBf16Bits
+/// gives it: one hardware conversion (cvt.rn.bf16x2.f32, which rounds to
+/// nearest even too, where the integer rounding takes about six
+/// instructions an element) unless a NaN is among them (the hardware's NaN
+/// is canonical).
+__device__ inline uint32_t floatsToBf16Pair(float low, float high) {
+  if (isnan(low) || isnan(high))
+    return integerBf16Bits(low) | integerBf16Bits(high) << 16;
+  uint32_t pair;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(pair) : "f"(high), "f"(low));
+  return pair;
+}
+
+__device__ inline uint16_t floatToBf16Bits(float value) {
+  return static_cast<uint16_t>(floatsToBf16Pair(value, 0.0f));
 }
 
 __device__ inline float loadFloat(const void *data, int type, int64_t i) {
@@ -90,8 +108,7 @@ __device__ inline void storePack(void *data, int type, int64_t p,
   if (type == kBF16) {
     uint32_t words[4];
     for (int k = 0; k < 4; ++k)
-      words[k] = static_cast<uint32_t>(floatToBf16Bits(v[2 * k])) |
-                 static_cast<uint32_t>(floatToBf16Bits(v[2 * k + 1])) << 16;
+      words[k] = floatsToBf16Pair(v[2 * k], v[2 * k + 1]);
     static_cast<uint4 *>(data)[p] =
         make_uint4(words[0], words[1], words[2], words[3]);
     return;
