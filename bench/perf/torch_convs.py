@@ -7,7 +7,8 @@ forward, backward data and backward filter, summed over the model's layers
 convolutions of the framework it is compared with, so that a gap in the
 step can be split into convolutions and the rest.
 
-  torch_convs.py [--models M,...] [--iterations N] [--out FILE]
+  torch_convs.py [--models M,...] [--iterations N] [--deterministic]
+                 [--out FILE]
 
 Prints one JSON object per model: per direction the milliseconds a step
 and the slowest layers."""
@@ -100,8 +101,12 @@ def main():
     parser.add_argument("--models", default="vgg11_bn,r2plus1d_18")
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--out")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="only cuDNN's deterministic algorithms, as "
+                        "varrun takes (bit-reproducible runs)")
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.deterministic = args.deterministic
     device = torch.device("cuda")
     for name in args.models.split(","):
         totals = {"forward": 0.0, "data": 0.0, "filter": 0.0}
@@ -115,6 +120,7 @@ def main():
         rows.sort(key=lambda r: -(r["forward"] + r["data"] + r["filter"]) *
                   r["count"])
         line = json.dumps({"model": name, "ms_per_step": totals,
+                           "deterministic": args.deterministic,
                            "layers": len(rows), "slowest": rows[:8]})
         print(line, flush=True)
         if args.out:
