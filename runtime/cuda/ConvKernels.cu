@@ -7,7 +7,8 @@
 // pixel (ConvScratchKernels.h), and 3-D windows that slide over two or one
 // dimension run as 2-D convolutions);
 // the algorithm is the fastest deterministic one cuDNN measures, once per
-// geometry and layout. Three channels-last cases skip cuDNN, whose NHWC
+// geometry and layout, of its legacy API's or its graph API's
+// (ConvSearch.h). Three channels-last cases skip cuDNN, whose NHWC
 // kernels run them far below memory bandwidth: pointwise convolutions are
 // cuBLAS products of the (N * spatial, C) activations, depthwise ones our
 // own kernels (DepthwiseKernels.cu), and stems of at most 4 input channels
@@ -18,6 +19,7 @@
 #include "runtime/cpu/WindowGeometry.h"
 #include "runtime/cuda/ConvPatchKernels.h"
 #include "runtime/cuda/ConvScratchKernels.h"
+#include "runtime/cuda/ConvSearch.h"
 #include "runtime/cuda/ConvStemKernels.h"
 #include "runtime/cuda/CudaOps.h"
 #include "runtime/cuda/DepthwiseKernels.h"
@@ -34,147 +36,6 @@ using cpu::Window;
 
 namespace {
 
-/// The descriptors of one convolution, destroyed with it.
-struct ConvDescriptors {
-  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
-  cudnnFilterDescriptor_t w = nullptr;
-  cudnnConvolutionDescriptor_t conv = nullptr;
-  cudnnDataType_t dataType = CUDNN_DATA_FLOAT;
-  ConvDescriptors() = default;
-  ConvDescriptors(const ConvDescriptors &) = delete;
-  ~ConvDescriptors() {
-    if (x)
-      cudnnDestroyTensorDescriptor(x);
-    if (y)
-      cudnnDestroyTensorDescriptor(y);
-    if (w)
-      cudnnDestroyFilterDescriptor(w);
-    if (conv)
-      cudnnDestroyConvolutionDescriptor(conv);
-  }
-};
-
-/// How cuDNN sees a convolution: 2 or 3 spatial dimensions, the batch and
-/// dimensions possibly folded (see cudnnGeometryOf), in one element type.
-struct CudnnGeometry {
-  bool channelsLast = false;
-  int batch = 0, inChannels = 0, outChannels = 0, groups = 1;
-  std::vector<int> in, out, kernel, padding, stride, dilation;
-};
-
-/// The plan's window as cuDNN sees it. Channels-first: 1-D and 2-D
-/// windows as 2-D (4-D descriptors), 3-D ones as 3-D. Channels-last: a
-/// 3-D window that only slides over (H, W) (kernel, stride 1 and no
-/// padding along D) is a 2-D convolution over N * D images (N, D, H, W, C)
-/// = (N * D, H, W, C); one that only slides over D is a 2-D (k, 1)
-/// convolution over (N, D, H * W, C). These are R(2+1)D's convolutions,
-/// and cuDNN's 2-D NHWC kernels are its fastest; other 3-D windows stay
-/// 3-D (5-D descriptors). The input channels are cudnnInputChannels's
-/// (zero-padded for a few channels in `dtype`).
-CudnnGeometry cudnnGeometryOf(const Window &w, size_t spatial,
-                              plan::DType dtype) {
-  auto narrow = [](int64_t v) { return static_cast<int>(v); };
-  CudnnGeometry g;
-  g.channelsLast = w.channelsLast;
-  g.batch = narrow(w.batch);
-  g.inChannels = narrow(cudnnInputChannels(w, dtype));
-  g.outChannels = narrow(w.outChannels);
-  g.groups = narrow(w.groups);
-  auto push = [&](int64_t in, int64_t out, int64_t kernel, int64_t padding,
-                  int64_t stride, int64_t dilation) {
-    g.in.push_back(narrow(in));
-    g.out.push_back(narrow(out));
-    g.kernel.push_back(narrow(kernel));
-    g.padding.push_back(narrow(padding));
-    g.stride.push_back(narrow(stride));
-    g.dilation.push_back(narrow(dilation));
-  };
-  auto pushDim = [&](int d) {
-    push(w.in[d], w.out[d], w.kernel[d], w.padding[d], w.stride[d],
-         w.dilation[d]);
-  };
-  auto onlyPoints = [&](int d) { // the window does not slide along d
-    return w.kernel[d] == 1 && w.stride[d] == 1 && w.padding[d] == 0;
-  };
-  if (spatial == 3 && w.channelsLast && onlyPoints(0)) {
-    g.batch = narrow(w.batch * w.in[0]);
-    pushDim(1);
-    pushDim(2);
-  } else if (spatial == 3 && w.channelsLast && onlyPoints(1) && onlyPoints(2)) {
-    pushDim(0);
-    int64_t plane = w.in[1] * w.in[2];
-    push(plane, plane, 1, 0, 1, 1);
-  } else {
-    for (int d = spatial == 3 ? 0 : 1; d < 3; ++d)
-      pushDim(d);
-  }
-  return g;
-}
-
-/// A packed (N, C, spatial...) tensor descriptor, its memory NCHW-ordered
-/// or, when `channelsLast`, NHWC-ordered (C the fastest dimension).
-std::string setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type,
-                      const std::vector<int> &dims, bool channelsLast) {
-  std::vector<int> strides(dims.size());
-  int stride = 1;
-  if (channelsLast) {
-    strides[1] = 1;
-    stride = dims[1];
-    for (size_t d = dims.size(); d-- > 2;) {
-      strides[d] = stride;
-      stride *= dims[d];
-    }
-    strides[0] = stride;
-  } else {
-    for (size_t d = dims.size(); d-- > 0;) {
-      strides[d] = stride;
-      stride *= dims[d];
-    }
-  }
-  VAR_CUDA_TRY(cudnnSetTensorNdDescriptor(
-      desc, type, static_cast<int>(dims.size()), dims.data(), strides.data()));
-  return {};
-}
-
-/// Descriptors of geometry `g` over tensors of one element type. The
-/// filter of a channels-last convolution is described NHWC (KRSC): see
-/// ConvScratch for why and how the plan's (O, I/groups, k...) weight gets
-/// there.
-std::string describe(const CudnnGeometry &g, plan::DType dtype,
-                     ConvDescriptors &d) {
-  d.dataType =
-      dtype == plan::DType::BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-  std::vector<int> x = {g.batch, g.inChannels};
-  std::vector<int> y = {g.batch, g.outChannels};
-  std::vector<int> k = {g.outChannels, g.inChannels / g.groups};
-  x.insert(x.end(), g.in.begin(), g.in.end());
-  y.insert(y.end(), g.out.begin(), g.out.end());
-  k.insert(k.end(), g.kernel.begin(), g.kernel.end());
-  VAR_CUDA_TRY(cudnnCreateTensorDescriptor(&d.x));
-  VAR_CUDA_TRY(cudnnCreateTensorDescriptor(&d.y));
-  VAR_CUDA_TRY(cudnnCreateFilterDescriptor(&d.w));
-  VAR_CUDA_TRY(cudnnCreateConvolutionDescriptor(&d.conv));
-  if (std::string error = setTensor(d.x, d.dataType, x, g.channelsLast);
-      !error.empty())
-    return error;
-  if (std::string error = setTensor(d.y, d.dataType, y, g.channelsLast);
-      !error.empty())
-    return error;
-  VAR_CUDA_TRY(cudnnSetFilterNdDescriptor(
-      d.w, d.dataType, g.channelsLast ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
-      static_cast<int>(k.size()), k.data()));
-  VAR_CUDA_TRY(cudnnSetConvolutionNdDescriptor(
-      d.conv, static_cast<int>(g.padding.size()), g.padding.data(),
-      g.stride.data(), g.dilation.data(), CUDNN_CROSS_CORRELATION,
-      CUDNN_DATA_FLOAT));
-  VAR_CUDA_TRY(cudnnSetConvolutionGroupCount(d.conv, g.groups));
-  // Heuristics then offer f32 algorithms without TF32 only.
-  VAR_CUDA_TRY(cudnnSetConvolutionMathType(
-      d.conv,
-      d.dataType == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH));
-  return {};
-}
-
 /// Every tensor of the call in one element type cuDNN takes here.
 std::string commonType(const OpCall &call, plan::DType &dtype) {
   dtype = call.results[0].dtype;
@@ -189,96 +50,6 @@ std::string commonType(const OpCall &call, plan::DType &dtype) {
              ", the result " + std::string(plan::getDTypeName(dtype)) +
              "; cuDNN convolutions take one element type";
   return {};
-}
-
-/// f32 must not use TF32 tensor cores; bf16 uses tensor cores.
-bool mathAllowed(cudnnDataType_t dataType, cudnnMathType_t math) {
-  if (dataType == CUDNN_DATA_FLOAT)
-    return math == CUDNN_DEFAULT_MATH || math == CUDNN_FMA_MATH;
-  return true;
-}
-
-/// Picks, among the results of `perf` (count `found`, fastest first) that
-/// succeeded, fit the workspace, are deterministic (the same seed must give
-/// the same weights run after run, at every ZeRO stage) and keep f32 exact,
-/// the one using the least workspace of those within 5% of the fastest:
-/// the workspace stays allocated for the whole run.
-template <typename Perf>
-std::string pickAlgorithm(const ConvDescriptors &d, const Perf *perf, int found,
-                          size_t workspaceBytes, ConvAlgorithm &chosen) {
-  const Perf *best = nullptr;
-  float fastest = 0;
-  for (int i = 0; i < found; ++i) {
-    if (perf[i].status != CUDNN_STATUS_SUCCESS ||
-        perf[i].memory > workspaceBytes ||
-        perf[i].determinism != CUDNN_DETERMINISTIC ||
-        !mathAllowed(d.dataType, perf[i].mathType))
-      continue;
-    if (!best)
-      fastest = perf[i].time;
-    else if (perf[i].time > fastest * 1.05f)
-      break;
-    if (!best || perf[i].memory < best->memory)
-      best = &perf[i];
-  }
-  if (!best)
-    return "cuDNN offers no deterministic algorithm for this convolution";
-  chosen = {static_cast<int>(best->algo), best->memory,
-            static_cast<int>(best->mathType)};
-  return {};
-}
-
-enum class Direction { Forward, BackwardData, BackwardFilter };
-
-/// The algorithm cache's key: direction, type and the geometry as cuDNN
-/// sees it (layout, folded batch and dimensions, padded channels included:
-/// a stem padded to 8 channels shares the algorithm of an 8-channel input).
-std::string algorithmKey(const ConvDescriptors &d, const CudnnGeometry &g,
-                         Direction direction) {
-  std::string key = std::to_string(static_cast<int>(direction)) + "/" +
-                    std::to_string(static_cast<int>(d.dataType)) +
-                    (g.channelsLast ? "/nhwc" : "/nchw");
-  for (int v : {g.batch, g.inChannels, g.outChannels, g.groups})
-    key += "/" + std::to_string(v);
-  for (const std::vector<int> *dims :
-       {&g.in, &g.out, &g.kernel, &g.stride, &g.padding, &g.dilation}) {
-    key += ":";
-    for (int v : *dims)
-      key += std::to_string(v) + ",";
-  }
-  return key;
-}
-
-/// Measures this convolution in `direction` with cudnnFind*Ex on the
-/// call's own tensors (it writes the output, which the real call then
-/// overwrites) and picks from what it found. `x`, `filter`, `y`: input,
-/// filter (as cuDNN reads it) and output.
-std::string findAlgorithm(CudaContext &ctx, const ConvDescriptors &d,
-                          Direction direction, void *x, void *filter, void *y,
-                          void *workspace, size_t bytes,
-                          ConvAlgorithm &chosen) {
-  int count = 0;
-  if (direction == Direction::Forward) {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    VAR_CUDA_TRY(cudnnFindConvolutionForwardAlgorithmEx(
-        ctx.cudnn, d.x, x, d.w, filter, d.conv, d.y, y,
-        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf, workspace, bytes));
-    return pickAlgorithm(d, perf, count, bytes, chosen);
-  }
-  if (direction == Direction::BackwardData) {
-    cudnnConvolutionBwdDataAlgoPerf_t
-        perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    VAR_CUDA_TRY(cudnnFindConvolutionBackwardDataAlgorithmEx(
-        ctx.cudnn, d.w, filter, d.y, y, d.conv, d.x, x,
-        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf, workspace, bytes));
-    return pickAlgorithm(d, perf, count, bytes, chosen);
-  }
-  cudnnConvolutionBwdFilterAlgoPerf_t
-      perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  VAR_CUDA_TRY(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-      ctx.cudnn, d.x, x, d.y, y, d.conv, d.w, filter,
-      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, workspace, bytes));
-  return pickAlgorithm(d, perf, count, bytes, chosen);
 }
 
 __global__ void addBiasKernel(void *y, int yType, const void *bias,
@@ -355,74 +126,6 @@ std::string pointwiseGemm(CudaContext &ctx, cublasOperation_t opA,
                 result.data, result.dtype, 0.0f);
 }
 
-/// What one cuDNN convolution call needs once its window is known: the
-/// descriptors, the algorithm measured for the geometry, its workspace, and
-/// the filter and input as cuDNN reads or writes them (the plan's, or their
-/// copies in the workspace: see ConvScratch).
-struct ConvSetup {
-  ConvDescriptors d;
-  ConvAlgorithm chosen;
-  ConvScratch scratch;
-  void *workspace = nullptr;
-  void *filter = nullptr;
-  void *x = nullptr; // the input, or backward data's result
-};
-
-/// Points `setup` at the plan's `x` and `filter` or at their copies in the
-/// workspace starting at `base` (ConvScratch's layout), cuDNN's part after
-/// them, and fills the copies that `direction` reads.
-std::string placeScratch(CudaContext &ctx, ConvSetup &setup,
-                         Direction direction, void *base, void *x,
-                         void *filter) {
-  const ConvScratch &s = setup.scratch;
-  char *at = static_cast<char *>(base);
-  setup.filter = s.filterCopy ? at : filter;
-  setup.x = s.channelPadding ? at + s.filterBytes() : x;
-  setup.workspace = at + s.reservedBytes();
-  if (s.filterCopy && direction != Direction::BackwardFilter)
-    if (std::string error = toCudnnFilter(ctx, s, filter, setup.filter);
-        !error.empty())
-      return error;
-  if (s.channelPadding && direction != Direction::BackwardData)
-    return padChannels(ctx, s, x, setup.x);
-  return {};
-}
-
-/// Measures the convolution `setup` describes (first sight of its
-/// geometry) into setup.chosen, on the copies cuDNN will read and write.
-/// The device is quiesced first (see CudaContext::quiesce). The fast
-/// algorithms of large convolutions need a few hundred MiB (R(2+1)D-18's
-/// (1,3,3) convolutions channels-first: 319 MiB, 100x faster backward data
-/// than the best within 256 MiB, on an H100), so the search may use 1 GiB
-/// beside the copies where free; the excess is given back after.
-std::string searchAlgorithm(CudaContext &ctx, ConvSetup &setup,
-                            Direction direction, void *x, void *filter,
-                            void *y) {
-  if (ctx.capturing) // a search runs convolutions and waits for them
-    return "cuDNN would search an algorithm for a convolution first seen "
-           "while the step is recorded as a graph";
-  if (ctx.quiesce)
-    if (std::string error = ctx.quiesce(); !error.empty())
-      return error;
-  size_t reserved = setup.scratch.reservedBytes();
-  void *base = nullptr;
-  std::string error;
-  for (int64_t mib : {1024, 256})
-    if ((error = ctx.getWorkspace(static_cast<int64_t>(reserved) + (mib << 20),
-                                  &base, true))
-            .empty())
-      break;
-  if (!error.empty())
-    return error;
-  error = placeScratch(ctx, setup, direction, base, x, filter);
-  if (error.empty())
-    error = findAlgorithm(
-        ctx, setup.d, direction, setup.x, setup.filter, y, setup.workspace,
-        static_cast<size_t>(ctx.getWorkspaceBytes()) - reserved, setup.chosen);
-  ctx.trimWorkspace();
-  return error;
-}
-
 /// Describes the call, picks the algorithm (cuDNN's measurement the first
 /// time a geometry is seen, the context's cache after that), takes the
 /// workspace (the copies ahead of cuDNN's part, so that the eager runs
@@ -446,7 +149,7 @@ std::string setUpConv(CudaContext &ctx, const OpCall &call, const Window &w,
   if (cached != ctx.convAlgorithms.end()) {
     setup.chosen = cached->second;
   } else if (std::string error =
-                 searchAlgorithm(ctx, setup, direction, x, filter.data, y);
+                 searchAlgorithm(ctx, setup, g, direction, x, filter.data, y);
              !error.empty()) {
     return error + (g.channelsLast ? " (channels-last)" : "");
   } else {
@@ -536,7 +239,7 @@ std::string temporalGradInput(CudaContext &ctx, const Window &w,
       VAR_CUDA_TRY(cudaMalloc(&buffers, spreadBytes + filterBytes));
       VAR_CUDA_TRY(cudaMemset(buffers, 0, spreadBytes + filterBytes));
       std::string error =
-          searchAlgorithm(ctx, c, Direction::Forward, buffers,
+          searchAlgorithm(ctx, c, g, Direction::Forward, buffers,
                           static_cast<char *>(buffers) + spreadBytes, y);
       cudaFree(buffers);
       if (!error.empty())
@@ -572,11 +275,9 @@ std::string temporalGradInput(CudaContext &ctx, const Window &w,
     if (c.d.dataType != CUDNN_DATA_FLOAT)
       VAR_CUDA_TRY(cudnnSetConvolutionMathType(
           c.d.conv, static_cast<cudnnMathType_t>(c.chosen.mathType)));
-    float one = 1.0f, zero = 0.0f;
-    VAR_CUDA_TRY(cudnnConvolutionForward(
-        ctx.cudnn, &one, c.d.x, c.x, c.d.w, c.filter, c.d.conv,
-        static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
-        c.chosen.memory, &zero, c.d.y, y));
+    if (std::string error = runConv(ctx, c, Direction::Forward, y);
+        !error.empty())
+      return error;
   }
   return {};
 }
@@ -626,11 +327,9 @@ std::string convForwardOp(CudaContext &ctx, OpCall &call) {
                       input.data, weight, result.data, c);
         !error.empty())
       return error;
-    float one = 1.0f, zero = 0.0f;
-    VAR_CUDA_TRY(cudnnConvolutionForward(
-        ctx.cudnn, &one, c.d.x, c.x, c.d.w, c.filter, c.d.conv,
-        static_cast<cudnnConvolutionFwdAlgo_t>(c.chosen.algo), c.workspace,
-        c.chosen.memory, &zero, c.d.y, result.data));
+    if (std::string error = runConv(ctx, c, Direction::Forward, result.data);
+        !error.empty())
+      return error;
   }
   if (hasBias) {
     ElementType yType, biasType;
@@ -678,11 +377,9 @@ std::string convGradInputOp(CudaContext &ctx, OpCall &call) {
                     Direction::BackwardData, result.data, weight, grad.data, c);
       !error.empty())
     return error;
-  float one = 1.0f, zero = 0.0f;
-  VAR_CUDA_TRY(cudnnConvolutionBackwardData(
-      ctx.cudnn, &one, c.d.w, c.filter, c.d.y, grad.data, c.d.conv,
-      static_cast<cudnnConvolutionBwdDataAlgo_t>(c.chosen.algo), c.workspace,
-      c.chosen.memory, &zero, c.d.x, c.x));
+  if (std::string error = runConv(ctx, c, Direction::BackwardData, grad.data);
+      !error.empty())
+    return error;
   if (c.x != result.data)
     return unpadChannels(ctx, c.scratch, c.x, result.data);
   return {};
@@ -719,11 +416,9 @@ std::string convGradWeightOp(CudaContext &ctx, OpCall &call) {
                                     result, grad.data, c);
       !error.empty())
     return error;
-  float one = 1.0f, zero = 0.0f;
-  VAR_CUDA_TRY(cudnnConvolutionBackwardFilter(
-      ctx.cudnn, &one, c.d.x, c.x, c.d.y, grad.data, c.d.conv,
-      static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.chosen.algo), c.workspace,
-      c.chosen.memory, &zero, c.d.w, c.filter));
+  if (std::string error = runConv(ctx, c, Direction::BackwardFilter, grad.data);
+      !error.empty())
+    return error;
   if (c.filter != result.data)
     return fromCudnnFilter(ctx, c.scratch, c.filter, result.data);
   return {};

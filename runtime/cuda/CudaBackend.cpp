@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -88,6 +89,23 @@ int countDevices() {
 
 namespace {
 
+/// VAR_CUDNN_ENGINES (fastest, legacy or graph; unset: fastest) into
+/// `engines`, or an error naming the bad value.
+std::string convEnginesFromEnvironment(ConvEngines &engines) {
+  const char *value = std::getenv("VAR_CUDNN_ENGINES");
+  std::string name = value ? value : "fastest";
+  if (name == "fastest")
+    engines = ConvEngines::Fastest;
+  else if (name == "legacy")
+    engines = ConvEngines::Legacy;
+  else if (name == "graph")
+    engines = ConvEngines::Graph;
+  else
+    return "VAR_CUDNN_ENGINES is '" + name +
+           "'; it takes fastest, legacy or graph";
+  return {};
+}
+
 class CudaBackend final : public exec::Backend {
 public:
   explicit CudaBackend(int device) : device(device) {}
@@ -114,6 +132,7 @@ public:
       cudaFree(cublasWorkspace);
     if (ctx.cublas)
       cublasDestroy(ctx.cublas);
+    ctx.convGraphPlans.clear(); // before their handle
     if (ctx.cudnn)
       cudnnDestroy(ctx.cudnn);
     if (ctx.errorFlag)
@@ -138,6 +157,9 @@ public:
     ctx.errorFlag = deviceFlag;
     VAR_CUDA_TRY(cudnnCreate(&ctx.cudnn));
     VAR_CUDA_TRY(cudnnSetStream(ctx.cudnn, ctx.stream));
+    if (std::string error = convEnginesFromEnvironment(ctx.convEngines);
+        !error.empty())
+      return error;
     VAR_CUDA_TRY(cublasCreate(&ctx.cublas));
     VAR_CUDA_TRY(cudaMalloc(&cublasWorkspace, kCublasWorkspaceBytes));
     VAR_CUDA_TRY(cublasSetStream(ctx.cublas, ctx.stream));

@@ -8,6 +8,7 @@
 #define VAR_RUNTIME_CUDA_CUDAOPS_H
 
 #include "runtime/cpu/CpuOps.h"
+#include "runtime/cuda/CudnnConvGraph.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -15,17 +16,28 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace var::cuda {
 
 /// A cuDNN convolution algorithm (of the direction's enum), its workspace
-/// bytes and math type.
+/// bytes and math type; or, where `graph` is not negative, the execution
+/// plan CudaContext::convGraphPlans[graph] of cuDNN's graph API.
 struct ConvAlgorithm {
   int algo = 0;
   size_t memory = 0;
   int mathType = 0;
+  int graph = -1;
 };
+
+/// Which of cuDNN's APIs a convolution's search measures: both, taking the
+/// faster (the default); the legacy algorithms only; or the graph API's
+/// engines only (an error where it has no deterministic one), which the
+/// GPU tests use to check that path. VAR_CUDNN_ENGINES=fastest|legacy|graph
+/// picks it for a process.
+enum class ConvEngines { Fastest, Legacy, Graph };
 
 /// What kernels share: the selected stream, the library handles bound to it, a
 /// scratch workspace, and a flag kernels raise on bad data (host-mapped, so
@@ -41,6 +53,9 @@ public:
   /// Convolution algorithms chosen so far, by direction, type and geometry:
   /// cuDNN measures once per distinct convolution, not every step.
   std::map<std::string, ConvAlgorithm> convAlgorithms;
+  /// The graph-API plans convAlgorithms chose, which they index.
+  std::vector<std::unique_ptr<ConvGraphPlan>> convGraphPlans;
+  ConvEngines convEngines = ConvEngines::Fastest;
   /// Waits until every stream of the device is idle (the backend's
   /// synchronize, with NCCL's deadlines). cuDNN's algorithm search calls it
   /// first: a collective running beside the search on another stream takes

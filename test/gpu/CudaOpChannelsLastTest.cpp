@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <cstring>
 #include <memory>
 #include <ostream>
@@ -646,6 +648,36 @@ TEST_P(CudaChannelsLastTest, MatchesCpu) {
 INSTANTIATE_TEST_SUITE_P(Ops, CudaChannelsLastTest,
                          ::testing::ValuesIn(allCasesOf(buildCases)),
                          caseTestName);
+
+/// The bf16 convolutions again with cuDNN's graph API alone
+/// (VAR_CUDNN_ENGINES=graph): each one through cuDNN with one group runs an
+/// engine of the graph API, or fails where it has no deterministic one.
+class CudaGraphEnginesTest : public CudaChannelsLastTest {
+protected:
+  static void SetUpTestSuite() {
+    setenv("VAR_CUDNN_ENGINES", "graph", 1);
+    CudaChannelsLastTest::SetUpTestSuite();
+    unsetenv("VAR_CUDNN_ENGINES");
+  }
+};
+
+TEST_P(CudaGraphEnginesTest, MatchesCpu) {
+  runCase(buildCases(GetParam().dtype), GetParam(),
+          [&](const Call &call) { checkAgainstCpu(*backend, call); });
+}
+
+/// The bf16 convolution cases whose tensors are 16-byte aligned (the
+/// graph API's plans take no others).
+std::vector<CaseId> graphEngineCases() {
+  std::vector<CaseId> ids;
+  for (const auto &[name, call] : buildCases(DType::BF16))
+    if (call.op.rfind("var.conv", 0) == 0 && call.misaligned == 0)
+      ids.push_back({name, DType::BF16});
+  return ids;
+}
+
+INSTANTIATE_TEST_SUITE_P(Convolutions, CudaGraphEnginesTest,
+                         ::testing::ValuesIn(graphEngineCases()), caseTestName);
 
 // Shapes that do not fit the channels-last layout get the CPU's message
 // from the CUDA kernels, before anything is launched (no GPU needed).
