@@ -54,6 +54,29 @@ __device__ inline uint32_t floatsToBf16Pair(float low, float high) {
   return pair;
 }
 
+/// floatsToBf16Pair on the 4 pairs of 8 floats, with one test for a NaN
+/// among all 8 (a branch a pair costs more instructions than its
+/// conversion).
+__device__ inline void floatsToBf16Pairs(const float (&v)[8],
+                                         uint32_t (&words)[4]) {
+  bool nan = false;
+#pragma unroll
+  for (int e = 0; e < 8; ++e)
+    nan = nan || isnan(v[e]);
+  if (nan) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      words[k] = integerBf16Bits(v[2 * k]) | integerBf16Bits(v[2 * k + 1])
+                                                 << 16;
+    return;
+  }
+#pragma unroll
+  for (int k = 0; k < 4; ++k)
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;"
+        : "=r"(words[k])
+        : "f"(v[2 * k + 1]), "f"(v[2 * k]));
+}
+
 __device__ inline uint16_t floatToBf16Bits(float value) {
   return static_cast<uint16_t>(floatsToBf16Pair(value, 0.0f));
 }
@@ -107,8 +130,7 @@ __device__ inline void storePack(void *data, int type, int64_t p,
                                  const float (&v)[kPack]) {
   if (type == kBF16) {
     uint32_t words[4];
-    for (int k = 0; k < 4; ++k)
-      words[k] = floatsToBf16Pair(v[2 * k], v[2 * k + 1]);
+    floatsToBf16Pairs(v, words);
     static_cast<uint4 *>(data)[p] =
         make_uint4(words[0], words[1], words[2], words[3]);
     return;

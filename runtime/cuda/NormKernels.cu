@@ -108,23 +108,25 @@ struct TrainOutputs {
   int savedMeanType, savedInvstdType, newMeanType, newVarType;
 };
 
-/// Training statistics from the sums of x and x^2: saved statistics,
-/// running statistics, and scale and shift from the saved statistics as
-/// stored (foldSavedStats; one warp a channel).
+/// Training statistics from the sums of d and d^2 (d = x - the channel's
+/// shift, norm::sumInputAndSquares): saved statistics, running
+/// statistics, and scale and shift from the saved statistics as stored
+/// (foldSavedStats; one warp a channel).
 __global__ void batchStatsKernel(ChannelLayout l, Split split,
-                                 const double *partials, Operand weight,
-                                 Operand bias, Operand runningMean,
-                                 Operand runningVar, double eps,
-                                 double momentum, TrainOutputs out,
+                                 const double *partials, Operand x,
+                                 Operand weight, Operand bias,
+                                 Operand runningMean, Operand runningVar,
+                                 double eps, double momentum, TrainOutputs out,
                                  float *scaleShift) {
   VAR_WARP_STRIDE(c, l.channels) {
     double sum = channelSum(partials, l.channels, split, 0, c);
     double sumOfSquares = channelSum(partials, l.channels, split, 1, c);
     if (isLeadLane()) {
       double count = static_cast<double>(l.perChannel());
-      double mean = sum / count;
+      double shifted = sum / count;
+      double mean = norm::channelShift(l, x, c) + shifted;
       // Centered: sum (x - mean)^2; never below 0 for rounding's sake.
-      double squares = fmax(sumOfSquares - count * mean * mean, 0.0);
+      double squares = fmax(sumOfSquares - count * shifted * shifted, 0.0);
       double invstd = 1.0 / sqrt(squares / count + eps);
       storeFloat(out.savedMean, out.savedMeanType, c, static_cast<float>(mean));
       storeFloat(out.savedInvstd, out.savedInvstdType, c,
@@ -377,7 +379,7 @@ std::string trainStatistics(CudaContext &ctx, const OpCall &call,
       !error.empty())
     return error;
   batchStatsKernel<<<warpBlocksFor(channels), kThreads, 0, ctx.stream>>>(
-      l, split, partials, in[1], in[2], in[3], in[4],
+      l, split, partials, in[0], in[1], in[2], in[3], in[4],
       call.getFloat("eps", 1e-5), call.getFloat("momentum", 0.1), outputs,
       scaleShift);
   VAR_CUDA_LAUNCHED();

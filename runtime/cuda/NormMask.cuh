@@ -19,6 +19,22 @@ __device__ inline float roundToType(float y, int type) {
   return type == kBF16 ? bf16BitsToFloat(floatToBf16Bits(y)) : y;
 }
 
+/// Where var.relu and var.relu6 of y as `type` stores it change, as
+/// bounds on the unrounded y, so that the ReLUs and their masks need not
+/// round y first: rounded to bf16, y is above 0 exactly when y > 2^-134
+/// (half the least subnormal bf16, a tie that rounds to the even 0),
+/// below 0 when y < -2^-134, below 6 when y < 6 - 2^-6 and above 6 when
+/// y > 6 + 2^-6 (ties that round to the even 6). NaN is on neither side.
+/// Other types store y as it is (roundToType).
+struct StoredBounds {
+  float zero, belowSix, aboveSix;
+};
+__device__ inline StoredBounds storedBounds(int type) {
+  if (type == kBF16)
+    return {0x1p-134f, 0x1.7fp+2f, 0x1.81p+2f};
+  return {0.0f, 6.0f, 6.0f};
+}
+
 /// The fused SiLU's sigmoid, in the fast intrinsics: the batch norm
 /// passes are bound by memory only while an element costs a few dozen
 /// instructions, and the accurate expf and division take most of them.
@@ -86,7 +102,17 @@ __device__ inline float maskGrad(const ActivationMask &mask, float value,
   const int activation = Kind == kAnyMask ? mask.activation : Kind;
   if (activation == kNoActivation)
     return dy;
-  if (Kind != kAnyMask || mask.recompute)
+  bool recompute = Kind != kAnyMask || mask.recompute;
+  if (recompute && activation != kSiluActivation) {
+    // ReluGrad or Relu6Grad of the rounded pre-activation, tested on the
+    // unrounded one against storedBounds.
+    float z = __fmaf_rn(x, ch.scale, ch.shift);
+    StoredBounds bounds = storedBounds(zType);
+    bool passes = z > bounds.zero &&
+                  (activation == kReluActivation || z < bounds.belowSix);
+    return passes ? dy : 0.0f;
+  }
+  if (recompute)
     value = roundToType(__fmaf_rn(x, ch.scale, ch.shift), zType);
   if (activation == kReluActivation)
     return ReluGrad()(value, dy);
@@ -128,10 +154,16 @@ struct Normalize {
     float y = __fmaf_rn(x, ch.scale, ch.shift);
     if (act == kNoActivation)
       return y;
-    y = roundToType(y, type);
-    if (act == kSiluActivation)
+    if (act == kSiluActivation) {
+      y = roundToType(y, type);
       return y * fastSigmoid(y);
-    return act == kReluActivation ? deviceRelu(y) : deviceRelu6(y);
+    }
+    // deviceRelu or deviceRelu6 of y rounded to `type`, rounded once when
+    // stored: y itself or a bound (storedBounds), the same bits.
+    StoredBounds bounds = storedBounds(type);
+    if (y < -bounds.zero)
+      return 0.0f;
+    return act == kRelu6Activation && y > bounds.aboveSix ? 6.0f : y;
   }
   /// apply's value as a tensor of yType holds it: what a reader of the
   /// stored result (var.max_pool_with_indices after the unfused op) gets.

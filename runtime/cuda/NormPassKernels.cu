@@ -7,11 +7,14 @@
 // column, its 8 channels' floats read once into registers, and walks down
 // the rows; otherwise a grid-stride loop over packs of one channel or over
 // single elements, with 32-bit index math where the tensor allows.
-// Numerics: a thread adds the few elements it loaded at once (a run of at
-// most 8 a channel) in f32 and each run into double sums, which meet in a
-// fixed order; the elementwise passes work in f32. Double math or a
-// conversion to double on every element would cost H100's FP64 and
-// conversion units more time than the element's memory traffic.
+// Numerics: on packed rows a thread adds all the elements of its chunk
+// (a few hundred a channel) in f32, elsewhere the few it loaded at once
+// (at most 8 a channel), and each run goes into double sums, which meet
+// in a fixed order; x's sums are shifted by the channel's first element,
+// so that no f32 run holds a large mean. The elementwise passes work in
+// f32. Double math or a conversion to double on every element would cost
+// H100's FP64 and conversion units more time than the element's memory
+// traffic.
 // The packed-rows kernels are compiled for bf16, for f32 and for tensors
 // of mixed types (type as each operand says), so that the common case
 // allocates registers for its own packs only.
@@ -32,6 +35,10 @@ namespace {
 constexpr int kColumns = 32, kRows = kThreads / kColumns;
 /// Blocks that fill an H100 (132 SMs) a few times over.
 constexpr int64_t kFillBlocks = 1024;
+/// Blocks the sums aim for: fewer and longer than the elementwise passes',
+/// as each ends in a reduction through shared memory (measured on an H200,
+/// bench/norm: 512 beats 256, 384 and 1024).
+constexpr int64_t kSumBlocks = 512;
 /// Groups (packs or elements) a pass's thread takes at least once the grid
 /// has kFillBlocks blocks: a packed-rows thread reads its channels' values
 /// once for all of them.
@@ -47,13 +54,16 @@ template <int Type> __host__ __device__ constexpr int typeFor(int type) {
 
 /// Rows a packed-rows thread loads before it uses any (a pack of each
 /// input a row), for 64 bytes an input in flight: 4 packs of bf16, 2 of
-/// f32. The sums load 128 bytes a thread over their inputs (8 rows of one
-/// bf16 input, 4 of two), as their double sums leave registers for it.
+/// f32. The sums load 64 bytes a thread over their inputs (4 rows of one
+/// bf16 input, 2 of two), and hold 4 blocks an SM rather than 2: more
+/// threads, each with fewer loads in flight, kept HBM busier (bench/norm).
 /// Registers (ptxas, sm_90) are listed beside the kernels: with them an SM
 /// holds 32 KB to 64 KB of loads, what HBM3 needs in flight.
 template <int Type> constexpr int kRowPassUnroll = Type == kBF16 ? 4 : 2;
 template <typename Terms, int Type>
-constexpr int kRowSumUnroll = (Type == kBF16 ? 8 : 4) / Terms::kInputs;
+constexpr int kRowSumUnroll = (Type == kBF16 ? 4 : 2) / Terms::kInputs > 0
+                                  ? (Type == kBF16 ? 4 : 2) / Terms::kInputs
+                                  : 1;
 
 /// Whether terms or a pass read dy from a max pool's gradient and indices
 /// (a `pooled` PooledGrad) instead of the dense tensor b: a compile-time
@@ -243,21 +253,30 @@ __device__ inline void loadGradPack(const Terms &terms, HeldPack<Type> &dy,
 
 // The terms summed: kSums sums over kInputs inputs (x, or x and dy);
 // channel(c) reads channel c's values once, add(channel, x, dy, run) adds
-// one element's terms to a thread's f32 run (dy is 0 with one input). A
-// kernel adds each run, a few elements long, into its double sums.
+// one element's terms to a thread's f32 run (dy is 0 with one input). The
+// plane and column kernels add each run, a few elements long, into double
+// sums; the packed-rows kernel keeps one f32 run a thread over its chunk
+// (a few hundred elements at most) and adds it into a double at the end.
 
-/// sum x and sum x^2 in one read of x: the centered sum of squares is
-/// sum x^2 - count * mean^2 (batchStatsKernel). A square of a bf16 is
-/// exact in f32; a run's f32 rounding (at most 7 additions) is far below
-/// what the subtraction of the double sums loses for data whose mean is
-/// many standard deviations away from 0.
+/// sum d and sum d^2, d = x - shift(c) (channelShift: the channel's first
+/// element), in one read of x: the centered sum of squares is sum d^2 -
+/// (sum d)^2 / count (batchStatsKernel). The shift keeps d within a few
+/// standard deviations of 0 however far the mean is from 0, so that
+/// neither the f32 runs nor that subtraction lose the variance.
 struct SumsAndSquares {
   static constexpr int kSums = 2, kInputs = 1;
-  struct Channel {};
-  __device__ Channel channel(int64_t) const { return {}; }
-  __device__ void add(const Channel &, float x, float, float *run) const {
-    run[0] += x;
-    run[1] = fmaf(x, x, run[1]);
+  ChannelLayout l;
+  Operand x;
+  struct Channel {
+    float shift;
+  };
+  __device__ Channel channel(int64_t c) const {
+    return {channelShift(l, x, c)};
+  }
+  __device__ void add(const Channel &ch, float x, float, float *run) const {
+    float d = __fsub_rn(x, ch.shift);
+    run[0] += d;
+    run[1] = fmaf(d, d, run[1]);
   }
 };
 
@@ -393,15 +412,16 @@ __global__ void columnSumsKernel(ChannelLayout l, Split split, Terms terms,
 /// [g * chunk, (g + 1) * chunk) of pack columns [x * width, (x + 1) *
 /// width), 8 channels each; thread t = s * width + j reads column j of
 /// every rowsPerStep-th row from row s, U = kRowSumUnroll rows' packs
-/// loaded before any is added, the U rows a run, each sum in row order.
-/// The rowsPerStep sums of a column then meet in a fixed tree: of `count`
-/// sums, sum s takes in sum s + half (half = count / 2 rounded up),
-/// leaving half, until one is left. Registers (sm_90, bf16 / f32): x
-/// and x^2 118 / 110, dy and dy (x - mean) with the mask 127 / 124: 2
-/// blocks an SM, 128 bytes a thread in flight (192 with the mask); with
-/// a pooled dy (PooledGradSums) 117-125 / 116-124, no spills.
+/// loaded before any is added, all of them one f32 run a channel, in row
+/// order. The rowsPerStep runs of a column then meet as doubles in a
+/// fixed tree: of `count` sums, sum s takes in sum s + half (half = count
+/// / 2 rounded up), leaving half, until one is left. Registers (sm_90,
+/// bf16 / f32): d and d^2 64 / 64 (4 blocks an SM, 64 bytes a thread in
+/// flight); dy and dy (x - mean) with the mask 66-80 / 76-80 (3 blocks);
+/// with a pooled dy (PooledGradSums) 68-80, and in f32 with a ReLU mask
+/// up to 52 bytes of spills (a path no model of the zoo takes).
 template <typename Terms, int Type, int Kind>
-__global__ void __launch_bounds__(kThreads, 2)
+__global__ void __launch_bounds__(kThreads, Terms::kInputs == 1 ? 4 : 3)
     packedColumnSumsKernel(ChannelLayout l, Split split, Terms terms, Operand a,
                            Operand b, double *partials) {
   constexpr int K = Terms::kSums, U = kRowSumUnroll<Terms, Type>;
@@ -414,7 +434,7 @@ __global__ void __launch_bounds__(kThreads, 2)
   int s = threadIdx.x / width, j = threadIdx.x % width;
   int64_t column = static_cast<int64_t>(blockIdx.x) * width + j;
   int64_t g = blockIdx.y;
-  double sum[kPack][K] = {};
+  float run[kPack][K] = {};
   if (s < steps && column < packsPerRow) {
     typename Terms::Channel channel[kPack];
 #pragma unroll
@@ -437,7 +457,6 @@ __global__ void __launch_bounds__(kThreads, 2)
         }
 #pragma unroll
       for (int e = 0; e < kPack; ++e) {
-        float run[K] = {};
         // A recomputing mask's channel floats, once for the U rows (held
         // for all 8 channels they would spill).
         MaskChannel maskCh;
@@ -450,16 +469,15 @@ __global__ void __launch_bounds__(kThreads, 2)
             if constexpr (Terms::kInputs == 2)
               grad = maskGrad<Kind, Type>(terms.mask, value[u], x[u], dy[u], e,
                                           maskCh);
-            terms.add(channel[e], x[u][e], grad, run);
+            terms.add(channel[e], x[u][e], grad, run[e]);
           }
-        addRuns(run, sum[e]);
       }
     }
   }
   __shared__ double shared[K][kPack][kThreads];
   for (int k = 0; k < K; ++k)
     for (int e = 0; e < kPack; ++e)
-      shared[k][e][threadIdx.x] = sum[e][k];
+      shared[k][e][threadIdx.x] = run[e][k];
   __syncthreads();
   // Thread (s, j) adds (s + half, j) in place; threads past rowsPerStep
   // rows or the last column hold zeros that nothing reads.
@@ -824,7 +842,7 @@ Split splitChannels(const ChannelLayout &l, bool packed) {
   }
   // Enough blocks to fill the GPU, each thread summing at least 4 units.
   int64_t wanted =
-      std::max<int64_t>(1, (kFillBlocks + blocksPerChunk - 1) /
+      std::max<int64_t>(1, (kSumBlocks + blocksPerChunk - 1) /
                                std::max<int64_t>(1, blocksPerChunk));
   int64_t most = std::max<int64_t>(1, units / (4 * unitsPerStep));
   split.chunks = std::min(wanted, most);
@@ -842,7 +860,8 @@ Split splitChannels(const ChannelLayout &l, bool packed) {
 std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
                                const Split &split, Operand x,
                                double *partials) {
-  return launchSums(ctx, l, split, SumsAndSquares{}, x, {nullptr, 0}, partials);
+  return launchSums(ctx, l, split, SumsAndSquares{l, x}, x, {nullptr, 0},
+                    partials);
 }
 
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,

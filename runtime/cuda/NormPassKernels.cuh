@@ -10,6 +10,7 @@
 #define VAR_RUNTIME_CUDA_NORMPASSKERNELS_CUH
 
 #include "runtime/cuda/CudaOps.h"
+#include "runtime/cuda/DeviceTensor.cuh"
 
 #include <cstdint>
 #include <initializer_list>
@@ -95,10 +96,18 @@ struct Split {
 /// The split of `l`'s sums; `packed` as isPackable says of their inputs.
 Split splitChannels(const ChannelLayout &l, bool packed);
 
-/// The partial sums (see Split) of x and x^2 (k = 0, 1), and of dy and
-/// dy * (x - mean[c]) (mean a per-channel tensor; dy read through `mask`).
-/// A thread adds the few elements it loads at once (at most 8 of a
-/// channel) in f32, then into double sums.
+/// The value sumInputAndSquares subtracts from channel c's elements of x:
+/// the channel's first element.
+__device__ inline float channelShift(const ChannelLayout &l, Operand x,
+                                     int64_t c) {
+  return loadFloat(x.data, x.type, l.rows() ? c : c * l.spatial);
+}
+
+/// The partial sums (see Split) of d and d^2 (k = 0, 1), d = x -
+/// channelShift(c), and of dy and dy * (x - mean[c]) (mean a per-channel
+/// tensor; dy read through `mask`). A thread adds the elements it reads
+/// in f32 (the few of a load, or on packed rows all of its chunk), then
+/// into double sums.
 std::string sumInputAndSquares(CudaContext &ctx, const ChannelLayout &l,
                                const Split &split, Operand x, double *partials);
 std::string sumGrads(CudaContext &ctx, const ChannelLayout &l,

@@ -569,6 +569,54 @@ INSTANTIATE_TEST_SUITE_P(Ops, CudaBatchNormApplyTest,
                          ::testing::ValuesIn(allCasesOf(buildApplyCases)),
                          caseTestName);
 
+class CudaReluBoundsTest : public CudaBackendTest<::testing::Test> {};
+
+/// The fused ReLU and ReLU6 decide on the unrounded y = x * scale + shift
+/// by bounds where y rounded to bf16 crosses 0 or 6 (NormMask.cuh's
+/// storedBounds), not by rounding y first: on values at and just past each
+/// rounding tie (x + bias exact in f32: scale 1, shift the bias) the
+/// forward stores the CPU's bits, which round first, and the backward
+/// masks the same elements (a flipped one moves dx by a whole dy).
+TEST_F(CudaReluBoundsTest, MatchRoundingFirstAtTheTies) {
+  const DType bf16 = DType::BF16, f32 = DType::F32;
+  const float tie0 = 0x1p-134f, past0 = 0x1p-149f, tie6 = 0x1p-6f,
+              past6 = 0x1p-21f;
+  // Channel c's bias puts x = 0 (c < 4) or x = 6 (c >= 4) on a tie or
+  // just past it, each way.
+  const std::vector<float> bias = {-tie0, -tie0 - past0, tie0, tie0 + past0,
+                                   -tie6, -tie6 - past6, tie6, tie6 + past6};
+  const std::vector<float> column = {0.0f,     0.0f,      6.0f,       6.0f,
+                                     -6.0f,    0x1p-133f, -0x1p-133f, 5.96875f,
+                                     6.03125f, -0.0f};
+  const int64_t channels = 8, rows = static_cast<int64_t>(column.size());
+  std::vector<float> x;
+  for (float value : column)
+    x.insert(x.end(), channels, value);
+  Shape shape = {1, rows, 1, channels}, c = {channels};
+  auto ones = [&](int64_t n) { return std::vector<float>(n, 1.0f); };
+  for (const char *activation : {"relu", "relu6"}) {
+    SCOPED_TRACE(activation);
+    std::vector<Attribute> attrs = {text("activation", activation),
+                                    unit("channels_last"), real("eps", 0.0)};
+    checkAgainstCpu(*backend,
+                    Call("var.batch_norm",
+                         {given(bf16, shape, x), given(f32, c, ones(channels)),
+                          given(f32, c, bias),
+                          given(f32, c, std::vector<float>(channels, 0.0f)),
+                          given(f32, c, ones(channels))},
+                         {result(bf16, shape)}, attrs, /*exact=*/true));
+    // Saved mean 0 and 1/std 1: the recomputed pre-activation is x + bias.
+    checkAgainstCpu(
+        *backend,
+        Call("var.batch_norm_grad",
+             {given(bf16, shape, x), given(bf16, shape, ones(rows * channels)),
+              given(f32, c, ones(channels)),
+              given(f32, c, std::vector<float>(channels, 0.0f)),
+              given(f32, c, ones(channels)), given(f32, c, bias)},
+             {result(bf16, shape), result(f32, c), result(f32, c)}, attrs));
+  }
+}
+
 /// An activation the kernels do not know, and one on the frozen backward
 /// (which var-fuse-bn-act leaves alone), fail before anything is launched
 /// (no GPU needed).
