@@ -153,7 +153,9 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     if (op == "var.update_buffer")
       return copy(buffer, operands[0], param.numel);
     if (b < 0)
-      return copy(results[0], buffer, param.numel);
+      return results[0].data == buffer.data
+                 ? "" // read in place (aliasParameters)
+                 : copy(results[0], buffer, param.numel);
     if (stage == 3)
       return "parameter '" + param.name +
              "' is sharded at stage 3; the plan must gather it";
@@ -509,17 +511,22 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
 
 void Executor::aliasParameters(const plan::PlanFunction &function,
                                FunctionLayout &layout) {
-  if (stage == 3)
-    return; // the plan gathers the parameters
   const std::vector<plan::Instruction> &code = function.instructions;
   // Per value, the last instruction reading it; per bucket, the first one
   // that may write its compute copy (an update writes it where the compute
-  // copy is its own master: f32).
+  // copy is its own master: f32); per buffer (a parameter outside the
+  // buckets: batch norm's running statistics), its first var.update_buffer.
   std::vector<size_t> lastRead(function.values.size(), 0);
   std::vector<size_t> firstWrite(buckets.size(), code.size());
+  std::vector<size_t> firstUpdate(plan.params.size(), code.size());
   for (size_t i = 0; i < code.size(); ++i) {
     for (uint32_t id : code[i].operands)
       lastRead[id] = i;
+    if (code[i].op == "var.update_buffer")
+      if (const plan::SymbolRef *name = code[i].findSymbol("name");
+          name && name->kind == plan::SymbolKind::Param &&
+          name->index < firstUpdate.size())
+        firstUpdate[name->index] = std::min(firstUpdate[name->index], i);
     const plan::SymbolRef *bucket = code[i].findSymbol("bucket");
     bool writes = code[i].op == "dist.store_params" ||
                   code[i].op == "dist.adamw_update" ||
@@ -528,24 +535,32 @@ void Executor::aliasParameters(const plan::PlanFunction &function,
         bucket->index < firstWrite.size())
       firstWrite[bucket->index] = std::min(firstWrite[bucket->index], i);
   }
-  // A result aliases its bucket only where reading the bucket at each use
-  // gives what the copy would have held: every reader runs on the compute
-  // stream before the bucket's first store (also on the compute stream, in
-  // program order), and the types agree so that the copy converts nothing.
+  // A result aliases its bucket (or buffer) only where reading it at each
+  // use gives what the copy would have held: every reader runs on the
+  // compute stream before the bucket's first store (the buffer's first
+  // update; also on the compute stream, in program order), and the types
+  // agree so that the copy converts nothing. At stage 3 the plan gathers
+  // the parameters; buffers are whole on every rank.
   for (size_t i = 0; i < code.size(); ++i) {
     const plan::Instruction &inst = code[i];
     if (inst.op != "var.get_param" || inst.results.size() != 1)
       continue;
     const plan::SymbolRef *symbol = inst.findSymbol("name");
-    if (!symbol || symbol->kind != plan::SymbolKind::Param)
+    if (!symbol || symbol->kind != plan::SymbolKind::Param ||
+        symbol->index >= plan.params.size())
       continue;
     auto [b, offset] = location[symbol->index];
     uint32_t id = inst.results[0];
-    if (b < 0 || layout.onHost[id] || buckets[b].params.isHost() ||
-        function.values[id].dtype != buckets[b].dtype ||
+    bool buffer = b < 0;
+    if ((!buffer && stage == 3) || layout.onHost[id] ||
+        (buffer ? buffers[symbol->index].isHost()
+                : buckets[b].params.isHost()) ||
+        function.values[id].dtype !=
+            (buffer ? plan.params[symbol->index].dtype : buckets[b].dtype) ||
         layout.streams[i] != PlanStream::Compute)
       continue;
-    size_t store = firstWrite[static_cast<size_t>(b)];
+    size_t store = buffer ? firstUpdate[symbol->index]
+                          : firstWrite[static_cast<size_t>(b)];
     bool safe =
         lastRead[id] < store &&
         (store == code.size() || layout.streams[store] == PlanStream::Compute);
@@ -554,8 +569,9 @@ void Executor::aliasParameters(const plan::PlanFunction &function,
           code[j].operands.end())
         safe = layout.streams[j] == PlanStream::Compute;
     if (safe)
-      layout.paramAliases.emplace_back(id,
-                                       paramsData(buckets[b]).at(offset).data);
+      layout.paramAliases.emplace_back(
+          id, buffer ? buffers[symbol->index].data()
+                     : paramsData(buckets[b]).at(offset).data);
   }
 }
 

@@ -438,7 +438,8 @@ private:
   Place masterData(Bucket &bucket);
   Place paramsData(Bucket &bucket);
   /// Fills layout.paramAliases with the get_param results of `function`
-  /// that can be read in place from their bucket's compute copy.
+  /// that can be read in place from their bucket's compute copy, or from
+  /// their buffer (running statistics, read before the step updates them).
   void aliasParameters(const plan::PlanFunction &function,
                        FunctionLayout &layout);
   /// Where a dist.unpack's parameter starts in its bucket, in elements; -1

@@ -392,8 +392,9 @@ TEST(DeviceExecutorTest, FixedArgumentsStayInTheirStaging) {
 }
 
 // The arena has room for every value the planner placed or left out but
-// those nothing needs: at stages 0-2 the var.get_param results of bucketed
-// parameters (read in place from the bucket); at stage 0 also the bf16
+// those nothing needs: the var.get_param results (bucketed parameters read
+// in place from the bucket at stages 0-2, buffers from their own storage
+// before the step updates them); at stage 0 also the bf16
 // update's f32 result and its cast (the update writes the bucket's compute
 // copy itself) and the all-reduce's result (reduced in place, one rank); at
 // stage 3 the dist.unpack results (views of the gathered bucket).
@@ -413,9 +414,11 @@ TEST(DeviceExecutorTest, ArenaLeavesOutWhatNothingNeeds) {
     for (const var::plan::Instruction &inst : step->instructions) {
       for (uint32_t id : inst.results)
         producer[id] = &inst;
-      const var::plan::SymbolRef *name = inst.findSymbol("name");
-      if (inst.op == "var.get_param" && !plan.params[name->index].buffer) {
-        param[inst.results[0]] = true; // a buffer has no bucket to read
+      if (inst.op == "var.get_param") {
+        // Read in place from its bucket (no get_param at stage 3), or from
+        // its buffer (running statistics, read before the step's
+        // var.update_buffer).
+        param[inst.results[0]] = true;
         ++params;
       }
       if (inst.op == "dist.unpack") { // read where the all-gather wrote it
