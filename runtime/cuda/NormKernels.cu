@@ -358,7 +358,7 @@ std::string trainStatistics(CudaContext &ctx, const OpCall &call,
   if (l.perChannel() < 2)
     return "needs more than one value per channel, got " +
            std::to_string(l.perChannel());
-  Split split = norm::splitChannels(l, norm::isPackable(l, {in[0].data}));
+  Split split = norm::splitChannels(l, norm::isPackable(l, {in[0].data}), 1);
   // The partial sums, then the floats of normalize.
   void *workspace;
   if (std::string error =
@@ -506,7 +506,8 @@ std::string runGradSums(CudaContext &ctx, const OpCall &call, const char *stat0,
   pass.split = norm::splitChannels(
       pass.l,
       norm::isPackable(pass.l, {in[0].data, in[1].data, pass.mask.value.data,
-                                pooled ? pooled->indices : nullptr}));
+                                pooled ? pooled->indices : nullptr}),
+      2);
   void *workspace;
   if (std::string error = ctx.getWorkspace(
           2 * pass.split.chunks * channels * sizeof(double) +

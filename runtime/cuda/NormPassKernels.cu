@@ -36,9 +36,11 @@ constexpr int kColumns = 32, kRows = kThreads / kColumns;
 /// Blocks that fill an H100 (132 SMs) a few times over.
 constexpr int64_t kFillBlocks = 1024;
 /// Blocks the sums aim for: fewer and longer than the elementwise passes',
-/// as each ends in a reduction through shared memory (measured on an H200,
-/// bench/norm: 512 beats 256, 384 and 1024).
-constexpr int64_t kSumBlocks = 512;
+/// as each ends in a reduction through shared memory, and one wave of the
+/// packed-rows kernel on an H100 or H200 (132 SMs): 4 blocks an SM for x
+/// alone, 3 for x and dy (bench/norm on an H200: x's 512 beat 256, 384
+/// and 1024).
+constexpr int64_t kSumBlocks[2] = {512, 384};
 /// Groups (packs or elements) a pass's thread takes at least once the grid
 /// has kFillBlocks blocks: a packed-rows thread reads its channels' values
 /// once for all of them.
@@ -736,12 +738,15 @@ __global__ void __launch_bounds__(kThreads)
 /// Blocks for a pass over `groups` groups, `unroll` a thread an
 /// iteration: one iteration a thread while the grid stays within
 /// kFillBlocks blocks, else kFillBlocks, or more once each thread would
-/// take over kGroupsPerThread groups.
-unsigned passBlocks(int64_t groups, int unroll) {
+/// take over `perThread` groups (a packed-rows dx pass takes 32: its
+/// threads read 6 floats a channel first; bench/norm measured 32 a little
+/// faster than 8 there, and slower for the forward's normalize).
+unsigned passBlocks(int64_t groups, int unroll,
+                    int64_t perThread = kGroupsPerThread) {
   int64_t blocks = (groups + kThreads * unroll - 1) / (kThreads * unroll);
-  int64_t filled = std::max<int64_t>(
-      kFillBlocks, (groups + kThreads * kGroupsPerThread - 1) /
-                       (kThreads * kGroupsPerThread));
+  int64_t filled =
+      std::max<int64_t>(kFillBlocks, (groups + kThreads * perThread - 1) /
+                                         (kThreads * perThread));
   return static_cast<unsigned>(
       std::clamp<int64_t>(std::min(blocks, filled), 1, 65536));
 }
@@ -779,7 +784,8 @@ std::string launchPass(CudaContext &ctx, const ChannelLayout &l,
       // At least one thread a pack column.
       int64_t packsPerRow = l.channels / kPack;
       int64_t blocks =
-          std::max<int64_t>(passBlocks(numel / kPack, kRowPassUnroll<Type>),
+          std::max<int64_t>(passBlocks(numel / kPack, kRowPassUnroll<Type>,
+                                       Pass::kInputs == 2 ? 32 : 8),
                             (packsPerRow + kThreads - 1) / kThreads);
       withKernelKindOf<Type>(pass, [&](auto kind) {
         rowPassKernel<Pass, Type, decltype(kind)::value>
@@ -815,7 +821,7 @@ bool isPackable(const ChannelLayout &l,
   return true;
 }
 
-Split splitChannels(const ChannelLayout &l, bool packed) {
+Split splitChannels(const ChannelLayout &l, bool packed, int inputs) {
   Split split;
   split.group = packed ? kPack : 1;
   // The units a chunk counts (rows, or a channel's groups), the blocks
@@ -842,7 +848,7 @@ Split splitChannels(const ChannelLayout &l, bool packed) {
   }
   // Enough blocks to fill the GPU, each thread summing at least 4 units.
   int64_t wanted =
-      std::max<int64_t>(1, (kSumBlocks + blocksPerChunk - 1) /
+      std::max<int64_t>(1, (kSumBlocks[inputs > 1] + blocksPerChunk - 1) /
                                std::max<int64_t>(1, blocksPerChunk));
   int64_t most = std::max<int64_t>(1, units / (4 * unitsPerStep));
   split.chunks = std::min(wanted, most);

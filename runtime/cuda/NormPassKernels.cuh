@@ -93,8 +93,9 @@ struct Split {
   int width = 0, rowsPerStep = 0;
 };
 
-/// The split of `l`'s sums; `packed` as isPackable says of their inputs.
-Split splitChannels(const ChannelLayout &l, bool packed);
+/// The split of `l`'s sums over `inputs` tensors (x alone, or x and dy);
+/// `packed` as isPackable says of them.
+Split splitChannels(const ChannelLayout &l, bool packed, int inputs);
 
 /// The value sumInputAndSquares subtracts from channel c's elements of x:
 /// the channel's first element.
