@@ -151,7 +151,9 @@ std::string Executor::executeDist(const plan::PlanFunction &function,
     const plan::PlanParam &param = plan.params[symbol->index];
     Place buffer{buffers[symbol->index].data(), param.dtype, false};
     if (op == "var.update_buffer")
-      return copy(buffer, operands[0], param.numel);
+      return operands[0].data == buffer.data
+                 ? "" // written in place (aliasParameters)
+                 : copy(buffer, operands[0], param.numel);
     if (b < 0)
       return results[0].data == buffer.data
                  ? "" // read in place (aliasParameters)
@@ -512,6 +514,7 @@ std::string Executor::executeUpdate(const FunctionLayout &layout, size_t index,
 void Executor::aliasParameters(const plan::PlanFunction &function,
                                FunctionLayout &layout) {
   const std::vector<plan::Instruction> &code = function.instructions;
+  std::vector<BufferRead> inPlace;
   // Per value, the last instruction reading it; per bucket, the first one
   // that may write its compute copy (an update writes it where the compute
   // copy is its own master: f32); per buffer (a parameter outside the
@@ -568,10 +571,80 @@ void Executor::aliasParameters(const plan::PlanFunction &function,
       if (std::find(code[j].operands.begin(), code[j].operands.end(), id) !=
           code[j].operands.end())
         safe = layout.streams[j] == PlanStream::Compute;
-    if (safe)
+    if (safe) {
       layout.paramAliases.emplace_back(
           id, buffer ? buffers[symbol->index].data()
                      : paramsData(buckets[b]).at(offset).data);
+      if (buffer)
+        inPlace.push_back({id, symbol->index});
+    }
+  }
+  writeBuffersInPlace(function, layout, inPlace);
+}
+
+void Executor::writeBuffersInPlace(const plan::PlanFunction &function,
+                                   FunctionLayout &layout,
+                                   const std::vector<BufferRead> &inPlace) {
+  const std::vector<plan::Instruction> &code = function.instructions;
+  size_t count = function.values.size();
+  std::vector<size_t> producer(count, code.size());
+  std::vector<std::vector<size_t>> readers(count);
+  for (size_t i = 0; i < code.size(); ++i) {
+    for (uint32_t id : code[i].results)
+      producer[id] = i;
+    for (uint32_t id : code[i].operands)
+      readers[id].push_back(i);
+  }
+  for (uint32_t id : function.results)
+    readers[id].push_back(code.size());
+  // A batch norm's training forward reads running statistic k (operand 3
+  // or 4) at channel c and only then writes its new value (result 3 or 4;
+  // 4 or 5 after the pool's two) at c, on the CPU and in CUDA alike: the
+  // one reader that may write the buffer it reads.
+  auto updatesInPlace = [&](size_t i, uint32_t read, uint32_t written) {
+    const plan::Instruction &inst = code[i];
+    size_t skip = inst.op == "var.batch_norm_train_max_pool" ? 1 : 0;
+    if (inst.op != "var.batch_norm_train" && skip == 0)
+      return false;
+    for (size_t k : {3, 4})
+      if (k < inst.operands.size() && k + skip < inst.results.size() &&
+          inst.operands[k] == read && inst.results[k + skip] == written)
+        return true;
+    return false;
+  };
+  for (size_t u = 0; u < code.size(); ++u) {
+    const plan::Instruction &update = code[u];
+    if (update.op != "var.update_buffer" || update.operands.size() != 1 ||
+        layout.streams[u] != PlanStream::Compute)
+      continue;
+    const plan::SymbolRef *symbol = update.findSymbol("name");
+    if (!symbol || symbol->kind != plan::SymbolKind::Param ||
+        symbol->index >= plan.params.size() ||
+        location[symbol->index].first >= 0 || buffers[symbol->index].isHost())
+      continue;
+    uint32_t value = update.operands[0];
+    size_t i = producer[value];
+    if (i == code.size() || readers[value].size() != 1 ||
+        layout.onHost[value] ||
+        function.values[value].dtype != plan.params[symbol->index].dtype ||
+        layout.streams[i] != PlanStream::Compute)
+      continue;
+    // Nothing reads the buffer's old values after instruction i writes it:
+    // no var.get_param of it runs from i to the update, and every reader
+    // of one read in place runs before i, or is i updating it in place.
+    bool safe = true;
+    for (size_t j = i; safe && j <= u; ++j)
+      if (code[j].op == "var.get_param")
+        if (const plan::SymbolRef *name = code[j].findSymbol("name"))
+          safe = !(name->kind == plan::SymbolKind::Param &&
+                   name->index == symbol->index);
+    for (const BufferRead &read : inPlace)
+      if (read.param == symbol->index)
+        for (size_t reader : readers[read.value])
+          safe = safe && (reader < i || (reader == i &&
+                                         updatesInPlace(i, read.value, value)));
+    if (safe)
+      layout.paramAliases.emplace_back(value, buffers[symbol->index].data());
   }
 }
 

@@ -439,9 +439,22 @@ private:
   Place paramsData(Bucket &bucket);
   /// Fills layout.paramAliases with the get_param results of `function`
   /// that can be read in place from their bucket's compute copy, or from
-  /// their buffer (running statistics, read before the step updates them).
+  /// their buffer (running statistics, read before the step updates them),
+  /// then with the updates writeBuffersInPlace finds.
   void aliasParameters(const plan::PlanFunction &function,
                        FunctionLayout &layout);
+  /// A var.get_param result read in place from buffer `param`.
+  struct BufferRead {
+    uint32_t value;
+    size_t param;
+  };
+  /// Adds to layout.paramAliases the var.update_buffer operands that the
+  /// instruction producing them can write into the buffer itself (batch
+  /// norm's new running statistics): no copy, no arena room. `inPlace`:
+  /// aliasParameters' buffer reads.
+  void writeBuffersInPlace(const plan::PlanFunction &function,
+                           FunctionLayout &layout,
+                           const std::vector<BufferRead> &inPlace);
   /// Where a dist.unpack's parameter starts in its bucket, in elements; -1
   /// when the instruction names no parameter of a bucket.
   int64_t unpackOffset(const plan::Instruction &inst) const;
