@@ -3,7 +3,7 @@
 // var.batch_norm_train_max_pool share), and how the backward passes read dy
 // through the activation (ActivationMask): its gradient from its output or
 // from the pre-activation recomputed from x, compiled for one kind of mask
-// or reading the kind at run time (NormPassKernels.cu).
+// or reading the kind at run time (NormPassKernels.cu, NormApplyKernels.cu).
 #pragma once
 
 #include "runtime/cuda/DeviceTensor.cuh"
@@ -141,7 +141,7 @@ struct Normalize {
     return {scaleShift[c], scaleShift[channels + c]};
   }
   /// With a Kind other than kAnyMask, that is the activation (a kernel
-  /// compiled for it, NormPassKernels.cu's rowPassKernel), else
+  /// compiled for it, NormApplyKernels.cu's rowPassKernel), else
   /// `activation`. The batch norm's forward pass and
   /// var.batch_norm_train_max_pool's pool (PoolVectorKernels.cu) both
   /// normalize with it, so that the pool compares the very values the

@@ -1,5 +1,6 @@
 // The passes of batch normalization over a whole tensor, which the ops of
-// NormKernels.cu string together (kernels in NormPassKernels.cu): per-chunk
+// NormKernels.cu string together (kernels: the sums in NormPassKernels.cu,
+// the elementwise passes in NormApplyKernels.cu): per-chunk
 // partial sums of each channel's elements in an order fixed by the shape,
 // and the elementwise passes applying per-channel floats (computed in
 // double by NormKernels.cu's per-channel steps, rounded once). Where the layout

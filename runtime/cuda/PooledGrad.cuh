@@ -1,8 +1,9 @@
 // dy of a channels-last batch norm backward read from the gradient and i8
 // indices of the max pool after it (var.batch_norm_grad_max_pool), instead
 // of the full-size gradient var.max_pool_grad_indices would write: the
-// norm passes (NormPassKernels.cu) load dy through it where they would load
-// the dense tensor, and compute everything else as before.
+// norm passes (NormPassKernels.cu, NormApplyKernels.cu) load dy through it
+// where they would load the dense tensor, and compute everything else as
+// before.
 #ifndef VAR_RUNTIME_CUDA_POOLEDGRAD_CUH
 #define VAR_RUNTIME_CUDA_POOLEDGRAD_CUH
 
